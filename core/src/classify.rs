@@ -1,0 +1,320 @@
+//! Classification: a pure function from (what was sent, what came back) to a
+//! [`CallError`] a program can act on. Follows the troubleshooting table of PolarGrid's
+//! authentication docs; see `PROTOCOL.md` "Error bodies and classification inputs".
+
+use core::time::Duration;
+
+use crate::error::{CallError, ErrorKind};
+use crate::http::{HttpResponse, TransportErrorKind, MAX_ERROR_BODY};
+use crate::httpdate::parse_retry_after;
+use crate::secret::{scrub, Secret};
+use crate::time::Timestamp;
+
+/// Which kind of request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Key → session exchange at the auth service.
+    Exchange,
+    /// Refresh at the auth service.
+    Refresh,
+    /// Region discovery at the autorouter.
+    Discover,
+    /// An app call to an edge.
+    Call,
+}
+
+/// Which credential the failed request carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// No credential (discovery).
+    None,
+    /// The `pg_` API key (exchange, direct mode).
+    Key,
+    /// The session JWT.
+    Jwt,
+    /// The refresh token (refresh).
+    RefreshToken,
+}
+
+/// Longest server message kept in an error.
+const MAX_MESSAGE: usize = 200;
+
+/// Classifies an HTTP answer that is not a success.
+///
+/// `server_now` anchors an HTTP-date `Retry-After`; `secrets` are scrubbed from any
+/// server text that ends up in the error.
+pub fn classify_response(
+    stage: Stage,
+    credential: Credential,
+    resp: &HttpResponse,
+    server_now: Timestamp,
+    secrets: &[&Secret],
+) -> CallError {
+    let body = &resp.body[..resp.body.len().min(MAX_ERROR_BODY)];
+    let json = parse_json_object(body);
+    let status = resp.status;
+    let kind = match status {
+        401 => match (stage, credential) {
+            (Stage::Refresh, _) => ErrorKind::SessionExpired,
+            (_, Credential::Jwt) => ErrorKind::SessionExpired,
+            (Stage::Discover, _) => ErrorKind::UnexpectedStatus,
+            _ => ErrorKind::InvalidApiKey,
+        },
+        400 if stage == Stage::Refresh => ErrorKind::SessionExpired,
+        400 | 422 => ErrorKind::Validation,
+        402 => ErrorKind::Billing,
+        403 if is_cdn_block(resp, body, json.as_ref()) => ErrorKind::CdnBlocked,
+        403 => ErrorKind::InsufficientScope,
+        404 => ErrorKind::NotFound,
+        408 => ErrorKind::Network(TransportErrorKind::Timeout),
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Server,
+        _ => ErrorKind::UnexpectedStatus,
+    };
+    let retryable = match kind {
+        ErrorKind::RateLimited | ErrorKind::Network(_) => true,
+        ErrorKind::Server => !matches!(status, 501 | 505),
+        ErrorKind::SessionExpired => stage == Stage::Call,
+        _ => false,
+    };
+    let retry_after = resp
+        .header("retry-after")
+        .and_then(|v| parse_retry_after(v, server_now))
+        .filter(|_| matches!(status, 429 | 503));
+    let (cause, fix) = explain(kind, stage);
+    CallError {
+        kind,
+        status: Some(status),
+        retryable,
+        retry_after,
+        cause,
+        fix,
+        server_message: server_message(body, json.as_ref(), secrets),
+        request_id: None,
+        attempts: 0,
+    }
+}
+
+/// Classifies a failure below HTTP.
+pub fn classify_transport(stage: Stage, kind: TransportErrorKind) -> CallError {
+    let kind = ErrorKind::Network(kind);
+    let (cause, fix) = explain(kind, stage);
+    CallError {
+        kind,
+        status: None,
+        retryable: true,
+        retry_after: None,
+        cause,
+        fix,
+        server_message: None,
+        request_id: None,
+        attempts: 0,
+    }
+}
+
+/// A 2xx answer from the auth service or autorouter that could not be read.
+pub fn malformed(stage: Stage, status: u16) -> CallError {
+    let (cause, fix) = explain(ErrorKind::MalformedResponse, stage);
+    CallError {
+        kind: ErrorKind::MalformedResponse,
+        status: Some(status),
+        retryable: true,
+        retry_after: None,
+        cause,
+        fix,
+        server_message: None,
+        request_id: None,
+        attempts: 0,
+    }
+}
+
+/// An error the core raises itself (no answer involved): no session, local scope check.
+pub fn local(kind: ErrorKind, stage: Stage) -> CallError {
+    let (cause, fix) = explain(kind, stage);
+    CallError {
+        kind,
+        status: None,
+        retryable: matches!(kind, ErrorKind::Network(_)),
+        retry_after: None,
+        cause,
+        fix,
+        server_message: None,
+        request_id: None,
+        attempts: 0,
+    }
+}
+
+/// The CDN (CloudFront/WAF) answers 403 before the service sees the request: its body is
+/// `{"Message": null}` (capital M) or not JSON at all ("Forbidden", an HTML page). A JSON
+/// body with the service's own `message`/`detail`/`code` is the service's scope answer,
+/// even when it travelled through the CDN and carries its headers.
+fn is_cdn_block(
+    resp: &HttpResponse,
+    body: &[u8],
+    json: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> bool {
+    match json {
+        Some(obj) => {
+            let service_shaped = ["message", "detail", "code", "error"]
+                .iter()
+                .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+            !service_shaped
+        }
+        None => {
+            let trimmed = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
+            trimmed > 0 || has_cdn_headers(resp)
+        }
+    }
+}
+
+fn has_cdn_headers(resp: &HttpResponse) -> bool {
+    resp.header("x-amz-cf-id").is_some()
+        || resp
+            .header("via")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"))
+        || resp
+            .header("x-cache")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"))
+}
+
+fn parse_json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_slice::<serde_json::Value>(body).ok()? {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn server_message(
+    body: &[u8],
+    json: Option<&serde_json::Map<String, serde_json::Value>>,
+    secrets: &[&Secret],
+) -> Option<String> {
+    let text = match json {
+        Some(obj) => {
+            let msg = ["message", "detail", "error", "Message"]
+                .iter()
+                .find_map(|k| obj.get(*k).and_then(value_text));
+            let code = obj.get("code").and_then(|v| v.as_str());
+            match (msg, code) {
+                (Some(m), Some(c)) => format!("{m} ({c})"),
+                (Some(m), None) => m,
+                (None, Some(c)) => c.to_string(),
+                (None, None) => return None,
+            }
+        }
+        None => {
+            let s = core::str::from_utf8(body).ok()?.trim();
+            if s.is_empty() || s.contains('<') {
+                return None;
+            }
+            s.lines().next()?.to_string()
+        }
+    };
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    let mut text = scrub(&text, secrets);
+    if text.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+fn value_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        serde_json::Value::Object(o) => o.get("message").and_then(value_text),
+        other => Some(other.to_string()),
+    }
+}
+
+/// One line of cause and one line of fix per kind.
+fn explain(kind: ErrorKind, stage: Stage) -> (&'static str, &'static str) {
+    match (kind, stage) {
+        (ErrorKind::InvalidApiKey, _) => (
+            "the API key was rejected: it is invalid, revoked or deleted",
+            "create a key in the PolarGrid Console and pass it exactly as shown (it starts with pg_)",
+        ),
+        (ErrorKind::SessionExpired, Stage::Refresh) => (
+            "the refresh token was rejected: it expired, was revoked, or was already used by another client",
+            "exchange the API key again, or have your backend hand over a new session",
+        ),
+        (ErrorKind::SessionExpired, _) => (
+            "the session token was rejected: it expired or its session was revoked",
+            "the client refreshes on its own; if it persists, hand over a new session or check the key",
+        ),
+        (ErrorKind::NoSession, _) => (
+            "there is no session: the app logged out, or no session was handed over",
+            "hand over a session minted by your backend, or configure an API key",
+        ),
+        (ErrorKind::CdnBlocked, _) => (
+            "the CDN in front of PolarGrid refused the request before it reached the service: wrong endpoint URL or malformed headers, not a bad key",
+            "send inference to an edge URL from discovery (not the autorouter) with a well-formed `Authorization: Bearer` header",
+        ),
+        (ErrorKind::InsufficientScope, _) => (
+            "the key's permission level does not allow this endpoint",
+            "use a key created with the admin permission level for /v1/tokens",
+        ),
+        (ErrorKind::Billing, _) => (
+            "the organisation has no credits or no payment method",
+            "add credits or a payment method on the PolarGrid Console billing page",
+        ),
+        (ErrorKind::Validation, _) => (
+            "the request was rejected as malformed",
+            "check the body against the API reference: model name, messages, parameter types",
+        ),
+        (ErrorKind::NotFound, _) => (
+            "no such endpoint or model",
+            "check the path and the model name (GET /v1/models lists the models)",
+        ),
+        (ErrorKind::RateLimited, _) => (
+            "too many requests: the service is rate limiting this key",
+            "slow down and retry after the time the service gave",
+        ),
+        (ErrorKind::Server, _) => (
+            "PolarGrid answered with a server error",
+            "retry later; the client already retried and failed over where it was safe",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Dns), _) => (
+            "the host name did not resolve",
+            "check the network connection and the configured endpoint URLs",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Connect), _) => (
+            "the connection could not be established",
+            "check the network connection; the client fails over to another region when it can",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Tls), _) => (
+            "the TLS handshake failed",
+            "check the system clock and any proxy that intercepts TLS",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Timeout), _) => (
+            "no answer arrived in time",
+            "retry; for long generations use streaming or raise the call timeout",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Aborted), _) => (
+            "the connection broke after the request was sent",
+            "retry; the client only retries such failures automatically when the call is idempotent",
+        ),
+        (ErrorKind::MalformedResponse, _) => (
+            "the service answered with something the client could not read",
+            "retry; if it persists, check that the endpoints point at PolarGrid and not at a proxy or captive portal",
+        ),
+        (ErrorKind::UnexpectedStatus, _) => (
+            "the service answered with a status the protocol does not use",
+            "check that the endpoints point at PolarGrid and that no proxy redirects the request",
+        ),
+    }
+}
+
+/// Clamps a server-supplied delay to `cap`, reporting whether it had to be cut.
+pub(crate) fn capped(d: Duration, cap: Duration) -> (Duration, bool) {
+    if d > cap {
+        (cap, true)
+    } else {
+        (d, false)
+    }
+}

@@ -1,0 +1,71 @@
+//! What every machine needs to act: the checked config, fresh ids and jitter, and the
+//! queues of outgoing requests and events.
+
+use std::collections::VecDeque;
+
+use core::time::Duration;
+
+use crate::config::Checked;
+use crate::event::Event;
+use crate::http::{HttpRequest, Method, Purpose, RequestId};
+use crate::rng::Rng;
+
+/// Shared, borrowed by each machine while it steps.
+pub(crate) struct Ctx<'a> {
+    pub(crate) cfg: &'a Checked,
+    pub(crate) rng: &'a mut Rng,
+    pub(crate) next_request: &'a mut u64,
+    pub(crate) outbox: &'a mut VecDeque<HttpRequest>,
+    pub(crate) events: &'a mut VecDeque<Event>,
+}
+
+impl Ctx<'_> {
+    /// A new request id.
+    pub(crate) fn request_id(&mut self) -> RequestId {
+        *self.next_request += 1;
+        RequestId(*self.next_request)
+    }
+
+    /// A fresh `X-Request-ID` value: `pgc-` and 24 hex digits from the seeded stream.
+    pub(crate) fn trace_id(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64() & 0xFFFF_FFFF;
+        format!("pgc-{a:016x}{b:08x}")
+    }
+
+    /// Equal jitter: a delay uniformly in `[d/2, d]`.
+    pub(crate) fn jitter(&mut self, d: Duration) -> Duration {
+        let ms = crate::time::millis(d);
+        Duration::from_millis(ms / 2 + self.rng.below(ms / 2 + 1))
+    }
+
+    /// Queues a request and returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send(
+        &mut self,
+        purpose: Purpose,
+        method: Method,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> RequestId {
+        let id = self.request_id();
+        self.outbox.push_back(HttpRequest {
+            id,
+            purpose,
+            method,
+            url,
+            headers,
+            body,
+            timeout,
+        });
+        id
+    }
+}
+
+/// Exponential backoff: `base * 2^(n-1)` capped, before jitter.
+pub(crate) fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
+    let factor = 1u32 << n.saturating_sub(1).min(20);
+    base.saturating_mul(factor).min(cap)
+}

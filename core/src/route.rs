@@ -1,0 +1,333 @@
+//! The route machine: which edge a call goes to.
+//!
+//! ```text
+//!                 resolve (auto)                 200 {region, endpoint, ttl}, allowed
+//!  Unresolved ───────────────────▶ Discovering ─────────────────────────────▶ Resolved{until = now+ttl}
+//!      ▲                               │ 404 / non-200 / junk / hostile endpoint / network
+//!      │                               ▼
+//!      │                        Resolved{default region, until = now+discovery_retry} (fallback)
+//!      └──── ttl over, or its region marked down (failures in a row ≥ threshold) ────┘
+//! ```
+//! A pinned region or base URL never discovers. A region marked down is avoided for a
+//! cooldown: the next resolution asks the autorouter again, and if it names a downed
+//! region too, takes the known-region table, same country first. Every transition is in
+//! [`Router::step`].
+
+use std::collections::BTreeMap;
+
+use core::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{resolve_region, Checked, DiscoveryScope, RouteMode};
+use crate::ctx::Ctx;
+use crate::event::RegionReason;
+use crate::http::{HttpResponse, Method, Purpose, RequestId, MAX_CORE_BODY};
+use crate::time::Timestamp;
+use crate::url::BaseUrl;
+
+/// `ttl` when the answer has none or a bad one (`PROTOCOL.md`: 24 h).
+const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What discovery is cached by.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RouteKey {
+    pub(crate) scope: DiscoveryScope,
+    pub(crate) model: Option<String>,
+}
+
+/// Where to send a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// Region id (for a fixed base URL, its host).
+    pub(crate) region: String,
+    pub(crate) url: BaseUrl,
+    pub(crate) reason: RegionReason,
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    Discovering,
+    Resolved { target: Target, until: Timestamp },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Health {
+    failures: u32,
+    down_until: Option<Timestamp>,
+}
+
+/// What the route machine is told.
+pub(crate) enum Input<'a> {
+    /// A call needs a target for this key.
+    Resolve(&'a RouteKey),
+    /// The autorouter answered.
+    Answer(RequestId, &'a HttpResponse),
+    /// Discovery failed below HTTP (or timed out).
+    Failed(RequestId),
+    /// An edge failed in a way that suggests it is down (connect, timeout, 502/503/504).
+    EdgeFailed(&'a str),
+    /// An edge answered.
+    EdgeOk(&'a str),
+}
+
+/// The route machine.
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    entries: BTreeMap<RouteKey, Entry>,
+    health: BTreeMap<String, Health>,
+    discovering: BTreeMap<RequestId, RouteKey>,
+    current: Option<String>,
+}
+
+impl Router {
+    /// The target for a key, if known now (call `step(Resolve)` first to start discovery).
+    pub(crate) fn target(&self, now: Timestamp, key: &RouteKey, cfg: &Checked) -> Option<Target> {
+        match &cfg.route {
+            RouteMode::Fixed { url } => Some(Target {
+                region: url.host.clone(),
+                url: url.clone(),
+                reason: RegionReason::Configured,
+            }),
+            RouteMode::Pinned { region, url, failover } => {
+                if *failover && self.is_down(now, region) {
+                    Some(self.alternative(now, region, cfg))
+                } else {
+                    Some(Target {
+                        region: region.clone(),
+                        url: url.clone(),
+                        reason: RegionReason::Configured,
+                    })
+                }
+            }
+            RouteMode::Auto => match self.entries.get(key) {
+                Some(Entry::Resolved { target, until })
+                    if *until > now && !self.is_down(now, &target.region) =>
+                {
+                    Some(target.clone())
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// The driver's clock stepped back by `back_ms`: move local deadlines with it.
+    pub(crate) fn rebase(&mut self, back_ms: i64) {
+        for e in self.entries.values_mut() {
+            if let Entry::Resolved { until, .. } = e {
+                *until = until.offset(-back_ms);
+            }
+        }
+        for h in self.health.values_mut() {
+            h.down_until = h.down_until.map(|d| d.offset(-back_ms));
+        }
+    }
+
+    /// Remembers the region a call was sent to; `true` when it differs from the last one.
+    pub(crate) fn note_used(&mut self, region: &str) -> bool {
+        if self.current.as_deref() == Some(region) {
+            return false;
+        }
+        self.current = Some(region.to_string());
+        true
+    }
+
+    /// The region the last call went to.
+    pub(crate) fn current(&self) -> Option<&str> {
+        self.current.as_deref()
+    }
+
+    /// The one place the state changes.
+    pub(crate) fn step(&mut self, now: Timestamp, input: Input<'_>, ctx: &mut Ctx<'_>) {
+        match input {
+            Input::Resolve(key) => {
+                if ctx.cfg.route != RouteMode::Auto || self.target(now, key, ctx.cfg).is_some() {
+                    return;
+                }
+                if matches!(self.entries.get(key), Some(Entry::Discovering)) {
+                    return;
+                }
+                let id = discover(key, ctx);
+                self.discovering.insert(id, key.clone());
+                self.entries.insert(key.clone(), Entry::Discovering);
+            }
+            Input::Answer(id, resp) => {
+                let Some(key) = self.discovering.remove(&id) else {
+                    return;
+                };
+                let entry = match read_route(resp, ctx.cfg) {
+                    Some((target, ttl)) if !self.is_down(now, &target.region) => Entry::Resolved {
+                        target,
+                        until: now.plus(ttl),
+                    },
+                    Some((target, _)) => Entry::Resolved {
+                        target: self.alternative(now, &target.region, ctx.cfg),
+                        until: now.plus(ctx.cfg.cfg.discovery_retry),
+                    },
+                    None => self.fallback(now, ctx.cfg),
+                };
+                self.entries.insert(key, entry);
+            }
+            Input::Failed(id) => {
+                if let Some(key) = self.discovering.remove(&id) {
+                    let entry = self.fallback(now, ctx.cfg);
+                    self.entries.insert(key, entry);
+                }
+            }
+            Input::EdgeFailed(region) => {
+                let threshold = ctx.cfg.cfg.failures_before_down;
+                let cooldown = ctx.cfg.cfg.region_cooldown;
+                let h = self.health.entry(region.to_string()).or_default();
+                h.failures += 1;
+                if h.failures >= threshold {
+                    h.down_until = Some(now.plus(cooldown));
+                    h.failures = 0;
+                }
+            }
+            Input::EdgeOk(region) => {
+                if let Some(h) = self.health.get_mut(region) {
+                    h.failures = 0;
+                }
+            }
+        }
+    }
+
+    fn is_down(&self, now: Timestamp, region: &str) -> bool {
+        self.health
+            .get(region)
+            .and_then(|h| h.down_until)
+            .is_some_and(|until| until > now)
+    }
+
+    /// The default region, or an alternative when it is down.
+    fn fallback(&self, now: Timestamp, cfg: &Checked) -> Entry {
+        let until = now.plus(cfg.cfg.discovery_retry);
+        let Some((info, url)) = cfg.regions.first() else {
+            // Unreachable: checked configs have at least one region.
+            return Entry::Resolved {
+                target: Target {
+                    region: String::new(),
+                    url: cfg.autorouter.clone(),
+                    reason: RegionReason::Fallback,
+                },
+                until: now,
+            };
+        };
+        let target = if self.is_down(now, &info.id) {
+            self.alternative(now, &info.id, cfg)
+        } else {
+            Target {
+                region: info.id.clone(),
+                url: url.clone(),
+                reason: RegionReason::Fallback,
+            }
+        };
+        Entry::Resolved { target, until }
+    }
+
+    /// Another region for one that is down: same country first, in table order; when
+    /// every region is down, the one that comes back first.
+    fn alternative(&self, now: Timestamp, failed: &str, cfg: &Checked) -> Target {
+        let country = cfg
+            .regions
+            .iter()
+            .find(|(r, _)| r.id == failed)
+            .map(|(r, _)| r.country.as_str());
+        let up = |id: &str| id != failed && !self.is_down(now, id);
+        let pick = cfg
+            .regions
+            .iter()
+            .find(|(r, _)| up(&r.id) && Some(r.country.as_str()) == country)
+            .or_else(|| cfg.regions.iter().find(|(r, _)| up(&r.id)))
+            .or_else(|| {
+                cfg.regions.iter().min_by_key(|(r, _)| {
+                    self.health.get(&r.id).and_then(|h| h.down_until).unwrap_or(now)
+                })
+            });
+        match pick {
+            Some((r, u)) => Target {
+                region: r.id.clone(),
+                url: u.clone(),
+                reason: RegionReason::Failover,
+            },
+            None => Target {
+                region: failed.to_string(),
+                url: cfg.region_url(failed).unwrap_or_else(|| cfg.autorouter.clone()),
+                reason: RegionReason::Failover,
+            },
+        }
+    }
+}
+
+/// The discovery request: `GET {autorouter}/v1/route`, no query for the default (country
+/// scope, no model), else `model` then `scope`. No credentials.
+fn discover(key: &RouteKey, ctx: &mut Ctx<'_>) -> RequestId {
+    let mut query = Vec::new();
+    if let Some(m) = &key.model {
+        query.push(format!("model={}", percent_encode(m)));
+    }
+    if key.scope == DiscoveryScope::Global {
+        query.push("scope=global".to_string());
+    }
+    let mut url = ctx.cfg.autorouter.join("/v1/route");
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(&query.join("&"));
+    }
+    let headers = vec![
+        ("Accept".to_string(), "application/json".to_string()),
+        ("User-Agent".to_string(), ctx.cfg.cfg.user_agent.clone()),
+    ];
+    let timeout = ctx.cfg.cfg.timeouts.discovery;
+    ctx.send(Purpose::Discover, Method::Get, url, headers, None, timeout)
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct RouteAnswer {
+    region: Option<String>,
+    endpoint: Option<String>,
+    ttl: Option<serde_json::Value>,
+}
+
+/// Reads a 200 discovery answer; `None` for anything unusable, including an endpoint the
+/// key must not be sent to.
+fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> {
+    if resp.status != 200 || resp.body.len() > MAX_CORE_BODY {
+        return None;
+    }
+    let a: RouteAnswer = serde_json::from_slice(&resp.body).ok()?;
+    let region = resolve_region(a.region.as_deref()?)?;
+    let url = BaseUrl::parse(a.endpoint.as_deref()?).ok()?;
+    if !cfg.edge_allowed(&url) {
+        return None;
+    }
+    let ttl = a
+        .ttl
+        .as_ref()
+        .and_then(serde_json::Value::as_f64)
+        .filter(|t| *t > 0.0 && t.is_finite())
+        .map(|t| Duration::from_millis((t.min(MAX_TTL.as_secs_f64()) * 1000.0) as u64))
+        .unwrap_or(DEFAULT_TTL);
+    Some((
+        Target {
+            region,
+            url,
+            reason: RegionReason::Discovered,
+        },
+        ttl,
+    ))
+}

@@ -1,0 +1,194 @@
+//! A deliberately small URL reader: enough to check where a credential may go.
+//!
+//! The core only ever needs `scheme://host[:port][/path]`; anything richer (userinfo,
+//! query, fragment in a base URL) is rejected rather than interpreted.
+
+/// A parsed base URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BaseUrl {
+    pub(crate) https: bool,
+    /// Lowercased host (IPv6 keeps its brackets).
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    /// Path without a trailing slash (`""` for the root).
+    pub(crate) path: String,
+}
+
+impl BaseUrl {
+    /// Parses and checks a base URL; the error says what is wrong.
+    pub(crate) fn parse(s: &str) -> Result<BaseUrl, &'static str> {
+        if s.is_empty() {
+            return Err("it is empty");
+        }
+        if s.len() > 2048 {
+            return Err("it is longer than 2048 characters");
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("it contains whitespace or control characters");
+        }
+        let (https, rest) = if let Some(r) = strip_prefix_ci(s, "https://") {
+            (true, r)
+        } else if let Some(r) = strip_prefix_ci(s, "http://") {
+            (false, r)
+        } else {
+            return Err("it does not start with https://");
+        };
+        if rest.contains('?') || rest.contains('#') {
+            return Err("a base url cannot carry a query or fragment");
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.contains('@') {
+            return Err("it contains user information (user:password@)");
+        }
+        let (host, port) = split_host_port(authority)?;
+        if host.is_empty() {
+            return Err("it has no host");
+        }
+        let host_ok = if host.starts_with('[') {
+            host.ends_with(']') && host[1..host.len() - 1].chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        } else {
+            host.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        };
+        if !host_ok {
+            return Err("its host has characters a host name cannot have");
+        }
+        let url = BaseUrl {
+            https,
+            host: host.to_ascii_lowercase(),
+            port,
+            path: path.trim_end_matches('/').to_string(),
+        };
+        if !url.https && !url.is_loopback() {
+            return Err("plain http is only allowed to loopback (127.0.0.1, localhost, [::1])");
+        }
+        Ok(url)
+    }
+
+    /// Whether the host is a loopback address.
+    pub(crate) fn is_loopback(&self) -> bool {
+        let h = self.host.as_str();
+        h == "localhost"
+            || h.ends_with(".localhost")
+            || h == "[::1]"
+            || (h.starts_with("127.")
+                && h.split('.').count() == 4
+                && h.split('.').all(|p| p.parse::<u8>().is_ok()))
+    }
+
+    /// `scheme://host[:port]`.
+    pub(crate) fn origin(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        match self.port {
+            Some(p) => format!("{scheme}://{}:{p}", self.host),
+            None => format!("{scheme}://{}", self.host),
+        }
+    }
+
+    /// The full base (origin and path, no trailing slash).
+    pub(crate) fn base(&self) -> String {
+        format!("{}{}", self.origin(), self.path)
+    }
+
+    /// `base + path`, where `path` starts with `/`.
+    pub(crate) fn join(&self, path: &str) -> String {
+        format!("{}{}", self.base(), path)
+    }
+
+    /// Same scheme, host and port.
+    pub(crate) fn same_origin(&self, other: &BaseUrl) -> bool {
+        self.https == other.https && self.host == other.host && self.port == other.port
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        Some(&s[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), &'static str> {
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(i) => {
+                let rest = &authority[i + 1..];
+                match rest.strip_prefix(':') {
+                    Some(p) => (&authority[..=i], Some(p)),
+                    None if rest.is_empty() => (&authority[..=i], None),
+                    None => return Err("its host is malformed"),
+                }
+            }
+            None => return Err("its host is malformed"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or("its port is not a number from 1 to 65535")?,
+        ),
+        None => None,
+    };
+    Ok((host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_url_with_path_parses() {
+        let u = BaseUrl::parse("https://API.yto-01.edge.polargrid.ai/v1/").unwrap();
+        assert!(u.https);
+        assert_eq!(u.host, "api.yto-01.edge.polargrid.ai");
+        assert_eq!(u.path, "/v1");
+        assert_eq!(u.join("/x"), "https://api.yto-01.edge.polargrid.ai/v1/x");
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_other_http_is_not() {
+        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
+            let u = BaseUrl::parse(ok).unwrap();
+            assert!(u.is_loopback(), "{ok}");
+        }
+        for bad in [
+            "http://example.com",
+            "http://127.0.0.1.evil.com",
+            "http://10.0.0.1",
+            "http://127.0.0.999",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hostile_shapes_are_rejected() {
+        for bad in [
+            "",
+            "ftp://x",
+            "https://user:pw@api.x.edge.polargrid.ai",
+            "https://",
+            "https://host:0",
+            "https://host:99999",
+            "https://ho st",
+            "https://host/?q=1",
+            "https://host#f",
+            "https://h\u{7f}st",
+            "https://[::1",
+            "https://exa_mple.com",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
