@@ -148,6 +148,12 @@ impl AuthState {
         }
     }
 
+    /// The HS256 secret (tests verify signatures with it).
+    #[cfg(test)]
+    pub(crate) fn jwt_secret(&self) -> &[u8] {
+        &self.jwt_secret
+    }
+
     fn secret_of(&self, index: usize) -> String {
         self.keys
             .get(index)
