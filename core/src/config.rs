@@ -443,7 +443,7 @@ impl Checked {
             }
             Routing::BaseUrl(s) => {
                 let u = url("base_url", s)?;
-                if u.host == autorouter.host {
+                if u.host == autorouter.host && u.effective_port() == autorouter.effective_port() {
                     // The autorouter is not a proxy: a base URL on its host means auto-route.
                     RouteMode::Auto
                 } else {

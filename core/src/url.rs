@@ -79,6 +79,11 @@ impl BaseUrl {
                 && h.split('.').all(|p| p.parse::<u8>().is_ok()))
     }
 
+    /// The port, or the scheme's default.
+    pub(crate) fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(if self.https { 443 } else { 80 })
+    }
+
     /// `scheme://host[:port]`.
     pub(crate) fn origin(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
