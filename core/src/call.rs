@@ -67,19 +67,25 @@ impl CallSpec {
     pub(crate) fn check(&self) -> Result<(), MisuseError> {
         let p = &self.path;
         if !p.starts_with('/') || p.starts_with("//") {
-            return Err(MisuseError::BadCall("path must start with a single `/`, like /v1/models"));
+            return Err(MisuseError::BadCall(
+                "path must start with a single `/`, like /v1/models",
+            ));
         }
         if p.len() > 4096 {
             return Err(MisuseError::BadCall("path is longer than 4096 characters"));
         }
-        if p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\') {
+        if p.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\')
+        {
             return Err(MisuseError::BadCall(
                 "path has whitespace, control characters, `#` or `\\`; percent-encode them",
             ));
         }
         if let Some(m) = &self.model {
             if m.is_empty() || m.len() > 256 {
-                return Err(MisuseError::BadCall("model hint must be 1 to 256 characters"));
+                return Err(MisuseError::BadCall(
+                    "model hint must be 1 to 256 characters",
+                ));
             }
         }
         Ok(())
@@ -214,15 +220,19 @@ impl Call {
                 self.phase = Phase::Waiting;
                 Next::Replay(generation)
             }
-            Outcome::JwtRejected(_) => Next::Fail(self.stamp(self.last_error.clone().unwrap_or_else(|| {
-                crate::classify::local(crate::error::ErrorKind::SessionExpired, crate::classify::Stage::Call)
-            }))),
+            Outcome::JwtRejected(_) => {
+                Next::Fail(self.stamp(self.last_error.clone().unwrap_or_else(|| {
+                    crate::classify::local(
+                        crate::error::ErrorKind::SessionExpired,
+                        crate::classify::Stage::Call,
+                    )
+                })))
+            }
             Outcome::Failure { error, never_sent } => {
                 let error = self.stamp(error);
                 self.last_error = Some(error.clone());
-                let safe = self.idempotent
-                    || never_sent
-                    || matches!(error.status, Some(429) | Some(503));
+                let safe =
+                    self.idempotent || never_sent || matches!(error.status, Some(429) | Some(503));
                 if !error.retryable || !safe || self.attempts >= policy.max_attempts {
                     return Next::Fail(error);
                 }
@@ -236,7 +246,11 @@ impl Call {
                 if !budget.withdraw() {
                     return Next::Fail(error);
                 }
-                let b = ctx.jitter(backoff(policy.base_backoff, policy.max_backoff, self.attempts));
+                let b = ctx.jitter(backoff(
+                    policy.base_backoff,
+                    policy.max_backoff,
+                    self.attempts,
+                ));
                 // The server's Retry-After when it gave one, never less than our backoff.
                 let at = now.plus(wait.map_or(b, |w| w.max(b)));
                 self.phase = Phase::Backoff(at);

@@ -141,7 +141,9 @@ impl Client {
     pub fn logout(&mut self, now: Timestamp) {
         self.observe_now(now);
         self.abandon_session_request();
-        let notice = self.session.step(now, SessionInput::Logout, &mut ctx!(self));
+        let notice = self
+            .session
+            .step(now, SessionInput::Logout, &mut ctx!(self));
         self.apply_notice(now, notice);
         self.drive(now);
     }
@@ -160,23 +162,35 @@ impl Client {
 
     /// Restores a persisted session (from [`Event::SessionChanged`]). An expired one is
     /// refreshed (or the key exchanged) when a call needs it.
-    pub fn restore(&mut self, now: Timestamp, snapshot: &SessionSnapshot) -> Result<(), MisuseError> {
+    pub fn restore(
+        &mut self,
+        now: Timestamp,
+        snapshot: &SessionSnapshot,
+    ) -> Result<(), MisuseError> {
         self.refuse_in_direct_mode()?;
         self.observe_now(now);
-        self.adopt(now, session::from_snapshot(snapshot), SessionChange::Restored);
+        self.adopt(
+            now,
+            session::from_snapshot(snapshot),
+            SessionChange::Restored,
+        );
         Ok(())
     }
 
     fn refuse_in_direct_mode(&self) -> Result<(), MisuseError> {
         if self.cfg.mode == Mode::Direct {
-            return Err(MisuseError::BadCall("direct mode keeps no session: use session or handoff mode"));
+            return Err(MisuseError::BadCall(
+                "direct mode keeps no session: use session or handoff mode",
+            ));
         }
         Ok(())
     }
 
     fn adopt(&mut self, now: Timestamp, tokens: session::Tokens, reason: SessionChange) {
         self.abandon_session_request();
-        let notice = self.session.step(now, SessionInput::Adopt(tokens, reason), &mut ctx!(self));
+        let notice = self
+            .session
+            .step(now, SessionInput::Adopt(tokens, reason), &mut ctx!(self));
         self.apply_notice(now, notice);
         for c in self.calls.values_mut() {
             c.wait_deadline = None;
@@ -208,10 +222,15 @@ impl Client {
         self.session.observe_date(now, &resp);
         match p.purpose {
             Purpose::Exchange | Purpose::Refresh => {
-                let n = self.session.step(now, SessionInput::Answer(id, &resp), &mut ctx!(self));
+                let n = self
+                    .session
+                    .step(now, SessionInput::Answer(id, &resp), &mut ctx!(self));
                 self.apply_notice(now, n);
             }
-            Purpose::Discover => self.router.step(now, RouteInput::Answer(id, &resp), &mut ctx!(self)),
+            Purpose::Discover => {
+                self.router
+                    .step(now, RouteInput::Answer(id, &resp), &mut ctx!(self))
+            }
             Purpose::Call(call) => self.on_call_answer(now, call, id, &resp),
         }
         self.drive(now);
@@ -280,7 +299,13 @@ impl Client {
     pub fn poll_request(&mut self, now: Timestamp) -> Option<HttpRequest> {
         let req = self.outbox.pop_front()?;
         let deadline = Some(now.plus(req.timeout));
-        self.pending.insert(req.id, Pending { purpose: req.purpose, deadline });
+        self.pending.insert(
+            req.id,
+            Pending {
+                purpose: req.purpose,
+                deadline,
+            },
+        );
         Some(req)
     }
 
@@ -407,21 +432,35 @@ impl Client {
         }
     }
 
-    fn on_transport_error(&mut self, now: Timestamp, id: RequestId, purpose: Purpose, kind: TransportErrorKind) {
+    fn on_transport_error(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        purpose: Purpose,
+        kind: TransportErrorKind,
+    ) {
         match purpose {
             Purpose::Exchange | Purpose::Refresh => {
-                let n = self.session.step(now, SessionInput::Failed(id, kind), &mut ctx!(self));
+                let n = self
+                    .session
+                    .step(now, SessionInput::Failed(id, kind), &mut ctx!(self));
                 self.apply_notice(now, n);
             }
-            Purpose::Discover => self.router.step(now, RouteInput::Failed(id), &mut ctx!(self)),
+            Purpose::Discover => self
+                .router
+                .step(now, RouteInput::Failed(id), &mut ctx!(self)),
             Purpose::Call(call) => {
                 let region = match self.calls.get(&call).map(|c| &c.phase) {
                     Some(Phase::InFlight { req, region, .. }) if *req == id => region.clone(),
                     _ => return,
                 };
-                self.router.step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
+                self.router
+                    .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
                 let error = classify_transport(Stage::Call, kind);
-                let outcome = Outcome::Failure { error, never_sent: kind.never_sent() };
+                let outcome = Outcome::Failure {
+                    error,
+                    never_sent: kind.never_sent(),
+                };
                 self.advance_call(now, call, outcome);
             }
         }
@@ -429,11 +468,19 @@ impl Client {
 
     fn on_call_answer(&mut self, now: Timestamp, call: CallId, id: RequestId, resp: &HttpResponse) {
         let (region, credential) = match self.calls.get(&call).map(|c| &c.phase) {
-            Some(Phase::InFlight { req, region, credential }) if *req == id => (region.clone(), *credential),
+            Some(Phase::InFlight {
+                req,
+                region,
+                credential,
+            }) if *req == id => (region.clone(), *credential),
             _ => return,
         };
         let down = matches!(resp.status, 502..=504);
-        let input = if down { RouteInput::EdgeFailed(&region) } else { RouteInput::EdgeOk(&region) };
+        let input = if down {
+            RouteInput::EdgeFailed(&region)
+        } else {
+            RouteInput::EdgeOk(&region)
+        };
         self.router.step(now, input, &mut ctx!(self));
         let outcome = if (200..300).contains(&resp.status) {
             Outcome::Success
@@ -453,13 +500,20 @@ impl Client {
                     }
                     Outcome::JwtRejected(generation)
                 }
-                _ => Outcome::Failure { error, never_sent: false },
+                _ => Outcome::Failure {
+                    error,
+                    never_sent: false,
+                },
             }
         };
         if let Outcome::Success = outcome {
             let region = Some(region);
             self.advance_call(now, call, outcome);
-            self.events.push_back(Event::CallReady { call, request: id, region });
+            self.events.push_back(Event::CallReady {
+                call,
+                request: id,
+                region,
+            });
             return;
         }
         self.advance_call(now, call, outcome);
@@ -491,7 +545,9 @@ impl Client {
                 self.calls.remove(&call);
             }
             Next::Replay(generation) => {
-                let n = self.session.step(now, SessionInput::Rejected(generation), &mut ctx!(self));
+                let n = self
+                    .session
+                    .step(now, SessionInput::Rejected(generation), &mut ctx!(self));
                 self.apply_notice(now, n);
             }
             Next::RetryAt(_) => {}
@@ -512,7 +568,9 @@ impl Client {
             return;
         };
         let key = self.cfg.api_key.clone();
-        if let Credentials::Jwt(..) | Credentials::Key(_) = self.session.credentials(now, key.as_ref()) {
+        if let Credentials::Jwt(..) | Credentials::Key(_) =
+            self.session.credentials(now, key.as_ref())
+        {
             return; // calls have a usable credential: nobody is waiting on the session
         }
         let waiting: Vec<CallId> = self
@@ -526,7 +584,9 @@ impl Client {
             match &notice {
                 Notice::Fatal(e) => self.fail(id, e.clone()),
                 Notice::Transient(e) => {
-                    let Some(c) = self.calls.get_mut(&id) else { continue };
+                    let Some(c) = self.calls.get_mut(&id) else {
+                        continue;
+                    };
                     c.attempts += 1;
                     c.last_error = Some(e.clone());
                     if c.attempts >= max {
@@ -536,7 +596,8 @@ impl Client {
                 Notice::Ended(e) => {
                     if let Some(c) = self.calls.get_mut(&id) {
                         c.last_error = Some(e.clone());
-                        c.wait_deadline.get_or_insert(now.plus(self.cfg.cfg.handoff_wait));
+                        c.wait_deadline
+                            .get_or_insert(now.plus(self.cfg.cfg.handoff_wait));
                     }
                 }
             }
@@ -568,7 +629,9 @@ impl Client {
                 Credentials::Wait => {
                     if !demanded {
                         demanded = true;
-                        let n = self.session.step(now, SessionInput::Demand, &mut ctx!(self));
+                        let n = self
+                            .session
+                            .step(now, SessionInput::Demand, &mut ctx!(self));
                         self.apply_notice(now, n);
                     }
                     if self.session.state() == State::Ended {
@@ -580,7 +643,9 @@ impl Client {
                     continue;
                 }
             };
-            let Some(c) = self.calls.get(&id) else { continue };
+            let Some(c) = self.calls.get(&id) else {
+                continue;
+            };
             if c.spec.bare_path() == "/v1/tokens" && scope.as_ref().is_some_and(|s| !s.is_admin()) {
                 self.fail(id, local(ErrorKind::InsufficientScope, Stage::Call));
                 continue;
@@ -590,19 +655,31 @@ impl Client {
                 model: c.spec.model.clone(),
             };
             let Some(target) = self.router.target(now, &rkey, &self.cfg) else {
-                self.router.step(now, RouteInput::Resolve(&rkey), &mut ctx!(self));
+                self.router
+                    .step(now, RouteInput::Resolve(&rkey), &mut ctx!(self));
                 continue;
             };
             self.dispatch(id, target, secret, used);
         }
     }
 
-    fn dispatch(&mut self, id: CallId, target: crate::route::Target, secret: Secret, used: UsedCredential) {
+    fn dispatch(
+        &mut self,
+        id: CallId,
+        target: crate::route::Target,
+        secret: Secret,
+        used: UsedCredential,
+    ) {
         let mut ctx = ctx!(self);
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let url = join_call(&target.url, &c.spec.path);
         let headers = vec![
-            ("Authorization".to_string(), format!("Bearer {}", secret.expose())),
+            (
+                "Authorization".to_string(),
+                format!("Bearer {}", secret.expose()),
+            ),
             ("User-Agent".to_string(), ctx.cfg.cfg.user_agent.clone()),
             ("X-Request-ID".to_string(), c.trace_id.clone()),
         ];

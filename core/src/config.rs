@@ -332,8 +332,14 @@ pub(crate) struct Checked {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RouteMode {
     Auto,
-    Pinned { region: String, url: BaseUrl, failover: bool },
-    Fixed { url: BaseUrl },
+    Pinned {
+        region: String,
+        url: BaseUrl,
+        failover: bool,
+    },
+    Fixed {
+        url: BaseUrl,
+    },
 }
 
 fn url(field: &'static str, s: &str) -> Result<BaseUrl, ConfigError> {
@@ -405,10 +411,19 @@ impl Checked {
                 fix: "use a template like https://api.{region}.edge.polargrid.ai",
             });
         }
-        let sample = url("endpoints.edge_template", &template.replace("{region}", "x"))?;
+        let sample = url(
+            "endpoints.edge_template",
+            &template.replace("{region}", "x"),
+        )?;
         let edge_suffix = template
             .split_once("{region}")
-            .map(|(_, after)| after.split(['/', ':']).next().unwrap_or("").to_ascii_lowercase())
+            .map(|(_, after)| {
+                after
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            })
             .filter(|s| s.starts_with('.') && s.matches('.').count() >= 2 && sample.https);
         let mut regions = Vec::new();
         for r in &cfg.endpoints.regions {
@@ -417,7 +432,10 @@ impl Checked {
             })?;
             let u = match &r.url {
                 Some(u) => url("endpoints.regions[].url", u)?,
-                None => url("endpoints.edge_template", &template.replace("{region}", &id))?,
+                None => url(
+                    "endpoints.edge_template",
+                    &template.replace("{region}", &id),
+                )?,
             };
             let info = RegionInfo { id, ..r.clone() };
             regions.push((info, u));
@@ -481,7 +499,9 @@ impl Checked {
             return true;
         }
         match &self.edge_suffix {
-            Some(suffix) => u.https && u.host.ends_with(suffix.as_str()) && u.host.len() > suffix.len(),
+            Some(suffix) => {
+                u.https && u.host.ends_with(suffix.as_str()) && u.host.len() > suffix.len()
+            }
             None => false,
         }
     }
@@ -495,5 +515,8 @@ fn edge_url(
     if let Some((_, u)) = regions.iter().find(|(r, _)| r.id == region) {
         return Ok(u.clone());
     }
-    url("endpoints.edge_template", &template.replace("{region}", region))
+    url(
+        "endpoints.edge_template",
+        &template.replace("{region}", region),
+    )
 }

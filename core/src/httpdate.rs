@@ -21,7 +21,13 @@ pub fn parse_http_date(s: &str) -> Option<Timestamp> {
             let d: u32 = it.next()?.parse().ok()?;
             let m = month(it.next()?)?;
             let y: i64 = it.next()?.parse().ok()?;
-            let y = if y < 70 { 2000 + y } else if y < 100 { 1900 + y } else { y };
+            let y = if y < 70 {
+                2000 + y
+            } else if y < 100 {
+                1900 + y
+            } else {
+                y
+            };
             (d, m, y, *t)
         }
         // asctime: Sun Nov  6 08:49:37 1994
@@ -132,7 +138,10 @@ mod tests {
     fn retry_after_seconds_and_dates() {
         let now = Timestamp::from_secs(784_111_777);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
             Some(Duration::from_secs(10))

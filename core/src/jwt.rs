@@ -66,7 +66,8 @@ pub fn read_claims(token: &str) -> Result<JwtClaims, JwtError> {
         return Err(JwtError::Shape);
     }
     let mut parts = token.split('.');
-    let (Some(_h), Some(p), Some(_s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(_h), Some(p), Some(_s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwtError::Shape);
     };
@@ -152,8 +153,17 @@ mod tests {
         assert_eq!(read_claims("a.b.c.d"), Err(JwtError::Shape));
         assert_eq!(read_claims("a.!!!.c"), Err(JwtError::Base64));
         assert_eq!(read_claims(&make_test_jwt("[1,2]")), Err(JwtError::Claims));
-        assert_eq!(read_claims(&make_test_jwt(r#"{"exp":"x"}"#)), Err(JwtError::Claims));
-        assert_eq!(read_claims(&make_test_jwt(r#"{"exp":-5}"#)), Err(JwtError::Claims));
-        assert_eq!(read_claims(&make_test_jwt(r#"{"iat":5}"#)), Err(JwtError::Claims));
+        assert_eq!(
+            read_claims(&make_test_jwt(r#"{"exp":"x"}"#)),
+            Err(JwtError::Claims)
+        );
+        assert_eq!(
+            read_claims(&make_test_jwt(r#"{"exp":-5}"#)),
+            Err(JwtError::Claims)
+        );
+        assert_eq!(
+            read_claims(&make_test_jwt(r#"{"iat":5}"#)),
+            Err(JwtError::Claims)
+        );
     }
 }

@@ -90,7 +90,11 @@ impl Router {
                 url: url.clone(),
                 reason: RegionReason::Configured,
             }),
-            RouteMode::Pinned { region, url, failover } => {
+            RouteMode::Pinned {
+                region,
+                url,
+                failover,
+            } => {
                 if *failover && self.is_down(now, region) {
                     Some(self.alternative(now, region, cfg))
                 } else {
@@ -242,7 +246,10 @@ impl Router {
             .or_else(|| cfg.regions.iter().find(|(r, _)| up(&r.id)))
             .or_else(|| {
                 cfg.regions.iter().min_by_key(|(r, _)| {
-                    self.health.get(&r.id).and_then(|h| h.down_until).unwrap_or(now)
+                    self.health
+                        .get(&r.id)
+                        .and_then(|h| h.down_until)
+                        .unwrap_or(now)
                 })
             });
         match pick {
@@ -253,7 +260,9 @@ impl Router {
             },
             None => Target {
                 region: failed.to_string(),
-                url: cfg.region_url(failed).unwrap_or_else(|| cfg.autorouter.clone()),
+                url: cfg
+                    .region_url(failed)
+                    .unwrap_or_else(|| cfg.autorouter.clone()),
                 reason: RegionReason::Failover,
             },
         }

@@ -110,9 +110,6 @@ mod tests {
             "bad key pg_abc123456 and token eyJa.eyJb.sig and opaque-refresh-123.",
             &[&k],
         );
-        assert_eq!(
-            t,
-            "bad key [redacted] and token [redacted] and [redacted]."
-        );
+        assert_eq!(t, "bad key [redacted] and token [redacted] and [redacted].");
     }
 }

@@ -150,7 +150,11 @@ impl Session {
     pub(crate) fn new(mode: Mode) -> Self {
         Session {
             mode,
-            state: if mode == Mode::Handoff { State::Ended } else { State::Empty },
+            state: if mode == Mode::Handoff {
+                State::Ended
+            } else {
+                State::Empty
+            },
             tokens: None,
             skew_ms: 0,
             refresh_at: None,
@@ -243,7 +247,12 @@ impl Session {
     }
 
     /// The one place the state changes.
-    pub(crate) fn step(&mut self, now: Timestamp, input: Input<'_>, ctx: &mut Ctx<'_>) -> Option<Notice> {
+    pub(crate) fn step(
+        &mut self,
+        now: Timestamp,
+        input: Input<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<Notice> {
         if self.mode == Mode::Direct {
             return None;
         }
@@ -260,7 +269,11 @@ impl Session {
                 self.on_answer(now, Stage::Refresh, resp, ctx)
             }
             (State::Exchanging(req), Input::Failed(id, kind)) if req == id => {
-                self.state = if self.tokens.is_some() { State::Active } else { State::Empty };
+                self.state = if self.tokens.is_some() {
+                    State::Active
+                } else {
+                    State::Empty
+                };
                 self.transient(now, classify_transport(Stage::Exchange, kind), None, ctx)
             }
             (State::Refreshing(req), Input::Failed(id, kind)) if req == id => {
@@ -270,7 +283,11 @@ impl Session {
             // An answer for a request this machine has abandoned (hand-over, logout).
             (_, Input::Answer(..) | Input::Failed(..)) => None,
             (_, Input::Rejected(generation)) => {
-                if self.tokens.as_ref().is_some_and(|t| t.generation == generation) {
+                if self
+                    .tokens
+                    .as_ref()
+                    .is_some_and(|t| t.generation == generation)
+                {
                     self.stale = Some(generation);
                     self.retry_at = None;
                 }
@@ -289,7 +306,11 @@ impl Session {
                 self.fatal = None;
                 self.failures = 0;
                 self.wanted = false;
-                self.state = if self.mode == Mode::Handoff { State::Ended } else { State::Empty };
+                self.state = if self.mode == Mode::Handoff {
+                    State::Ended
+                } else {
+                    State::Empty
+                };
                 ctx.events.push_back(cleared());
                 let e = local(ErrorKind::NoSession, Stage::Call);
                 Some(Notice::Fatal(e))
@@ -352,7 +373,10 @@ impl Session {
     ) -> RequestId {
         let mut headers = Vec::with_capacity(5);
         if let Some(k) = key {
-            headers.push(("Authorization".to_string(), format!("Bearer {}", k.expose())));
+            headers.push((
+                "Authorization".to_string(),
+                format!("Bearer {}", k.expose()),
+            ));
         }
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
         headers.push(("Accept".to_string(), "application/json".to_string()));
@@ -360,7 +384,14 @@ impl Session {
         headers.push(("X-Request-ID".to_string(), ctx.trace_id()));
         let url = ctx.cfg.auth.join(path);
         let timeout = ctx.cfg.cfg.timeouts.auth;
-        ctx.send(purpose, Method::Post, url, headers, Some(body.into_bytes()), timeout)
+        ctx.send(
+            purpose,
+            Method::Post,
+            url,
+            headers,
+            Some(body.into_bytes()),
+            timeout,
+        )
     }
 
     fn on_answer(
@@ -371,7 +402,11 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) -> Option<Notice> {
         let had_tokens = self.tokens.is_some();
-        self.state = if had_tokens { State::Active } else { State::Empty };
+        self.state = if had_tokens {
+            State::Active
+        } else {
+            State::Empty
+        };
         if (200..300).contains(&resp.status) {
             let previous_refresh = self.tokens.as_ref().and_then(|t| t.refresh.clone());
             return match parse_answer(resp, self.server_now(now)) {
@@ -399,7 +434,13 @@ impl Session {
         }
         let secrets = self.known_secrets(ctx);
         let secrets: Vec<&Secret> = secrets.iter().collect();
-        let err = classify_response(stage, credential(stage), resp, self.server_now(now), &secrets);
+        let err = classify_response(
+            stage,
+            credential(stage),
+            resp,
+            self.server_now(now),
+            &secrets,
+        );
         match (stage, err.kind) {
             // The refresh token is dead (expired, revoked, reused): never send it again.
             (Stage::Refresh, ErrorKind::SessionExpired) => {
@@ -420,7 +461,11 @@ impl Session {
             }
             _ => {
                 self.failures += 1;
-                let d = ctx.jitter(backoff(SESSION_BACKOFF_BASE, SESSION_BACKOFF_CAP, self.failures));
+                let d = ctx.jitter(backoff(
+                    SESSION_BACKOFF_BASE,
+                    SESSION_BACKOFF_CAP,
+                    self.failures,
+                ));
                 self.retry_at = Some(now.plus(d.max(Duration::from_secs(5))));
                 self.fatal = Some(err.clone());
                 Some(Notice::Fatal(err))
@@ -437,7 +482,11 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) -> Option<Notice> {
         self.failures += 1;
-        let mut d = ctx.jitter(backoff(SESSION_BACKOFF_BASE, SESSION_BACKOFF_CAP, self.failures));
+        let mut d = ctx.jitter(backoff(
+            SESSION_BACKOFF_BASE,
+            SESSION_BACKOFF_CAP,
+            self.failures,
+        ));
         if let Some(ra) = retry_after {
             d = d.max(ra.min(MAX_SESSION_RETRY_AFTER));
         }
@@ -457,7 +506,8 @@ impl Session {
         self.retry_at = None;
         self.state = State::Ended;
         ctx.events.push_back(cleared());
-        ctx.events.push_back(Event::SessionEnded { error: err.clone() });
+        ctx.events
+            .push_back(Event::SessionEnded { error: err.clone() });
         Notice::Ended(err)
     }
 
@@ -504,7 +554,6 @@ impl Session {
             .as_ref()
             .map(|t| info(t, self.refresh_at.map(|at| at.offset(-self.skew_ms))))
     }
-
 }
 
 fn credential(stage: Stage) -> Credential {
@@ -589,7 +638,9 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
         (_, Some(d)) => d,
         _ => exp.since(server_now),
     };
-    let refresh = a.refresh_token.filter(|r| !r.is_empty() && r.len() <= 16 * 1024);
+    let refresh = a
+        .refresh_token
+        .filter(|r| !r.is_empty() && r.len() <= 16 * 1024);
     let refresh_exp = refresh
         .as_ref()
         .map(|_| server_now.plus(secs(&a.refresh_expires_in).unwrap_or(DEFAULT_REFRESH_TTL)));

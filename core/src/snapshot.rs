@@ -86,7 +86,11 @@ impl SessionSnapshot {
         }
         let v: Version = serde_json::from_str(json)
             .map_err(|_| MisuseError::BadSnapshot("not a JSON object"))?;
-        match v.schema_version.as_ref().and_then(serde_json::Value::as_u64) {
+        match v
+            .schema_version
+            .as_ref()
+            .and_then(serde_json::Value::as_u64)
+        {
             Some(1) => {
                 let s: V1 = serde_json::from_str(json).map_err(|_| {
                     MisuseError::BadSnapshot("version 1 fields missing or of the wrong type")

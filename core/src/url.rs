@@ -48,7 +48,10 @@ impl BaseUrl {
             return Err("it has no host");
         }
         let host_ok = if host.starts_with('[') {
-            host.ends_with(']') && host[1..host.len() - 1].chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            host.ends_with(']')
+                && host[1..host.len() - 1]
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         } else {
             host.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
@@ -163,7 +166,11 @@ mod tests {
 
     #[test]
     fn loopback_http_is_allowed_other_http_is_not() {
-        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
             let u = BaseUrl::parse(ok).unwrap();
             assert!(u.is_loopback(), "{ok}");
         }

@@ -5,8 +5,8 @@
 mod support;
 
 use polargrid_core::{
-    Config, ErrorKind, Event, HttpResponse, Purpose, SessionChange, SessionSnapshot,
-    SessionStatus, TransportErrorKind,
+    Config, ErrorKind, Event, HttpResponse, Purpose, SessionChange, SessionSnapshot, SessionStatus,
+    TransportErrorKind,
 };
 use support::*;
 
@@ -18,7 +18,10 @@ fn exchanged(h: &mut Harness, ttl_ms: u64, refresh: &str) {
 
 fn routed(h: &mut Harness) {
     let d = h.take(is_discover);
-    h.respond(d.id, route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600));
+    h.respond(
+        d.id,
+        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
+    );
 }
 
 #[test]
@@ -28,7 +31,10 @@ fn first_call_exchanges_key_exactly_as_protocol_says() {
     let ex = h.take(is_exchange);
     assert_eq!(ex.method.as_str(), "POST");
     assert_eq!(ex.url, "https://auth.polargrid.ai/v1/auth/session");
-    assert_eq!(ex.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        ex.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(ex.header("content-type"), Some("application/json"));
     let ua = ex.header("user-agent").unwrap().to_string();
     assert!(ua.starts_with("polargrid-core/"));
@@ -47,7 +53,10 @@ fn call_carries_jwt_user_agent_and_request_id_after_exchange() {
         Some(s) => s.session_token.expose().to_string(),
         None => panic!("no session"),
     };
-    assert_eq!(c.header("authorization"), Some(format!("Bearer {jwt}").as_str()));
+    assert_eq!(
+        c.header("authorization"),
+        Some(format!("Bearer {jwt}").as_str())
+    );
     assert!(c.header("x-request-id").unwrap().starts_with("pgc-"));
     assert!(c.header("user-agent").is_some());
     assert!(c.body.is_none());
@@ -82,7 +91,11 @@ fn refresh_happens_before_expiry_so_calls_never_wait() {
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     let exp = T0 + HOUR;
-    assert!(h.now < exp - 60_000, "refresh at {} should be well before expiry {exp}", h.now);
+    assert!(
+        h.now < exp - 60_000,
+        "refresh at {} should be well before expiry {exp}",
+        h.now
+    );
     assert!(h.now >= exp - 6 * 60_000 - 3 * 60_000, "not absurdly early");
     assert_eq!(r.url, "https://auth.polargrid.ai/v1/auth/refresh");
     assert_eq!(r.header("authorization"), None, "refresh carries no key");
@@ -154,7 +167,10 @@ fn refresh_rejected_with_key_held_exchanges_again() {
     h.now = T0 + HOUR; // expired
     let call = h.get_models();
     let r = h.take(is_refresh);
-    h.respond(r.id, json(401, r#"{"message":"Refresh token reuse detected"}"#));
+    h.respond(
+        r.id,
+        json(401, r#"{"message":"Refresh token reuse detected"}"#),
+    );
     assert_eq!(h.count_sent(is_exchange), 2);
     exchanged(&mut h, HOUR, "rt_9");
     routed(&mut h); // the route's 1 h ttl lapsed too
@@ -162,7 +178,13 @@ fn refresh_rejected_with_key_held_exchanges_again() {
     h.respond(c.id, HttpResponse::new(200));
     assert!(h.ready(call));
     // The rejected token is gone for good.
-    assert!(h.sent.iter().filter(|r| r.purpose == Purpose::Refresh).count() == 1);
+    assert!(
+        h.sent
+            .iter()
+            .filter(|r| r.purpose == Purpose::Refresh)
+            .count()
+            == 1
+    );
 }
 
 #[test]
@@ -175,7 +197,9 @@ fn refresh_rejected_in_handoff_ends_session_and_waiting_calls_continue_after_han
     let call = h.get_models();
     let r = h.take(is_refresh);
     h.respond(r.id, json(400, r#"{"message":"invalid refresh token"}"#));
-    assert!(h.events.iter().any(|e| matches!(e, Event::SessionEnded { error } if error.kind == ErrorKind::SessionExpired)));
+    assert!(h.events.iter().any(
+        |e| matches!(e, Event::SessionEnded { error } if error.kind == ErrorKind::SessionExpired)
+    ));
     assert_eq!(h.client.session_status(), SessionStatus::Ended);
     assert_eq!(h.endings(call), 0, "the call waits for a hand-over");
     h.advance(1000);
@@ -229,7 +253,10 @@ fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
     assert_eq!(body_json(&r)["refresh_token"], "rt_1");
     let now = h.server_now();
     h.respond(r.id, session_answer(now, HOUR, "rt_2", None));
-    assert!(matches!(h.client.session_status(), SessionStatus::Active(_)));
+    assert!(matches!(
+        h.client.session_status(),
+        SessionStatus::Active(_)
+    ));
 }
 
 #[test]
@@ -263,7 +290,11 @@ fn edge_401_with_jwt_refreshes_and_replays_once() {
     let now = h.server_now();
     h.respond(r.id, session_answer(now, HOUR, "rt_2", None));
     let c2 = h.take(is_call);
-    assert_eq!(c2.header("x-request-id"), Some(rid.as_str()), "same request id on replay");
+    assert_eq!(
+        c2.header("x-request-id"),
+        Some(rid.as_str()),
+        "same request id on replay"
+    );
     assert_ne!(c2.header("authorization"), c1.header("authorization"));
     // A second 401 is final.
     h.respond(c2.id, json(401, r#"{"message":"Token expired"}"#));
@@ -299,7 +330,11 @@ fn auth_outage_fails_waiting_call_after_its_attempt_limit() {
     let call = h.get_models();
     h.run(100, |_, r| match r.purpose {
         Purpose::Exchange => Reply::Respond(json(503, "{}")),
-        _ => Reply::Respond(route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 60)),
+        _ => Reply::Respond(route_answer(
+            "yto-01",
+            "https://api.yto-01.edge.polargrid.ai",
+            60,
+        )),
     });
     let e = h.failure(call).unwrap();
     assert_eq!(e.kind, ErrorKind::Server);
@@ -317,7 +352,11 @@ fn snapshot_is_emitted_on_every_change_and_restores() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::SessionChanged { snapshot: Some(s), reason, .. } => Some((*reason, s.clone())),
+            Event::SessionChanged {
+                snapshot: Some(s),
+                reason,
+                ..
+            } => Some((*reason, s.clone())),
             _ => None,
         })
         .collect();
@@ -380,7 +419,11 @@ fn sleep_past_refresh_token_expiry_exchanges_again() {
     exchanged(&mut h, 24 * HOUR, "rt_1");
     h.now += 31 * DAY;
     h.get_models();
-    assert_eq!(h.count_sent(is_refresh), 0, "a dead refresh token is not sent");
+    assert_eq!(
+        h.count_sent(is_refresh),
+        0,
+        "a dead refresh token is not sent"
+    );
     assert_eq!(h.count_sent(is_exchange), 2);
 }
 
@@ -392,7 +435,11 @@ fn clock_stepping_back_an_hour_does_not_delay_refresh() {
     let planned = h.client.poll_timeout().unwrap().as_millis();
     h.set_clock(T0 - HOUR); // the clock was corrected back an hour
     let after = h.client.poll_timeout().unwrap().as_millis();
-    assert_eq!(planned - after, HOUR, "the refresh stays the same real time away");
+    assert_eq!(
+        planned - after,
+        HOUR,
+        "the refresh stays the same real time away"
+    );
 }
 
 #[test]
@@ -403,7 +450,9 @@ fn server_clock_skew_from_date_header_schedules_refresh_in_server_time() {
     exchanged(&mut h, HOUR, "rt_1");
     let skew = h.client.clock_skew_ms();
     assert!((skew - 10 * 60_000).abs() <= 1500, "skew {skew}");
-    let SessionStatus::Active(info) = h.client.session_status() else { panic!("no session") };
+    let SessionStatus::Active(info) = h.client.session_status() else {
+        panic!("no session")
+    };
     let at = info.refresh_at.unwrap().as_millis();
     // Expiry is at server T0+10min+1h = local T0+1h; refresh must be before that.
     assert!(at < T0 + HOUR - 60_000, "refresh at local {at}");
@@ -426,7 +475,10 @@ fn refresh_answer_after_the_call_that_needed_it_was_cancelled_still_applies() {
     assert_eq!(h.endings(call), 1);
     let now = h.server_now();
     h.respond(r.id, session_answer(now, HOUR, "rt_2", None));
-    assert!(matches!(h.client.session_status(), SessionStatus::Active(_)));
+    assert!(matches!(
+        h.client.session_status(),
+        SessionStatus::Active(_)
+    ));
     assert_eq!(h.endings(call), 1, "no second ending");
     // The next refresh uses the rotated token.
     assert!(h.next_wakeup());
@@ -442,7 +494,14 @@ fn logout_fails_waiting_calls_and_clears_the_snapshot() {
     h.client.logout(h.t());
     h.pump();
     assert_eq!(h.failure(call).unwrap().kind, ErrorKind::NoSession);
-    assert!(h.events.iter().any(|e| matches!(e, Event::SessionChanged { snapshot: None, reason: SessionChange::Cleared, .. })));
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        Event::SessionChanged {
+            snapshot: None,
+            reason: SessionChange::Cleared,
+            ..
+        }
+    )));
     // The abandoned exchange's late answer is accepted and ignored.
     let now = h.server_now();
     h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
@@ -452,7 +511,10 @@ fn logout_fails_waiting_calls_and_clears_the_snapshot() {
 #[test]
 fn tokens_endpoint_with_non_admin_scope_fails_fast() {
     let mut h = Harness::new(session_config());
-    let call = h.start(polargrid_core::CallSpec::new(polargrid_core::Method::Post, "/v1/tokens"));
+    let call = h.start(polargrid_core::CallSpec::new(
+        polargrid_core::Method::Post,
+        "/v1/tokens",
+    ));
     let ex = h.take(is_exchange);
     let now = h.server_now();
     h.respond(ex.id, session_answer(now, HOUR, "rt", Some("read-write")));
@@ -465,7 +527,10 @@ fn tokens_endpoint_with_non_admin_scope_fails_fast() {
 #[test]
 fn tokens_endpoint_with_admin_scope_goes_out() {
     let mut h = Harness::new(session_config());
-    h.start(polargrid_core::CallSpec::new(polargrid_core::Method::Post, "/v1/tokens"));
+    h.start(polargrid_core::CallSpec::new(
+        polargrid_core::Method::Post,
+        "/v1/tokens",
+    ));
     let ex = h.take(is_exchange);
     let now = h.server_now();
     h.respond(ex.id, session_answer(now, HOUR, "rt", Some("admin")));
