@@ -1,0 +1,8 @@
+# The two commands the README opens with: `make demo` and `make test`.
+.PHONY: demo test bench soak fuzz fuzz-smoke
+
+demo:
+	cargo run --quiet -p polargrid-blocking --bin quickstart
+
+test:
+	scripts/test.sh

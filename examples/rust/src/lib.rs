@@ -1,0 +1,462 @@
+//! A small blocking driver for `polargrid-core`: the core decides everything, this crate
+//! only moves bytes (ureq), keeps time (the system clock plus a test offset) and runs
+//! each request on its own thread so refreshes and discoveries happen in the background.
+//!
+//! ```no_run
+//! let pg = polargrid_blocking::PolarGrid::new(polargrid_core::Config::new("pg_…"))?;
+//! let resp = pg.call(polargrid_blocking::Request::get("/v1/models"))?;
+//! println!("{}", resp.text()?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use polargrid_core::{
+    CallError, CallId, CallSpec, Client, Config, Event, HttpRequest, HttpResponse, Method,
+    MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind, MAX_ERROR_BODY,
+};
+
+/// What the app wants to send.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Method, path, routing hint, idempotency.
+    pub spec: CallSpec,
+    /// The body (JSON for chat), sent as is; the core never sees it.
+    pub body: Option<Vec<u8>>,
+    /// `Content-Type` of the body.
+    pub content_type: Option<String>,
+}
+
+impl Request {
+    /// `GET path`.
+    pub fn get(path: &str) -> Self {
+        Request {
+            spec: CallSpec::new(Method::Get, path),
+            body: None,
+            content_type: None,
+        }
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post_json(path: &str, body: &serde_json::Value) -> Self {
+        let model = body
+            .get("model")
+            .and_then(|m| m.as_str())
+            .map(str::to_string);
+        let mut spec = CallSpec::new(Method::Post, path);
+        spec.model = model;
+        Request {
+            spec,
+            body: Some(body.to_string().into_bytes()),
+            content_type: Some("application/json".to_string()),
+        }
+    }
+}
+
+/// A successful answer; the body is read from the network as the app reads it (SSE
+/// streams arrive event by event).
+pub struct Response {
+    /// Status code (2xx).
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// The region that answered.
+    pub region: Option<String>,
+    body: Box<dyn Read + Send>,
+}
+
+impl Response {
+    /// The body as a reader (for streams).
+    pub fn reader(&mut self) -> &mut (dyn Read + Send) {
+        &mut *self.body
+    }
+
+    /// The whole body as text.
+    pub fn text(mut self) -> std::io::Result<String> {
+        let mut s = String::new();
+        self.body.read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    /// A header value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The core classified the failure.
+    Call(CallError),
+    /// The driver misused the core (a bug here).
+    Misuse(MisuseError),
+    /// The configuration was rejected.
+    Config(polargrid_core::ConfigError),
+    /// The call was cancelled.
+    Cancelled,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Call(e) => write!(f, "{e}"),
+            Error::Misuse(e) => write!(f, "{e}"),
+            Error::Config(e) => write!(f, "{e}"),
+            Error::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+enum Ending {
+    Ready(RequestId, Option<String>),
+    Failed(CallError),
+    Cancelled,
+}
+
+struct State {
+    core: Client,
+    /// App bodies by call, attached to each attempt.
+    bodies: HashMap<CallId, (Option<Vec<u8>>, Option<String>)>,
+    /// Successful app-call answers waiting for the core's verdict.
+    held: HashMap<RequestId, Response>,
+    endings: HashMap<CallId, Ending>,
+    /// Non-call events for the app (session changes, region changes), in order.
+    log: Vec<Event>,
+    shutdown: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    offset_ms: AtomicI64,
+    agent: ureq::Agent,
+}
+
+impl Shared {
+    fn now(&self) -> Timestamp {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Timestamp(ms).offset(self.offset_ms.load(Ordering::SeqCst))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The client: thread-safe, cheap to share by reference.
+pub struct PolarGrid {
+    shared: Arc<Shared>,
+    timer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PolarGrid {
+    /// Builds a client; the seed comes from the system clock.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Self::with_seed(config, seed)
+    }
+
+    /// Builds a client with a fixed seed (reproducible request ids and jitter).
+    pub fn with_seed(config: Config, seed: u64) -> Result<Self, Error> {
+        let core = Client::new(config, seed).map_err(Error::Config)?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                core,
+                bodies: HashMap::new(),
+                held: HashMap::new(),
+                endings: HashMap::new(),
+                log: Vec::new(),
+                shutdown: false,
+            }),
+            changed: Condvar::new(),
+            offset_ms: AtomicI64::new(0),
+            agent,
+        });
+        let s = Arc::clone(&shared);
+        let timer = std::thread::spawn(move || timer_loop(&s));
+        Ok(PolarGrid {
+            shared,
+            timer: Some(timer),
+        })
+    }
+
+    /// Makes one call and waits for its ending.
+    pub fn call(&self, req: Request) -> Result<Response, Error> {
+        let mut st = self.shared.lock();
+        let now = self.shared.now();
+        let call = st.core.start_call(now, req.spec).map_err(Error::Misuse)?;
+        st.bodies.insert(call, (req.body, req.content_type));
+        pump(&self.shared, &mut st);
+        loop {
+            if let Some(ending) = st.endings.remove(&call) {
+                st.bodies.remove(&call);
+                return match ending {
+                    Ending::Ready(rid, region) => match st.held.remove(&rid) {
+                        Some(mut r) => {
+                            r.region = region;
+                            Ok(r)
+                        }
+                        None => Err(Error::Misuse(MisuseError::UnknownRequest(rid))),
+                    },
+                    Ending::Failed(e) => Err(Error::Call(e)),
+                    Ending::Cancelled => Err(Error::Cancelled),
+                };
+            }
+            st = self
+                .shared
+                .changed
+                .wait(st)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Takes the non-call events (session and region changes) seen so far.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut self.shared.lock().log)
+    }
+
+    /// Runs `f` on the core (status getters, hand-over, restore, logout).
+    pub fn with_core<T>(&self, f: impl FnOnce(&mut Client, Timestamp) -> T) -> T {
+        let mut st = self.shared.lock();
+        let now = self.shared.now();
+        let out = f(&mut st.core, now);
+        pump(&self.shared, &mut st);
+        out
+    }
+
+    /// Moves this client's clock (tests and demos: expire a JWT without waiting).
+    pub fn advance_clock(&self, ms: i64) {
+        self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
+        let mut st = self.shared.lock();
+        let now = self.shared.now();
+        st.core.handle_timeout(now);
+        pump(&self.shared, &mut st);
+    }
+}
+
+impl Drop for PolarGrid {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.changed.notify_all();
+        if let Some(t) = self.timer.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends what the core asks for (each request on its own thread) and sorts its events.
+fn pump(shared: &Arc<Shared>, st: &mut State) {
+    let now = shared.now();
+    while let Some(req) = st.core.poll_request(now) {
+        let body = match req.purpose {
+            Purpose::Call(c) => st.bodies.get(&c).cloned().unwrap_or((None, None)),
+            _ => (req.body.clone(), None),
+        };
+        let s = Arc::clone(shared);
+        std::thread::spawn(move || exchange(&s, req, body));
+    }
+    let mut woke = false;
+    while let Some(ev) = st.core.poll_event() {
+        match ev {
+            Event::CallReady {
+                call,
+                request,
+                region,
+            } => {
+                st.endings.insert(call, Ending::Ready(request, region));
+                woke = true;
+            }
+            Event::CallFailed { call, error } => {
+                st.endings.insert(call, Ending::Failed(error));
+                woke = true;
+            }
+            Event::CallCancelled { call } => {
+                st.endings.insert(call, Ending::Cancelled);
+                woke = true;
+            }
+            Event::Abort { request } => {
+                st.held.remove(&request);
+            }
+            other => st.log.push(other),
+        }
+    }
+    if woke {
+        shared.changed.notify_all();
+    }
+}
+
+/// Wakes at the core's deadlines.
+fn timer_loop(shared: &Arc<Shared>) {
+    let mut st = shared.lock();
+    loop {
+        if st.shutdown {
+            return;
+        }
+        let now = shared.now();
+        st.core.handle_timeout(now);
+        pump(shared, &mut st);
+        let wait = match st.core.poll_timeout() {
+            Some(at) => Duration::from_millis(
+                at.as_millis()
+                    .saturating_sub(shared.now().as_millis())
+                    .clamp(1, 1000),
+            ),
+            None => Duration::from_millis(1000),
+        };
+        st = shared
+            .changed
+            .wait_timeout(st, wait)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
+}
+
+/// One HTTP exchange on its own thread.
+fn exchange(shared: &Arc<Shared>, req: HttpRequest, body: (Option<Vec<u8>>, Option<String>)) {
+    let result = send(&shared.agent, &req, body);
+    let mut st = shared.lock();
+    let now = shared.now();
+    let fed = match result {
+        Ok((resp, rest)) => {
+            if let Some(reader) = rest {
+                st.held.insert(
+                    req.id,
+                    Response {
+                        status: resp.status,
+                        headers: resp.headers.clone(),
+                        region: None,
+                        body: reader,
+                    },
+                );
+            }
+            st.core.handle_response(now, req.id, resp)
+        }
+        Err(kind) => st.core.handle_transport_error(now, req.id, kind),
+    };
+    if let Err(e) = fed {
+        // The core no longer knew the request (a bug in this driver): say so loudly.
+        eprintln!("polargrid-blocking: {e}");
+    }
+    pump(shared, &mut st);
+    shared.changed.notify_all();
+}
+
+type Sent = (HttpResponse, Option<Box<dyn Read + Send>>);
+
+fn send(
+    agent: &ureq::Agent,
+    req: &HttpRequest,
+    body: (Option<Vec<u8>>, Option<String>),
+) -> Result<Sent, TransportErrorKind> {
+    let mut b = ureq::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(&req.url);
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    if let Some(ct) = &body.1 {
+        b = b.header("Content-Type", ct.as_str());
+    }
+    let http_req = b
+        .body(body.0.unwrap_or_default())
+        .map_err(|_| TransportErrorKind::Connect)?;
+    let config = agent
+        .configure_request(http_req)
+        .timeout_recv_response(Some(req.timeout))
+        .timeout_connect(Some(req.timeout.min(Duration::from_secs(10))))
+        .build();
+    let resp = agent.run(config).map_err(transport_kind)?;
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+    let core_owned = req.purpose.core_owned();
+    let success = (200..300).contains(&status);
+    if !core_owned && success {
+        return Ok((
+            HttpResponse {
+                status,
+                headers,
+                body: Vec::new(),
+            },
+            Some(reader),
+        ));
+    }
+    let limit = if core_owned {
+        polargrid_core::MAX_CORE_BODY
+    } else {
+        MAX_ERROR_BODY
+    } as u64;
+    let mut buf = Vec::new();
+    if (&mut reader).take(limit + 1).read_to_end(&mut buf).is_err() && buf.is_empty() {
+        return Err(TransportErrorKind::Aborted);
+    }
+    Ok((
+        HttpResponse {
+            status,
+            headers,
+            body: buf,
+        },
+        None,
+    ))
+}
+
+fn transport_kind(e: ureq::Error) -> TransportErrorKind {
+    match e {
+        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+        ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+        ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
+        ureq::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable => {
+                TransportErrorKind::Connect
+            }
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                TransportErrorKind::Timeout
+            }
+            _ => TransportErrorKind::Aborted,
+        },
+        _ => TransportErrorKind::Aborted,
+    }
+}
