@@ -408,6 +408,11 @@ impl Emulator {
         self.shared.model().log().count(role, path)
     }
 
+    /// Connections accepted and not yet finished.
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// Stops serving (same as dropping).
     pub fn shutdown(self) {}
 }
