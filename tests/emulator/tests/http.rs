@@ -214,11 +214,16 @@ fn downed_region_refuses_connections_and_comes_back_on_same_port() {
     let info = emu.info();
     let edge = region_url(&info, "nyc-01");
     let target = Target::Region("nyc-01".to_string());
+    let auth = bearer(&info.keys.read_write);
+    // A served connection first, so the port has a closed connection (TIME_WAIT) on it.
+    assert_eq!(
+        get(&edge, "/v1/models", &[("authorization", &auth)]).status,
+        200
+    );
     emu.set_down(&target, true).unwrap();
     let err = TcpStream::connect(support::addr(&edge)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     // Other regions still serve.
-    let auth = bearer(&info.keys.read_write);
     assert_eq!(
         get(
             &region_url(&info, "yto-01"),

@@ -27,6 +27,8 @@ const MAX_CONNECTIONS: usize = 256;
 const IDLE_POLL: Duration = Duration::from_millis(2);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// Longest injected delay actually slept (one hour).
+const MAX_DELAY_MS: u64 = 3_600_000;
 
 /// How to start an [`Emulator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +127,8 @@ impl Shared {
 
     /// Sleeps `ms`, waking early (and answering `false`) on shutdown.
     fn sleep_unless_shutdown(&self, ms: u64) -> bool {
-        let until = Instant::now() + Duration::from_millis(ms);
+        // Capped so that any `delay_ms` is safe to add to an `Instant`.
+        let until = Instant::now() + Duration::from_millis(ms.min(MAX_DELAY_MS));
         loop {
             if self.shutdown.load(Ordering::SeqCst) {
                 return false;
