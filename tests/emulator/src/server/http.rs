@@ -529,6 +529,28 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_never_panic_the_reader() {
+        let mut rng = crate::model::SplitMix64::new(7);
+        let seeds: [&[u8]; 4] = [
+            b"GET / HTTP/1.1\r\n",
+            b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
+            b"",
+        ];
+        for _ in 0..2000 {
+            let mut raw = seeds[rng.below(4) as usize].to_vec();
+            let n = rng.below(300) as usize;
+            raw.extend(rng.bytes(n).into_iter().map(|b| match b % 8 {
+                0 => b'\r',
+                1 => b'\n',
+                2 => b':',
+                _ => b,
+            }));
+            let _ = read(&raw);
+        }
+    }
+
+    #[test]
     fn response_has_length_and_drops_injected_headers() {
         let resp = Response {
             status: 200,

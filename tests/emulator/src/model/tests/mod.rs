@@ -4,6 +4,7 @@
 mod admin_api;
 mod auth_flow;
 mod edge_api;
+mod robustness;
 mod route_faults_log;
 
 use serde_json::{json, Value};
