@@ -257,6 +257,11 @@ impl PolarGrid {
         out
     }
 
+    /// How far this client's clock has been moved from the system clock.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.shared.offset_ms.load(Ordering::SeqCst)
+    }
+
     /// Moves this client's clock (tests and demos: expire a JWT without waiting).
     pub fn advance_clock(&self, ms: i64) {
         self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
