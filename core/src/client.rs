@@ -602,6 +602,9 @@ impl Client {
                 }
             }
         }
+        if !self.calls.values().any(|c| c.phase == Phase::Waiting) {
+            self.session.clear_demand();
+        }
     }
 
     /// Moves every waiting call forward: credentials, route, then send.

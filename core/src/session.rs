@@ -196,6 +196,12 @@ impl Session {
         }
     }
 
+    /// No call waits for a credential any more: stop retrying a failed exchange on a
+    /// timer (the next call starts one). Refreshes of a held session go on regardless.
+    pub(crate) fn clear_demand(&mut self) {
+        self.wanted = false;
+    }
+
     /// The driver's clock stepped back by `back_ms`: the server's did not.
     pub(crate) fn rebase(&mut self, back_ms: i64) {
         self.skew_ms = self.skew_ms.saturating_add(back_ms);

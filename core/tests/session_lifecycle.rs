@@ -537,3 +537,22 @@ fn tokens_endpoint_with_admin_scope_goes_out() {
     routed(&mut h);
     assert!(h.has(is_call));
 }
+
+#[test]
+fn auth_outage_with_no_waiting_calls_stops_retrying_until_the_next_call() {
+    let mut h = Harness::new(session_config());
+    let call = h.get_models();
+    h.run(100, |_, r| match r.purpose {
+        Purpose::Exchange => Reply::Respond(json(503, "{}")),
+        _ => Reply::Respond(route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 60)),
+    });
+    assert_eq!(h.endings(call), 1);
+    let exchanges = h.count_sent(is_exchange);
+    // Idle for an hour: no timer fires, no exchange is sent on nobody's behalf.
+    assert_eq!(h.client.poll_timeout(), None);
+    h.advance(HOUR);
+    assert_eq!(h.count_sent(is_exchange), exchanges);
+    // The next call starts a fresh exchange at once.
+    h.get_models();
+    assert_eq!(h.count_sent(is_exchange), exchanges + 1);
+}
