@@ -6,3 +6,6 @@ demo:
 
 test:
 	scripts/test.sh
+
+bench:
+	cargo bench --quiet -p polargrid-core --bench core_bench

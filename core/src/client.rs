@@ -573,12 +573,7 @@ impl Client {
         {
             return; // calls have a usable credential: nobody is waiting on the session
         }
-        let waiting: Vec<CallId> = self
-            .calls
-            .values()
-            .filter(|c| c.phase == Phase::Waiting)
-            .map(|c| c.id)
-            .collect();
+        let waiting = self.waiting();
         let max = self.cfg.cfg.retry.max_attempts;
         for id in waiting {
             match &notice {
@@ -609,47 +604,44 @@ impl Client {
 
     /// Moves every waiting call forward: credentials, route, then send.
     fn drive(&mut self, now: Timestamp) {
-        let key = self.cfg.api_key.clone();
-        let waiting: Vec<CallId> = self
-            .calls
-            .values()
-            .filter(|c| c.phase == Phase::Waiting)
-            .map(|c| c.id)
-            .collect();
-        if waiting.is_empty() {
+        if !self.calls.values().any(|c| c.phase == Phase::Waiting) {
             return;
         }
-        let mut demanded = false;
-        for id in waiting {
-            let creds = self.session.credentials(now, key.as_ref());
-            let (secret, used, scope) = match creds {
-                Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
-                Credentials::Key(k) => (k, UsedCredential::Key, None),
-                Credentials::Fail(e) => {
-                    self.fail(id, e);
-                    continue;
+        // One credential serves every waiting call: ask once, not once per call.
+        let key = self.cfg.api_key.clone();
+        let (secret, used, scope) = match self.session.credentials(now, key.as_ref()) {
+            Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
+            Credentials::Key(k) => (k, UsedCredential::Key, None),
+            Credentials::Fail(e) => {
+                for id in self.waiting() {
+                    self.fail(id, e.clone());
                 }
-                Credentials::Wait => {
-                    if !demanded {
-                        demanded = true;
-                        let n = self
-                            .session
-                            .step(now, SessionInput::Demand, &mut ctx!(self));
-                        self.apply_notice(now, n);
+                return;
+            }
+            Credentials::Wait => {
+                let n = self
+                    .session
+                    .step(now, SessionInput::Demand, &mut ctx!(self));
+                self.apply_notice(now, n);
+                if self.session.state() == State::Ended {
+                    let deadline = now.plus(self.cfg.cfg.handoff_wait);
+                    for c in self
+                        .calls
+                        .values_mut()
+                        .filter(|c| c.phase == Phase::Waiting)
+                    {
+                        c.wait_deadline.get_or_insert(deadline);
                     }
-                    if self.session.state() == State::Ended {
-                        let wait = self.cfg.cfg.handoff_wait;
-                        if let Some(c) = self.calls.get_mut(&id) {
-                            c.wait_deadline.get_or_insert(now.plus(wait));
-                        }
-                    }
-                    continue;
                 }
-            };
+                return;
+            }
+        };
+        let admin_only_denied = scope.as_ref().is_some_and(|s| !s.is_admin());
+        for id in self.waiting() {
             let Some(c) = self.calls.get(&id) else {
                 continue;
             };
-            if c.spec.bare_path() == "/v1/tokens" && scope.as_ref().is_some_and(|s| !s.is_admin()) {
+            if admin_only_denied && c.spec.bare_path() == "/v1/tokens" {
                 self.fail(id, local(ErrorKind::InsufficientScope, Stage::Call));
                 continue;
             }
@@ -662,8 +654,17 @@ impl Client {
                     .step(now, RouteInput::Resolve(&rkey), &mut ctx!(self));
                 continue;
             };
-            self.dispatch(id, target, secret, used);
+            self.dispatch(id, target, secret.clone(), used);
         }
+    }
+
+    /// Calls waiting for a credential or a route, in id order.
+    fn waiting(&self) -> Vec<CallId> {
+        self.calls
+            .values()
+            .filter(|c| c.phase == Phase::Waiting)
+            .map(|c| c.id)
+            .collect()
     }
 
     fn dispatch(
