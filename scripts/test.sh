@@ -19,6 +19,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "docs (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "core dependency list (nothing that does IO)"
+scripts/check-core-deps.sh
+
 step "core builds for wasm32 (no IO, no clock, no RNG in it)"
 cargo build -p polargrid-core --target wasm32-unknown-unknown --quiet
 

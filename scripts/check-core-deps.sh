@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The core's dependency list must stay one you could read aloud, with nothing that does IO.
+# Adding a crate to core/ means adding it here, on purpose, in review.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+allowed="base64 itoa memchr polargrid-core proc-macro2 quote serde serde_core serde_derive serde_json syn thiserror thiserror-impl unicode-ident zmij"
+actual=$(cargo tree -p polargrid-core -e normal,build --prefix none --format "{p}" | awk '{print $1}' | sort -u | tr '\n' ' ')
+extra=""
+for crate in $actual; do
+  case " $allowed " in *" $crate "*) ;; *) extra="$extra $crate" ;; esac
+done
+if [ -n "$extra" ]; then
+  echo "core/ gained dependencies that are not on the reviewed list:$extra" >&2
+  echo "(direct: serde, serde_json, thiserror, base64; the rest are their own dependencies)" >&2
+  exit 1
+fi
+echo "core dependencies ok: serde, serde_json, thiserror, base64 (+ their own: $(echo "$actual" | wc -w) crates in all, none doing IO)"
