@@ -298,6 +298,9 @@ impl Client {
     #[must_use]
     pub fn poll_request(&mut self, now: Timestamp) -> Option<HttpRequest> {
         let req = self.outbox.pop_front()?;
+        // The deadline is set on this `now`: see a clock step first, or the next input
+        // would take the step as news and move this fresh deadline back by it again.
+        self.observe_now(now);
         let deadline = Some(now.plus(req.timeout));
         self.pending.insert(
             req.id,
