@@ -393,7 +393,7 @@ impl Client {
     /// because the clock was set back an hour).
     fn observe_now(&mut self, now: Timestamp) {
         if let Some(last) = self.last_now {
-            if now.as_millis() + BACKWARD_JUMP_MS < last.as_millis() {
+            if now.as_millis().saturating_add(BACKWARD_JUMP_MS) < last.as_millis() {
                 let back = last.diff_millis(now);
                 self.session.rebase(back);
                 self.router.rebase(back);

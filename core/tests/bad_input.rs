@@ -1,0 +1,54 @@
+//! Bad input: malformed keys and URLs, hostile headers, JSON bombs, truncated and
+//! ill-typed answers, JWTs dated in the past or in year 9999, extreme settings and
+//! clocks. Each gives a typed error or a sane fallback, never a panic, and never drops
+//! a session whose JWT is still valid. Crashes found by fuzzing are kept here as
+//! regression tests (named after the bug).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use core::time::Duration;
+
+use polargrid_core::{Config, RetryPolicy, Timeouts, Timestamp};
+use support::*;
+
+// ----- helpers -----
+
+/// Every setting at the largest value its type allows.
+fn max_tuning(mut c: Config) -> Config {
+    c.retry = RetryPolicy {
+        max_attempts: 20,
+        base_backoff: Duration::MAX,
+        max_backoff: Duration::MAX,
+        max_retry_after: Duration::MAX,
+        budget_capacity: u32::MAX,
+        budget_refill_tenths: u32::MAX,
+    };
+    c.timeouts = Timeouts {
+        auth: Duration::MAX,
+        discovery: Duration::MAX,
+        call: Duration::MAX,
+    };
+    c.failures_before_down = u32::MAX;
+    c.region_cooldown = Duration::MAX;
+    c.discovery_retry = Duration::MAX;
+    c.handoff_wait = Duration::MAX;
+    c
+}
+
+// ----- regressions found by fuzzing -----
+
+/// fuzz client_sequence: with `handoff_wait = Duration::MAX` a waiting call's deadline
+/// saturates to `u64::MAX`; a driver that sleeps until then and calls `handle_timeout`
+/// overflowed `now + 1000` in the backward-jump check.
+#[test]
+fn clock_at_u64_max_after_saturated_deadline_does_not_overflow() {
+    let cfg = max_tuning(Config::handoff().with_endpoints(endpoints()));
+    let mut h = Harness::new(cfg);
+    h.get_models();
+    let at = h.client.poll_timeout().expect("a waiting call has a deadline");
+    assert_eq!(at, Timestamp(u64::MAX));
+    h.set_clock(u64::MAX);
+    h.set_clock(0);
+    h.set_clock(u64::MAX);
+}
