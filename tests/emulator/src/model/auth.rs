@@ -214,6 +214,18 @@ impl AuthState {
         true
     }
 
+    /// Whether `token` would be accepted by `/v1/auth/refresh` at `now_ms`: known,
+    /// never used, not expired, its session and key not revoked. Read-only.
+    pub(crate) fn refresh_token_live(&self, token: &str, now_ms: u64) -> bool {
+        let Some(r) = self.refresh.get(token) else {
+            return false;
+        };
+        let session_live = self.sessions.get(&r.sid).is_some_and(|s| {
+            !s.revoked && self.keys.iter().any(|k| k.id == s.key_id && !k.revoked)
+        });
+        !r.used && now_ms < r.expires_ms && session_live
+    }
+
     pub(crate) fn active_sessions(&self) -> Vec<String> {
         self.session_order
             .iter()

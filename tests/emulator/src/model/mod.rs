@@ -473,6 +473,13 @@ impl Model {
         self.auth.revoke_key(secret)
     }
 
+    /// Whether the refresh token `token` would be accepted at server time `now_ms`
+    /// (known, unused, unexpired, session and key not revoked). Changes nothing: a
+    /// simulator uses it to judge whether a client's session was really dead.
+    pub fn refresh_token_live(&self, token: &str, now_ms: u64) -> bool {
+        self.auth.refresh_token_live(token, now_ms)
+    }
+
     /// Ids of the sessions not revoked, in creation order.
     pub fn active_sessions(&self) -> Vec<String> {
         self.auth.active_sessions()

@@ -308,3 +308,22 @@ fn reset_keeps_keys_and_forgets_sessions() {
     assert_ne!(s2.sid, s.sid);
     assert_ne!(s2.refresh, s.refresh);
 }
+
+#[test]
+fn refresh_token_live_follows_use_expiry_and_revocation_without_changing_anything() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let s = h.exchange(&key);
+    assert!(h.m.refresh_token_live(&s.refresh, h.now));
+    assert!(h.m.refresh_token_live(&s.refresh, h.now)); // asking twice changes nothing
+    assert!(!h.m.refresh_token_live("rt_unknown", h.now));
+    let ttl_ms = h.m.config().refresh_ttl_s * 1000;
+    assert!(!h.m.refresh_token_live(&s.refresh, h.now + ttl_ms));
+    let r = h.refresh_raw(&s.refresh);
+    assert_eq!(r.status, 200);
+    let rotated = body_json(&r)["refresh_token"].as_str().unwrap().to_string();
+    assert!(!h.m.refresh_token_live(&s.refresh, h.now), "used");
+    assert!(h.m.refresh_token_live(&rotated, h.now));
+    h.m.revoke_session(&s.sid);
+    assert!(!h.m.refresh_token_live(&rotated, h.now), "revoked");
+}
