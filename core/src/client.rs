@@ -112,6 +112,13 @@ impl Client {
     /// [`Event::CallFailed`] or [`Event::CallCancelled`].
     pub fn start_call(&mut self, now: Timestamp, spec: CallSpec) -> Result<CallId, MisuseError> {
         spec.check()?;
+        if let Some(k) = &self.cfg.api_key {
+            // URLs end up in logs, and the model hint goes to the autorouter.
+            let k = k.expose();
+            if spec.path.contains(k) || spec.model.as_deref().is_some_and(|m| m.contains(k)) {
+                return Err(MisuseError::BadCall("the path or model hint contains the API key: it belongs only in the Authorization header the core adds"));
+            }
+        }
         self.observe_now(now);
         self.next_call += 1;
         let id = CallId(self.next_call);

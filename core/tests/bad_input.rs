@@ -9,7 +9,7 @@ mod support;
 
 use core::time::Duration;
 
-use polargrid_core::{Config, RetryPolicy, Timeouts, Timestamp};
+use polargrid_core::{CallSpec, Config, Method, MisuseError, RetryPolicy, Timeouts, Timestamp};
 use support::*;
 
 // ----- helpers -----
@@ -46,9 +46,33 @@ fn clock_at_u64_max_after_saturated_deadline_does_not_overflow() {
     let cfg = max_tuning(Config::handoff().with_endpoints(endpoints()));
     let mut h = Harness::new(cfg);
     h.get_models();
-    let at = h.client.poll_timeout().expect("a waiting call has a deadline");
+    let at = h
+        .client
+        .poll_timeout()
+        .expect("a waiting call has a deadline");
     assert_eq!(at, Timestamp(u64::MAX));
     h.set_clock(u64::MAX);
     h.set_clock(0);
     h.set_clock(u64::MAX);
+}
+
+/// fuzz route_answer: a model hint equal to the key put the key into the discovery URL
+/// (`/v1/route?model=pg_…`), i.e. sent it to the autorouter; a path could carry it into
+/// edge access logs. Both are refused before anything is sent.
+#[test]
+fn key_in_model_hint_or_path_is_refused_before_any_request() {
+    for mode in [Config::new(KEY), Config::direct(KEY)] {
+        let mut h = Harness::new(mode.with_endpoints(endpoints()));
+        let by_model =
+            CallSpec::new(Method::Post, "/v1/chat/completions").with_model(&format!("x{KEY}x"));
+        let by_path = CallSpec::new(Method::Get, &format!("/v1/models?k={KEY}"));
+        for spec in [by_model, by_path] {
+            let r = h.client.start_call(h.t(), spec);
+            assert!(matches!(r, Err(MisuseError::BadCall(_))), "{r:?}");
+            assert!(!format!("{r:?}").contains(KEY));
+        }
+        h.pump();
+        assert!(h.sent.is_empty(), "{:?}", h.sent);
+        assert_eq!(h.client.open_calls(), 0);
+    }
 }
