@@ -8,7 +8,9 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use polargrid_core::{CallSpec, HttpResponse, Method, SessionSnapshot, Timestamp, TransportErrorKind};
+use polargrid_core::{
+    CallSpec, HttpResponse, Method, SessionSnapshot, Timestamp, TransportErrorKind,
+};
 use polargrid_core_fuzz::{http_date, json_bomb, Driver, Setup, DAY, HOUR, KEY};
 
 const MAX_OPS: usize = 48;
@@ -217,7 +219,11 @@ enum ClockStep {
 enum RestoreChoice {
     /// The last snapshot the client emitted.
     Last,
-    Crafted { ttl: Ttl, refresh: bool, refresh_expired: bool },
+    Crafted {
+        ttl: Ttl,
+        refresh: bool,
+        refresh_expired: bool,
+    },
     Json(String),
 }
 
@@ -248,10 +254,16 @@ enum Op {
         body: BodyChoice,
     },
     /// Answers the k-th request ever sent (answered, aborted or not): late/duplicate answers.
-    AnswerAgain { k: u8, status: u16 },
+    AnswerAgain {
+        k: u8,
+        status: u16,
+    },
     /// Answers an id the core never emitted.
     AnswerUnknown(u64),
-    Fail { k: u8, kind: TransportChoice },
+    Fail {
+        k: u8,
+        kind: TransportChoice,
+    },
     Advance(ClockStep),
     HandleTimeout,
     /// Jumps to the core's next wake-up and handles it.
@@ -273,7 +285,10 @@ fn exp_of(d: &Driver, ttl: Ttl) -> (u64, Option<u64>) {
         Ttl::Seconds(s) => (now, Some(now.saturating_add(u64::from(s)))),
         Ttl::Hours(h) => (now, Some(now.saturating_add(u64::from(h) * 3600))),
         Ttl::Day => (now, Some(now.saturating_add(86_400))),
-        Ttl::Expired(s) => (now.saturating_sub(3600), Some(now.saturating_sub(u64::from(s)))),
+        Ttl::Expired(s) => (
+            now.saturating_sub(3600),
+            Some(now.saturating_sub(u64::from(s))),
+        ),
         Ttl::Year9999 => (now, Some(253_402_300_799)),
         Ttl::ExpBeforeIat => (now, Some(now.saturating_sub(60))),
         Ttl::NoExp | Ttl::Opaque => (now, None),
@@ -300,10 +315,26 @@ fn token(d: &mut Driver, ttl: Ttl, admin: Option<bool>) -> String {
 
 fn body(d: &mut Driver, choice: &BodyChoice) -> Vec<u8> {
     match choice {
-        BodyChoice::Session { ttl, expires_in, refresh, refresh_expires_in, legacy_field, admin, session_id_number } => {
+        BodyChoice::Session {
+            ttl,
+            expires_in,
+            refresh,
+            refresh_expires_in,
+            legacy_field,
+            admin,
+            session_id_number,
+        } => {
             let t = token(d, *ttl, *admin);
             let mut v = serde_json::Map::new();
-            v.insert((if *legacy_field { "token" } else { "session_token" }).into(), t.into());
+            v.insert(
+                (if *legacy_field {
+                    "token"
+                } else {
+                    "session_token"
+                })
+                .into(),
+                t.into(),
+            );
             match refresh {
                 RefreshChoice::New => {
                     let r = d.mint_refresh();
@@ -343,18 +374,28 @@ fn body(d: &mut Driver, choice: &BodyChoice) -> Vec<u8> {
             }
             v.insert(
                 "session_id".into(),
-                if *session_id_number { 12345.into() } else { "sess_fuzz".into() },
+                if *session_id_number {
+                    12345.into()
+                } else {
+                    "sess_fuzz".into()
+                },
             );
             serde_json::Value::Object(v).to_string().into_bytes()
         }
         BodyChoice::TruncatedSession(cut) => {
             let t = token(d, Ttl::Day, None);
             let r = d.mint_refresh();
-            let s = serde_json::json!({"session_token": t, "refresh_token": r, "expires_in": 86400}).to_string();
+            let s =
+                serde_json::json!({"session_token": t, "refresh_token": r, "expires_in": 86400})
+                    .to_string();
             let n = usize::from(*cut).min(s.len());
             s.as_bytes()[..n].to_vec()
         }
-        BodyChoice::Route { region, endpoint, ttl } => {
+        BodyChoice::Route {
+            region,
+            endpoint,
+            ttl,
+        } => {
             let region: Option<serde_json::Value> = match region {
                 RegionChoice::Yto => Some("yto-01".into()),
                 RegionChoice::Nyc => Some("nyc-01".into()),
@@ -365,20 +406,30 @@ fn body(d: &mut Driver, choice: &BodyChoice) -> Vec<u8> {
                 RegionChoice::Missing => None,
                 RegionChoice::Custom(s) => Some(s.clone().into()),
             };
-            let rid = region.as_ref().and_then(|r| r.as_str()).unwrap_or("yto-01").to_string();
+            let rid = region
+                .as_ref()
+                .and_then(|r| r.as_str())
+                .unwrap_or("yto-01")
+                .to_string();
             let endpoint: serde_json::Value = match endpoint {
                 EndpointChoice::Matching => format!("https://api.{rid}.edge.polargrid.ai").into(),
                 EndpointChoice::OtherRegion => "https://api.nyc-01.edge.polargrid.ai".into(),
                 EndpointChoice::UnknownRegionEdge => "https://api.zzz-99.edge.polargrid.ai".into(),
                 EndpointChoice::PlainHttp => "http://api.yto-01.edge.polargrid.ai".into(),
                 EndpointChoice::Evil => "https://evil.example".into(),
-                EndpointChoice::SuffixTrick => "https://api.yto-01.edge.polargrid.ai.evil.example".into(),
+                EndpointChoice::SuffixTrick => {
+                    "https://api.yto-01.edge.polargrid.ai.evil.example".into()
+                }
                 EndpointChoice::UserInfo => "https://u:p@api.yto-01.edge.polargrid.ai".into(),
                 EndpointChoice::FragmentTrick => "https://evil.example#.edge.polargrid.ai".into(),
                 EndpointChoice::Autorouter => "https://autorouter.polargrid.ai".into(),
                 EndpointChoice::Loopback => "http://127.0.0.1:9102".into(),
-                EndpointChoice::Huge => format!("https://{}.edge.polargrid.ai", "a".repeat(10_000)).into(),
-                EndpointChoice::NotAString => serde_json::json!(["https://api.yto-01.edge.polargrid.ai"]),
+                EndpointChoice::Huge => {
+                    format!("https://{}.edge.polargrid.ai", "a".repeat(10_000)).into()
+                }
+                EndpointChoice::NotAString => {
+                    serde_json::json!(["https://api.yto-01.edge.polargrid.ai"])
+                }
                 EndpointChoice::Custom(s) => s.clone().into(),
             };
             let mut v = serde_json::json!({"endpoint": endpoint, "name": "Somewhere"});
@@ -391,17 +442,41 @@ fn body(d: &mut Driver, choice: &BodyChoice) -> Vec<u8> {
             v.to_string().into_bytes()
         }
         BodyChoice::Error(m) => {
-            let jwt = d.secrets.iter().rev().find(|s| s.starts_with("eyJ")).cloned().unwrap_or_default();
-            let rt = d.secrets.iter().rev().find(|s| s.starts_with("rt_")).cloned().unwrap_or_default();
+            let jwt = d
+                .secrets
+                .iter()
+                .rev()
+                .find(|s| s.starts_with("eyJ"))
+                .cloned()
+                .unwrap_or_default();
+            let rt = d
+                .secrets
+                .iter()
+                .rev()
+                .find(|s| s.starts_with("rt_"))
+                .cloned()
+                .unwrap_or_default();
             match m {
                 MessageChoice::Plain => br#"{"message":"Invalid API key"}"#.to_vec(),
-                MessageChoice::EchoKey => serde_json::json!({"message": format!("bad key {KEY}")}).to_string().into_bytes(),
-                MessageChoice::EchoJwt => serde_json::json!({"detail": format!("token {jwt} expired")}).to_string().into_bytes(),
-                MessageChoice::EchoRefresh => format!("refresh token {rt} already used").into_bytes(),
+                MessageChoice::EchoKey => serde_json::json!({"message": format!("bad key {KEY}")})
+                    .to_string()
+                    .into_bytes(),
+                MessageChoice::EchoJwt => {
+                    serde_json::json!({"detail": format!("token {jwt} expired")})
+                        .to_string()
+                        .into_bytes()
+                }
+                MessageChoice::EchoRefresh => {
+                    format!("refresh token {rt} already used").into_bytes()
+                }
                 MessageChoice::CdnNull => br#"{"Message": null}"#.to_vec(),
                 MessageChoice::Html => b"<html><body><h1>403 Forbidden</h1></body></html>".to_vec(),
                 MessageChoice::Forbidden => b"Forbidden".to_vec(),
-                MessageChoice::Nested => serde_json::json!({"error": {"message": format!("{KEY} / {rt}")}}).to_string().into_bytes(),
+                MessageChoice::Nested => {
+                    serde_json::json!({"error": {"message": format!("{KEY} / {rt}")}})
+                        .to_string()
+                        .into_bytes()
+                }
                 MessageChoice::Code => br#"{"code":"insufficient_scope","details":{}}"#.to_vec(),
             }
         }
@@ -417,21 +492,35 @@ fn headers(d: &Driver, choices: &[HeaderChoice]) -> Vec<(String, String)> {
     for c in choices.iter().take(8) {
         match c {
             HeaderChoice::Date(s) => h.push(("Date".into(), http_date(shifted(*s)))),
-            HeaderChoice::DateFarFuture => h.push(("Date".into(), "Fri, 31 Dec 9999 23:59:59 GMT".into())),
-            HeaderChoice::DateEpoch => h.push(("Date".into(), "Thu, 01 Jan 1970 00:00:00 GMT".into())),
+            HeaderChoice::DateFarFuture => {
+                h.push(("Date".into(), "Fri, 31 Dec 9999 23:59:59 GMT".into()))
+            }
+            HeaderChoice::DateEpoch => {
+                h.push(("Date".into(), "Thu, 01 Jan 1970 00:00:00 GMT".into()))
+            }
             HeaderChoice::DateJunk(s) => h.push(("Date".into(), s.clone())),
             HeaderChoice::RetryAfterSecs(s) => h.push(("Retry-After".into(), s.to_string())),
-            HeaderChoice::RetryAfterHuge => h.push(("Retry-After".into(), "99999999999999999999999".into())),
-            HeaderChoice::RetryAfterDate(s) => h.push(("Retry-After".into(), http_date(shifted(*s)))),
-            HeaderChoice::CloudFront => h.push(("Via".into(), "1.1 abc.cloudfront.net (CloudFront)".into())),
+            HeaderChoice::RetryAfterHuge => {
+                h.push(("Retry-After".into(), "99999999999999999999999".into()))
+            }
+            HeaderChoice::RetryAfterDate(s) => {
+                h.push(("Retry-After".into(), http_date(shifted(*s))))
+            }
+            HeaderChoice::CloudFront => {
+                h.push(("Via".into(), "1.1 abc.cloudfront.net (CloudFront)".into()))
+            }
             HeaderChoice::AmzCfId => h.push(("X-Amz-Cf-Id".into(), "abc==".into())),
-            HeaderChoice::ContentTypeJson => h.push(("Content-Type".into(), "application/json".into())),
+            HeaderChoice::ContentTypeJson => {
+                h.push(("Content-Type".into(), "application/json".into()))
+            }
             HeaderChoice::Many(n) => {
                 for i in 0..usize::from(*n) * 8 {
                     h.push((format!("x-junk-{i}"), "v".repeat(i % 64)));
                 }
             }
-            HeaderChoice::ControlChars => h.push(("Date".into(), "\u{0}\u{7}\r\n\t\u{1b}[31m".into())),
+            HeaderChoice::ControlChars => {
+                h.push(("Date".into(), "\u{0}\u{7}\r\n\t\u{1b}[31m".into()))
+            }
             HeaderChoice::Other(k, v) => h.push((k.clone(), v.clone())),
         }
     }
@@ -444,9 +533,21 @@ fn run(input: Input) {
     };
     for op in input.ops.into_iter().take(MAX_OPS) {
         match op {
-            Op::Start { method, path, model, idempotent, timeout_secs } => {
-                let method = [Method::Get, Method::Post, Method::Put, Method::Delete, Method::Patch, Method::Head]
-                    [usize::from(method % 6)];
+            Op::Start {
+                method,
+                path,
+                model,
+                idempotent,
+                timeout_secs,
+            } => {
+                let method = [
+                    Method::Get,
+                    Method::Post,
+                    Method::Put,
+                    Method::Delete,
+                    Method::Patch,
+                    Method::Head,
+                ][usize::from(method % 6)];
                 let path = match path {
                     PathChoice::Models => "/v1/models".to_string(),
                     PathChoice::Chat => "/v1/chat/completions".to_string(),
@@ -470,12 +571,22 @@ fn run(input: Input) {
                 if let Some(id) = ids.get(usize::from(k) % ids.len().max(1)) {
                     let ended_before = d.ended.contains(id);
                     let cancelled = d.client.cancel_call(d.t(), *id);
-                    assert!(!(cancelled && ended_before), "cancel_call succeeded on an ended call");
+                    assert!(
+                        !(cancelled && ended_before),
+                        "cancel_call succeeded on an ended call"
+                    );
                     d.pump();
                 }
             }
-            Op::Answer { k, status, headers: hs, body: b } => {
-                let Some(id) = d.outstanding_nth(usize::from(k)) else { continue };
+            Op::Answer {
+                k,
+                status,
+                headers: hs,
+                body: b,
+            } => {
+                let Some(id) = d.outstanding_nth(usize::from(k)) else {
+                    continue;
+                };
                 let resp = HttpResponse {
                     status: status.code(),
                     headers: headers(&d, &hs),
@@ -500,7 +611,9 @@ fn run(input: Input) {
                 }
             }
             Op::Fail { k, kind } => {
-                let Some(id) = d.outstanding_nth(usize::from(k)) else { continue };
+                let Some(id) = d.outstanding_nth(usize::from(k)) else {
+                    continue;
+                };
                 let kind = match kind {
                     TransportChoice::Dns => TransportErrorKind::Dns,
                     TransportChoice::Connect => TransportErrorKind::Connect,
@@ -540,10 +653,15 @@ fn run(input: Input) {
             Op::Restore(choice) => {
                 let snap = match choice {
                     RestoreChoice::Last => d.last_snapshot.clone(),
-                    RestoreChoice::Crafted { ttl, refresh, refresh_expired } => {
+                    RestoreChoice::Crafted {
+                        ttl,
+                        refresh,
+                        refresh_expired,
+                    } => {
                         let jwt = token(&mut d, ttl, None);
                         let (_, exp) = exp_of(&d, ttl);
-                        let refresh_token = refresh.then(|| polargrid_core::Secret::new(d.mint_refresh()));
+                        let refresh_token =
+                            refresh.then(|| polargrid_core::Secret::new(d.mint_refresh()));
                         let refresh_expires_at = refresh.then(|| {
                             if refresh_expired {
                                 Timestamp(d.now.saturating_sub(DAY))
@@ -571,7 +689,11 @@ fn run(input: Input) {
             Op::Logout => {
                 d.client.logout(d.t());
                 d.pump();
-                assert_eq!(d.client.session_snapshot(), None, "a session survived logout");
+                assert_eq!(
+                    d.client.session_snapshot(),
+                    None,
+                    "a session survived logout"
+                );
             }
         }
     }
@@ -580,7 +702,9 @@ fn run(input: Input) {
         if d.client.open_calls() == 0 {
             break;
         }
-        let Some(at) = d.client.poll_timeout() else { break };
+        let Some(at) = d.client.poll_timeout() else {
+            break;
+        };
         d.now = d.now.max(at.as_millis());
         d.timeout();
     }

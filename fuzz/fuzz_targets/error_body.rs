@@ -88,7 +88,10 @@ fn token_chars(s: &str, min: usize) -> String {
 fuzz_target!(|input: Input| {
     let key = format!("pg_{}", token_chars(&input.key_tail, 8));
     let refresh = format!("rt_{}", token_chars(&input.refresh_tail, 13));
-    let token = jwt(&serde_json::json!({"exp": input.jwt_exp, "sub": key}), u64::from(input.jwt_exp));
+    let token = jwt(
+        &serde_json::json!({"exp": input.jwt_exp, "sub": key}),
+        u64::from(input.jwt_exp),
+    );
     let mut body = Vec::new();
     for p in &input.body {
         match p {
@@ -125,7 +128,9 @@ fuzz_target!(|input: Input| {
         resp = match h {
             HeaderChoice::RetryAfterSecs(s) => resp.with_header("Retry-After", &s.to_string()),
             HeaderChoice::RetryAfterText(s) => resp.with_header("Retry-After", s),
-            HeaderChoice::Date(ms) => resp.with_header("Date", &polargrid_core_fuzz::http_date(*ms)),
+            HeaderChoice::Date(ms) => {
+                resp.with_header("Date", &polargrid_core_fuzz::http_date(*ms))
+            }
             HeaderChoice::Via(s) => resp.with_header("Via", s),
             HeaderChoice::AmzCfId => resp.with_header("x-amz-cf-id", "abc=="),
             HeaderChoice::XCache(s) => resp.with_header("X-Cache", s),
@@ -144,16 +149,30 @@ fuzz_target!(|input: Input| {
         CredentialChoice::Jwt => Credential::Jwt,
         CredentialChoice::RefreshToken => Credential::RefreshToken,
     };
-    let secrets = [Secret::new(key.clone()), Secret::new(token.clone()), Secret::new(refresh.clone())];
+    let secrets = [
+        Secret::new(key.clone()),
+        Secret::new(token.clone()),
+        Secret::new(refresh.clone()),
+    ];
     let refs: Vec<&Secret> = secrets.iter().collect();
     let err = classify_response(stage, credential, &resp, Timestamp(input.server_now), &refs);
     assert_eq!(err.status, Some(input.status));
     let shown = format!("{err}\n{err:?}\n{}\n{:?}", err.kind, err.kind.as_str());
     for s in [&key, &token, &refresh] {
-        assert!(!shown.contains(s.as_str()), "secret shown in a classified error: {shown}");
+        assert!(
+            !shown.contains(s.as_str()),
+            "secret shown in a classified error: {shown}"
+        );
     }
     if let Some(m) = &err.server_message {
-        assert!(m.chars().count() <= 201, "server message not bounded: {} chars", m.chars().count());
-        assert!(!m.chars().any(char::is_control), "control character in server message: {m:?}");
+        assert!(
+            m.chars().count() <= 201,
+            "server message not bounded: {} chars",
+            m.chars().count()
+        );
+        assert!(
+            !m.chars().any(char::is_control),
+            "control character in server message: {m:?}"
+        );
     }
 });

@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Some(t) = parse_http_date(s) {
-        assert!(t.as_millis() <= MAX_DATE_MS, "date beyond 9999: {s:?} -> {t:?}");
+        assert!(
+            t.as_millis() <= MAX_DATE_MS,
+            "date beyond 9999: {s:?} -> {t:?}"
+        );
     }
     let _ = parse_retry_after(s, Timestamp(now));
     let _ = parse_retry_after(s, Timestamp(u64::MAX));

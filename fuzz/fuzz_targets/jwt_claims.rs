@@ -10,8 +10,13 @@ fn check(r: Result<JwtClaims, JwtError>) {
     match r {
         // Claims are seconds up to 1e13, held as milliseconds.
         Ok(c) => {
-            assert!(c.exp.as_millis() <= 10_000_000_000_000_000, "exp out of range: {c:?}");
-            assert!(c.iat.is_none_or(|i| i.as_millis() <= 10_000_000_000_000_000));
+            assert!(
+                c.exp.as_millis() <= 10_000_000_000_000_000,
+                "exp out of range: {c:?}"
+            );
+            assert!(c
+                .iat
+                .is_none_or(|i| i.as_millis() <= 10_000_000_000_000_000));
             if let Some(s) = &c.scope {
                 let _ = s.is_admin();
             }

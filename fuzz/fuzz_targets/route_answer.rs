@@ -84,9 +84,17 @@ fn endpoint(pieces: &[Piece]) -> String {
 
 fuzz_target!(|input: Input| {
     let setup = Setup {
-        mode: if input.session_mode { ModeChoice::Session } else { ModeChoice::Direct },
+        mode: if input.session_mode {
+            ModeChoice::Session
+        } else {
+            ModeChoice::Direct
+        },
         routing: RoutingChoice::Auto,
-        hosts: if input.loopback { Hosts::Loopback } else { Hosts::Real },
+        hosts: if input.loopback {
+            Hosts::Loopback
+        } else {
+            Hosts::Real
+        },
         tuning: Tuning::Default,
         seed: 3,
     };
@@ -99,7 +107,9 @@ fuzz_target!(|input: Input| {
         return;
     };
     if input.session_mode {
-        let ex = d.outstanding_with(|p| *p == Purpose::Exchange).expect("exchange");
+        let ex = d
+            .outstanding_with(|p| *p == Purpose::Exchange)
+            .expect("exchange");
         let answer = d.good_session_answer(HOUR);
         d.respond(ex, answer);
     }
@@ -108,16 +118,31 @@ fuzz_target!(|input: Input| {
     };
     let body = match &input.body {
         Body::Raw(b) => b.clone(),
-        Body::Route { region, known_region, endpoint: pieces, endpoint_not_string, ttl, extra } => {
+        Body::Route {
+            region,
+            known_region,
+            endpoint: pieces,
+            endpoint_not_string,
+            ttl,
+            extra,
+        } => {
             let mut v = serde_json::Map::new();
-            let region = if *known_region { Some("yto-01".to_string()) } else { region.clone() };
+            let region = if *known_region {
+                Some("yto-01".to_string())
+            } else {
+                region.clone()
+            };
             if let Some(r) = region {
                 v.insert("region".into(), r.into());
             }
             let e = endpoint(pieces);
             v.insert(
                 "endpoint".into(),
-                if *endpoint_not_string { serde_json::json!({ "url": e }) } else { e.into() },
+                if *endpoint_not_string {
+                    serde_json::json!({ "url": e })
+                } else {
+                    e.into()
+                },
             );
             if let Some(t) = ttl.and_then(serde_json::Number::from_f64) {
                 v.insert("ttl".into(), serde_json::Value::Number(t));
@@ -139,10 +164,13 @@ fuzz_target!(|input: Input| {
     // A far-off `Date` on the discovery answer moves the server-clock estimate, so the
     // session may need renewing first: the auth service answers with a healthy session.
     for _ in 0..4 {
-        if d.outstanding_with(|p| matches!(p, Purpose::Call(_))).is_some() {
+        if d.outstanding_with(|p| matches!(p, Purpose::Call(_)))
+            .is_some()
+        {
             break;
         }
-        let Some(a) = d.outstanding_with(|p| matches!(p, Purpose::Exchange | Purpose::Refresh)) else {
+        let Some(a) = d.outstanding_with(|p| matches!(p, Purpose::Exchange | Purpose::Refresh))
+        else {
             break;
         };
         let answer = d.good_session_answer(HOUR);

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     match d.client.hand_over(d.t(), &text) {
         Ok(()) => {
             d.pump();
-            let snap = d.client.session_snapshot().expect("adopted session has a snapshot");
+            let snap = d
+                .client
+                .session_snapshot()
+                .expect("adopted session has a snapshot");
             // Tokens chosen by the fuzzer are tracked as secrets unless they could show up
             // by coincidence: short, or equal to non-secret text (session id, scope words,
             // hosts, the user agent).
@@ -53,14 +56,20 @@ fuzz_target!(|data: &[u8]| {
 
     // 2. Session mode: the same bytes answer the exchange.
     let mut d = Driver::new(setup(ModeChoice::Session)).expect("config");
-    d.start(CallSpec::new(Method::Get, "/v1/models")).expect("call");
-    let ex = d.outstanding_with(|p| *p == Purpose::Exchange).expect("exchange");
+    d.start(CallSpec::new(Method::Get, "/v1/models"))
+        .expect("call");
+    let ex = d
+        .outstanding_with(|p| *p == Purpose::Exchange)
+        .expect("exchange");
     d.respond(ex, HttpResponse::new(200).with_body(data.to_vec()));
 
     // 3. Session mode with a valid session: the same bytes answer a refresh.
     let mut d = Driver::new(setup(ModeChoice::Session)).expect("config");
-    d.start(CallSpec::new(Method::Get, "/v1/models")).expect("call");
-    let ex = d.outstanding_with(|p| *p == Purpose::Exchange).expect("exchange");
+    d.start(CallSpec::new(Method::Get, "/v1/models"))
+        .expect("call");
+    let ex = d
+        .outstanding_with(|p| *p == Purpose::Exchange)
+        .expect("exchange");
     let answer = d.good_session_answer(HOUR);
     d.respond(ex, answer);
     let before = d.client.session_snapshot().expect("session");
@@ -76,10 +85,16 @@ fuzz_target!(|data: &[u8]| {
     if after.as_ref() != Some(&before) {
         // Only an answer that was read may replace the session; it never drops it.
         assert!(parses, "an unreadable refresh answer changed the session");
-        assert!(after.is_some(), "a refresh answer dropped a still-valid session");
+        assert!(
+            after.is_some(),
+            "a refresh answer dropped a still-valid session"
+        );
     }
     assert!(
-        matches!(d.client.session_status(), SessionStatus::Active(_) | SessionStatus::Refreshing(_)),
+        matches!(
+            d.client.session_status(),
+            SessionStatus::Active(_) | SessionStatus::Refreshing(_)
+        ),
         "session status after a refresh answer: {:?}",
         d.client.session_status()
     );

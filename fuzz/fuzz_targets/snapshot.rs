@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
                 .unwrap_or_else(|e| panic!("a parsed snapshot does not re-parse: {e}; {json}"));
             assert_eq!(again, snap, "round trip changed the snapshot");
             assert_eq!(again.to_json(), json, "serialisation is not stable");
-            assert!(!leaks(&snap, snap.session_token.expose()), "session token in Debug");
+            assert!(
+                !leaks(&snap, snap.session_token.expose()),
+                "session token in Debug"
+            );
             if let Some(r) = &snap.refresh_token {
                 assert!(!leaks(&snap, r.expose()), "refresh token in Debug");
             }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use base64::Engine as _;
 use polargrid_core::{
-    CallId, Client, Config, Endpoints, Event, HttpRequest, HttpResponse, Mode, Purpose,
-    RegionInfo, RequestId, RetryPolicy, Timeouts, Timestamp,
+    CallId, Client, Config, Endpoints, Event, HttpRequest, HttpResponse, Mode, Purpose, RegionInfo,
+    RequestId, RetryPolicy, Timeouts, Timestamp,
 };
 
 /// The key every target uses (shaped like a real one).
@@ -115,7 +115,9 @@ pub fn is_edge_host(host: &str) -> bool {
     host.strip_suffix(EDGE_SUFFIX).is_some_and(|label| {
         !label.is_empty()
             && !label.starts_with('.')
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
     })
 }
 
@@ -329,7 +331,10 @@ impl Driver {
     /// A secret-free `Debug` check: panics if any handed-out secret shows up.
     pub fn assert_no_secret(&self, what: &str, text: &str) {
         for s in &self.secrets {
-            assert!(!text.contains(s.as_str()), "secret leaked into {what}: {text}");
+            assert!(
+                !text.contains(s.as_str()),
+                "secret leaked into {what}: {text}"
+            );
         }
     }
 
@@ -353,9 +358,16 @@ impl Driver {
             .iter()
             .filter(|id| matches!(self.sent[id].purpose, Purpose::Exchange | Purpose::Refresh))
             .count();
-        assert!(auth_out <= 1, "{auth_out} exchange/refresh requests outstanding at once");
+        assert!(
+            auth_out <= 1,
+            "{auth_out} exchange/refresh requests outstanding at once"
+        );
         let open = self.started.len() - self.ended.len();
-        assert_eq!(self.client.open_calls(), open, "open_calls() disagrees with the events");
+        assert_eq!(
+            self.client.open_calls(),
+            open,
+            "open_calls() disagrees with the events"
+        );
         if open > 0 {
             assert!(
                 self.client.poll_timeout().is_some() || !self.outstanding.is_empty(),
@@ -368,10 +380,18 @@ impl Driver {
 
     fn check_request(&self, r: &HttpRequest) {
         let (scheme, authority, host) = split_url(&r.url);
-        assert!(!authority.contains('@'), "userinfo in an emitted url: {}", r.url);
+        assert!(
+            !authority.contains('@'),
+            "userinfo in an emitted url: {}",
+            r.url
+        );
         match scheme {
             "https" => {}
-            "http" => assert!(is_loopback_host(&host), "plain http to a non-loopback host: {}", r.url),
+            "http" => assert!(
+                is_loopback_host(&host),
+                "plain http to a non-loopback host: {}",
+                r.url
+            ),
             other => panic!("scheme {other:?} in an emitted url: {}", r.url),
         }
         for s in &self.secrets {
@@ -390,16 +410,36 @@ impl Driver {
         match r.purpose {
             Purpose::Discover => {
                 assert!(auth.is_none(), "discovery carries Authorization: {r:?}");
-                assert_eq!(host, autorouter, "discovery not at the autorouter: {}", r.url);
+                assert_eq!(
+                    host, autorouter,
+                    "discovery not at the autorouter: {}",
+                    r.url
+                );
             }
             Purpose::Refresh => {
                 assert!(auth.is_none(), "refresh carries Authorization: {r:?}");
-                assert_eq!(host, auth_host, "refresh not at the auth service: {}", r.url);
+                assert_eq!(
+                    host, auth_host,
+                    "refresh not at the auth service: {}",
+                    r.url
+                );
             }
             Purpose::Exchange => {
-                assert_eq!(self.setup.mode, ModeChoice::Session, "exchange outside session mode");
-                assert_eq!(auth, Some(format!("Bearer {KEY}").as_str()), "exchange without the key");
-                assert_eq!(host, auth_host, "exchange not at the auth service: {}", r.url);
+                assert_eq!(
+                    self.setup.mode,
+                    ModeChoice::Session,
+                    "exchange outside session mode"
+                );
+                assert_eq!(
+                    auth,
+                    Some(format!("Bearer {KEY}").as_str()),
+                    "exchange without the key"
+                );
+                assert_eq!(
+                    host, auth_host,
+                    "exchange not at the auth service: {}",
+                    r.url
+                );
             }
             Purpose::Call(_) => {
                 let token = auth
@@ -420,10 +460,20 @@ impl Driver {
                             || (self.setup.routing == RoutingChoice::BaseUrl && host == "localhost")
                     }
                 };
-                assert!(allowed, "a credential sent to a host that is not an edge: {}", r.url);
+                assert!(
+                    allowed,
+                    "a credential sent to a host that is not an edge: {}",
+                    r.url
+                );
                 match self.setup.mode {
-                    ModeChoice::Direct => assert_eq!(token, KEY, "direct mode call without the key"),
-                    _ => assert_ne!(token, KEY, "the key sent to an edge in {:?} mode", self.setup.mode),
+                    ModeChoice::Direct => {
+                        assert_eq!(token, KEY, "direct mode call without the key")
+                    }
+                    _ => assert_ne!(
+                        token, KEY,
+                        "the key sent to an edge in {:?} mode",
+                        self.setup.mode
+                    ),
                 }
             }
         }
@@ -432,15 +482,26 @@ impl Driver {
     fn check_event(&mut self, e: &Event) {
         self.assert_no_secret("Event Debug", &format!("{e:?}"));
         match e {
-            Event::CallReady { call, .. } | Event::CallFailed { call, .. } | Event::CallCancelled { call } => {
-                assert!(self.started.contains(call), "ending event for a call never started: {e:?}");
-                assert!(self.ended.insert(*call), "second ending event for {call:?}: {e:?}");
+            Event::CallReady { call, .. }
+            | Event::CallFailed { call, .. }
+            | Event::CallCancelled { call } => {
+                assert!(
+                    self.started.contains(call),
+                    "ending event for a call never started: {e:?}"
+                );
+                assert!(
+                    self.ended.insert(*call),
+                    "second ending event for {call:?}: {e:?}"
+                );
                 if let Event::CallFailed { error, .. } = e {
                     self.assert_no_secret("CallError Display", &error.to_string());
                 }
             }
             Event::Abort { request } => {
-                assert!(self.sent.contains_key(request), "abort of a request never polled: {e:?}");
+                assert!(
+                    self.sent.contains_key(request),
+                    "abort of a request never polled: {e:?}"
+                );
                 self.outstanding.remove(request);
             }
             Event::SessionChanged { snapshot, .. } => {
@@ -485,7 +546,10 @@ impl Driver {
         let known = self.outstanding.remove(&id);
         let r = self.client.handle_transport_error(self.t(), id, kind);
         if known {
-            assert!(r.is_ok(), "transport error of an outstanding request refused: {r:?}");
+            assert!(
+                r.is_ok(),
+                "transport error of an outstanding request refused: {r:?}"
+            );
         }
         self.pump();
     }
@@ -500,12 +564,18 @@ impl Driver {
         if self.outstanding.is_empty() {
             return None;
         }
-        self.outstanding.iter().nth(k % self.outstanding.len()).copied()
+        self.outstanding
+            .iter()
+            .nth(k % self.outstanding.len())
+            .copied()
     }
 
     /// The first outstanding request with this purpose.
     pub fn outstanding_with(&self, want: impl Fn(&Purpose) -> bool) -> Option<RequestId> {
-        self.outstanding.iter().copied().find(|id| want(&self.sent[id].purpose))
+        self.outstanding
+            .iter()
+            .copied()
+            .find(|id| want(&self.sent[id].purpose))
     }
 
     /// A healthy session answer for the current time.
