@@ -106,10 +106,17 @@ impl Router {
                 }
             }
             RouteMode::Auto => match self.entries.get(key) {
-                Some(Entry::Resolved { target, until })
-                    if *until > now && !self.is_down(now, &target.region) =>
-                {
-                    Some(target.clone())
+                Some(Entry::Resolved { target, until }) if *until > now => {
+                    if !self.is_down(now, &target.region) {
+                        Some(target.clone())
+                    } else if self.all_down(now, cfg) {
+                        // Asking the autorouter again cannot do better, and refusing here
+                        // made every answer start the next discovery at once (a storm
+                        // while calls waited): take the region that comes back first.
+                        Some(self.alternative(now, &target.region, cfg))
+                    } else {
+                        None
+                    }
                 }
                 _ => None,
             },
@@ -195,6 +202,11 @@ impl Router {
                 }
             }
         }
+    }
+
+    /// Whether every known region is marked down.
+    fn all_down(&self, now: Timestamp, cfg: &Checked) -> bool {
+        cfg.regions.iter().all(|(r, _)| self.is_down(now, &r.id))
     }
 
     fn is_down(&self, now: Timestamp, region: &str) -> bool {

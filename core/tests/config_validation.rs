@@ -609,3 +609,22 @@ fn a_call_failing_for_a_configured_fixed_url_does_not_touch_other_hosts() {
     );
     assert_eq!(h.sent.len(), 4, "max_attempts");
 }
+
+#[test]
+fn emulator_edge_on_the_autorouter_host_but_another_port_is_a_fixed_edge() {
+    let cfg = Config::direct(KEY)
+        .with_endpoints(emulator())
+        .with_base_url("http://127.0.0.1:9101");
+    let r = first_request(cfg);
+    assert_eq!(r.url, "http://127.0.0.1:9101/v1/models");
+    // The autorouter's own host and port still means auto-route.
+    let cfg = Config::direct(KEY)
+        .with_endpoints(emulator())
+        .with_base_url("http://127.0.0.1:9000/v1");
+    let r = first_request(cfg);
+    assert_eq!(r.purpose, Purpose::Discover);
+    assert_eq!(r.url, "http://127.0.0.1:9000/v1/route");
+    // On the real host the default port is the autorouter's port.
+    let cfg = Config::direct(KEY).with_base_url("https://autorouter.polargrid.ai:443/v1");
+    assert_eq!(first_request(cfg).purpose, Purpose::Discover);
+}

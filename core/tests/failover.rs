@@ -1,0 +1,433 @@
+//! Failover scenarios: an edge failing `failures_before_down` times in a row is marked
+//! down, calls fail over (rediscovery first, then the known-region table, same country
+//! first), the region comes back after its cooldown, pinned regions only fail over when
+//! allowed, every region down, and clock steps during all of it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod scripted;
+mod support;
+
+use polargrid_core::{
+    CallSpec, Config, ErrorKind, Event, HttpRequest, HttpResponse, Method, Purpose, RegionReason,
+    TransportErrorKind,
+};
+use scripted::*;
+use support::*;
+
+fn direct() -> Config {
+    Config::direct(KEY).with_endpoints(endpoints())
+}
+
+fn routed_to(h: &mut Harness, region: &str, ttl_s: u64) {
+    let d = h.take(is_discover);
+    h.respond(d.id, route_answer(region, &edge(region), ttl_s));
+}
+
+fn ok_call(h: &mut Harness) -> HttpRequest {
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    c
+}
+
+// ----- failover -----
+
+type Fault = fn(&mut Harness, HttpRequest);
+
+fn faults() -> Vec<(&'static str, Fault)> {
+    vec![
+        ("connect", |h, c| h.fail(c.id, TransportErrorKind::Connect)),
+        ("reported timeout", |h, c| {
+            h.fail(c.id, TransportErrorKind::Timeout)
+        }),
+        ("timeout by deadline", |h, c| {
+            assert!(h.next_wakeup());
+            assert!(aborted(h).contains(&c.id));
+        }),
+        ("502", |h, c| h.respond(c.id, HttpResponse::new(502))),
+        ("503", |h, c| {
+            h.respond(c.id, json(503, r#"{"message":"overloaded"}"#))
+        }),
+        ("504", |h, c| h.respond(c.id, HttpResponse::new(504))),
+    ]
+}
+
+#[test]
+fn edge_failing_twice_is_marked_down_and_calls_fail_over_within_the_country() {
+    for (name, fault) in faults() {
+        let mut h = Harness::new(direct());
+        let call = h.get_models();
+        routed_to(&mut h, "yto-01", 3600);
+        for _ in 0..2 {
+            let c = h.take(is_call);
+            assert_eq!(host(&c.url), "api.yto-01.edge.polargrid.ai", "{name}");
+            fault(&mut h, c);
+            assert!(h.next_wakeup(), "{name}: backoff");
+        }
+        // Down: ask the autorouter first; it names yto-01 again, so the table decides,
+        // same country first (yul-01, CA) before nyc-01 (US) although nyc-01 is listed first.
+        let d = h.take(is_discover);
+        assert_eq!(d.url, "https://autorouter.polargrid.ai/v1/route", "{name}");
+        h.respond(d.id, route_answer("yto-01", &edge("yto-01"), 3600));
+        let c = h.take(is_call);
+        assert_eq!(
+            c.url, "https://api.yul-01.edge.polargrid.ai/v1/models",
+            "{name}"
+        );
+        h.respond(c.id, HttpResponse::new(200));
+        assert!(h.ready(call), "{name}");
+        assert_eq!(
+            region_changes(&h),
+            [
+                ("yto-01".to_string(), RegionReason::Discovered),
+                ("yul-01".to_string(), RegionReason::Failover)
+            ],
+            "{name}"
+        );
+        let Some(Event::RegionChanged { endpoint, .. }) = h
+            .events
+            .iter()
+            .rfind(|e| matches!(e, Event::RegionChanged { .. }))
+        else {
+            unreachable!()
+        };
+        assert_eq!(endpoint, &edge("yul-01"));
+        assert_eq!(h.client.current_region(), Some("yul-01"));
+    }
+}
+
+#[test]
+fn rediscovery_naming_another_region_is_followed() {
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    for _ in 0..2 {
+        let c = h.take(is_call);
+        h.fail(c.id, TransportErrorKind::Connect);
+        assert!(h.next_wakeup());
+    }
+    routed_to(&mut h, "nyc-01", 3600);
+    assert_eq!(host(&ok_call(&mut h).url), "api.nyc-01.edge.polargrid.ai");
+    assert!(h.ready(call));
+    assert_eq!(
+        region_changes(&h).last().unwrap(),
+        &("nyc-01".to_string(), RegionReason::Discovered)
+    );
+}
+
+#[test]
+fn downed_region_is_used_again_after_the_cooldown() {
+    let mut h = Harness::new(direct());
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let mut down_at = 0;
+    for _ in 0..2 {
+        let c = h.take(is_call);
+        down_at = h.now;
+        h.fail(c.id, TransportErrorKind::Connect);
+        assert!(h.next_wakeup());
+    }
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(host(&ok_call(&mut h).url), "api.yul-01.edge.polargrid.ai");
+    // Still in the cooldown: the autorouter is asked again, still names yto-01, still avoided.
+    h.now = down_at + 40_000;
+    h.get_models();
+    assert!(
+        h.has(is_discover),
+        "the failover entry lasts discovery_retry (30 s)"
+    );
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(host(&ok_call(&mut h).url), "api.yul-01.edge.polargrid.ai");
+    // After the 60 s cooldown (and the failover entry's 30 s), yto-01 is back.
+    h.now = down_at + 60_000 + 30_001;
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(host(&ok_call(&mut h).url), "api.yto-01.edge.polargrid.ai");
+    assert_eq!(
+        region_changes(&h).last().unwrap(),
+        &("yto-01".to_string(), RegionReason::Discovered)
+    );
+}
+
+#[test]
+fn a_success_between_failures_resets_the_count() {
+    let mut h = Harness::new(direct());
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let c = h.take(is_call);
+    h.fail(c.id, TransportErrorKind::Connect);
+    assert!(h.next_wakeup());
+    ok_call(&mut h);
+    for _ in 0..3 {
+        h.get_models();
+        let c = h.take(is_call);
+        assert_eq!(host(&c.url), "api.yto-01.edge.polargrid.ai");
+        h.respond(c.id, HttpResponse::new(502));
+        assert!(h.next_wakeup());
+        ok_call(&mut h);
+    }
+    assert_eq!(discoveries(&h).len(), 1, "never marked down");
+}
+
+#[test]
+fn errors_that_do_not_mean_down_never_fail_over() {
+    for status in [400u16, 401, 403, 404, 429, 500] {
+        let mut h = Harness::new(direct());
+        for _ in 0..5 {
+            let call = h.get_models();
+            serve(&mut h, 50, |_, r| match r.purpose {
+                Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
+                _ => Reply::Respond(HttpResponse::new(status).with_header("Retry-After", "0")),
+            });
+            assert_eq!(h.endings(call), 1);
+        }
+        assert!(
+            calls_sent(&h)
+                .iter()
+                .all(|r| host(&r.url) == "api.yto-01.edge.polargrid.ai"),
+            "{status}"
+        );
+        assert_eq!(discoveries(&h).len(), 1, "{status}");
+    }
+}
+
+#[test]
+fn when_the_whole_country_is_down_another_country_is_used() {
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    serve(&mut h, 200, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
+        _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
+            Reply::Respond(HttpResponse::new(200))
+        }
+        _ => Reply::Fail(TransportErrorKind::Connect),
+    });
+    assert_eq!(h.failure(call).unwrap().attempts, 4);
+    let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+    assert_eq!(
+        hosts,
+        [
+            "api.yto-01.edge.polargrid.ai",
+            "api.yto-01.edge.polargrid.ai",
+            "api.yul-01.edge.polargrid.ai",
+            "api.yul-01.edge.polargrid.ai"
+        ],
+        "attempt limit reached before the US"
+    );
+    // With more attempts allowed, the US edge takes over.
+    let mut cfg = direct();
+    cfg.retry.max_attempts = 6;
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    serve(&mut h, 200, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
+        _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
+            Reply::Respond(HttpResponse::new(200))
+        }
+        _ => Reply::Fail(TransportErrorKind::Connect),
+    });
+    assert!(h.ready(call), "{:?}", h.failure(call));
+    assert_eq!(
+        host(&calls_sent(&h).last().unwrap().url),
+        "api.nyc-01.edge.polargrid.ai"
+    );
+    assert_eq!(
+        region_changes(&h).last().unwrap(),
+        &("nyc-01".to_string(), RegionReason::Failover)
+    );
+}
+
+#[test]
+fn default_region_down_and_discovery_failing_falls_back_elsewhere() {
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    serve(&mut h, 200, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(HttpResponse::new(500)),
+        _ if host(&r.url) == "api.yto-01.edge.polargrid.ai" => {
+            Reply::Fail(TransportErrorKind::Connect)
+        }
+        _ => Reply::Respond(HttpResponse::new(200)),
+    });
+    assert!(h.ready(call));
+    assert_eq!(
+        host(&calls_sent(&h).last().unwrap().url),
+        "api.yul-01.edge.polargrid.ai"
+    );
+}
+
+#[test]
+fn pinned_region_does_not_fail_over_unless_allowed() {
+    let mut h = Harness::new(direct().with_region("yto-01"));
+    let call = h.get_models();
+    serve(&mut h, 100, |_, r| match host(&r.url) {
+        "api.yto-01.edge.polargrid.ai" => Reply::Fail(TransportErrorKind::Connect),
+        _ => Reply::Respond(HttpResponse::new(200)),
+    });
+    let e = h.failure(call).expect("fails on the pinned region");
+    assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Connect));
+    assert_eq!(e.attempts, 4);
+    assert!(calls_sent(&h)
+        .iter()
+        .all(|r| host(&r.url) == "api.yto-01.edge.polargrid.ai"));
+
+    let mut cfg = direct().with_region("yto-01");
+    cfg.failover_pinned = true;
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    serve(&mut h, 100, |_, r| match host(&r.url) {
+        "api.yto-01.edge.polargrid.ai" => Reply::Fail(TransportErrorKind::Connect),
+        _ => Reply::Respond(HttpResponse::new(200)),
+    });
+    assert!(h.ready(call));
+    let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+    assert_eq!(
+        hosts,
+        [
+            "api.yto-01.edge.polargrid.ai",
+            "api.yto-01.edge.polargrid.ai",
+            "api.yul-01.edge.polargrid.ai"
+        ]
+    );
+    assert_eq!(discoveries(&h).len(), 0);
+    assert_eq!(
+        region_changes(&h),
+        [
+            ("yto-01".to_string(), RegionReason::Configured),
+            ("yul-01".to_string(), RegionReason::Failover)
+        ]
+    );
+    // After the cooldown the pinned region is used again.
+    h.now += 61_000;
+    h.get_models();
+    assert_eq!(host(&ok_call(&mut h).url), "api.yto-01.edge.polargrid.ai");
+    assert_eq!(
+        region_changes(&h).last().unwrap(),
+        &("yto-01".to_string(), RegionReason::Configured)
+    );
+}
+
+#[test]
+fn concurrent_calls_failing_on_a_downed_edge_trigger_one_rediscovery() {
+    let mut h = Harness::new(direct());
+    let calls: Vec<_> = (0..5).map(|_| h.get_models()).collect();
+    routed_to(&mut h, "yto-01", 3600);
+    serve(&mut h, 200, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
+        _ if host(&r.url) == "api.yto-01.edge.polargrid.ai" => {
+            Reply::Respond(HttpResponse::new(503))
+        }
+        _ => Reply::Respond(HttpResponse::new(200)),
+    });
+    for c in &calls {
+        assert!(h.ready(*c), "{:?}", h.failure(*c));
+        assert_eq!(h.endings(*c), 1);
+    }
+    assert_eq!(
+        discoveries(&h).len(),
+        2,
+        "one initial, one after the edge went down"
+    );
+}
+
+// ----- clock steps -----
+
+#[test]
+fn route_cache_keeps_its_real_time_ttl_when_the_clock_steps_back() {
+    let mut h = Harness::new(direct());
+    h.get_models();
+    routed_to(&mut h, "nyc-01", 60);
+    ok_call(&mut h);
+    h.set_clock(T0 - HOUR); // the clock is corrected back an hour
+    h.now = T0 - HOUR + 30_000;
+    h.get_models();
+    assert_eq!(host(&ok_call(&mut h).url), "api.nyc-01.edge.polargrid.ai");
+    assert_eq!(discoveries(&h).len(), 1, "30 s of real time: still cached");
+    h.now = T0 - HOUR + 61_000;
+    h.get_models();
+    assert!(h.has(is_discover), "61 s of real time: the ttl is over");
+}
+
+#[test]
+fn cooldown_keeps_its_real_time_length_when_the_clock_steps_back() {
+    let mut h = Harness::new(direct());
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    for _ in 0..2 {
+        let c = h.take(is_call);
+        h.fail(c.id, TransportErrorKind::Connect);
+        assert!(h.next_wakeup());
+    }
+    let down_at = h.now;
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(host(&ok_call(&mut h).url), "api.yul-01.edge.polargrid.ai");
+    h.set_clock(down_at - DAY); // stepped back a day
+    h.now = down_at - DAY + 45_000;
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(
+        host(&ok_call(&mut h).url),
+        "api.yul-01.edge.polargrid.ai",
+        "45 s: still cooling down"
+    );
+    h.now = down_at - DAY + 91_000;
+    h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    assert_eq!(
+        host(&ok_call(&mut h).url),
+        "api.yto-01.edge.polargrid.ai",
+        "back after the cooldown"
+    );
+}
+
+#[test]
+fn discovery_deadline_holds_when_the_clock_steps_back_before_it_is_sent() {
+    let mut h = Harness::new(direct());
+    let call = h
+        .client
+        .start_call(h.t(), CallSpec::new(Method::Get, "/v1/models"))
+        .unwrap();
+    h.now = T0 - HOUR;
+    h.pump(); // the driver polls the discovery on the corrected clock
+    h.client.handle_timeout(h.t());
+    h.pump();
+    let d = h.take(is_discover);
+    assert!(!aborted(&h).contains(&d.id), "not timed out at once");
+    assert_eq!(
+        h.client.poll_timeout().map(|t| t.as_millis()),
+        Some(T0 - HOUR + 2_000)
+    );
+    h.respond(d.id, route_answer("nyc-01", &edge("nyc-01"), 60));
+    assert_eq!(host(&ok_call(&mut h).url), "api.nyc-01.edge.polargrid.ai");
+    assert!(h.ready(call));
+}
+
+// ----- every region down -----
+
+fn all_down_run(discovery: HttpResponse) -> Harness {
+    let mut cfg = direct();
+    cfg.retry.max_attempts = 10;
+    cfg.retry.budget_capacity = 100;
+    let mut h = Harness::new(cfg);
+    h.get_models();
+    serve(&mut h, 3000, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(discovery.clone()),
+        _ => Reply::Fail(TransportErrorKind::Connect),
+    });
+    h
+}
+
+#[test]
+fn every_region_down_does_not_storm_the_autorouter() {
+    for discovery in [
+        route_answer("yto-01", &edge("yto-01"), 3600),
+        HttpResponse::new(500),
+    ] {
+        let h = all_down_run(discovery);
+        let e = h.failure(polargrid_core::CallId(1)).expect("the call ends");
+        assert_eq!(e.attempts, 10);
+        assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Connect));
+        let n = discoveries(&h).len();
+        assert!(n <= 10, "{n} discoveries for 10 attempts");
+        // With every region down, the one that comes back first is still tried.
+        assert_eq!(calls_sent(&h).len(), 10);
+    }
+}
