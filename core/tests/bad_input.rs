@@ -9,7 +9,9 @@ mod support;
 
 use core::time::Duration;
 
-use polargrid_core::{CallSpec, Config, Method, MisuseError, RetryPolicy, Timeouts, Timestamp};
+use polargrid_core::{
+    CallSpec, Config, HttpResponse, Method, MisuseError, RetryPolicy, Timeouts, Timestamp,
+};
 use support::*;
 
 // ----- helpers -----
@@ -75,4 +77,21 @@ fn key_in_model_hint_or_path_is_refused_before_any_request() {
         assert!(h.sent.is_empty(), "{:?}", h.sent);
         assert_eq!(h.client.open_calls(), 0);
     }
+}
+
+/// fuzz client_sequence: `budget_refill_tenths = u32::MAX` overflowed the retry budget
+/// on the first successful call.
+#[test]
+fn huge_budget_refill_on_success_does_not_overflow() {
+    let cfg = max_tuning(
+        Config::direct(KEY)
+            .with_endpoints(endpoints())
+            .with_region("yto-01"),
+    );
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    assert!(h.client.retry_budget() > 0);
 }
