@@ -29,6 +29,9 @@ use crate::url::BaseUrl;
 /// `ttl` when the answer has none or a bad one (`PROTOCOL.md`: 24 h).
 const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A positive `ttl` shorter than this is raised to it: a route that expires the instant it
+/// arrives would never carry a call and would be discovered again and again.
+const MIN_TTL: Duration = Duration::from_secs(1);
 
 /// What discovery is cached by.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -341,7 +344,11 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
         .as_ref()
         .and_then(serde_json::Value::as_f64)
         .filter(|t| *t > 0.0 && t.is_finite())
-        .map(|t| Duration::from_millis((t.min(MAX_TTL.as_secs_f64()) * 1000.0) as u64))
+        .map(|t| {
+            Duration::from_millis(
+                (t.clamp(MIN_TTL.as_secs_f64(), MAX_TTL.as_secs_f64()) * 1000.0) as u64,
+            )
+        })
         .unwrap_or(DEFAULT_TTL);
     Some((
         Target {

@@ -95,3 +95,24 @@ fn huge_budget_refill_on_success_does_not_overflow() {
     assert!(h.ready(call));
     assert!(h.client.retry_budget() > 0);
 }
+
+/// fuzz route_answer: a positive `ttl` below a millisecond (`2.9e-322`) made a route that
+/// expired the instant it arrived: the call was never sent and discovery ran again.
+#[test]
+fn tiny_positive_route_ttl_still_routes_the_call() {
+    for ttl in ["2.9e-322", "0.0001", "0.5"] {
+        let mut h = Harness::new(Config::direct(KEY).with_endpoints(endpoints()));
+        h.get_models();
+        let d = h.take(is_discover);
+        let body = format!(
+            r#"{{"region":"nyc-01","endpoint":"https://api.nyc-01.edge.polargrid.ai","ttl":{ttl}}}"#
+        );
+        h.respond(d.id, json(200, &body));
+        let c = h.take(is_call);
+        assert_eq!(
+            c.url, "https://api.nyc-01.edge.polargrid.ai/v1/models",
+            "ttl {ttl}"
+        );
+        assert!(!h.has(is_discover), "ttl {ttl}: discovered again at once");
+    }
+}
