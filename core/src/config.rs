@@ -461,7 +461,10 @@ impl Checked {
             }
             Routing::BaseUrl(s) => {
                 let u = url("base_url", s)?;
-                if u.host == autorouter.host && u.effective_port() == autorouter.effective_port() {
+                // Only loopback (the emulator) serves the autorouter and edges on one host
+                // apart by port; a public autorouter host never gets the key, on any port.
+                let same_port = u.effective_port() == autorouter.effective_port();
+                if u.host == autorouter.host && (same_port || !u.is_loopback()) {
                     // The autorouter is not a proxy: a base URL on its host means auto-route.
                     RouteMode::Auto
                 } else {

@@ -628,3 +628,23 @@ fn emulator_edge_on_the_autorouter_host_but_another_port_is_a_fixed_edge() {
     let cfg = Config::direct(KEY).with_base_url("https://autorouter.polargrid.ai:443/v1");
     assert_eq!(first_request(cfg).purpose, Purpose::Discover);
 }
+
+#[test]
+fn autorouter_host_on_another_port_never_receives_the_key() {
+    // Only loopback (the emulator) tells services apart by port; a public autorouter
+    // host is never an edge, whatever the port.
+    for base in [
+        "https://autorouter.polargrid.ai:8443",
+        "https://autorouter.polargrid.ai:8443/v1",
+    ] {
+        let mut h = Harness::new(
+            Config::direct(KEY)
+                .with_endpoints(endpoints())
+                .with_base_url(base),
+        );
+        h.get_models();
+        let r = h.outstanding.pop_front().unwrap();
+        assert_eq!(r.purpose, Purpose::Discover, "{base}");
+        assert_eq!(r.header("authorization"), None, "{base}");
+    }
+}
