@@ -9,7 +9,7 @@ mod support;
 
 use polargrid_core::{
     CallSpec, Config, ErrorKind, Event, HttpRequest, HttpResponse, Method, Purpose, RegionReason,
-    TransportErrorKind,
+    Timestamp, TransportErrorKind,
 };
 use scripted::*;
 use support::*;
@@ -376,6 +376,39 @@ fn cooldown_keeps_its_real_time_length_when_the_clock_steps_back() {
         "api.yto-01.edge.polargrid.ai",
         "back after the cooldown"
     );
+}
+
+#[test]
+fn request_polled_right_after_the_clock_steps_back_keeps_its_full_timeout() {
+    // The driver starts a call, its clock is then corrected back an hour, and the first
+    // thing it does on the new clock is poll for the request to send.
+    let mut client = polargrid_core::Client::new(direct().with_region("yto-01"), 7).unwrap();
+    let t = Timestamp(T0);
+    let call = client
+        .start_call(t, CallSpec::new(Method::Get, "/v1/models"))
+        .unwrap();
+    let back = Timestamp(T0 - HOUR);
+    let req = client.poll_request(back).expect("the call's request");
+    assert_eq!(client.poll_timeout(), Some(Timestamp(T0 - HOUR + 60_000)));
+    client.handle_timeout(back);
+    let mut events = Vec::new();
+    while let Some(e) = client.poll_event() {
+        events.push(e);
+    }
+    assert!(
+        !events.contains(&Event::Abort { request: req.id }),
+        "timed out at once: {events:?}"
+    );
+    assert_eq!(
+        client.poll_timeout(),
+        Some(Timestamp(T0 - HOUR + 60_000)),
+        "a full 60 s from the poll"
+    );
+    client
+        .handle_response(back, req.id, HttpResponse::new(200))
+        .unwrap();
+    assert!(std::iter::from_fn(|| client.poll_event())
+        .any(|e| matches!(e, Event::CallReady { call: c, .. } if c == call)));
 }
 
 #[test]
