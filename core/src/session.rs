@@ -184,13 +184,18 @@ impl Session {
         now.offset(self.skew_ms)
     }
 
+    /// A server-clock instant on the driver's clock (the skew may be `i64::MIN`).
+    fn driver_time(&self, at: Timestamp) -> Timestamp {
+        at.offset(self.skew_ms.saturating_neg())
+    }
+
     /// Learns the server's clock from an answer's `Date` header (1 s resolution, so only
     /// differences over 1.5 s move the estimate).
     pub(crate) fn observe_date(&mut self, now: Timestamp, resp: &HttpResponse) {
         if let Some(date) = resp.header("date").and_then(parse_http_date) {
             // The header truncates to the second: the true time is on average 0.5 s later.
             let skew = date.offset(500).diff_millis(now);
-            if (skew - self.skew_ms).abs() > 1500 {
+            if skew.abs_diff(self.skew_ms) > 1500 {
                 self.skew_ms = skew;
             }
         }
@@ -247,7 +252,7 @@ impl Session {
             return None;
         }
         if self.state == State::Active {
-            return self.refresh_at.map(|at| at.offset(-self.skew_ms));
+            return self.refresh_at.map(|at| self.driver_time(at));
         }
         None
     }
@@ -529,7 +534,7 @@ impl Session {
         self.state = State::Active;
         ctx.events.push_back(Event::SessionChanged {
             reason,
-            info: Some(info(&t, self.refresh_at.map(|at| at.offset(-self.skew_ms)))),
+            info: Some(info(&t, self.refresh_at.map(|at| self.driver_time(at)))),
             snapshot: Some(snapshot(&t)),
         });
         self.tokens = Some(t);
@@ -558,7 +563,7 @@ impl Session {
     pub(crate) fn info(&self) -> Option<SessionInfo> {
         self.tokens
             .as_ref()
-            .map(|t| info(t, self.refresh_at.map(|at| at.offset(-self.skew_ms))))
+            .map(|t| info(t, self.refresh_at.map(|at| self.driver_time(at))))
     }
 }
 

@@ -116,3 +116,25 @@ fn tiny_positive_route_ttl_still_routes_the_call() {
         assert!(!h.has(is_discover), "ttl {ttl}: discovered again at once");
     }
 }
+
+/// fuzz client_sequence: a driver clock near `u64::MAX` and an answer dated 1970 gave a
+/// skew of `i64::MIN`; `(skew - old).abs()` and `-skew` overflowed.
+#[test]
+fn epoch_date_header_with_clock_at_u64_max_does_not_overflow_skew() {
+    let mut h = Harness::new(session_config());
+    h.now = u64::MAX - 5;
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let body = serde_json::json!({
+        "session_token": jwt(0, HOUR, None),
+        "refresh_token": "rt_1",
+        "expires_in": 3600,
+    });
+    let resp = json(200, &body.to_string()).with_header("Date", "Thu, 01 Jan 1970 00:00:00 GMT");
+    h.respond(ex.id, resp);
+    assert_eq!(h.client.clock_skew_ms(), i64::MIN);
+    let _ = h.client.session_status();
+    let _ = h.client.poll_timeout();
+    h.advance(1);
+    h.set_clock(T0);
+}
