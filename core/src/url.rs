@@ -113,11 +113,10 @@ impl BaseUrl {
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
-        Some(&s[prefix.len()..])
-    } else {
-        None
-    }
+    // `get` and not `[..]`: the cut may fall inside a multi-byte character ("https:/é").
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), &'static str> {

@@ -10,7 +10,8 @@ mod support;
 use core::time::Duration;
 
 use polargrid_core::{
-    CallSpec, Config, HttpResponse, Method, MisuseError, RetryPolicy, Timeouts, Timestamp,
+    CallSpec, Client, Config, ConfigError, Endpoints, HttpResponse, Method, MisuseError,
+    RetryPolicy, Timeouts, Timestamp,
 };
 use support::*;
 
@@ -137,4 +138,69 @@ fn epoch_date_header_with_clock_at_u64_max_does_not_overflow_skew() {
     let _ = h.client.poll_timeout();
     h.advance(1);
     h.set_clock(T0);
+}
+
+/// Malformed URLs in the configuration are typed errors, never a panic; none is echoed
+/// with a secret.
+#[test]
+fn malformed_urls_are_config_errors() {
+    let long = format!("https://{}.example", "a".repeat(5000));
+    for bad in [
+        "",
+        "https:/é",
+        "http:/é",
+        "httpsé://x",
+        "é",
+        "https://",
+        "https://é.example",
+        "https://[",
+        "https://[::1",
+        "https://a:b:c",
+        "https://host:",
+        "https://host:-1",
+        "https://u:p@host",
+        "https://h#f",
+        "https://h?q",
+        "https://h\u{0}",
+        "https://h\u{202e}x",
+        long.as_str(),
+        "http://10.0.0.1",
+        "ftp://x",
+        "https://exa mple",
+    ] {
+        let cfg = Config::new(KEY).with_base_url(bad);
+        match Client::new(cfg, 1) {
+            Err(e @ ConfigError::BadUrl { .. }) => assert!(!e.to_string().contains(KEY)),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+        let mut e = Endpoints::default();
+        e.auth = bad.to_string();
+        assert!(
+            Client::new(Config::new(KEY).with_endpoints(e), 1).is_err(),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A URL cut inside a multi-byte character (`https:/é…`) panicked the URL reader; from a
+/// discovery answer that crashed the client. Now the endpoint is refused and the call
+/// falls back to the default region.
+#[test]
+fn route_endpoint_cut_inside_a_multibyte_char_falls_back() {
+    for endpoint in [
+        "https:/é.edge.polargrid.ai",
+        "http:/é",
+        "httpsé",
+        "ééééééééé",
+    ] {
+        let mut h = Harness::new(Config::direct(KEY).with_endpoints(endpoints()));
+        h.get_models();
+        let d = h.take(is_discover);
+        h.respond(d.id, route_answer("nyc-01", endpoint, 3600));
+        let c = h.take(is_call);
+        assert_eq!(
+            c.url, "https://api.yto-01.edge.polargrid.ai/v1/models",
+            "{endpoint}"
+        );
+    }
 }
