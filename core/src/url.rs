@@ -59,6 +59,9 @@ impl BaseUrl {
         if !host_ok {
             return Err("its host has characters a host name cannot have");
         }
+        if !host.starts_with('[') && host.split('.').any(str::is_empty) {
+            return Err("its host has an empty label (a leading, trailing or doubled dot)");
+        }
         let url = BaseUrl {
             https,
             host: host.to_ascii_lowercase(),

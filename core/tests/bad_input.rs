@@ -159,6 +159,9 @@ fn malformed_urls_are_config_errors() {
         "https://host:",
         "https://host:-1",
         "https://u:p@host",
+        "https://.edge.polargrid.ai",
+        "https://a..b",
+        "https://example.com.",
         "https://h#f",
         "https://h?q",
         "https://h\u{0}",
@@ -195,6 +198,31 @@ fn route_endpoint_cut_inside_a_multibyte_char_falls_back() {
     ] {
         let mut h = Harness::new(Config::direct(KEY).with_endpoints(endpoints()));
         h.get_models();
+        let d = h.take(is_discover);
+        h.respond(d.id, route_answer("nyc-01", endpoint, 3600));
+        let c = h.take(is_call);
+        assert_eq!(
+            c.url, "https://api.yto-01.edge.polargrid.ai/v1/models",
+            "{endpoint}"
+        );
+    }
+}
+
+/// fuzz route_answer: an endpoint host with empty labels
+/// (`https://.edge.polargrid.ai.edge.polargrid.ai`) ends with the edge suffix and was taken
+/// as an edge, so the credential went to a malformed host. Now it falls back.
+#[test]
+fn route_endpoint_with_empty_host_label_falls_back() {
+    for endpoint in [
+        "https://.edge.polargrid.ai.edge.polargrid.ai",
+        "https://api..edge.polargrid.ai",
+        "https://api.yto-01.edge.polargrid.ai.",
+    ] {
+        let mut h = Harness::new(session_config());
+        h.get_models();
+        let ex = h.take(is_exchange);
+        let now = h.server_now();
+        h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
         let d = h.take(is_discover);
         h.respond(d.id, route_answer("nyc-01", endpoint, 3600));
         let c = h.take(is_call);
