@@ -629,6 +629,8 @@ impl Client {
                 return;
             }
             Credentials::Wait => {
+                // Discover while the session is being obtained, not after it.
+                self.resolve_routes(now);
                 let n = self
                     .session
                     .step(now, SessionInput::Demand, &mut ctx!(self));
@@ -665,6 +667,25 @@ impl Client {
                 continue;
             };
             self.dispatch(id, target, secret.clone(), used);
+        }
+    }
+
+    /// Starts discovery for every waiting call whose route is unknown.
+    fn resolve_routes(&mut self, now: Timestamp) {
+        let keys: Vec<RouteKey> = self
+            .calls
+            .values()
+            .filter(|c| c.phase == Phase::Waiting)
+            .map(|c| RouteKey {
+                scope: self.cfg.scope,
+                model: c.spec.model.clone(),
+            })
+            .collect();
+        for k in keys {
+            if self.router.target(now, &k, &self.cfg).is_none() {
+                self.router
+                    .step(now, RouteInput::Resolve(&k), &mut ctx!(self));
+            }
         }
     }
 

@@ -218,7 +218,10 @@ fn handoff_without_hand_over_fails_waiting_calls_after_the_wait() {
     let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
     let call = h.get_models();
     assert_eq!(h.endings(call), 0);
-    assert!(h.next_wakeup());
+    // Discovery runs meanwhile (and times out here, unanswered); then the wait ends.
+    while h.failure(call).is_none() {
+        assert!(h.next_wakeup());
+    }
     let e = h.failure(call).expect("failed after the handoff wait");
     assert_eq!(e.kind, ErrorKind::NoSession);
     assert_eq!(h.now, T0 + 30_000);
@@ -480,7 +483,8 @@ fn refresh_answer_after_the_call_that_needed_it_was_cancelled_still_applies() {
         SessionStatus::Active(_)
     ));
     assert_eq!(h.endings(call), 1, "no second ending");
-    // The next refresh uses the rotated token.
+    routed(&mut h); // the rediscovery that ran beside the refresh (the route's ttl lapsed too)
+                    // The next refresh uses the rotated token.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     assert_eq!(body_json(&r)["refresh_token"], "rt_2");
@@ -544,7 +548,11 @@ fn auth_outage_with_no_waiting_calls_stops_retrying_until_the_next_call() {
     let call = h.get_models();
     h.run(100, |_, r| match r.purpose {
         Purpose::Exchange => Reply::Respond(json(503, "{}")),
-        _ => Reply::Respond(route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 60)),
+        _ => Reply::Respond(route_answer(
+            "yto-01",
+            "https://api.yto-01.edge.polargrid.ai",
+            60,
+        )),
     });
     assert_eq!(h.endings(call), 1);
     let exchanges = h.count_sent(is_exchange);

@@ -83,7 +83,10 @@ impl Harness {
     }
 
     pub fn get_models(&mut self) -> CallId {
-        self.start(polargrid_core::CallSpec::new(polargrid_core::Method::Get, "/v1/models"))
+        self.start(polargrid_core::CallSpec::new(
+            polargrid_core::Method::Get,
+            "/v1/models",
+        ))
     }
 
     /// Removes and returns the first outstanding request with this purpose kind.
@@ -93,7 +96,12 @@ impl Harness {
             .outstanding
             .iter()
             .position(|r| want(&r.purpose))
-            .unwrap_or_else(|| panic!("no outstanding request of that kind; outstanding: {:?}", self.outstanding));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no outstanding request of that kind; outstanding: {:?}",
+                    self.outstanding
+                )
+            });
         self.outstanding.remove(i).unwrap()
     }
 
@@ -107,12 +115,16 @@ impl Harness {
     }
 
     pub fn respond(&mut self, id: RequestId, resp: HttpResponse) {
-        self.client.handle_response(self.t(), id, resp).expect("known request");
+        self.client
+            .handle_response(self.t(), id, resp)
+            .expect("known request");
         self.pump();
     }
 
     pub fn fail(&mut self, id: RequestId, kind: TransportErrorKind) {
-        self.client.handle_transport_error(self.t(), id, kind).expect("known request");
+        self.client
+            .handle_transport_error(self.t(), id, kind)
+            .expect("known request");
         self.pump();
     }
 
@@ -143,7 +155,11 @@ impl Harness {
 
     /// Answers every outstanding request (and new ones) with `server` until nothing is
     /// outstanding, jumping the clock to wake-ups when idle; at most `max_steps` steps.
-    pub fn run(&mut self, max_steps: usize, mut server: impl FnMut(&Harness, &HttpRequest) -> Reply) {
+    pub fn run(
+        &mut self,
+        max_steps: usize,
+        mut server: impl FnMut(&Harness, &HttpRequest) -> Reply,
+    ) {
         for _ in 0..max_steps {
             self.pump();
             if let Some(r) = self.outstanding.pop_front() {
@@ -166,7 +182,9 @@ impl Harness {
     }
 
     pub fn ready(&self, call: CallId) -> bool {
-        self.events.iter().any(|e| matches!(e, Event::CallReady { call: c, .. } if *c == call))
+        self.events
+            .iter()
+            .any(|e| matches!(e, Event::CallReady { call: c, .. } if *c == call))
     }
 
     pub fn failure(&self, call: CallId) -> Option<polargrid_core::CallError> {
@@ -221,7 +239,9 @@ pub fn jwt(iat_ms: u64, exp_ms: u64, scope: Option<&str>) -> String {
 /// IMF-fixdate of a Unix-ms instant.
 pub fn http_date(ms: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
@@ -248,7 +268,12 @@ pub fn http_date(ms: u64) -> String {
 }
 
 /// A session answer from the auth service, issued at server time `server_ms`.
-pub fn session_answer(server_ms: u64, ttl_ms: u64, refresh: &str, scope: Option<&str>) -> HttpResponse {
+pub fn session_answer(
+    server_ms: u64,
+    ttl_ms: u64,
+    refresh: &str,
+    scope: Option<&str>,
+) -> HttpResponse {
     let body = serde_json::json!({
         "session_token": jwt(server_ms, server_ms + ttl_ms, scope),
         "refresh_token": refresh,
@@ -263,7 +288,8 @@ pub fn session_answer(server_ms: u64, ttl_ms: u64, refresh: &str, scope: Option<
 
 pub fn route_answer(region: &str, endpoint: &str, ttl_s: u64) -> HttpResponse {
     HttpResponse::new(200).with_body(
-        serde_json::json!({"region": region, "endpoint": endpoint, "name": region, "ttl": ttl_s}).to_string(),
+        serde_json::json!({"region": region, "endpoint": endpoint, "name": region, "ttl": ttl_s})
+            .to_string(),
     )
 }
 
@@ -301,9 +327,12 @@ pub fn healthy(ttl_ms: u64) -> impl FnMut(&Harness, &HttpRequest) -> Reply {
     move |h, r| {
         n += 1;
         match r.purpose {
-            Purpose::Exchange | Purpose::Refresh => {
-                Reply::Respond(session_answer(h.server_now(), ttl_ms, &format!("rt_{n}"), None))
-            }
+            Purpose::Exchange | Purpose::Refresh => Reply::Respond(session_answer(
+                h.server_now(),
+                ttl_ms,
+                &format!("rt_{n}"),
+                None,
+            )),
             Purpose::Discover => Reply::Respond(route_answer(
                 "yto-01",
                 "https://api.yto-01.edge.polargrid.ai",
