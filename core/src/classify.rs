@@ -63,7 +63,7 @@ pub fn classify_response(
         400 if stage == Stage::Refresh => ErrorKind::SessionExpired,
         400 | 422 => ErrorKind::Validation,
         402 => ErrorKind::Billing,
-        403 if is_cdn_block(resp, body, json.as_ref()) => ErrorKind::CdnBlocked,
+        403 if is_cdn_block(json.as_ref()) => ErrorKind::CdnBlocked,
         403 => ErrorKind::InsufficientScope,
         404 => ErrorKind::NotFound,
         408 => ErrorKind::Network(TransportErrorKind::Timeout),
@@ -145,36 +145,18 @@ pub fn local(kind: ErrorKind, stage: Stage) -> CallError {
 }
 
 /// The CDN (CloudFront/WAF) answers 403 before the service sees the request: its body is
-/// `{"Message": null}` (capital M) or not JSON at all ("Forbidden", an HTML page). A JSON
-/// body with the service's own `message`/`detail`/`code` is the service's scope answer,
-/// even when it travelled through the CDN and carries its headers.
-fn is_cdn_block(
-    resp: &HttpResponse,
-    body: &[u8],
-    json: Option<&serde_json::Map<String, serde_json::Value>>,
-) -> bool {
+/// `{"Message": null}` (capital M), not JSON at all ("Forbidden", an HTML page), or empty.
+/// Only a JSON body with the service's own `message`/`detail`/`code`/`error` is the
+/// service's scope answer — even when it travelled through the CDN and carries its headers.
+/// An answer that is not service-shaped is treated as the CDN's: "use an admin key" would
+/// be the wrong fix for it.
+fn is_cdn_block(json: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
     match json {
-        Some(obj) => {
-            let service_shaped = ["message", "detail", "code", "error"]
-                .iter()
-                .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
-            !service_shaped
-        }
-        None => {
-            let trimmed = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
-            trimmed > 0 || has_cdn_headers(resp)
-        }
+        Some(obj) => !["message", "detail", "code", "error"]
+            .iter()
+            .any(|k| obj.get(*k).is_some_and(|v| !v.is_null())),
+        None => true,
     }
-}
-
-fn has_cdn_headers(resp: &HttpResponse) -> bool {
-    resp.header("x-amz-cf-id").is_some()
-        || resp
-            .header("via")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"))
-        || resp
-            .header("x-cache")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"))
 }
 
 fn parse_json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {

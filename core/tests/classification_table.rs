@@ -102,6 +102,8 @@ fn table() -> Vec<Row> {
         row("403 CDN empty body with only x-amz-cf-id", Call, Key, 403, &CF[..1], "", CdnBlocked, false, None),
         row("403 CDN empty body with only via", Call, Key, 403, &CF[1..2], "", CdnBlocked, false, None),
         row("403 CDN empty body with only x-cache", Call, Key, 403, &CF[2..], "  ", CdnBlocked, false, None),
+        row("403 empty body, no CDN headers (not service-shaped)", Call, Jwt, 403, &NONE, "", CdnBlocked, false, None),
+        row("403 JSON without the service's fields", Call, Jwt, 403, &JSON, r#"{"ok": false}"#, CdnBlocked, false, None),
         row("403 CDN {Message:null} with CloudFront headers", Call, Jwt, 403, &cf_json, r#"{"Message": null}"#, CdnBlocked, false, None),
         // 403 from the service itself: insufficient scope, even through CloudFront.
         row("403 scope", Call, Jwt, 403, &JSON, SCOPE_BODY, InsufficientScope, false, None),
