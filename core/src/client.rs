@@ -709,7 +709,7 @@ impl Client {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let url = join_call(&target.url, &c.spec.path);
+        let url = target.url.join(&c.spec.path);
         let headers = vec![
             (
                 "Authorization".to_string(),
@@ -735,15 +735,5 @@ impl Client {
                 reason: target.reason,
             });
         }
-    }
-}
-
-/// `base + path`, without doubling a base path the call path already starts with
-/// (`https://edge/v1` + `/v1/models`).
-fn join_call(base: &crate::url::BaseUrl, path: &str) -> String {
-    if !base.path.is_empty() && path.starts_with(&format!("{}/", base.path)) {
-        format!("{}{}", base.origin(), path)
-    } else {
-        base.join(path)
     }
 }

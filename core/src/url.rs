@@ -105,8 +105,19 @@ impl BaseUrl {
     }
 
     /// `base + path`, where `path` starts with `/`.
+    ///
+    /// A base path the call path already starts with is not doubled, so a base URL
+    /// written with `/v1` (as OpenAI-style SDKs expect) works: `https://edge/v1` +
+    /// `/v1/models` is `https://edge/v1/models`.
     pub(crate) fn join(&self, path: &str) -> String {
-        format!("{}{}", self.base(), path)
+        let already = !self.path.is_empty()
+            && path.starts_with(self.path.as_str())
+            && path[self.path.len()..].starts_with('/');
+        if already {
+            format!("{}{}", self.origin(), path)
+        } else {
+            format!("{}{}", self.base(), path)
+        }
     }
 
     /// Same scheme, host and port.
@@ -164,6 +175,14 @@ mod tests {
         assert_eq!(u.host, "api.yto-01.edge.polargrid.ai");
         assert_eq!(u.path, "/v1");
         assert_eq!(u.join("/x"), "https://api.yto-01.edge.polargrid.ai/v1/x");
+        assert_eq!(
+            u.join("/v1/route"),
+            "https://api.yto-01.edge.polargrid.ai/v1/route"
+        );
+        assert_eq!(
+            u.join("/v10/x"),
+            "https://api.yto-01.edge.polargrid.ai/v1/v10/x"
+        );
     }
 
     #[test]

@@ -506,3 +506,20 @@ fn pinned_region_and_fixed_base_url_never_discover() {
         assert_eq!(configured[0].1, RegionReason::Configured);
     }
 }
+
+#[test]
+fn service_urls_written_with_v1_are_not_doubled() {
+    let mut e = endpoints();
+    e.autorouter = "https://autorouter.polargrid.ai/v1".to_string();
+    e.auth = "https://auth.polargrid.ai/v1/".to_string();
+    let mut h = Harness::new(Config::new(KEY).with_endpoints(e));
+    h.get_models();
+    assert_eq!(
+        h.take(is_discover).url,
+        "https://autorouter.polargrid.ai/v1/route"
+    );
+    assert_eq!(
+        h.take(is_exchange).url,
+        "https://auth.polargrid.ai/v1/auth/session"
+    );
+}
