@@ -281,8 +281,13 @@ pub struct Driver {
     pub outstanding: BTreeSet<RequestId>,
     pub started: BTreeSet<CallId>,
     pub ended: BTreeSet<CallId>,
-    /// Every secret handed to the client (key, JWTs, refresh tokens).
+    /// Every secret the client has held: the key, and each JWT and refresh token that
+    /// appeared in a snapshot it emitted (only the driver's own unique tokens: a short
+    /// token chosen by the fuzzer could match non-secret text by coincidence).
     pub secrets: Vec<String>,
+    /// Paths and model hints the app passed (a token the app itself put there is the
+    /// app's business, not a leak).
+    pub app_text: Vec<String>,
     /// The last snapshot the client emitted.
     pub last_snapshot: Option<polargrid_core::SessionSnapshot>,
     /// Counter for unique tokens.
@@ -302,6 +307,7 @@ impl Driver {
             started: BTreeSet::new(),
             ended: BTreeSet::new(),
             secrets: vec![KEY.to_string()],
+            app_text: Vec::new(),
             last_snapshot: None,
             minted: 0,
             events: 0,
@@ -312,20 +318,16 @@ impl Driver {
         Timestamp(self.now)
     }
 
-    /// A fresh, unique token body (remembered as a secret).
+    /// A fresh, unique refresh token (a secret once the client holds it).
     pub fn mint_refresh(&mut self) -> String {
         self.minted += 1;
-        let r = format!("rt_fuzz_{:06}_9f8e7d6c5b4a", self.minted);
-        self.secrets.push(r.clone());
-        r
+        format!("rt_fuzz_{:06}_9f8e7d6c5b4a", self.minted)
     }
 
-    /// A fresh JWT with these claims (remembered as a secret).
+    /// A fresh JWT with these claims (a secret once the client holds it).
     pub fn mint_jwt(&mut self, claims: &serde_json::Value) -> String {
         self.minted += 1;
-        let j = jwt(claims, self.minted);
-        self.secrets.push(j.clone());
-        j
+        jwt(claims, self.minted)
     }
 
     /// A secret-free `Debug` check: panics if any handed-out secret shows up.
@@ -395,7 +397,12 @@ impl Driver {
             other => panic!("scheme {other:?} in an emitted url: {}", r.url),
         }
         for s in &self.secrets {
-            assert!(!r.url.contains(s.as_str()), "a secret in a url: {}", r.url);
+            let by_app = s != KEY && self.app_text.iter().any(|t| t.contains(s.as_str()));
+            assert!(
+                by_app || !r.url.contains(s.as_str()),
+                "a secret in a url: {}",
+                r.url
+            );
         }
         self.assert_no_secret("HttpRequest Debug", &format!("{r:?}"));
         let auth = r.header("authorization");
@@ -479,7 +486,27 @@ impl Driver {
         }
     }
 
+    /// Learns the tokens of a snapshot the client emitted.
+    pub fn learn(&mut self, snap: &polargrid_core::SessionSnapshot) {
+        let mut tokens = vec![snap.session_token.expose().to_string()];
+        tokens.extend(snap.refresh_token.as_ref().map(|r| r.expose().to_string()));
+        for t in tokens {
+            let ours = ["eyJ", "rt_fuzz_", "opaque_session_"]
+                .iter()
+                .any(|p| t.starts_with(p));
+            if ours && t.len() >= 16 && !self.secrets.contains(&t) {
+                self.secrets.push(t);
+            }
+        }
+    }
+
     fn check_event(&mut self, e: &Event) {
+        if let Event::SessionChanged {
+            snapshot: Some(s), ..
+        } = e
+        {
+            self.learn(s);
+        }
         self.assert_no_secret("Event Debug", &format!("{e:?}"));
         match e {
             Event::CallReady { call, .. }
@@ -522,6 +549,8 @@ impl Driver {
     }
 
     pub fn start(&mut self, spec: polargrid_core::CallSpec) -> Option<CallId> {
+        self.app_text.push(spec.path.clone());
+        self.app_text.extend(spec.model.clone());
         let r = self.client.start_call(self.t(), spec);
         if let Ok(id) = r {
             assert!(self.started.insert(id), "call id {id:?} handed out twice");
