@@ -535,6 +535,7 @@ impl Client {
             v.push(t.jwt.clone());
             v.extend(t.refresh.iter().cloned());
         }
+        v.extend(self.session.retired().iter().cloned());
         v
     }
 

@@ -35,6 +35,8 @@ const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 const SESSION_BACKOFF_BASE: Duration = Duration::from_millis(500);
 const SESSION_BACKOFF_CAP: Duration = Duration::from_secs(30);
 const MAX_SESSION_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Retired secrets kept for scrubbing server text (eight rotations' worth).
+const MAX_RETIRED: usize = 16;
 
 /// A live session's credentials and timing.
 #[derive(Clone, Debug)]
@@ -144,6 +146,9 @@ pub(crate) struct Session {
     wanted: bool,
     /// The last fatal failure, answered to new calls while backing off.
     fatal: Option<CallError>,
+    /// Tokens this session held before (rotated, replaced or rejected): never sent again,
+    /// but still scrubbed from server text that echoes them. Forgotten on logout.
+    retired: Vec<Secret>,
 }
 
 impl Session {
@@ -164,6 +169,7 @@ impl Session {
             generation: 0,
             wanted: false,
             fatal: None,
+            retired: Vec::new(),
         }
     }
 
@@ -312,6 +318,7 @@ impl Session {
             }
             (_, Input::Logout) => {
                 self.tokens = None;
+                self.retired.clear();
                 self.refresh_at = None;
                 self.retry_at = None;
                 self.fatal = None;
@@ -455,7 +462,7 @@ impl Session {
         match (stage, err.kind) {
             // The refresh token is dead (expired, revoked, reused): never send it again.
             (Stage::Refresh, ErrorKind::SessionExpired) => {
-                self.tokens = None;
+                self.retire(None);
                 self.refresh_at = None;
                 self.state = State::Empty;
                 if ctx.cfg.api_key.is_some() {
@@ -512,7 +519,7 @@ impl Session {
     }
 
     fn end_with(&mut self, err: CallError, ctx: &mut Ctx<'_>) -> Notice {
-        self.tokens = None;
+        self.retire(None);
         self.refresh_at = None;
         self.retry_at = None;
         self.state = State::Ended;
@@ -537,7 +544,22 @@ impl Session {
             info: Some(info(&t, self.refresh_at.map(|at| self.driver_time(at)))),
             snapshot: Some(snapshot(&t)),
         });
-        self.tokens = Some(t);
+        self.retire(Some(t));
+    }
+
+    /// Replaces the tokens, keeping the old ones' secrets (the last few) for scrubbing.
+    fn retire(&mut self, next: Option<Tokens>) {
+        if let Some(old) = core::mem::replace(&mut self.tokens, next) {
+            self.retired.push(old.jwt.clone());
+            self.retired.extend(old.refresh.clone());
+        }
+        let excess = self.retired.len().saturating_sub(MAX_RETIRED);
+        self.retired.drain(..excess);
+    }
+
+    /// Secrets held before (see [`Session::retired`]).
+    pub(crate) fn retired(&self) -> &[Secret] {
+        &self.retired
     }
 
     fn known_secrets(&self, ctx: &Ctx<'_>) -> Vec<Secret> {
@@ -551,6 +573,7 @@ impl Session {
                 v.push(r.clone());
             }
         }
+        v.extend(self.retired.iter().cloned());
         v
     }
 
