@@ -428,7 +428,7 @@ impl Checked {
         let mut regions = Vec::new();
         for r in &cfg.endpoints.regions {
             let id = resolve_region(&r.id).ok_or_else(|| ConfigError::UnknownRegion {
-                region: r.id.clone(),
+                region: shown_region(&r.id, cfg.api_key.as_ref()),
             })?;
             let u = match &r.url {
                 Some(u) => url("endpoints.regions[].url", u)?,
@@ -450,7 +450,7 @@ impl Checked {
             Routing::Auto => RouteMode::Auto,
             Routing::Region(name) => {
                 let region = resolve_region(name).ok_or_else(|| ConfigError::UnknownRegion {
-                    region: name.clone(),
+                    region: shown_region(name, cfg.api_key.as_ref()),
                 })?;
                 let url = edge_url(&regions, template, &region)?;
                 RouteMode::Pinned {
@@ -507,6 +507,18 @@ impl Checked {
             }
             None => false,
         }
+    }
+}
+
+/// A region name as an error shows it: redacted when it is (or holds) a credential
+/// pasted in the wrong place, so the error cannot leak it into a log.
+fn shown_region(name: &str, key: Option<&Secret>) -> String {
+    let n = name.trim_start();
+    let holds_key = key.is_some_and(|k| !k.is_empty() && name.contains(k.expose()));
+    if holds_key || n.starts_with("pg_") || n.starts_with("eyJ") {
+        "[redacted]".to_string()
+    } else {
+        name.to_string()
     }
 }
 
