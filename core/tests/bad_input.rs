@@ -176,8 +176,10 @@ fn malformed_urls_are_config_errors() {
             Err(e @ ConfigError::BadUrl { .. }) => assert!(!e.to_string().contains(KEY)),
             other => panic!("{bad:?}: {other:?}"),
         }
-        let mut e = Endpoints::default();
-        e.auth = bad.to_string();
+        let e = Endpoints {
+            auth: bad.to_string(),
+            ..Endpoints::default()
+        };
         assert!(
             Client::new(Config::new(KEY).with_endpoints(e), 1).is_err(),
             "{bad:?}"
