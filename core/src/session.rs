@@ -366,8 +366,13 @@ impl Session {
                 self.exchange(now, ctx);
                 None
             }
-            // Handoff with nothing left to refresh with: use the JWT while it lasts.
-            _ if usable => None,
+            // Handoff with nothing left to refresh with: use the JWT while it lasts,
+            // and wake when it stops being usable (the session ends then) — not at
+            // once, again and again, from a refresh time already passed.
+            _ if usable => {
+                self.refresh_at = Some(t.exp.minus(t.min_validity()));
+                None
+            }
             _ => Some(self.end(ctx)),
         }
     }
