@@ -26,7 +26,7 @@ use crate::event::{Event, SessionChange, SessionInfo};
 use crate::http::{HttpResponse, Method, Purpose, RequestId, TransportErrorKind, MAX_CORE_BODY};
 use crate::httpdate::parse_http_date;
 use crate::jwt::{read_claims, Scope};
-use crate::secret::Secret;
+use crate::secret::{scrub, Secret};
 use crate::snapshot::SessionSnapshot;
 use crate::time::{millis, Timestamp};
 
@@ -534,7 +534,15 @@ impl Session {
         Notice::Ended(err)
     }
 
-    fn install(&mut self, t: Tokens, reason: SessionChange, ctx: &mut Ctx<'_>) {
+    fn install(&mut self, mut t: Tokens, reason: SessionChange, ctx: &mut Ctx<'_>) {
+        // A session id that echoes a credential would show it in every event and log.
+        let known = self.known_secrets(ctx);
+        let refs: Vec<&Secret> = known
+            .iter()
+            .chain([&t.jwt])
+            .chain(t.refresh.as_ref())
+            .collect();
+        t.session_id = t.session_id.take().map(|id| scrub(&id, &refs));
         let margin = t.margin();
         let jitter = Duration::from_millis(ctx.rng.below(millis(margin) / 2 + 1));
         self.refresh_at = Some(t.exp.minus(margin).minus(jitter));

@@ -619,3 +619,27 @@ fn hostile_route_endpoint_never_gets_the_key_in_direct_mode() {
         }
     }
 }
+
+/// fuzz session_answer: an exchange answer whose `session_id` echoes the key (or the new
+/// tokens) showed it in `SessionInfo`, every `SessionChanged` event and the snapshot's
+/// `Debug`. The id is scrubbed like any server text.
+#[test]
+fn session_id_echoing_a_credential_is_scrubbed() {
+    let mut h = Harness::new(session_config());
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let token = jwt(T0, T0 + HOUR, None);
+    let body = serde_json::json!({
+        "session_token": token,
+        "refresh_token": "rt_echoed_in_id_0001",
+        "session_id": format!("s{KEY}ess {token} rt_echoed_in_id_0001"),
+        "expires_in": 3600,
+    });
+    h.respond(ex.id, json(200, &body.to_string()));
+    let mut s = Shown::default();
+    s.secret(KEY);
+    s.harness(&h);
+    s.assert_clean(3);
+    let snap = h.client.session_snapshot().unwrap();
+    assert!(snap.session_id.unwrap().contains("[redacted]"));
+}
