@@ -176,6 +176,9 @@ impl Client {
     ) -> Result<(), MisuseError> {
         self.refuse_in_direct_mode()?;
         self.observe_now(now);
+        if let Some(skew) = snapshot.clock_skew_ms {
+            self.session.restore_skew(skew);
+        }
         self.adopt(
             now,
             session::from_snapshot(snapshot),

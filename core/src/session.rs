@@ -213,6 +213,11 @@ impl Session {
         self.wanted = false;
     }
 
+    /// Starts from a skew learnt earlier (a restored snapshot's), until an answer says.
+    pub(crate) fn restore_skew(&mut self, skew_ms: i64) {
+        self.skew_ms = skew_ms;
+    }
+
     /// The driver's clock stepped back by `back_ms`: the server's did not.
     pub(crate) fn rebase(&mut self, back_ms: i64) {
         self.skew_ms = self.skew_ms.saturating_add(back_ms);
@@ -555,7 +560,7 @@ impl Session {
         ctx.events.push_back(Event::SessionChanged {
             reason,
             info: Some(info(&t, self.refresh_at.map(|at| self.driver_time(at)))),
-            snapshot: Some(snapshot(&t)),
+            snapshot: Some(snapshot(&t, self.skew_ms)),
         });
         self.retire(Some(t));
     }
@@ -592,7 +597,7 @@ impl Session {
 
     /// Snapshot of the current session, if any.
     pub(crate) fn snapshot(&self) -> Option<SessionSnapshot> {
-        self.tokens.as_ref().map(snapshot)
+        self.tokens.as_ref().map(|t| snapshot(t, self.skew_ms))
     }
 
     /// Non-secret facts about the current session.
@@ -619,8 +624,9 @@ fn cleared() -> Event {
     }
 }
 
-fn snapshot(t: &Tokens) -> SessionSnapshot {
+fn snapshot(t: &Tokens, skew_ms: i64) -> SessionSnapshot {
     SessionSnapshot {
+        clock_skew_ms: Some(skew_ms),
         session_token: t.jwt.clone(),
         refresh_token: t.refresh.clone(),
         session_id: t.session_id.clone(),

@@ -3,10 +3,13 @@
 //! Format (JSON object), version 1:
 //! ```json
 //! {"schema_version": 1, "session_token": "<jwt>", "refresh_token": "<opaque>|null",
-//!  "session_id": "<id>|null", "expires_at_ms": 0, "refresh_expires_at_ms": 0|null}
+//!  "session_id": "<id>|null", "expires_at_ms": 0, "refresh_expires_at_ms": 0|null,
+//!  "clock_skew_ms": 0}
 //! ```
-//! Times are Unix milliseconds on the server's clock. Later versions add fields or
-//! change shape; [`SessionSnapshot::from_json`] keeps reading every earlier version.
+//! Times are Unix milliseconds on the server's clock; `clock_skew_ms` (optional, absent
+//! in older snapshots) is the server's clock minus the device's when it was written.
+//! Later versions add fields or change shape; [`SessionSnapshot::from_json`] keeps
+//! reading every earlier version.
 
 use core::fmt;
 
@@ -36,6 +39,10 @@ pub struct SessionSnapshot {
     pub expires_at: Timestamp,
     /// Refresh-token expiry (server clock), if known.
     pub refresh_expires_at: Option<Timestamp>,
+    /// The server's clock minus the device's (ms) when the snapshot was taken, if known.
+    /// A restored client starts from it: on a device whose clock is off, an expired
+    /// JWT is not mistaken for a valid one before the first answer shows the skew.
+    pub clock_skew_ms: Option<i64>,
 }
 
 impl fmt::Debug for SessionSnapshot {
@@ -46,6 +53,7 @@ impl fmt::Debug for SessionSnapshot {
             .field("session_id", &self.session_id)
             .field("expires_at", &self.expires_at)
             .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("clock_skew_ms", &self.clock_skew_ms)
             .finish()
     }
 }
@@ -58,6 +66,8 @@ struct V1 {
     session_id: Option<String>,
     expires_at_ms: u64,
     refresh_expires_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock_skew_ms: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +85,7 @@ impl SessionSnapshot {
             session_id: self.session_id.clone(),
             expires_at_ms: self.expires_at.as_millis(),
             refresh_expires_at_ms: self.refresh_expires_at.map(Timestamp::as_millis),
+            clock_skew_ms: self.clock_skew_ms,
         };
         serde_json::to_string(&v).unwrap_or_default()
     }
@@ -104,6 +115,7 @@ impl SessionSnapshot {
                     session_id: s.session_id,
                     expires_at: Timestamp(s.expires_at_ms),
                     refresh_expires_at: s.refresh_expires_at_ms.map(Timestamp),
+                    clock_skew_ms: s.clock_skew_ms,
                 })
             }
             Some(_) => Err(MisuseError::BadSnapshot(

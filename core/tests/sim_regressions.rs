@@ -5,7 +5,7 @@
 
 mod support;
 
-use polargrid_core::{Config, Event};
+use polargrid_core::{Config, Event, SessionSnapshot};
 use support::*;
 
 /// Seed 30 (handoff, session handed over without a refresh token): once the
@@ -27,7 +27,10 @@ fn handoff_session_without_refresh_token_does_not_busy_loop_until_expiry() {
     let mut wakeups = 0;
     while let Some(at) = h.client.poll_timeout() {
         wakeups += 1;
-        assert!(wakeups <= 3, "woken {wakeups} times and the session is still on");
+        assert!(
+            wakeups <= 3,
+            "woken {wakeups} times and the session is still on"
+        );
         h.now = h.now.max(at.as_millis());
         h.client.handle_timeout(h.t());
         h.pump();
@@ -47,5 +50,61 @@ fn handoff_session_without_refresh_token_does_not_busy_loop_until_expiry() {
     );
     // It was used until then: it ended within the last 30 s of its life, not at the
     // proactive-refresh time minutes earlier.
-    assert!(h.now + 30_000 >= now + HOUR, "ended {} ms early", now + HOUR - h.now);
+    assert!(
+        h.now + 30_000 >= now + HOUR,
+        "ended {} ms early",
+        now + HOUR - h.now
+    );
+}
+
+/// Seed 193 (and 392, 412, 414, 447, 528, 668): the device clock was 2 h behind the
+/// server's. The running client knew (it had learnt the skew), but the app restarted
+/// and the restored client assumed the clocks agreed: it sent a JWT the server had
+/// expired half an hour before. The snapshot now carries the skew.
+#[test]
+fn restored_session_keeps_the_clock_skew_and_refreshes_instead_of_sending_an_expired_jwt() {
+    let config = || session_config().with_region("yto-01");
+    let mut a = Harness::new(config());
+    a.server_skew_ms = 2 * HOUR as i64;
+    a.get_models();
+    let ex = a.take(is_exchange);
+    let issued = a.server_now();
+    a.respond(ex.id, session_answer(issued, HOUR, "rt_1", None));
+    let json = a
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::SessionChanged {
+                snapshot: Some(s), ..
+            } => Some(s.to_json()),
+            _ => None,
+        })
+        .expect("a snapshot to persist");
+
+    let mut b = Harness::seeded(config(), 8);
+    b.server_skew_ms = a.server_skew_ms;
+    b.now = a.now;
+    let snap = SessionSnapshot::from_json(&json).unwrap();
+    assert_eq!(snap.clock_skew_ms.map(|s| s / 1000), Some(2 * 3600));
+    b.client.restore(b.t(), &snap).unwrap();
+    // 90 minutes later by the device: the JWT expired 30 minutes ago by the server.
+    b.set_clock(a.now + 90 * 60_000);
+    assert!(b.server_now() > issued + HOUR);
+    b.get_models();
+    assert_eq!(
+        b.count_sent(is_call),
+        0,
+        "a call went out with a JWT the server had expired"
+    );
+    assert!(b.has(is_refresh), "the restored client refreshes first");
+}
+
+/// Snapshots written before the skew was persisted still read, with no skew.
+#[test]
+fn snapshot_without_clock_skew_still_reads() {
+    let json = r#"{"schema_version":1,"session_token":"a.b.c","refresh_token":"rt","session_id":null,"expires_at_ms":5,"refresh_expires_at_ms":null}"#;
+    let s = SessionSnapshot::from_json(json).unwrap();
+    assert_eq!(s.clock_skew_ms, None);
+    assert!(!s.to_json().contains("clock_skew_ms"));
 }

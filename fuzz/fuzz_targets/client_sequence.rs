@@ -673,6 +673,7 @@ fn run(input: Input) {
                             session_id: Some("sess_restored".to_string()),
                             expires_at: Timestamp(exp.unwrap_or(d.now / 1000).saturating_mul(1000)),
                             refresh_expires_at,
+                            clock_skew_ms: None,
                         })
                     }
                     RestoreChoice::Json(s) => SessionSnapshot::from_json(&s).ok(),
