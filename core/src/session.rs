@@ -443,6 +443,11 @@ impl Session {
                         // No Date header: the JWT's iat is the server's clock at issue.
                         self.skew_ms = iat.diff_millis(now);
                     }
+                    if self.server_now(now).plus(t.min_validity()) >= t.exp {
+                        // Dead on arrival: installing it would drop a valid session, or
+                        // refresh again at once, in a loop. Treat it as unreadable.
+                        return self.transient(now, malformed(stage, resp.status), None, ctx);
+                    }
                     if stage == Stage::Refresh && t.refresh.is_none() {
                         // No rotation in this answer: the old refresh token stays valid.
                         t.refresh = previous_refresh;
