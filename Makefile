@@ -9,3 +9,10 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+
+# Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
+fuzz:
+	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+fuzz-smoke:
+	scripts/fuzz.sh --smoke
