@@ -27,3 +27,6 @@ cargo build -p polargrid-core --target wasm32-unknown-unknown --quiet
 
 step "tests: core, emulator, driver, conformance"
 cargo test --workspace
+
+step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
+scripts/fuzz.sh --smoke
