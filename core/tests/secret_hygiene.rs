@@ -218,6 +218,11 @@ fn session_run_shows_no_secret_anywhere() {
     let rf = h.take(is_refresh);
     assert!(String::from_utf8_lossy(rf.body.as_deref().unwrap()).contains("rt_secret_first_0001"));
     assert!(!format!("{rf:?}").contains("rt_secret_first_0001"));
+    assert!(format!("{rf:?}").contains("[") && rf.header("authorization").is_none());
+    assert!(
+        format!("{c:?}").contains(r#"("Authorization", "[redacted]")"#),
+        "{c:?}"
+    );
     answer_session(&mut h, &mut s, rf.id, "rt_secret_second_0002");
 
     // Calls failing in every class, the server echoing every secret.
@@ -340,6 +345,13 @@ fn session_run_shows_no_secret_anywhere() {
     );
     s.both("MisuseError", &bad.unwrap_err());
 
+    for resp in [
+        echo_json(401, &s),
+        echo_text(500, &s),
+        session_answer(T0, HOUR, "rt_secret_first_0001", None),
+    ] {
+        s.debug("HttpResponse", &resp);
+    }
     s.debug("Config", &session_config());
     s.debug("Secret", &Secret::new(KEY));
     s.both("Secret", &Secret::new(KEY));
