@@ -218,6 +218,21 @@ impl Session {
         self.skew_ms = skew_ms;
     }
 
+    /// A session handed over just now was not issued in the future and has not expired
+    /// yet: if the estimate of the server's clock says otherwise, the device's clock
+    /// stepped (no answer has shown it yet) — take the JWT's `iat` as the server's time.
+    /// Without this, a device whose clock jumped ahead threw away every session handed
+    /// over to it, with nothing ever going out that could correct the clock.
+    fn check_clock_against(&mut self, now: Timestamp, t: &Tokens) {
+        let Some(iat) = t.iat else {
+            return;
+        };
+        let server_now = self.server_now(now);
+        if server_now >= t.exp || server_now.plus(Duration::from_secs(2)) < iat {
+            self.skew_ms = iat.diff_millis(now);
+        }
+    }
+
     /// The driver's clock stepped back by `back_ms`: the server's did not.
     pub(crate) fn rebase(&mut self, back_ms: i64) {
         self.skew_ms = self.skew_ms.saturating_add(back_ms);
@@ -316,6 +331,9 @@ impl Session {
                 self.kick(now, ctx)
             }
             (_, Input::Adopt(mut tokens, reason)) => {
+                if reason == SessionChange::HandedOver {
+                    self.check_clock_against(now, &tokens);
+                }
                 self.generation += 1;
                 tokens.generation = self.generation;
                 self.install(tokens, reason, ctx);

@@ -5,7 +5,7 @@
 
 mod support;
 
-use polargrid_core::{Config, Event, SessionSnapshot};
+use polargrid_core::{Config, Event, HttpResponse, SessionSnapshot};
 use support::*;
 
 /// Seed 30 (handoff, session handed over without a refresh token): once the
@@ -107,4 +107,44 @@ fn snapshot_without_clock_skew_still_reads() {
     let s = SessionSnapshot::from_json(json).unwrap();
     assert_eq!(s.clock_skew_ms, None);
     assert!(!s.to_json().contains("clock_skew_ms"));
+}
+
+/// Seed 30 (handoff without refresh tokens, pinned region): the device clock jumped
+/// 6 h ahead. The client rightly gave up the session it held (by its clock it had
+/// expired) — and then every session the backend handed over looked expired on
+/// arrival too, so it threw each one away at once. Nothing went out that could show it
+/// the server's clock: a mint storm, and no call ever succeeded again.
+#[test]
+fn handed_over_session_that_looks_expired_on_arrival_corrects_the_clock_instead() {
+    let mut h = Harness::new(
+        Config::handoff()
+            .with_endpoints(endpoints())
+            .with_region("yto-01"),
+    );
+    let grant = |h: &Harness| {
+        let now = h.server_now();
+        serde_json::json!({"session_token": jwt(now, now + HOUR, None), "expires_in": 3600})
+            .to_string()
+    };
+    let g = grant(&h);
+    h.client.hand_over(h.t(), &g).unwrap();
+    h.pump();
+    // The device clock steps 6 h ahead; the server's does not.
+    h.server_skew_ms -= 6 * HOUR as i64;
+    h.advance(6 * HOUR);
+    let ended = |h: &Harness| {
+        h.events
+            .iter()
+            .filter(|e| matches!(e, Event::SessionEnded { .. }))
+            .count()
+    };
+    assert_eq!(ended(&h), 1, "by its clock the session expired");
+    let g = grant(&h);
+    h.client.hand_over(h.t(), &g).unwrap();
+    h.advance(1000);
+    assert_eq!(ended(&h), 1, "the fresh session was thrown away on arrival");
+    let call = h.get_models();
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
 }
