@@ -686,6 +686,10 @@ fn run(input: Input) {
                 }
             }
             Op::Logout => {
+                // Logout forgets the session's tokens (they are zeroed): from now on the
+                // client cannot recognise them in server text, and they are no longer its
+                // secrets to keep.
+                d.secrets.retain(|s| s == KEY);
                 d.client.logout(d.t());
                 d.pump();
                 assert_eq!(

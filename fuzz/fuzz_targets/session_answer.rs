@@ -85,15 +85,6 @@ fuzz_target!(|data: &[u8]| {
         after.is_some(),
         "a refresh answer dropped a still-valid session"
     );
-    if after.as_ref() != Some(&before) {
-        // Replaced only by an answer that carried a new session token.
-        let new = after.as_ref().map(|s| s.session_token.expose().to_string());
-        assert_ne!(
-            new.as_deref(),
-            Some(before.session_token.expose()),
-            "changed but same token"
-        );
-    }
     assert!(
         matches!(
             d.client.session_status(),
