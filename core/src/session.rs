@@ -694,6 +694,9 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
         .session_token
         .or(a.token)
         .filter(|t| !t.is_empty() && t.len() <= 16 * 1024 && t.is_ascii())
+        // An API key is not a session: a backend that hands its key over as one would put
+        // the key on a device that must not hold it (handoff mode, browsers).
+        .filter(|t| !t.starts_with("pg_"))
         .ok_or(())?;
     let secs = |v: &Option<serde_json::Value>| {
         v.as_ref()

@@ -655,3 +655,37 @@ fn session_id_echoing_a_credential_is_scrubbed() {
     let snap = h.client.session_snapshot().unwrap();
     assert!(snap.session_id.unwrap().contains("[redacted]"));
 }
+
+/// fuzz session_answer: a hand-over whose `session_token` was an API key was adopted, so a
+/// handoff client (a browser, which must hold no key) sent the key to the edges. A
+/// session answer carrying a `pg_` key as its token is refused.
+#[test]
+fn api_key_handed_over_as_a_session_token_is_refused() {
+    let mut h = Harness::new(
+        Config::handoff()
+            .with_endpoints(endpoints())
+            .with_region("yto-01"),
+    );
+    let call = h.get_models();
+    for field in ["session_token", "token"] {
+        let grant =
+            serde_json::json!({field: KEY, "expires_in": 3600, "refresh_token": "rt_x_0001"});
+        let err = h.client.hand_over(h.t(), &grant.to_string()).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains(KEY));
+    }
+    assert_eq!(h.client.session_snapshot(), None);
+    while h.endings(call) == 0 && h.next_wakeup() {}
+    assert!(
+        h.sent.iter().all(|r| r.header("authorization").is_none()),
+        "{:?}",
+        h.sent
+    );
+    // The same from the auth service in session mode: treated as unreadable.
+    let mut h = Harness::new(session_config().with_region("yto-01"));
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let body = serde_json::json!({"session_token": "pg_other_key_0123456789", "expires_in": 3600});
+    h.respond(ex.id, json(200, &body.to_string()));
+    assert_eq!(h.client.session_snapshot(), None);
+    assert!(!h.has(is_call));
+}
