@@ -72,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
         .expect("exchange");
     let answer = d.good_session_answer(HOUR);
     d.respond(ex, answer);
-    let before = d.client.session_snapshot().expect("session");
+    assert!(
+        d.client.session_snapshot().is_some(),
+        "no session after a good exchange"
+    );
     // Into the refresh window, JWT still valid.
     d.now += HOUR - 2 * 60_000;
     d.timeout();
