@@ -1,0 +1,136 @@
+//! The invariant checks that need the whole simulation (the model's view, the
+//! clients' books): called by the driver around every request, answer and tick.
+
+use polargrid_core::{HttpRequest, HttpResponse, Purpose};
+use polargrid_emulator::model::Role;
+
+use crate::driver::{bearer, purpose_name, refresh_token_of, Sim};
+use crate::invariants::{broken, check_credentials, Invariant, Violation};
+use crate::slot::Sent;
+
+impl Sim {
+    /// Invariants 1–4 for a request about to go out.
+    pub(crate) fn check_send(
+        &mut self,
+        slot: usize,
+        req: &HttpRequest,
+        role: Option<&Role>,
+    ) -> Result<(), Violation> {
+        check_credentials(req, role, &self.key)?;
+        let epoch = self.epoch(slot);
+        let server_ms = self.server_ms();
+        let lineage = self.slots[slot].lineage;
+        match req.purpose {
+            Purpose::Exchange | Purpose::Refresh => {
+                if self.slots[slot].session_request_in_flight() {
+                    return Err(broken(
+                        Invariant::SingleFlight,
+                        format!(
+                            "{} sent while another exchange/refresh is in flight",
+                            purpose_name(req.purpose)
+                        ),
+                    ));
+                }
+                if req.purpose == Purpose::Refresh {
+                    if let Some(token) = refresh_token_of(req.body.as_deref()) {
+                        self.lineages[lineage].check_refresh(&token)?;
+                    }
+                }
+            }
+            Purpose::Call(call) => {
+                if let Some(jwt) = bearer(req).filter(|t| !t.starts_with("pg_")) {
+                    self.lineages[lineage].check_jwt(jwt, server_ms, epoch)?;
+                }
+                self.slots[slot]
+                    .book
+                    .on_send(call, req.header("x-request-id"))?;
+            }
+            Purpose::Discover => {}
+        }
+        Ok(())
+    }
+
+    /// Bookkeeping that needs the answer before the core consumes it.
+    pub(crate) fn before_response(&mut self, slot: usize, sent: &Sent, resp: &HttpResponse) {
+        let lineage = self.slots[slot].lineage;
+        match sent.purpose {
+            Purpose::Refresh if resp.status == 200 => {
+                let new = refresh_token_of(Some(&resp.body));
+                if let (Some(old), Some(new)) = (&sent.refresh_token, new) {
+                    if *old != new {
+                        self.lineages[lineage].rotated(old);
+                    }
+                }
+            }
+            Purpose::Call(call) if resp.status == 401 && sent.jwt_bearing => {
+                if let Some(c) = self.slots[slot].book.open.get_mut(&call) {
+                    c.jwt_401s += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Invariant 5: a session held before `what` is still held after it, unless its
+    /// JWT is (within the core's margin of being) expired and its refresh token dead.
+    pub(crate) fn check_session_kept(
+        &mut self,
+        slot: usize,
+        held_before: bool,
+        what: &str,
+    ) -> Result<(), Violation> {
+        if !held_before || self.holds_session(slot) {
+            return Ok(());
+        }
+        // The session it held is the one the app last persisted (the event that
+        // clears the persisted copy has not been handled yet).
+        let Some(before) = self.slots[slot]
+            .store
+            .as_deref()
+            .and_then(|j| polargrid_core::SessionSnapshot::from_json(j).ok())
+        else {
+            return Ok(());
+        };
+        let server_ms = self.server_ms();
+        // The core stops using a JWT 30 s (at most) before it expires, and its view of
+        // the server's clock may be off by the latency of the answer it learnt it from.
+        let jwt_done = before.expires_at.as_millis() <= server_ms + 35_000;
+        let refresh_dead = match &before.refresh_token {
+            None => true,
+            Some(r) => {
+                !self.model.refresh_token_live(r.expose(), server_ms)
+                    || before
+                        .refresh_expires_at
+                        .is_some_and(|e| e.as_millis() <= server_ms + 35_000)
+            }
+        };
+        // The client cannot know of a clock step before an answer shows it.
+        let epoch = self.epoch(slot);
+        let stepped = self.slots[slot].evidence != Some(epoch);
+        if (jwt_done && refresh_dead) || stepped {
+            return Ok(());
+        }
+        let v =
+            broken(
+                Invariant::SessionKept,
+                format!(
+                "the session was dropped after {what}, though its JWT {} and its refresh token {}",
+                if jwt_done {
+                    "was expiring"
+                } else {
+                    "was still valid"
+                },
+                if refresh_dead { "was dead" } else { "was still live" },
+            ),
+            );
+        Err(self.fail(slot, v))
+    }
+
+    /// Whether the client holds a session (cheaper than cloning its snapshot).
+    pub(crate) fn holds_session(&self, slot: usize) -> bool {
+        matches!(
+            self.slots[slot].client.session_status(),
+            polargrid_core::SessionStatus::Active(_) | polargrid_core::SessionStatus::Refreshing(_)
+        )
+    }
+}
