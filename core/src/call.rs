@@ -292,7 +292,10 @@ impl Budget {
 
     /// Puts back a fraction for a success.
     pub(crate) fn success(&mut self) {
-        self.tenths = self.tenths.saturating_add(self.refill_tenths).min(self.cap_tenths);
+        self.tenths = self
+            .tenths
+            .saturating_add(self.refill_tenths)
+            .min(self.cap_tenths);
     }
 
     /// Whole retries left.
