@@ -325,8 +325,10 @@ impl Session {
                     .as_ref()
                     .is_some_and(|t| t.generation == generation)
                 {
+                    // Refresh now — unless the auth service asked us to wait
+                    // (Retry-After) or we are backing off: clearing that wait here
+                    // sent a refresh per edge 401 straight into a rate limit.
                     self.stale = Some(generation);
-                    self.retry_at = None;
                 }
                 self.kick(now, ctx)
             }

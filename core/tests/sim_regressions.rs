@@ -148,3 +148,42 @@ fn handed_over_session_that_looks_expired_on_arrival_corrects_the_clock_instead(
     h.respond(c.id, HttpResponse::new(200));
     assert!(h.ready(call));
 }
+
+/// Found by the simulator's pacing invariant (scenario: the auth service rate-limits
+/// refreshes with `Retry-After: 50`, then the session is revoked): every edge 401
+/// cleared the session's wait, so the refresh went straight back into the rate limit —
+/// one refresh per 401, a storm with many concurrent calls.
+#[test]
+fn edge_401_does_not_cut_short_the_auth_services_retry_after() {
+    let mut h = Harness::new(session_config().with_region("yto-01"));
+    let first = h.get_models();
+    let ex = h.take(is_exchange);
+    let now = h.server_now();
+    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(first));
+    // Sleep to the proactive refresh; the auth service says: come back in 50 s.
+    while !h.has(is_refresh) {
+        assert!(h.next_wakeup());
+    }
+    let r = h.take(is_refresh);
+    h.respond(
+        r.id,
+        json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "50"),
+    );
+    let limited_at = h.now;
+    // The JWT still has minutes left: a call goes out, and the edge says 401.
+    h.get_models();
+    let c = h.take(is_call);
+    h.respond(c.id, json(401, r#"{"message":"Invalid token"}"#));
+    h.advance(49_000);
+    assert!(
+        !h.has(is_refresh),
+        "refreshed before the Retry-After ran out"
+    );
+    while !h.has(is_refresh) {
+        assert!(h.next_wakeup());
+    }
+    assert!(h.now >= limited_at + 50_000);
+}
