@@ -5,7 +5,7 @@ use polargrid_core::{CallId, CallSpec, Event, Method};
 use polargrid_emulator::model::{Fault as ModelFault, Outcome, Request, Role, Target};
 
 use crate::driver::{Action, Probe, Sim};
-use crate::invariants::{broken, CallBook, Invariant, Violation};
+use crate::invariants::{broken, CallBook, Counted, Invariant, Violation};
 use crate::plan::{
     fmt_dur, CallKind, CallPlan, FaultKind, ModelHint, SimMode, MINUTE, RECOVERY_BOUND, REGIONS,
     SECOND,
@@ -138,6 +138,7 @@ impl Sim {
                 sends: 0,
                 jwt_401s: 0,
                 retries: 0,
+                not_before: None,
                 trace_id: None,
                 probe,
             },
@@ -240,8 +241,15 @@ impl Sim {
                     None => self.slots[slot].store = None,
                 }
             }
-            Event::SessionEnded { .. } if self.plan.variant.mode == SimMode::Handoff => {
-                self.schedule_mint(slot);
+            Event::SessionEnded { .. } => {
+                let t = self.t;
+                self.slots[slot]
+                    .pacing
+                    .count(Counted::Ended, t)
+                    .map_err(|v| fail(self, v))?;
+                if self.plan.variant.mode == SimMode::Handoff {
+                    self.schedule_mint(slot);
+                }
             }
             _ => {}
         }
@@ -526,6 +534,7 @@ impl Sim {
         s.pending.clear();
         s.bodies.clear();
         s.inst += 1;
+        s.pacing.session_not_before = None;
         s.mint_scheduled = false;
         s.timer = None;
         s.timer_for = None;

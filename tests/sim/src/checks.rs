@@ -1,11 +1,13 @@
 //! The invariant checks that need the whole simulation (the model's view, the
 //! clients' books): called by the driver around every request, answer and tick.
 
-use polargrid_core::{HttpRequest, HttpResponse, Purpose};
+use polargrid_core::{parse_retry_after, HttpRequest, HttpResponse, Purpose, Timestamp};
 use polargrid_emulator::model::Role;
 
 use crate::driver::{bearer, purpose_name, refresh_token_of, Sim};
-use crate::invariants::{broken, check_credentials, Invariant, Violation};
+use crate::invariants::{
+    broken, check_credentials, check_not_before, Counted, Invariant, Violation,
+};
 use crate::slot::Sent;
 
 impl Sim {
@@ -20,8 +22,17 @@ impl Sim {
         let epoch = self.epoch(slot);
         let server_ms = self.server_ms();
         let lineage = self.slots[slot].lineage;
+        let t = self.t;
         match req.purpose {
             Purpose::Exchange | Purpose::Refresh => {
+                let pacing = &mut self.slots[slot].pacing;
+                pacing.count(Counted::Session, t)?;
+                check_not_before(
+                    pacing.session_not_before.take(),
+                    t,
+                    epoch,
+                    "an exchange/refresh",
+                )?;
                 if self.slots[slot].session_request_in_flight() {
                     return Err(broken(
                         Invariant::SingleFlight,
@@ -41,11 +52,17 @@ impl Sim {
                 if let Some(jwt) = bearer(req).filter(|t| !t.starts_with("pg_")) {
                     self.lineages[lineage].check_jwt(jwt, server_ms, epoch)?;
                 }
+                let nb = self.slots[slot]
+                    .book
+                    .open
+                    .get_mut(&call)
+                    .and_then(|c| c.not_before.take());
+                check_not_before(nb, t, epoch, "a call's retry")?;
                 self.slots[slot]
                     .book
                     .on_send(call, req.header("x-request-id"))?;
             }
-            Purpose::Discover => {}
+            Purpose::Discover => self.slots[slot].pacing.count(Counted::Discover, t)?,
         }
         Ok(())
     }
@@ -53,6 +70,31 @@ impl Sim {
     /// Bookkeeping that needs the answer before the core consumes it.
     pub(crate) fn before_response(&mut self, slot: usize, sent: &Sent, resp: &HttpResponse) {
         let lineage = self.slots[slot].lineage;
+        if matches!(resp.status, 429 | 503) {
+            let server = Timestamp::from_millis(self.server_ms());
+            let ra = resp
+                .header("retry-after")
+                .and_then(|v| parse_retry_after(v, server))
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            if let Some(ra) = ra {
+                // Whole seconds on the wire, and the client's view of the server's
+                // clock may be off by the 1.5 s it tolerates.
+                let epoch = self.epoch(slot);
+                match sent.purpose {
+                    Purpose::Call(call) => {
+                        if let Some(c) = self.slots[slot].book.open.get_mut(&call) {
+                            c.not_before = Some((self.t + ra.saturating_sub(2_500), epoch));
+                        }
+                    }
+                    Purpose::Exchange | Purpose::Refresh => {
+                        // The core waits out at most 60 s of it (documented cap).
+                        let wait = ra.min(60_000).saturating_sub(2_500);
+                        self.slots[slot].pacing.session_not_before = Some((self.t + wait, epoch));
+                    }
+                    Purpose::Discover => {}
+                }
+            }
+        }
         match sent.purpose {
             Purpose::Refresh if resp.status == 200 => {
                 let new = refresh_token_of(Some(&resp.body));

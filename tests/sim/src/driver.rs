@@ -653,6 +653,7 @@ impl Sim {
             timer_for: None,
             mint_scheduled: false,
             bodies: BTreeMap::new(),
+            pacing: crate::invariants::Pacing::default(),
             counts: Counts::default(),
         });
         self.boot(slot, restore_from)?;

@@ -16,6 +16,10 @@
 //! 6. After the faults stop, calls succeed again within [`RECOVERY_BOUND`](crate::plan::RECOVERY_BOUND).
 //! 7. Liveness: `poll_timeout` moves past `now` after `handle_timeout(now)`; no call stays
 //!    open forever; the core accepts every answer to a request it emitted.
+//! 8. Pacing: a `Retry-After` (429/503) is honoured by the call's next attempt and by
+//!    the next exchange/refresh (capped as documented); no storms — in any 10 minutes a
+//!    client sends at most 60 exchanges/refreshes and 200 discoveries, and ends at most
+//!    10 sessions.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -44,6 +48,8 @@ pub enum Invariant {
     Recovery,
     /// 7: busy loop, a call open forever, or the core refused an answer.
     Liveness,
+    /// 8: a `Retry-After` ignored, or a storm of requests or ended sessions.
+    Pacing,
 }
 
 impl Invariant {
@@ -57,6 +63,7 @@ impl Invariant {
             Invariant::SessionKept => 5,
             Invariant::Recovery => 6,
             Invariant::Liveness => 7,
+            Invariant::Pacing => 8,
         }
     }
 }
@@ -216,6 +223,8 @@ pub struct CallBook {
     pub jwt_401s: u32,
     /// Of its sends, how many were retries.
     pub retries: u32,
+    /// A `Retry-After` said: not before this true time (and the clock epoch then).
+    pub not_before: Option<(u64, u64)>,
     /// `X-Request-ID` of its first attempt.
     pub trace_id: Option<String>,
     /// A probe of the final window.
@@ -307,5 +316,70 @@ impl Book {
                 format!("{call} ended ({how}) but it was not open (ended twice, or never started)"),
             )
         })
+    }
+}
+
+/// Window of the storm checks.
+pub const STORM_WINDOW: u64 = 10 * 60 * 1000;
+
+/// Sliding-window counters for the storm checks of one client.
+#[derive(Debug, Default)]
+pub struct Pacing {
+    session: std::collections::VecDeque<u64>,
+    discover: std::collections::VecDeque<u64>,
+    ended: std::collections::VecDeque<u64>,
+    /// A `Retry-After` on an exchange/refresh said: not before this (and the epoch then).
+    pub session_not_before: Option<(u64, u64)>,
+}
+
+/// What is counted.
+#[derive(Clone, Copy, Debug)]
+pub enum Counted {
+    /// An exchange or refresh request.
+    Session,
+    /// A discovery request.
+    Discover,
+    /// A `SessionEnded` event.
+    Ended,
+}
+
+impl Pacing {
+    /// Counts one at true time `t`; a storm is a violation.
+    pub fn count(&mut self, what: Counted, t: u64) -> Result<(), Violation> {
+        let (q, max, name) = match what {
+            Counted::Session => (&mut self.session, 60, "exchanges/refreshes"),
+            Counted::Discover => (&mut self.discover, 200, "discoveries"),
+            Counted::Ended => (&mut self.ended, 10, "ended sessions"),
+        };
+        q.push_back(t);
+        while q.front().is_some_and(|f| f + STORM_WINDOW <= t) {
+            q.pop_front();
+        }
+        if q.len() > max {
+            return Err(broken(
+                Invariant::Pacing,
+                format!("{} {name} in 10 minutes (at most {max})", q.len()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Invariant 8: an attempt at true time `t` honours a `not_before` from the same epoch.
+pub fn check_not_before(
+    not_before: Option<(u64, u64)>,
+    t: u64,
+    epoch: u64,
+    what: &str,
+) -> Result<(), Violation> {
+    match not_before {
+        Some((nb, e)) if e == epoch && t < nb => Err(broken(
+            Invariant::Pacing,
+            format!(
+                "{what} sent {} ms before the server's Retry-After allowed",
+                nb - t
+            ),
+        )),
+        _ => Ok(()),
     }
 }

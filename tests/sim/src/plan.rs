@@ -671,6 +671,27 @@ fn gen_faults(d: &mut Dice, v: &Variant, life: u64) -> Vec<Fault> {
             kind: FaultKind::SharedClone,
         });
     }
+    // The auth service rate-limits while the session gets revoked: edge 401s arrive
+    // while the client must wait.
+    if v.mode == SimMode::Session && d.chance(20) {
+        let at = d.range(HOUR, life - DAY);
+        out.push(Fault {
+            id: 0,
+            at,
+            dur: 0,
+            kind: FaultKind::RateLimit {
+                target: Target::Auth,
+                retry_after: RetryAfter::Seconds(d.range(5, 60)),
+                count: d.range(2, 15) as u32,
+            },
+        });
+        out.push(Fault {
+            id: 0,
+            at: at + d.range(0, 10 * MINUTE),
+            dur: 0,
+            kind: FaultKind::RevokeSession,
+        });
+    }
     out.sort_by_key(|f| f.at);
     for (i, f) in out.iter_mut().enumerate() {
         f.id = i;

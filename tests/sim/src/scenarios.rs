@@ -4,9 +4,9 @@
 
 use crate::plan::{
     AppAction, CallKind, CallPlan, Fault, FaultKind, ModelHint, Plan, RouteStyle, SimMode,
-    UrlStyle, Variant, DAY, HOUR, MINUTE,
+    UrlStyle, Variant, DAY, HOUR, MINUTE, SECOND,
 };
-use polargrid_emulator::model::Target;
+use polargrid_emulator::model::{RetryAfter, Target};
 
 /// A plain variant: loopback URLs, auto-routing, the read-write key.
 pub fn variant(mode: SimMode, jwt_ttl_s: u64, refresh_ttl_s: u64) -> Variant {
@@ -177,5 +177,29 @@ pub fn refresh_through_auth_outage() -> Plan {
                 target: Target::Auth,
             },
         )],
+    )
+}
+
+/// The auth service rate-limits refreshes (`Retry-After: 50`), then the session is
+/// revoked: edge 401s pile up while the client must wait. Each 401 must not send
+/// another refresh into the rate limit.
+pub fn auth_rate_limit_then_revocation() -> Plan {
+    plan(
+        107,
+        variant(SimMode::Session, 30 * 60, 30 * 86_400),
+        4 * HOUR,
+        every(MINUTE, 4 * HOUR, 20 * SECOND, CallKind::Models),
+        vec![
+            (
+                20 * MINUTE,
+                0,
+                FaultKind::RateLimit {
+                    target: Target::Auth,
+                    retry_after: RetryAfter::Seconds(50),
+                    count: 12,
+                },
+            ),
+            (28 * MINUTE + 30 * SECOND, 0, FaultKind::RevokeSession),
+        ],
     )
 }

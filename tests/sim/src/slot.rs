@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use polargrid_core::{CallId, Client, Config, Purpose, RequestId};
 
-use crate::invariants::Book;
+use crate::invariants::{Book, Pacing};
 use crate::plan::CallPlan;
 
 /// A request the client emitted that has not been resolved yet.
@@ -57,6 +57,8 @@ pub struct Slot {
     pub timer_for: Option<polargrid_core::Timestamp>,
     /// Handoff: a backend mint is scheduled.
     pub mint_scheduled: bool,
+    /// Storm and Retry-After bookkeeping.
+    pub pacing: Pacing,
     /// App bodies of open calls.
     pub bodies: BTreeMap<CallId, Vec<u8>>,
     /// Counters.

@@ -43,3 +43,11 @@ fn seed_57_restored_client_keeps_the_clock_skew() {
 fn seed_447_restored_client_keeps_the_clock_skew() {
     passes(447, None);
 }
+
+/// The auth service rate-limited refreshes (`Retry-After`) and the session was revoked:
+/// every edge 401 cancelled the wait and sent another refresh into the rate limit
+/// (core commit 1506e8a).
+#[test]
+fn seed_32_edge_401_waits_out_the_auth_services_retry_after() {
+    passes(32, None);
+}

@@ -140,3 +140,13 @@ fn refresh_through_an_auth_outage_succeeds_on_its_own_when_it_recovers() {
     // Backed off during the outage: at most one attempt every 15 s.
     assert!(sends(&trace, 0, "refresh", 20 * MINUTE, up) <= 2 * 3600 / 15 + 5);
 }
+
+#[test]
+fn auth_rate_limit_then_revocation_waits_out_the_retry_after() {
+    let (stats, trace) = run(scenarios::auth_rate_limit_then_revocation());
+    // The pacing invariant checked every refresh against the Retry-After; the client
+    // came back with a new session once the limit lifted.
+    let main = &stats.clients[0];
+    assert_eq!(main.exchanges, 2, "{main:?}");
+    assert!(sends(&trace, 0, "refresh", 20 * MINUTE, 40 * MINUTE) <= 14);
+}
