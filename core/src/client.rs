@@ -47,6 +47,8 @@ struct Pending {
     purpose: Purpose,
     /// When the core gives up on it (driver clock).
     deadline: Option<Timestamp>,
+    /// When it was handed to the driver (driver clock): its answer's `Date` is later.
+    sent: Timestamp,
 }
 
 /// The PolarGrid client core. See the crate docs for the run loop.
@@ -229,7 +231,7 @@ impl Client {
         if !p.purpose.core_owned() {
             resp.body.truncate(MAX_ERROR_BODY);
         }
-        self.session.observe_date(now, &resp);
+        self.session.observe_date(p.sent, now, &resp);
         match p.purpose {
             Purpose::Exchange | Purpose::Refresh => {
                 let n = self
@@ -317,6 +319,7 @@ impl Client {
             Pending {
                 purpose: req.purpose,
                 deadline,
+                sent: now,
             },
         );
         Some(req)

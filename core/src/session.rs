@@ -195,14 +195,25 @@ impl Session {
         at.offset(self.skew_ms.saturating_neg())
     }
 
-    /// Learns the server's clock from an answer's `Date` header (1 s resolution, so only
-    /// differences over 1.5 s move the estimate).
-    pub(crate) fn observe_date(&mut self, now: Timestamp, resp: &HttpResponse) {
+    /// Learns the server's clock from an answer's `Date` header. The server stamped it
+    /// (truncated to the second) after the request was `sent` and before the answer
+    /// arrived `now`, so the skew lies in `[date - now, date + 1 s - sent]`. An estimate
+    /// outside that is moved to the upper end: a slow answer must not make the server's
+    /// clock look earlier than it is — the client would take an expired JWT for a valid
+    /// one (it did, by the whole delay, when the estimate was `date + 0.5 s - now`).
+    pub(crate) fn observe_date(&mut self, sent: Timestamp, now: Timestamp, resp: &HttpResponse) {
         if let Some(date) = resp.header("date").and_then(parse_http_date) {
-            // The header truncates to the second: the true time is on average 0.5 s later.
-            let skew = date.offset(500).diff_millis(now);
-            if skew.abs_diff(self.skew_ms) > 1500 {
-                self.skew_ms = skew;
+            let lower = date.diff_millis(now);
+            let upper = date.offset(1000).diff_millis(sent);
+            if lower > upper {
+                // The driver's clock stepped back while the request was out: judge by
+                // the answer alone (1 s resolution: only differences over 1.5 s count).
+                let skew = date.offset(500).diff_millis(now);
+                if skew.abs_diff(self.skew_ms) > 1500 {
+                    self.skew_ms = skew;
+                }
+            } else if self.skew_ms < lower || self.skew_ms > upper {
+                self.skew_ms = upper;
             }
         }
     }

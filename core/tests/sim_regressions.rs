@@ -86,7 +86,8 @@ fn restored_session_keeps_the_clock_skew_and_refreshes_instead_of_sending_an_exp
     b.server_skew_ms = a.server_skew_ms;
     b.now = a.now;
     let snap = SessionSnapshot::from_json(&json).unwrap();
-    assert_eq!(snap.clock_skew_ms.map(|s| s / 1000), Some(2 * 3600));
+    let skew = snap.clock_skew_ms.expect("the snapshot carries the skew");
+    assert!((skew - 2 * HOUR as i64).abs() <= 1500, "skew {skew}");
     b.client.restore(b.t(), &snap).unwrap();
     // 90 minutes later by the device: the JWT expired 30 minutes ago by the server.
     b.set_clock(a.now + 90 * 60_000);
@@ -186,4 +187,31 @@ fn edge_401_does_not_cut_short_the_auth_services_retry_after() {
         assert!(h.next_wakeup());
     }
     assert!(h.now >= limited_at + 50_000);
+}
+
+/// Found by a simulator probe (edge answers delayed 50 s while the auth service was
+/// down): the skew estimate was `Date + 0.5 s - arrival`, so a slow answer made the
+/// server's clock look 50 s earlier than it was, and the client went on sending its
+/// JWT after the server had expired it. The `Date` was stamped after the request left.
+#[test]
+fn slow_answer_does_not_make_the_servers_clock_look_earlier() {
+    let mut h = Harness::new(session_config().with_region("yto-01"));
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let now = h.server_now();
+    h.respond(ex.id, session_answer(now, 30 * 60_000, "rt_1", None));
+    let before = h.client.clock_skew_ms();
+    let c = h.take(is_call);
+    // The edge stamps its Date on arrival; the answer takes 50 s to come back.
+    let stamped = h.server_now();
+    h.advance(50_000);
+    h.respond(
+        c.id,
+        HttpResponse::new(200).with_header("Date", &http_date(stamped)),
+    );
+    let after = h.client.clock_skew_ms();
+    assert!(
+        after >= before - 1000 && after <= 1000,
+        "skew moved from {before} to {after} ms on a slow answer"
+    );
 }
