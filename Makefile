@@ -16,3 +16,7 @@ fuzz:
 
 fuzz-smoke:
 	scripts/fuzz.sh --smoke
+
+# 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
+soak:
+	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
