@@ -77,8 +77,8 @@ for t in "${targets[@]}"; do
   printf '%-16s %14s %10s %8s %7s\n' "$t" "${execs:-?}" "${rate:-?}" "${took:-?}" "$crashes"
   if [ "$crashes" -ne 0 ]; then
     failed=1
-    grep -E -A1 'panicked at' "$log" | head -2 | sed "s/^/  $t: /" >&2
-    grep -E 'SUMMARY|Test unit written' "$log" | head -2 | sed "s/^/  $t: /" >&2
+    { grep -E -A1 'panicked at' "$log" || true; } | head -2 | sed "s/^/  $t: /" >&2
+    { grep -E 'SUMMARY|Test unit written' "$log" || true; } | head -2 | sed "s/^/  $t: /" >&2
   fi
 done
 exit "$failed"
