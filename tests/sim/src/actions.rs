@@ -75,6 +75,33 @@ impl Sim {
                 self.schedule(at, Action::CloneCall { slot });
                 Ok(())
             }
+            Action::BusyCall(i) => {
+                let Some(f) = self.plan.faults.get(i).cloned() else {
+                    return Ok(());
+                };
+                let FaultKind::Busy { every_ms } = f.kind else {
+                    return Ok(());
+                };
+                if self.stopped_at.is_some() || self.t >= f.at + f.dur {
+                    return Ok(());
+                }
+                let kind = if self.app.chance(50) {
+                    CallKind::Models
+                } else {
+                    CallKind::Chat {
+                        model: ModelHint::Body,
+                        stream: false,
+                    }
+                };
+                let plan = CallPlan {
+                    kind,
+                    cancel_after: None,
+                    timeout: None,
+                };
+                self.app_call(0, plan, false)?;
+                self.schedule(self.t + every_ms, Action::BusyCall(i));
+                Ok(())
+            }
             Action::StopFaults => self.stop_faults(),
             Action::Probe(n) => {
                 let kind = if n % 2 == 0 {
@@ -409,6 +436,7 @@ impl Sim {
                     }
                 }
             }
+            FaultKind::Busy { .. } => self.schedule(self.t, Action::BusyCall(i)),
             FaultKind::ClockStep { delta_ms } => {
                 // One device: every client on it sees the step.
                 for s in 0..self.slots.len() {

@@ -69,6 +69,8 @@ pub(crate) enum Action {
     Mint { slot: usize },
     /// A second client makes a call (and schedules its next one).
     CloneCall { slot: usize },
+    /// A busy user's next call (`plan.faults[i]` is the `Busy` window).
+    BusyCall(usize),
     /// Every fault stops; the final window starts.
     StopFaults,
     /// A probe call of the final window.

@@ -225,6 +225,11 @@ pub enum FaultKind {
         /// Calls queued while in the background.
         calls: u16,
     },
+    /// Window: a busy user — the app calls every `every_ms`.
+    Busy {
+        /// Time between calls, ms.
+        every_ms: u64,
+    },
 }
 
 impl FaultKind {
@@ -239,6 +244,7 @@ impl FaultKind {
                 | FaultKind::Sleep
                 | FaultKind::SharedClone
                 | FaultKind::BackgroundResume { .. }
+                | FaultKind::Busy { .. }
         )
     }
 }
@@ -298,6 +304,9 @@ impl fmt::Display for Fault {
             }
             FaultKind::Restart => write!(f, " app restarts from its snapshot"),
             FaultKind::SharedClone => write!(f, " second client from the same snapshot"),
+            FaultKind::Busy { every_ms } => {
+                write!(f, " busy user, a call every {}", fmt_dur(*every_ms))
+            }
             FaultKind::BackgroundResume { calls } => {
                 write!(f, " background tab, resumes with {calls} queued calls")
             }
@@ -412,7 +421,7 @@ impl Dice {
 pub fn generate(seed: u64) -> Plan {
     let variant = gen_variant(&mut Dice::new(seed, "variant"));
     let workload = gen_workload(&mut Dice::new(seed, "workload"), &variant, LIFE);
-    let faults = gen_faults(&mut Dice::new(seed, "faults"), &variant, LIFE);
+    let faults = gen_faults(seed, &variant, LIFE);
     Plan {
         seed,
         variant,
@@ -633,7 +642,11 @@ fn gen_fault(d: &mut Dice, v: &Variant, at: u64, life: u64) -> Fault {
     }
 }
 
-fn gen_faults(d: &mut Dice, v: &Variant, life: u64) -> Vec<Fault> {
+/// The fault plan. The base faults come from one stream; each combined ingredient from
+/// its own, and ids follow generation order — so adding an ingredient later changes
+/// neither the faults nor the ids of existing seeds (their `SIM_KEEP` lists stay valid).
+fn gen_faults(seed: u64, v: &Variant, life: u64) -> Vec<Fault> {
+    let d = &mut Dice::new(seed, "faults");
     let n = d.range(15, 60);
     let mut out: Vec<Fault> = (0..n)
         .map(|_| {
@@ -653,8 +666,34 @@ fn gen_faults(d: &mut Dice, v: &Variant, life: u64) -> Vec<Fault> {
             out.push(f);
         }
     }
-    // Several clients sharing one refresh token: the app restarts from its snapshot
-    // while a second tab restores the very same one.
+    gen_shared_token(
+        &mut Dice::new(seed, "faults/shared-token"),
+        v,
+        life,
+        &mut out,
+    );
+    gen_slow_auth_outage(
+        &mut Dice::new(seed, "faults/slow-auth-outage"),
+        v,
+        life,
+        &mut out,
+    );
+    gen_rate_limit_revoke(
+        &mut Dice::new(seed, "faults/rate-limit-revoke"),
+        v,
+        life,
+        &mut out,
+    );
+    for (i, f) in out.iter_mut().enumerate() {
+        f.id = i;
+    }
+    out.sort_by_key(|f| f.at);
+    out
+}
+
+/// Several clients sharing one refresh token: the app restarts from its snapshot
+/// while a second tab restores the very same one.
+fn gen_shared_token(d: &mut Dice, v: &Variant, life: u64, out: &mut Vec<Fault>) {
     if v.mode != SimMode::Direct && d.chance(30) {
         let at = d.range(HOUR, life - DAY);
         let dur = d.range(30 * MINUTE, 6 * HOUR);
@@ -671,8 +710,48 @@ fn gen_faults(d: &mut Dice, v: &Variant, life: u64) -> Vec<Fault> {
             kind: FaultKind::SharedClone,
         });
     }
-    // The auth service rate-limits while the session gets revoked: edge 401s arrive
-    // while the client must wait.
+}
+
+/// Slow answers (stale `Date` headers) from every edge, and a busy user, while the
+/// auth service is down: the JWT nears its expiry with no refresh possible.
+fn gen_slow_auth_outage(d: &mut Dice, v: &Variant, life: u64, out: &mut Vec<Fault>) {
+    if v.mode != SimMode::Direct && d.chance(20) {
+        let at = d.range(HOUR, life - DAY);
+        let dur = d.range(HOUR, 4 * HOUR);
+        out.push(Fault {
+            id: 0,
+            at,
+            dur,
+            kind: FaultKind::Down {
+                target: Target::Auth,
+            },
+        });
+        let delay_ms = d.range(35, 55) * SECOND;
+        out.push(Fault {
+            id: 0,
+            at,
+            dur,
+            kind: FaultKind::Busy {
+                every_ms: d.range(5, 30) * SECOND,
+            },
+        });
+        for r in REGIONS {
+            out.push(Fault {
+                id: 0,
+                at,
+                dur,
+                kind: FaultKind::Slow {
+                    target: Target::Region(r.to_string()),
+                    delay_ms,
+                },
+            });
+        }
+    }
+}
+
+/// The auth service rate-limits while the session gets revoked: edge 401s arrive while
+/// the client must wait.
+fn gen_rate_limit_revoke(d: &mut Dice, v: &Variant, life: u64, out: &mut Vec<Fault>) {
     if v.mode == SimMode::Session && d.chance(20) {
         let at = d.range(HOUR, life - DAY);
         out.push(Fault {
@@ -692,9 +771,4 @@ fn gen_faults(d: &mut Dice, v: &Variant, life: u64) -> Vec<Fault> {
             kind: FaultKind::RevokeSession,
         });
     }
-    out.sort_by_key(|f| f.at);
-    for (i, f) in out.iter_mut().enumerate() {
-        f.id = i;
-    }
-    out
 }

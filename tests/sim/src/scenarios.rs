@@ -203,3 +203,37 @@ pub fn auth_rate_limit_then_revocation() -> Plan {
         ],
     )
 }
+
+/// The edges answer 50 s late while the auth service is down across the JWT's expiry:
+/// the `Date` on those answers is 50 s old when it arrives. The client must not take it
+/// for the server's clock running late — or it sends its JWT after the server expired it.
+pub fn slow_answers_while_auth_is_down() -> Plan {
+    let mut v = variant(SimMode::Session, 30 * 60, 30 * 86_400);
+    v.route = RouteStyle::Pinned {
+        region: 0,
+        failover: false,
+    };
+    plan(
+        108,
+        v,
+        4 * HOUR,
+        every(MINUTE, 4 * HOUR, 20 * SECOND, CallKind::Models),
+        vec![
+            (
+                20 * MINUTE,
+                40 * MINUTE,
+                FaultKind::Down {
+                    target: Target::Auth,
+                },
+            ),
+            (
+                10 * MINUTE,
+                40 * MINUTE,
+                FaultKind::Slow {
+                    target: Target::Region("yto-01".to_string()),
+                    delay_ms: 50_000,
+                },
+            ),
+        ],
+    )
+}

@@ -150,3 +150,10 @@ fn auth_rate_limit_then_revocation_waits_out_the_retry_after() {
     assert_eq!(main.exchanges, 2, "{main:?}");
     assert!(sends(&trace, 0, "refresh", 20 * MINUTE, 40 * MINUTE) <= 14);
 }
+
+#[test]
+fn slow_answers_while_auth_is_down_never_send_an_expired_jwt() {
+    // Invariant 1 is checked on every request; the session survives the outage.
+    let (stats, _) = run(scenarios::slow_answers_while_auth_is_down());
+    assert_eq!(stats.clients[0].exchanges, 1);
+}
