@@ -1,6 +1,11 @@
 //! `make bench`: what the core costs a driver, in wall-clock numbers printed (never
 //! asserted — shared machines make timed assertions flaky).
-#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // The bench measures the core from the outside, so it may read the clock.
 
 use std::hint::black_box;
@@ -16,8 +21,14 @@ const T0: u64 = 1_799_913_600_000;
 
 fn jwt(iat_s: u64, exp_s: u64) -> String {
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let claims = format!(r#"{{"sub":"k","sid":"s","scope":"read-write","iat":{iat_s},"exp":{exp_s}}}"#);
-    format!("{}.{}.{}", e.encode(br#"{"alg":"HS256"}"#), e.encode(claims), e.encode("sig"))
+    let claims =
+        format!(r#"{{"sub":"k","sid":"s","scope":"read-write","iat":{iat_s},"exp":{exp_s}}}"#);
+    format!(
+        "{}.{}.{}",
+        e.encode(br#"{"alg":"HS256"}"#),
+        e.encode(claims),
+        e.encode("sig")
+    )
 }
 
 fn session_answer(now_ms: u64, ttl_s: u64, rt: &str) -> HttpResponse {
@@ -29,8 +40,9 @@ fn session_answer(now_ms: u64, ttl_s: u64, rt: &str) -> HttpResponse {
 }
 
 fn route_answer() -> HttpResponse {
-    HttpResponse::new(200)
-        .with_body(r#"{"region":"yto-01","endpoint":"https://api.yto-01.edge.polargrid.ai","ttl":86400}"#)
+    HttpResponse::new(200).with_body(
+        r#"{"region":"yto-01","endpoint":"https://api.yto-01.edge.polargrid.ai","ttl":86400}"#,
+    )
 }
 
 /// Answers everything the client asks until it is quiet.
@@ -70,39 +82,66 @@ fn main() {
 
     let n = 100_000u64;
     let mut c = Client::new(Config::direct("pg_bench_key_123456"), 1).unwrap();
-    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models")).unwrap();
+    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
+        .unwrap();
     settle(&mut c, T0);
-    report("call through the core (direct mode, route cached)", n, || {
-        for i in 0..n {
-            c.start_call(Timestamp(T0 + i), CallSpec::new(Method::Get, "/v1/models")).unwrap();
-            assert_eq!(settle(&mut c, T0 + i), 1);
-        }
-    });
+    report(
+        "call through the core (direct mode, route cached)",
+        n,
+        || {
+            for i in 0..n {
+                c.start_call(Timestamp(T0 + i), CallSpec::new(Method::Get, "/v1/models"))
+                    .unwrap();
+                assert_eq!(settle(&mut c, T0 + i), 1);
+            }
+        },
+    );
 
-    let mut c = Client::new(Config::new("pg_bench_key_123456").with_endpoints(Endpoints::default()), 1).unwrap();
-    c.start_call(Timestamp(T0), CallSpec::new(Method::Post, "/v1/chat/completions")).unwrap();
+    let mut c = Client::new(
+        Config::new("pg_bench_key_123456").with_endpoints(Endpoints::default()),
+        1,
+    )
+    .unwrap();
+    c.start_call(
+        Timestamp(T0),
+        CallSpec::new(Method::Post, "/v1/chat/completions"),
+    )
+    .unwrap();
     settle(&mut c, T0);
-    report("call through the core (session JWT, route cached)", n, || {
-        for i in 0..n {
-            c.start_call(Timestamp(T0 + i), CallSpec::new(Method::Post, "/v1/chat/completions"))
+    report(
+        "call through the core (session JWT, route cached)",
+        n,
+        || {
+            for i in 0..n {
+                c.start_call(
+                    Timestamp(T0 + i),
+                    CallSpec::new(Method::Post, "/v1/chat/completions"),
+                )
                 .unwrap();
-            assert_eq!(settle(&mut c, T0 + i), 1);
-        }
-    });
+                assert_eq!(settle(&mut c, T0 + i), 1);
+            }
+        },
+    );
 
     let rounds = 20u64;
-    report("1,000 calls at JWT expiry → one refresh, all ready (per call)", rounds * 1000, || {
-        for _ in 0..rounds {
-            let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
-            c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models")).unwrap();
-            settle(&mut c, T0);
-            let at = T0 + 86_400_000;
-            for _ in 0..1000 {
-                c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models")).unwrap();
+    report(
+        "1,000 calls at JWT expiry → one refresh, all ready (per call)",
+        rounds * 1000,
+        || {
+            for _ in 0..rounds {
+                let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
+                c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
+                    .unwrap();
+                settle(&mut c, T0);
+                let at = T0 + 86_400_000;
+                for _ in 0..1000 {
+                    c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models"))
+                        .unwrap();
+                }
+                assert_eq!(settle(&mut c, at), 1000);
             }
-            assert_eq!(settle(&mut c, at), 1000);
-        }
-    });
+        },
+    );
 
     let cdn = HttpResponse::new(403)
         .with_header("x-amz-cf-id", "abc")
@@ -111,12 +150,19 @@ fn main() {
     let n = 200_000u64;
     report("classify_response (CDN 403)", n, || {
         for _ in 0..n {
-            black_box(classify_response(Stage::Call, Credential::Jwt, black_box(&cdn), Timestamp(T0), &[]));
+            black_box(classify_response(
+                Stage::Call,
+                Credential::Jwt,
+                black_box(&cdn),
+                Timestamp(T0),
+                &[],
+            ));
         }
     });
 
     let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
-    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models")).unwrap();
+    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
+        .unwrap();
     settle(&mut c, T0);
     let snap: SessionSnapshot = c.session_snapshot().unwrap();
     report("session snapshot to_json + from_json", n, || {
