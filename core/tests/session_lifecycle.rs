@@ -24,6 +24,18 @@ fn routed(h: &mut Harness) {
     );
 }
 
+/// A client that has exchanged (a JWT of `ttl_ms`, refresh token `refresh`), discovered
+/// yto-01 and finished one call: the steady state most scenarios start from.
+fn warmed_up(ttl_ms: u64, refresh: &str) -> Harness {
+    let mut h = Harness::new(session_config());
+    h.get_models();
+    exchanged(&mut h, ttl_ms, refresh);
+    routed(&mut h);
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    h
+}
+
 #[test]
 fn first_call_exchanges_key_exactly_as_protocol_says() {
     let mut h = Harness::new(session_config());
@@ -81,12 +93,7 @@ fn legacy_token_field_is_accepted() {
 
 #[test]
 fn refresh_happens_before_expiry_so_calls_never_wait() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     // Sleep until the core wants to wake: that is the proactive refresh, before expiry.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -112,12 +119,7 @@ fn refresh_happens_before_expiry_so_calls_never_wait() {
 
 #[test]
 fn thousand_calls_at_expiry_make_exactly_one_refresh() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     // Jump exactly to expiry without letting the proactive refresh run.
     h.now = T0 + HOUR;
     let calls: Vec<_> = (0..1000).map(|_| h.get_models()).collect();
@@ -137,12 +139,7 @@ fn thousand_calls_at_expiry_make_exactly_one_refresh() {
 
 #[test]
 fn rotated_refresh_token_is_never_sent_again() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     let mut seen = Vec::new();
     for i in 2..6 {
         assert!(h.next_wakeup());
@@ -158,12 +155,7 @@ fn rotated_refresh_token_is_never_sent_again() {
 
 #[test]
 fn refresh_rejected_with_key_held_exchanges_again() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     h.now = T0 + HOUR; // expired
     let call = h.get_models();
     let r = h.take(is_refresh);
@@ -229,12 +221,7 @@ fn handoff_without_hand_over_fails_waiting_calls_after_the_wait() {
 
 #[test]
 fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     let t_first = h.now;
@@ -264,12 +251,7 @@ fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
 
 #[test]
 fn malformed_refresh_answer_keeps_the_valid_session() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     let before = h.client.session_snapshot().unwrap();
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -396,12 +378,7 @@ fn frozen_version_1_snapshot_still_reads() {
 
 #[test]
 fn clock_jump_of_three_days_refreshes_before_the_next_call() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, 24 * HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(24 * HOUR, "rt_1");
     h.now += 3 * DAY; // the laptop slept
     let call = h.get_models();
     assert!(!h.has(is_call), "the expired JWT is not sent");
@@ -464,12 +441,7 @@ fn server_clock_skew_from_date_header_schedules_refresh_in_server_time() {
 
 #[test]
 fn refresh_answer_after_the_call_that_needed_it_was_cancelled_still_applies() {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    let mut h = warmed_up(HOUR, "rt_1");
     h.now = T0 + HOUR;
     let call = h.get_models();
     let r = h.take(is_refresh);

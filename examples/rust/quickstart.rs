@@ -10,8 +10,7 @@ use std::time::Instant;
 
 use polargrid_blocking::{PolarGrid, Request};
 use polargrid_core::{
-    classify_response, Config, Credential, Endpoints, Event, HttpResponse, RegionInfo, Stage,
-    Timestamp,
+    classify_response, Config, Credential, Event, HttpResponse, Stage, Timestamp,
 };
 use polargrid_emulator::model::{Credential as LogCredential, LogRole, Target};
 use polargrid_emulator::{Emulator, EmulatorConfig};
@@ -136,21 +135,7 @@ fn emulated(trace: &Trace) -> Res<()> {
             r.id, r.name, r.country, r.url
         ));
     }
-    let endpoints = Endpoints {
-        autorouter: info.autorouter.clone(),
-        auth: info.auth.clone(),
-        regions: info
-            .regions
-            .iter()
-            .map(|r| RegionInfo {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                country: r.country.clone(),
-                url: Some(r.url.clone()),
-            })
-            .collect(),
-        ..Endpoints::default()
-    };
+    let endpoints = polargrid_blocking::emulator_endpoints(&info);
 
     // The three lines.
     let config = Config::new(info.keys.read_write.clone()).with_endpoints(endpoints.clone());

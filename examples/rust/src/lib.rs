@@ -23,6 +23,25 @@ use polargrid_core::{
     MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind, MAX_ERROR_BODY,
 };
 
+/// The endpoints of a running emulator (its start-up JSON), for a client to talk to it.
+pub fn emulator_endpoints(info: &polargrid_emulator::StartupInfo) -> polargrid_core::Endpoints {
+    polargrid_core::Endpoints {
+        autorouter: info.autorouter.clone(),
+        auth: info.auth.clone(),
+        regions: info
+            .regions
+            .iter()
+            .map(|r| polargrid_core::RegionInfo {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                country: r.country.clone(),
+                url: Some(r.url.clone()),
+            })
+            .collect(),
+        ..polargrid_core::Endpoints::default()
+    }
+}
+
 /// What the app wants to send.
 #[derive(Clone, Debug)]
 pub struct Request {

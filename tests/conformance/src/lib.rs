@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use polargrid_blocking::{Error, PolarGrid, Request};
-use polargrid_core::{
-    CallSpec, Config, DiscoveryScope, Endpoints, Method, Mode, RegionInfo, SessionStatus,
-};
+use polargrid_core::{CallSpec, Config, DiscoveryScope, Method, Mode, SessionStatus};
 use polargrid_emulator::{Emulator, EmulatorConfig, StartupInfo};
 use serde::Deserialize;
 use serde_json::Value;
@@ -333,21 +331,7 @@ fn key_of(info: &StartupInfo, which: &str) -> Result<String, String> {
 }
 
 fn client_config(c: &ClientSetup, info: &StartupInfo) -> Result<Config, String> {
-    let endpoints = Endpoints {
-        autorouter: info.autorouter.clone(),
-        auth: info.auth.clone(),
-        regions: info
-            .regions
-            .iter()
-            .map(|r| RegionInfo {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                country: r.country.clone(),
-                url: Some(r.url.clone()),
-            })
-            .collect(),
-        ..Endpoints::default()
-    };
+    let endpoints = polargrid_blocking::emulator_endpoints(info);
     let key = key_of(info, &c.key)?;
     let mut cfg = match c.mode.as_str() {
         "session" => Config::new(key),
