@@ -679,13 +679,18 @@ impl Client {
 
     /// Starts discovery for every waiting call whose route is unknown.
     fn resolve_routes(&mut self, now: Timestamp) {
-        let keys: Vec<RouteKey> = self
+        // Distinct model hints only: a thousand calls waiting on one refresh share a route.
+        let models: std::collections::BTreeSet<Option<&str>> = self
             .calls
             .values()
             .filter(|c| c.phase == Phase::Waiting)
-            .map(|c| RouteKey {
+            .map(|c| c.spec.model.as_deref())
+            .collect();
+        let keys: Vec<RouteKey> = models
+            .into_iter()
+            .map(|m| RouteKey {
                 scope: self.cfg.scope,
-                model: c.spec.model.clone(),
+                model: m.map(str::to_string),
             })
             .collect();
         for k in keys {
