@@ -8,26 +8,11 @@ mod scripted;
 mod support;
 
 use polargrid_core::{
-    CallSpec, Config, ErrorKind, Event, HttpRequest, HttpResponse, Method, Purpose, RegionReason,
+    CallSpec, ErrorKind, Event, HttpRequest, HttpResponse, Method, Purpose, RegionReason,
     Timestamp, TransportErrorKind,
 };
 use scripted::*;
 use support::*;
-
-fn direct() -> Config {
-    Config::direct(KEY).with_endpoints(endpoints())
-}
-
-fn routed_to(h: &mut Harness, region: &str, ttl_s: u64) {
-    let d = h.take(is_discover);
-    h.respond(d.id, route_answer(region, &edge(region), ttl_s));
-}
-
-fn ok_call(h: &mut Harness) -> HttpRequest {
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    c
-}
 
 // ----- failover -----
 

@@ -13,21 +13,6 @@ use polargrid_core::{
 use scripted::*;
 use support::*;
 
-fn direct() -> Config {
-    Config::direct(KEY).with_endpoints(endpoints())
-}
-
-fn routed_to(h: &mut Harness, region: &str, ttl_s: u64) {
-    let d = h.take(is_discover);
-    h.respond(d.id, route_answer(region, &edge(region), ttl_s));
-}
-
-fn ok_call(h: &mut Harness) -> HttpRequest {
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    c
-}
-
 fn model_call(h: &mut Harness, model: &str) -> polargrid_core::CallId {
     h.start(CallSpec::new(Method::Post, "/v1/chat/completions").with_model(model))
 }

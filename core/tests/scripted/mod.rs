@@ -2,9 +2,27 @@
 //! loop that behaves like a real driver with held (slow) requests, and small lookups.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use polargrid_core::{Event, HttpRequest, Purpose, RegionReason, RequestId};
+use polargrid_core::{Config, Event, HttpRequest, HttpResponse, Purpose, RegionReason, RequestId};
 
-use crate::support::{Harness, Reply};
+use crate::support::{endpoints, is_call, is_discover, route_answer, Harness, Reply, KEY};
+
+/// A direct-mode client on the three test regions.
+pub fn direct() -> Config {
+    Config::direct(KEY).with_endpoints(endpoints())
+}
+
+/// Answers the outstanding discovery with `region` for `ttl_s`.
+pub fn routed_to(h: &mut Harness, region: &str, ttl_s: u64) {
+    let d = h.take(is_discover);
+    h.respond(d.id, route_answer(region, &edge(region), ttl_s));
+}
+
+/// Answers the first outstanding call with 200 and returns it.
+pub fn ok_call(h: &mut Harness) -> HttpRequest {
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    c
+}
 
 /// Like `Harness::run`, but as a real driver would: a held request stays outstanding
 /// until the client aborts it (then it is dropped), and the clock only jumps to the next
