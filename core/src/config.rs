@@ -172,6 +172,71 @@ impl Default for Endpoints {
     }
 }
 
+impl Endpoints {
+    /// Reads endpoints from JSON shaped like the emulator's start-up line
+    /// (`{"autorouter", "auth", "regions": [{"id", "name", "country", "url"}], …}`);
+    /// other fields (admin URL, test keys) are ignored, missing ones keep their defaults.
+    /// Every binding's `endpoints` option goes through here, so one option points any
+    /// binding at the emulator. URLs are checked later, by [`crate::Client::new`].
+    pub fn from_json(json: &str) -> Result<Endpoints, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct Region {
+            id: String,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            country: Option<String>,
+            #[serde(default)]
+            url: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Shape {
+            #[serde(default)]
+            autorouter: Option<String>,
+            #[serde(default)]
+            auth: Option<String>,
+            #[serde(default)]
+            edge_template: Option<String>,
+            #[serde(default)]
+            regions: Option<Vec<Region>>,
+        }
+        let bad = |problem: &'static str| ConfigError::BadEndpoints { problem };
+        if json.len() > 64 * 1024 {
+            return Err(bad("longer than 64 KiB"));
+        }
+        if !json.trim_start().starts_with('{') {
+            return Err(bad("not a JSON object"));
+        }
+        let shape: Shape = serde_json::from_str(json)
+            .map_err(|_| bad("not a JSON object of the expected shape"))?;
+        let mut e = Endpoints::default();
+        if let Some(a) = shape.autorouter {
+            e.autorouter = a;
+        }
+        if let Some(a) = shape.auth {
+            e.auth = a;
+        }
+        if let Some(t) = shape.edge_template {
+            e.edge_template = t;
+        }
+        if let Some(regions) = shape.regions {
+            if regions.is_empty() {
+                return Err(bad("`regions` is empty"));
+            }
+            e.regions = regions
+                .into_iter()
+                .map(|r| RegionInfo {
+                    name: r.name.unwrap_or_else(|| r.id.clone()),
+                    country: r.country.unwrap_or_default(),
+                    id: r.id,
+                    url: r.url,
+                })
+                .collect();
+        }
+        Ok(e)
+    }
+}
+
 /// Retry policy for app calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {

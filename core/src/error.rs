@@ -149,6 +149,12 @@ pub enum ConfigError {
         /// The name given.
         region: String,
     },
+    /// The endpoints JSON could not be read.
+    #[error("endpoints JSON is unusable ({problem}); fix: pass the emulator's start-up JSON as it is, or an object with `autorouter`, `auth` and `regions`")]
+    BadEndpoints {
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// A setting is out of range.
     #[error("{field} is out of range ({problem})")]
     OutOfRange {

@@ -648,3 +648,32 @@ fn autorouter_host_on_another_port_never_receives_the_key() {
         assert_eq!(r.header("authorization"), None, "{base}");
     }
 }
+
+#[test]
+fn endpoints_from_emulator_startup_json_are_used_and_extra_fields_ignored() {
+    let json = r#"{"autorouter":"http://127.0.0.1:4001","auth":"http://127.0.0.1:4002",
+        "admin":"http://127.0.0.1:4000","keys":{"read_write":"pg_x"},"jwt_ttl_s":60,
+        "regions":[{"id":"yto-01","name":"Toronto","country":"CA","url":"http://127.0.0.1:4003"},
+                   {"id":"nyc-01","url":"http://127.0.0.1:4004"}]}"#;
+    let e = polargrid_core::Endpoints::from_json(json).unwrap();
+    assert_eq!(e.autorouter, "http://127.0.0.1:4001");
+    assert_eq!(e.auth, "http://127.0.0.1:4002");
+    assert_eq!(e.regions.len(), 2);
+    assert_eq!(e.regions[0].url.as_deref(), Some("http://127.0.0.1:4003"));
+    assert_eq!(e.regions[1].name, "nyc-01");
+    let cfg = polargrid_core::Config::new("pg_test_key_0123456789").with_endpoints(e);
+    assert!(polargrid_core::Client::new(cfg, 1).is_ok());
+}
+
+#[test]
+fn endpoints_json_that_is_not_an_object_or_has_no_regions_is_refused_with_a_fix() {
+    for bad in ["", "[]", "{\"regions\": []}", "{\"auth\": 5}", "not json"] {
+        let err = polargrid_core::Endpoints::from_json(bad).unwrap_err();
+        assert!(err.to_string().contains("fix:"), "{bad:?}: {err}");
+    }
+    let partial = polargrid_core::Endpoints::from_json(r#"{"auth":"http://127.0.0.1:9"}"#).unwrap();
+    assert_eq!(
+        partial.autorouter,
+        polargrid_core::Endpoints::default().autorouter
+    );
+}
