@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke conformance
+.PHONY: demo test bench bench-emulator soak fuzz fuzz-smoke conformance
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -9,6 +9,10 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:

@@ -6,5 +6,6 @@ cargo build --quiet --release -p polargrid-emulator
 coproc EMU { exec target/release/polargrid-emulator; }
 IFS= read -r -t 60 line <&"${EMU[0]}"
 PG_EMULATOR="$line" python3 tests/emulator/bench/load.py
+PG_EMULATOR="$line" CLOSE=1 python3 tests/emulator/bench/load.py
 eval "exec ${EMU[1]}>&-"
 wait "$EMU_PID" || true
