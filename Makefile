@@ -32,4 +32,4 @@ SCENARIOS ?= tests/conformance/scenarios
 JOBS ?= 4
 conformance:
 	cargo build --quiet -p polargrid-conformance --bins
-	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
