@@ -38,12 +38,12 @@ use crate::event::{Event, SessionChange, SessionInfo};
 use crate::http::{HttpResponse, Method, Purpose, RequestId, TransportErrorKind};
 use crate::jwt::Scope;
 use crate::secret::{scrub, Secret};
-use crate::snapshot::SessionSnapshot;
 use crate::skew::Clock;
+use crate::snapshot::SessionSnapshot;
 use crate::time::{millis, Timestamp};
 
-pub(crate) use crate::grant::{from_snapshot, parse_grant, Tokens};
 use crate::grant::parse_answer;
+pub(crate) use crate::grant::{from_snapshot, parse_grant, Tokens};
 
 const SESSION_BACKOFF_BASE: Duration = Duration::from_millis(500);
 const SESSION_BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -499,7 +499,9 @@ impl Session {
             // The server asked for a longer wait than a call may sit through: waiting
             // calls fail now with its time, and nothing goes out before it.
             (_, ErrorKind::RateLimited | ErrorKind::Server)
-                if err.retry_after.is_some_and(|ra| ra > ctx.cfg.cfg.retry.max_retry_after) =>
+                if err
+                    .retry_after
+                    .is_some_and(|ra| ra > ctx.cfg.cfg.retry.max_retry_after) =>
             {
                 let ra = err.retry_after.unwrap_or_default();
                 self.count_failure(now);
@@ -630,7 +632,9 @@ impl Session {
 
     /// Snapshot of the current session, if any.
     pub(crate) fn snapshot(&self) -> Option<SessionSnapshot> {
-        self.tokens.as_ref().map(|t| snapshot(t, self.clock.skew_ms()))
+        self.tokens
+            .as_ref()
+            .map(|t| snapshot(t, self.clock.skew_ms()))
     }
 
     /// Non-secret facts about the current session.
@@ -677,4 +681,3 @@ fn info(t: &Tokens, refresh_at: Option<Timestamp>) -> SessionInfo {
         scope: t.scope.as_ref().map(|s| s.words.clone()),
     }
 }
-

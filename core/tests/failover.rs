@@ -472,3 +472,59 @@ fn every_region_down_does_not_storm_the_autorouter() {
         assert!(discoveries(&h).len() <= 3);
     }
 }
+
+// ----- certain failures (refused, DNS): a call walks the regions -----
+
+#[test]
+fn autorouter_down_and_two_regions_refusing_reaches_the_third_within_default_attempts() {
+    for kind in [TransportErrorKind::Connect, TransportErrorKind::Dns] {
+        let mut h = Harness::new(direct());
+        let call = h.get_models();
+        serve(&mut h, 200, |_, r| match r.purpose {
+            Purpose::Discover => Reply::Fail(TransportErrorKind::Connect),
+            _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
+                Reply::Respond(HttpResponse::new(200))
+            }
+            _ => Reply::Fail(kind),
+        });
+        assert!(h.ready(call), "{kind:?}: {:?}", h.failure(call));
+        let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+        assert_eq!(
+            hosts,
+            [
+                "api.yto-01.edge.polargrid.ai",
+                "api.yul-01.edge.polargrid.ai",
+                "api.nyc-01.edge.polargrid.ai"
+            ],
+            "{kind:?}: never the same refusing region twice"
+        );
+    }
+}
+
+#[test]
+fn refused_region_is_not_retried_by_the_call_even_when_discovery_names_it_again() {
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let c = h.take(is_call);
+    h.fail(c.id, TransportErrorKind::Connect);
+    assert!(h.next_wakeup());
+    let c = h.take(is_call);
+    assert_eq!(host(&c.url), "api.yul-01.edge.polargrid.ai");
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    // Another call still starts at the discovered region: one refusal seen by one call
+    // does not mark it down for everyone.
+    h.get_models();
+    assert_eq!(host(&ok_call(&mut h).url), "api.yto-01.edge.polargrid.ai");
+}
+
+#[test]
+fn fixed_base_url_refusing_is_retried_in_place() {
+    let cfg = direct().with_base_url("https://api.yto-01.edge.polargrid.ai");
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    serve(&mut h, 100, |_, _| Reply::Fail(TransportErrorKind::Connect));
+    let e = h.failure(call).expect("fails");
+    assert_eq!(e.attempts, 4, "nowhere else to go: retried where it is");
+}
