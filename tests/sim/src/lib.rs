@@ -35,6 +35,7 @@
 
 mod actions;
 mod checks;
+mod clocks;
 pub mod driver;
 pub mod invariants;
 pub mod net;
