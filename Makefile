@@ -26,10 +26,11 @@ soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
 
 # Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
-# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;
+# ONLY=<scenario name> runs just that one.
 ADAPTER ?= rust
 SCENARIOS ?= tests/conformance/scenarios
 JOBS ?= 4
 conformance:
 	cargo build --quiet -p polargrid-conformance --bins
-	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)
