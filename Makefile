@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke
+.PHONY: demo test bench bench-emulator soak fuzz fuzz-smoke conformance
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -9,6 +9,10 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
@@ -20,3 +24,13 @@ fuzz-smoke:
 # 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
 soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
+
+# Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;
+# ONLY=<scenario name> runs just that one.
+ADAPTER ?= rust
+SCENARIOS ?= tests/conformance/scenarios
+JOBS ?= 4
+conformance:
+	cargo build --quiet -p polargrid-conformance --bins
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)
