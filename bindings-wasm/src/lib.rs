@@ -195,7 +195,12 @@ fn core_config_error(e: &dyn core::fmt::Display) -> JsValue {
 }
 
 fn region_url(e: &Endpoints, id: &str) -> String {
-    match e.regions.iter().find(|r| r.id == id).and_then(|r| r.url.as_deref()) {
+    match e
+        .regions
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.url.as_deref())
+    {
         Some(u) => trim_slash(u),
         None => trim_slash(&e.edge_template.replace("{region}", id)),
     }
@@ -373,7 +378,9 @@ impl Core {
 
     /// When the core next wants [`tick`](Self::tick) (Unix ms), or -1 for never.
     pub fn timeout(&self) -> f64 {
-        self.client.poll_timeout().map_or(-1.0, |t| t.as_millis() as f64)
+        self.client
+            .poll_timeout()
+            .map_or(-1.0, |t| t.as_millis() as f64)
     }
 
     /// Lets time pass.
