@@ -9,6 +9,7 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+	scripts/bench-npm.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
@@ -24,3 +25,7 @@ soak:
 # The npm package polargrid-core, built in place at bindings-wasm/npm/ (wasm + glue generated).
 npm:
 	scripts/build-npm.sh
+
+# The npm package's bundle size (beside auth-js, openai, firebase/auth), twiggy breakdown, pg.fetch overhead.
+bench-npm:
+	scripts/bench-npm.sh
