@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke npm bench-npm
+.PHONY: demo test bench bench-emulator soak fuzz fuzz-smoke conformance npm bench-npm
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -10,6 +10,10 @@ test:
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
 	scripts/bench-npm.sh
+
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
@@ -29,3 +33,12 @@ npm:
 # The npm package's bundle size (beside auth-js, openai, firebase/auth), twiggy breakdown, pg.fetch overhead.
 bench-npm:
 	scripts/bench-npm.sh
+
+# Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+ADAPTER ?= rust
+SCENARIOS ?= tests/conformance/scenarios
+JOBS ?= 4
+conformance:
+	cargo build --quiet -p polargrid-conformance --bins
+	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
