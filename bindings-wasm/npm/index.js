@@ -113,6 +113,7 @@ export class PolarGrid {
   #timer = null;
   #timerAt = -1;
   #refd = true;
+  #timerNow = false; // the timer is armed to fire at once
   #fixed = {}; // the headers of the last request but X-Request-ID
   #shared = new AbortController();
   #region = null;
@@ -320,12 +321,15 @@ export class PolarGrid {
     const core = this.#core;
     if (!core) return;
     const at = core.timeout();
-    // Re-arm only for an earlier deadline: a timer that fires early ticks harmlessly and
-    // re-arms (timer churn per call would cost microseconds).
-    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt)) {
+    // Re-arm only for an earlier deadline (a timer that fires early ticks harmlessly and
+    // re-arms; churn per call would cost microseconds), or for one already due because the
+    // clock jumped (device sleep, a test's clock) past what the timer waits for.
+    const delay = at - this.#now();
+    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt || (delay <= 0 && !this.#timerNow))) {
       clearTimeout(this.#timer);
       this.#timerAt = at;
-      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, at - this.#now()), 2 ** 31 - 1));
+      this.#timerNow = delay <= 0;
+      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, delay), 2 ** 31 - 1));
       this.#refd = true;
     }
     // Only open calls keep a Node process alive; a lone refresh timer does not.
@@ -339,6 +343,7 @@ export class PolarGrid {
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = -1;
+    this.#timerNow = false;
     this.#core?.tick(this.#now());
     this.#pump();
   };
