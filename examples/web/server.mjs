@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
+const HERE = resolve(fileURLToPath(new URL('.', import.meta.url)));
 const PACKAGE = resolve(HERE, '../../bindings-wasm/npm');
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

@@ -271,7 +271,8 @@ export class TabSession {
    *   its request);
    * - `fallback(why)`: get a session without spending the refresh token (getSession()
    *   and hand over, or an exchange with the key).
-   * Resolves to `{ kind: 'sent'|'adopted'|'fallback'|'closed', why? }`.
+   * `req.signal` (optional) aborting while the lock is awaited gives up: `{ kind: 'aborted' }`.
+   * Resolves to `{ kind: 'sent'|'adopted'|'fallback'|'closed'|'aborted', why? }`.
    */
   async guard(req, actions) {
     if (this.closed) return { kind: 'closed' };
@@ -292,6 +293,9 @@ export class TabSession {
     this.aborts.add(ac);
     let granted = false;
     const timer = setTimeout(() => ac.abort(new DOMException('lock timeout', 'TimeoutError')), this.lockTimeoutMs);
+    // The core gave up on the request (its own timeout) while it waited: stop waiting.
+    const onAbort = () => ac.abort(new DOMException('request aborted', 'AbortError'));
+    if (req.signal) req.signal.addEventListener('abort', onAbort, { once: true });
     let r;
     try {
       r = await this.locks.request(this.lockName, { signal: ac.signal }, async () => {
@@ -305,6 +309,7 @@ export class TabSession {
       clearTimeout(timer);
       if (this.closed) return done({ kind: 'closed' });
       if (granted) throw e;
+      if (req.signal && req.signal.aborted) return done({ kind: 'aborted' });
       stat.lockWaitMs = now() - stat.t0;
       // Timed out (a frozen or slow tab holds the lock) or refused: that tab may be
       // spending our refresh token right now, so never send it; get a fresh session.
@@ -313,6 +318,7 @@ export class TabSession {
       return done(this.closed ? { kind: 'closed' } : { kind: 'fallback', why });
     } finally {
       this.aborts.delete(ac);
+      if (req.signal) req.signal.removeEventListener('abort', onAbort);
     }
     if (r.kind === 'spent') {
       // Another tab sent our refresh token (lock released before its message reached
