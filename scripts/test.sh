@@ -30,3 +30,6 @@ cargo test --workspace
 
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
+
+step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
+scripts/test-browser.sh

@@ -27,6 +27,7 @@ $('ask').addEventListener('submit', async (e) => {
   const reply = $('reply');
   reply.textContent = '';
   reply.dataset.events = '0';
+  reply.dataset.reads = '0';
   $('status').textContent = 'streaming';
   try {
     const res = await pg.fetch('/v1/chat/completions', {
@@ -44,6 +45,7 @@ $('ask').addEventListener('submit', async (e) => {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      reply.dataset.reads = String(Number(reply.dataset.reads ?? 0) + 1);
       buf += value;
       let end;
       while ((end = buf.indexOf('\n\n')) >= 0) {

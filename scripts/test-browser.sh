@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The browser suites: the npm package's browser entry and its tab coordination in
+# Debian's headless Chromium (driven by playwright-core), against the real emulator over
+# 127.0.0.1. Installs what is missing (chromium by apt, playwright-core by npm into
+# $POLARGRID_CACHE/npm-browser) and builds the package (make npm) and the emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+scripts/install-browser-test.sh
+scripts/build-npm.sh
+cargo build --quiet -p polargrid-emulator
+node --test --test-concurrency=1 --test-reporter=spec \
+  tests/browser/coordination.test.mjs tests/browser/sdk.test.mjs
