@@ -41,6 +41,20 @@ window.sdk = {
       return `${e.name}:${e.kind}`;
     }
   },
+  // A call the edge refuses (unknown model): the error is logged as an app would.
+  async failingCall() {
+    try {
+      await pg.fetch('/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      return 'resolved';
+    } catch (e) {
+      console.log('call failed', e, JSON.stringify(e), e.stack);
+      return `${e.name}:${e.kind}`;
+    }
+  },
   // Calls every `everyMs` for `forMs`, all statuses.
   async loop(forMs, everyMs) {
     const out = [];
