@@ -40,3 +40,66 @@ export async function startEmulator(args = []) {
     },
   };
 }
+
+/** Imports an npm dev dependency from the tool cache ($POLARGRID_CACHE/npm-node). */
+export async function importDev(name) {
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const cache = process.env.POLARGRID_CACHE ?? `${process.env.HOME}/.cache/polargrid-core`;
+  const require = createRequire(`${cache}/npm-node/package.json`);
+  return import(pathToFileURL(require.resolve(name)).href);
+}
+
+/** A clock the tests move: Date.now() plus what they advanced. */
+export function testClock() {
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  now.advance = (ms) => (offset += ms);
+  return now;
+}
+
+/**
+ * A `fetch` with at most `limit` requests on the wire at once, the rest queued in order —
+ * what a browser's or an HTTP agent's connection pool does. The emulator serves at most
+ * 256 connections at once and closes the rest unanswered.
+ */
+export function pooledFetch(limit, inner = globalThis.fetch) {
+  let active = 0;
+  const waiting = [];
+  const release = () => {
+    active -= 1;
+    waiting.shift()?.();
+  };
+  return async (url, init) => {
+    if (active >= limit) await new Promise((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      const res = await inner(url, init);
+      // The slot is held until the body is read (or the response dropped by the caller).
+      if (!res.body) return (release(), res);
+      let done = false;
+      const finish = () => done || ((done = true), release());
+      const reader = res.body.getReader();
+      const body = new ReadableStream({
+        async pull(c) {
+          try {
+            const { done: end, value } = await reader.read();
+            if (end) (finish(), c.close());
+            else c.enqueue(value);
+          } catch (e) {
+            finish();
+            c.error(e);
+          }
+        },
+        cancel(reason) {
+          finish();
+          return reader.cancel(reason);
+        },
+      });
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    } catch (e) {
+      release();
+      throw e;
+    }
+  };
+}
