@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke npm bench-npm
+.PHONY: demo test bench soak fuzz fuzz-smoke npm bench-npm conformance
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -24,3 +24,12 @@ soak:
 # The npm package polargrid-core, built in place at bindings-wasm/npm/ (wasm + glue generated).
 npm:
 	scripts/build-npm.sh
+
+# Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+ADAPTER ?= rust
+SCENARIOS ?= tests/conformance/scenarios
+JOBS ?= 4
+conformance:
+	cargo build --quiet -p polargrid-conformance --bins
+	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
