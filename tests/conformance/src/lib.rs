@@ -379,9 +379,10 @@ pub fn check_log(log: &Value, e: &LogExpect) -> Result<(), String> {
         .iter()
         .filter(|x| {
             let s = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
-            s("method").as_deref() != Some("OPTIONS") && e.role
-                .as_ref()
-                .is_none_or(|r| s("role").as_ref() == Some(r))
+            s("method").as_deref() != Some("OPTIONS")
+                && e.role
+                    .as_ref()
+                    .is_none_or(|r| s("role").as_ref() == Some(r))
                 && e.path
                     .as_ref()
                     .is_none_or(|p| s("path").as_ref() == Some(p))
