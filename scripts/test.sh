@@ -34,5 +34,8 @@ scripts/test-testbed.sh
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
 
+step "npm package polargrid-core: build, node --test suite, types, quickstart, Node conformance adapter"
+scripts/test-npm.sh
+
 step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
 scripts/test-browser.sh

@@ -15,6 +15,7 @@ const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs'];
 const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
+const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal']);
 
 let loaded;
 function load() {
@@ -111,6 +112,9 @@ export class PolarGrid {
   #regions = new WeakMap();
   #timer = null;
   #timerAt = -1;
+  #refd = true;
+  #fixed = {}; // the headers of the last request but X-Request-ID
+  #shared = new AbortController();
   #region = null;
   #wantsModel;
 
@@ -205,6 +209,7 @@ export class PolarGrid {
     if (!core) return;
     this.#core = null;
     clearTimeout(this.#timer);
+    this.#shared.abort();
     for (const c of this.#inflight.values()) c.abort();
     for (const h of this.#held.values()) h.res.body?.cancel().catch(() => {});
     const err = abortError('the PolarGrid client was closed');
@@ -250,7 +255,8 @@ export class PolarGrid {
     const id = core.start(this.#now(), m, url, model);
     if (id === 0) return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
     return new Promise((resolve, reject) => {
-      const c = { resolve, reject, init, headers, body, signal, onAbort: null, ctrl: null };
+      const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
+      for (const k in init) if (!BASIC_INIT.has(k)) c.extra = true;
       this.#calls.set(id, c);
       if (signal) {
         c.onAbort = () => {
@@ -288,7 +294,7 @@ export class PolarGrid {
         const r = core.event_request();
         const ctrl = this.#inflight.get(r);
         this.#inflight.delete(r);
-        ctrl?.abort();
+        if (ctrl !== this.#shared) ctrl?.abort();
       } else if (k === 6) {
         const f = core.event_fields().split(SEP);
         this.#emit('session', {
@@ -314,23 +320,28 @@ export class PolarGrid {
     const core = this.#core;
     if (!core) return;
     const at = core.timeout();
-    if (at !== this.#timerAt) {
+    // Re-arm only for an earlier deadline: a timer that fires early ticks harmlessly and
+    // re-arms (timer churn per call would cost microseconds).
+    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt)) {
       clearTimeout(this.#timer);
-      this.#timer = null;
       this.#timerAt = at;
-      if (at >= 0) {
-        const delay = Math.min(Math.max(0, at - this.#now()), 2 ** 31 - 1);
-        this.#timer = setTimeout(() => {
-          this.#timer = null;
-          this.#timerAt = -1;
-          this.#core?.tick(this.#now());
-          this.#pump();
-        }, delay);
-      }
+      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, at - this.#now()), 2 ** 31 - 1));
+      this.#refd = true;
     }
     // Only open calls keep a Node process alive; a lone refresh timer does not.
-    if (this.#timer?.unref) core.open_calls() > 0 ? this.#timer.ref() : this.#timer.unref();
+    const keep = core.open_calls() > 0;
+    if (this.#timer?.unref && keep !== this.#refd) {
+      this.#refd = keep;
+      keep ? this.#timer.ref() : this.#timer.unref();
+    }
   }
+
+  #onTimer = () => {
+    this.#timer = null;
+    this.#timerAt = -1;
+    this.#core?.tick(this.#now());
+    this.#pump();
+  };
 
   #emit(event, value) {
     for (const fn of this.#listeners.get(event)) {
@@ -363,27 +374,46 @@ export class PolarGrid {
 
   async #send(id, callId, head, coreBody) {
     const parts = head.split('\n');
-    const ctrl = new AbortController();
+    if (parts.length > 3) {
+      // The headers changed (a new JWT, a core-owned request): keep them for the next ones.
+      const fixed = {};
+      for (let i = 3; i < parts.length; i += 2) fixed[parts[i].toLowerCase()] = parts[i + 1];
+      this.#fixed = fixed;
+    }
+    const fixed = this.#fixed;
+    const rid = parts[2];
+    // An app call without a signal of its own shares the client's controller (aborted by
+    // close()); when the core gives up on such a request it is abandoned, and its late
+    // answer dropped. A controller per request costs ~1 µs in Node, most of the budget.
+    const own = callId === 0 || this.#calls.get(callId)?.signal;
+    const ctrl = own ? new AbortController() : this.#shared;
     this.#inflight.set(id, ctrl);
     let init;
     if (callId === 0) {
-      const headers = {};
-      for (let i = 2; i < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
+      const headers = { ...fixed };
+      if (rid) headers['x-request-id'] = rid;
       init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal };
     } else {
       const c = this.#calls.get(callId);
-      if (!c) return;
+      if (!c) return void this.#inflight.delete(id);
       let headers;
       const app = c.headers;
       if (app === undefined || app === null || Object.getPrototypeOf(app) === Object.prototype) {
         headers = {};
         if (app) for (const k in app) headers[k.toLowerCase()] = app[k];
-        for (let i = 2; i < parts.length; i += 2) headers[parts[i].toLowerCase()] = parts[i + 1];
+        Object.assign(headers, fixed);
+        if (rid) headers['x-request-id'] = rid;
       } else {
         headers = new Headers(app);
-        for (let i = 2; i < parts.length; i += 2) headers.set(parts[i], parts[i + 1]);
+        for (const k in fixed) headers.set(k, fixed[k]);
+        if (rid) headers.set('x-request-id', rid);
       }
-      init = { ...c.init, method: parts[0], headers, body: c.body, signal: ctrl.signal, redirect: 'manual' };
+      init = c.extra ? { ...c.init } : {};
+      init.method = parts[0];
+      init.headers = headers;
+      init.body = c.body;
+      init.signal = ctrl.signal;
+      init.redirect = 'manual';
       if (c.body && typeof c.body.getReader === 'function') init.duplex = 'half';
     }
     let res, text;
@@ -405,10 +435,11 @@ export class PolarGrid {
     }
     this.#inflight.delete(id);
     if (text === undefined) this.#held.set(id, { res, ctrl });
-    this.#core.response(this.#now(), id, res.status, res.headers.get('date'), res.headers.get('retry-after'), text);
+    // Retry-After means something only on a failure: a success crosses with its Date alone.
+    const h = res.headers;
+    this.#core.response(this.#now(), id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);
     this.#pump();
-    const h = this.#held.get(id);
-    if (h) {
+    if (this.#held.has(id)) {
       // A success the core did not make any call's answer (the call had ended): drop it.
       this.#held.delete(id);
       res.body?.cancel().catch(() => {});

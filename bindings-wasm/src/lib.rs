@@ -7,8 +7,8 @@
 //! ## What crosses, and how (a call across costs ~5 ns, a string in ~150 ns, out ~400 ns)
 //! - Long-lived strings stay here: the key, every URL, the JWT.
 //! - Per app call: in, a method code, the path (or full URL) and the model hint when there
-//!   is one; out, one string (`METHOD\nURL\nname\nvalue…`) for the request to send and
-//!   numbers for everything else. A call's region crosses only when it changed.
+//!   is one, and the answer's `Date`; out, one short string (`METHOD\nURL\nX-Request-ID`:
+//!   the other headers cross only when they change) and numbers for everything else. A call's region crosses only when it changed.
 //! - Rare things (errors, session changes, region changes) cross as one string of fields
 //!   separated by U+001F, in the order [`Core::event_fields`] documents.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
@@ -41,6 +41,8 @@ pub struct Core {
     wants_model: bool,
     /// Why the last `start` returned 0.
     error: String,
+    /// The headers (all but `X-Request-ID`) of the last request head handed out.
+    last_headers: String,
 }
 
 /// The options of `PolarGrid.connect`, as the driver passes them.
@@ -193,7 +195,12 @@ fn core_config_error(e: &dyn core::fmt::Display) -> JsValue {
 }
 
 fn region_url(e: &Endpoints, id: &str) -> String {
-    match e.regions.iter().find(|r| r.id == id).and_then(|r| r.url.as_deref()) {
+    match e
+        .regions
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.url.as_deref())
+    {
         Some(u) => trim_slash(u),
         None => trim_slash(&e.edge_template.replace("{region}", id)),
     }
@@ -255,6 +262,7 @@ impl Core {
             base_url: format!("{}/v1", base.unwrap_or_default()),
             wants_model,
             error: String::new(),
+            last_headers: String::new(),
         })
     }
 
@@ -370,7 +378,9 @@ impl Core {
 
     /// When the core next wants [`tick`](Self::tick) (Unix ms), or -1 for never.
     pub fn timeout(&self) -> f64 {
-        self.client.poll_timeout().map_or(-1.0, |t| t.as_millis() as f64)
+        self.client
+            .poll_timeout()
+            .map_or(-1.0, |t| t.as_millis() as f64)
     }
 
     /// Lets time pass.
@@ -397,22 +407,32 @@ impl Core {
         }
     }
 
-    /// `METHOD\nURL\nname\nvalue\n…`: everything to send but the body.
-    pub fn request_head(&self) -> String {
+    /// Everything to send but the body: `METHOD\nURL\nX-Request-ID`, then — only when
+    /// they differ from the previous request's — the other headers as `\nname\nvalue…`
+    /// (the driver keeps the last ones: the JWT and the User-Agent cross once, not per call).
+    pub fn request_head(&mut self) -> String {
         let Some(r) = &self.req else {
             return String::new();
         };
-        let mut s = String::with_capacity(
-            16 + r.url.len() + r.headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>(),
-        );
+        let mut s = String::with_capacity(64 + r.url.len());
         s.push_str(r.method.as_str());
         s.push('\n');
         s.push_str(&r.url);
+        s.push('\n');
+        let mut fixed = String::new();
         for (k, v) in &r.headers {
-            s.push('\n');
-            s.push_str(k);
-            s.push('\n');
-            s.push_str(v);
+            if k.eq_ignore_ascii_case("x-request-id") {
+                s.push_str(v);
+            } else {
+                fixed.push('\n');
+                fixed.push_str(k);
+                fixed.push('\n');
+                fixed.push_str(v);
+            }
+        }
+        if fixed != self.last_headers {
+            s.push_str(&fixed);
+            self.last_headers = fixed;
         }
         s
     }
