@@ -55,10 +55,11 @@ window.sdk = {
       return `${e.name}:${e.kind}`;
     }
   },
-  // Calls every `everyMs` for `forMs`, all statuses.
-  async loop(forMs, everyMs) {
+  // Calls every `everyMs` until `pastExpiryMs` after the current session's expiry (and
+  // well before its successor is due), all statuses.
+  async loop(pastExpiryMs, everyMs) {
     const out = [];
-    const end = Date.now() + forMs;
+    const end = JSON.parse(pg.snapshot()).expires_at_ms + pastExpiryMs;
     while (Date.now() < end) {
       out.push(await window.sdk.call());
       await new Promise((r) => setTimeout(r, everyMs));
