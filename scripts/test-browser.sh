@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/install-browser-test.sh
 scripts/build-npm.sh
 cargo build --quiet -p polargrid-emulator
+echo "--- types of the browser entry (tsc --noEmit tests/browser/typecheck.ts)"
+"$POLARGRID_CACHE/npm-node/node_modules/.bin/tsc" -p tests/browser/tsconfig.json
 node --test --test-concurrency=1 --test-reporter=spec \
   tests/browser/coordination.test.mjs tests/browser/sdk.test.mjs
 

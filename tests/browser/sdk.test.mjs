@@ -72,6 +72,20 @@ test('raw_key_in_a_page_rejects_connect_and_says_what_to_do', async () => {
   await done(p);
 });
 
+test('raw_key_in_a_worker_rejects_connect_unless_allowed', async () => {
+  await fresh();
+  const p = await page();
+  const key = emu.info.keys.read_write;
+  const r = await p.evaluate((k) => sdk.workerConnect(k), key);
+  assert.equal(r.ok, false, JSON.stringify(r));
+  assert.equal(r.name, 'PolarGridError');
+  assert.equal(r.kind, 'key_in_browser');
+  assert.ok(!r.message.includes(key));
+  assert.equal((await exchanges(emu)).length, 0);
+  assert.deepEqual(await p.evaluate((k) => sdk.workerConnect(k, true), key), { ok: true, status: 200 });
+  await done(p);
+});
+
 test('handoff_is_the_default_get_session_feeds_the_core', async () => {
   await fresh();
   const p = await page();

@@ -66,6 +66,18 @@ window.sdk = {
     }
     return out;
   },
+  // connect with a raw key from a module worker
+  workerConnect(apiKey, allow = false) {
+    const w = new Worker('/pages/worker.js', { type: 'module' });
+    return new Promise((resolve) => {
+      w.onmessage = (e) => {
+        w.terminate();
+        resolve(e.data);
+      };
+      w.onerror = (e) => resolve({ ok: false, name: 'worker error', message: e.message });
+      w.postMessage({ apiKey, endpoints, allow });
+    });
+  },
   // A lock held forever: a frozen tab.
   freeze(name = 'default') {
     navigator.locks.request(`polargrid-session:${name}`, () => new Promise(() => {}));
