@@ -22,4 +22,4 @@ for f in tests/conformance/scenarios/*.json; do
   n=$(basename "$f" .json)
   [ "$n" = proactive_refresh_before_expiry ] || only+=(--only "$n")
 done
-make --no-print-directory conformance ADAPTER=browser JOBS=2 CONFORMANCE_ARGS="${only[*]}"
+make --no-print-directory conformance ADAPTER=browser JOBS=4 CONFORMANCE_ARGS="${only[*]}"
