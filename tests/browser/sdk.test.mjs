@@ -112,8 +112,10 @@ async function tabsAcrossExpiry(n) {
   assert.equal((await exchanges(emu)).length, 1, 'no extra session');
   const tokens = new Set(await Promise.all(ps.map((p) => p.evaluate(() => JSON.parse(sdk.snapshot()).session_token))));
   assert.equal(tokens.size, 1, 'every tab on the refreshed session');
-  const outcomes = (await Promise.all(ps.map((p) => p.evaluate(() => sdk.stats())))).flat().map((s) => s.outcome);
-  console.log(`# ${n} tabs across expiry: guarded requests ${JSON.stringify(outcomes)}`);
+  const stats = (await Promise.all(ps.map((p) => p.evaluate(() => sdk.stats())))).flat();
+  const sent = stats.find((s) => s.outcome === 'sent');
+  const ms = (k) => (sent[k] ?? 0).toFixed(1);
+  console.log(`# ${n} tabs across expiry: guarded requests ${JSON.stringify(stats.map((s) => s.outcome))}; the refresh: lock ${ms('lockWaitMs')} ms, storage + ledger ${ms('checkMs')} ms, request + core ${ms('sendMs')} ms, publish ${ms('publishMs')} ms`);
   await done(...ps);
 }
 

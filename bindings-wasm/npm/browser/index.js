@@ -228,8 +228,8 @@ export async function connectInBrowser(options = {}) {
     grant = initial;
     initial = undefined;
   }
-  if (initial == null && grant == null && getSession) grant = await getSession();
   try {
+    if (initial == null && grant == null && getSession) grant = await getSession();
     pg = await Base.connect({
       ...rest,
       ...(initial != null ? { session: initial } : {}),
