@@ -103,6 +103,27 @@ export async function connectInBrowser(options = {}) {
     tabs.channel = null;
   }
 
+  // The core's exchanges and refreshes: POSTs to the auth service (the driver hands
+  // fetch no purpose, so the URL tells; the core builds them as {auth}/v1/auth/…).
+  let authBase = auth; // a bad URL is the core's to refuse (connect rejects with the fix)
+  try {
+    const u = new URL(auth);
+    authBase = u.origin + u.pathname.replace(/\/+$/, '');
+  } catch {}
+  function sessionRequest(input, init) {
+    if (String(init.method).toUpperCase() !== 'POST') return null;
+    let u;
+    try {
+      u = new URL(typeof input === 'string' ? input : String(input.url ?? input));
+    } catch {
+      return null;
+    }
+    const at = u.origin + u.pathname;
+    if (at === `${authBase}/v1/auth/refresh`) return 'refresh';
+    if (at === `${authBase}/v1/auth/session`) return 'exchange';
+    return null;
+  }
+
   let pg = null;
   let closed = false;
   let adopting = false; // a session from another tab: do not publish it back
@@ -146,13 +167,7 @@ export async function connectInBrowser(options = {}) {
 
   // The fetch the driver sends with: exchanges and refreshes take turns with other tabs.
   function coordinatedFetch(input, init = {}) {
-    const url = typeof input === 'string' ? input : String(input.url ?? input);
-    const kind =
-      init.method === 'POST' && url === `${auth}/v1/auth/refresh`
-        ? 'refresh'
-        : init.method === 'POST' && url === `${auth}/v1/auth/session`
-          ? 'exchange'
-          : null;
+    const kind = sessionRequest(input, init);
     if (!kind || closed) return realFetch(input, init);
     const refreshToken = kind === 'refresh' ? safeParse(init.body)?.refresh_token : undefined;
     return new Promise((resolve, reject) => {

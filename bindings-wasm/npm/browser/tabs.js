@@ -103,10 +103,12 @@ export class TabSession {
     this.aborts = new Set();
     this.closedPromise = new Promise((r) => (this.closeNow = r));
     this.ledger = null;
+    this.ledgerOpening = null;
     if (typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(this.lockName);
       this.channel.onmessage = (e) => this.onMessage(e.data);
     }
+    this.ledgerDb();
     if (globalThis.document && document.addEventListener) {
       this.onVisible = () => {
         if (document.visibilityState === 'visible') this.checkStorage();
@@ -195,11 +197,22 @@ export class TabSession {
     }
   }
 
-  async ledgerDb() {
-    if (this.ledger) return this.ledger;
+  /** The ledger database, opened once (early, so a refresh does not wait for it). */
+  ledgerDb() {
+    return (this.ledgerOpening ??= this.openLedgerOnce());
+  }
+
+  async openLedgerOnce() {
     if (!globalThis.indexedDB) return null;
     const r = await bounded(openLedger, this.storageTimeoutMs);
-    if (!r.ok) return null;
+    if (!r.ok) {
+      this.ledgerOpening = null; // try again at the next refresh
+      return null;
+    }
+    if (this.closed) {
+      r.value.close();
+      return null;
+    }
     this.ledger = r.value;
     const cutoff = Date.now() - LEDGER_KEEP_MS;
     // Prune in the background; a failure only leaves old fingerprints behind.
