@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke npm bench-npm conformance
+.PHONY: demo test bench bench-emulator soak fuzz fuzz-smoke conformance npm bench-npm
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -9,6 +9,11 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+	scripts/bench-npm.sh
+
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
@@ -24,6 +29,10 @@ soak:
 # The npm package polargrid-core, built in place at bindings-wasm/npm/ (wasm + glue generated).
 npm:
 	scripts/build-npm.sh
+
+# The npm package's bundle size (beside auth-js, openai, firebase/auth), twiggy breakdown, pg.fetch overhead.
+bench-npm:
+	scripts/bench-npm.sh
 
 # Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
 # one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.

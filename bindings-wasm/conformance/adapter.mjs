@@ -69,8 +69,9 @@ async function oneCall(method, path, body, timeoutMs) {
 }
 
 async function handle(req) {
+  if (!setup && req.cmd !== 'configure' && req.cmd !== 'close') throw new Bad('not configured');
   const live = () => {
-    if (!pg) throw new Bad('no client: send configure first');
+    if (!pg) throw new Bad('not configured');
     return pg;
   };
   switch (req.cmd) {
@@ -89,7 +90,7 @@ async function handle(req) {
       const count = req.count ?? 1;
       if (!Number.isInteger(count) || count < 1) throw new Bad('field "count" must be an integer >= 1');
       live();
-      const outcomes = await Promise.all(Array.from({ length: count }, () => oneCall(method, path, req.body, req.timeout_ms)));
+      const outcomes = await Promise.all(Array.from({ length: count }, () => oneCall(method, path, req.body, req.timeout_ms ?? 30000)));
       return { outcomes };
     }
     case 'clock':

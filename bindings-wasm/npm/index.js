@@ -107,12 +107,13 @@ export class PolarGrid {
   #now;
   #calls = new Map(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
   #inflight = new Map(); // request id → AbortController
-  #held = new Map(); // request id → { res, ctrl, call }: a 2xx the core has not claimed yet
+  #held = new Map(); // request id → Response: a 2xx the core has not made a call's answer yet
   #listeners = new Map(EVENTS.map((e) => [e, new Set()]));
   #regions = new WeakMap();
   #timer = null;
   #timerAt = -1;
   #refd = true;
+  #timerNow = false; // the timer is armed to fire at once
   #fixed = {}; // the headers of the last request but X-Request-ID
   #shared = new AbortController();
   #region = null;
@@ -211,7 +212,7 @@ export class PolarGrid {
     clearTimeout(this.#timer);
     this.#shared.abort();
     for (const c of this.#inflight.values()) c.abort();
-    for (const h of this.#held.values()) h.res.body?.cancel().catch(() => {});
+    for (const res of this.#held.values()) res.body?.cancel().catch(() => {});
     const err = abortError('the PolarGrid client was closed');
     for (const c of this.#calls.values()) {
       c.signal?.removeEventListener('abort', c.onAbort);
@@ -320,12 +321,15 @@ export class PolarGrid {
     const core = this.#core;
     if (!core) return;
     const at = core.timeout();
-    // Re-arm only for an earlier deadline: a timer that fires early ticks harmlessly and
-    // re-arms (timer churn per call would cost microseconds).
-    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt)) {
+    // Re-arm only for an earlier deadline (a timer that fires early ticks harmlessly and
+    // re-arms; churn per call would cost microseconds), or for one already due because the
+    // clock jumped (device sleep, a test's clock) past what the timer waits for.
+    const delay = at - this.#now();
+    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt || (delay <= 0 && !this.#timerNow))) {
       clearTimeout(this.#timer);
       this.#timerAt = at;
-      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, at - this.#now()), 2 ** 31 - 1));
+      this.#timerNow = delay <= 0;
+      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, delay), 2 ** 31 - 1));
       this.#refd = true;
     }
     // Only open calls keep a Node process alive; a lone refresh timer does not.
@@ -339,6 +343,7 @@ export class PolarGrid {
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = -1;
+    this.#timerNow = false;
     this.#core?.tick(this.#now());
     this.#pump();
   };
@@ -362,14 +367,13 @@ export class PolarGrid {
   }
 
   #ready(id, request) {
-    const h = this.#held.get(request);
+    const res = this.#held.get(request);
     this.#held.delete(request);
     const c = this.#calls.get(id);
     this.#calls.delete(id);
-    if (!h || !c) return;
-    this.#regions.set(h.res, this.#region);
-    c.ctrl = h.ctrl;
-    c.resolve(h.res);
+    if (!res || !c) return;
+    this.#regions.set(res, this.#region);
+    c.resolve(res);
   }
 
   async #send(id, callId, head, coreBody) {
@@ -388,6 +392,7 @@ export class PolarGrid {
     const own = callId === 0 || this.#calls.get(callId)?.signal;
     const ctrl = own ? new AbortController() : this.#shared;
     this.#inflight.set(id, ctrl);
+    if (own && callId !== 0) this.#calls.get(callId).ctrl = ctrl; // a signal after the answer stops its body
     let init;
     if (callId === 0) {
       const headers = { ...fixed };
@@ -434,7 +439,7 @@ export class PolarGrid {
       return;
     }
     this.#inflight.delete(id);
-    if (text === undefined) this.#held.set(id, { res, ctrl });
+    if (text === undefined) this.#held.set(id, res);
     // Retry-After means something only on a failure: a success crosses with its Date alone.
     const h = res.headers;
     this.#core.response(this.#now(), id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);

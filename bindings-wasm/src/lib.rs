@@ -42,7 +42,7 @@ pub struct Core {
     /// Why the last `start` returned 0.
     error: String,
     /// The headers (all but `X-Request-ID`) of the last request head handed out.
-    last_headers: String,
+    last_headers: Vec<(String, String)>,
 }
 
 /// The options of `PolarGrid.connect`, as the driver passes them.
@@ -262,7 +262,7 @@ impl Core {
             base_url: format!("{}/v1", base.unwrap_or_default()),
             wants_model,
             error: String::new(),
-            last_headers: String::new(),
+            last_headers: Vec::new(),
         })
     }
 
@@ -419,20 +419,20 @@ impl Core {
         s.push('\n');
         s.push_str(&r.url);
         s.push('\n');
-        let mut fixed = String::new();
-        for (k, v) in &r.headers {
-            if k.eq_ignore_ascii_case("x-request-id") {
-                s.push_str(v);
-            } else {
-                fixed.push('\n');
-                fixed.push_str(k);
-                fixed.push('\n');
-                fixed.push_str(v);
-            }
+        let is_rid = |k: &str| k.eq_ignore_ascii_case("x-request-id");
+        if let Some((_, v)) = r.headers.iter().find(|(k, _)| is_rid(k)) {
+            s.push_str(v);
         }
-        if fixed != self.last_headers {
-            s.push_str(&fixed);
-            self.last_headers = fixed;
+        let mut others = r.headers.iter().filter(|(k, _)| !is_rid(k));
+        let same = others.clone().eq(self.last_headers.iter());
+        if !same {
+            self.last_headers = others.by_ref().cloned().collect();
+            for (k, v) in &self.last_headers {
+                s.push('\n');
+                s.push_str(k);
+                s.push('\n');
+                s.push_str(v);
+            }
         }
         s
     }
@@ -574,7 +574,10 @@ fn error_fields(e: &CallError) -> String {
         e.kind.as_str(),
         &opt_num(e.status),
         if e.retryable { "1" } else { "0" },
-        &opt_num(e.retry_after.map(|d| d.as_millis())),
+        &opt_num(
+            e.retry_after
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        ),
         e.request_id.as_deref().unwrap_or(""),
         e.cause,
         e.fix,
