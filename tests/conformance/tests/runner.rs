@@ -37,7 +37,14 @@ fn malformed_and_unknown_commands_get_error_lines_and_the_adapter_keeps_reading(
     let bad_type = a
         .exchange(r#"{"id":8,"cmd":"clock","advance_ms":"soon"}"#, T)
         .unwrap();
-    assert!(error_of(&bad_type).contains("advance_ms"));
+    assert!(error_of(&bad_type).contains("invalid type"));
+    let zero = a
+        .exchange(
+            r#"{"id":11,"cmd":"call","method":"GET","path":"/v1/models","body":null,"count":0}"#,
+            T,
+        )
+        .unwrap();
+    error_of(&zero);
     let no_endpoints = a
         .exchange(r#"{"id":9,"cmd":"configure","mode":"session"}"#, T)
         .unwrap();

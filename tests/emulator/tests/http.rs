@@ -373,27 +373,53 @@ fn slow_fault_delays_the_answer() {
 }
 
 #[test]
-fn preflight_answers_204_with_cors() {
+fn preflight_answers_204_with_cors_on_autorouter_auth_and_edges() {
     let emu = start();
     let info = emu.info();
-    let r = request(
-        &region_url(&info, "yto-01"),
-        "OPTIONS",
-        "/v1/chat/completions",
-        &[
-            ("origin", "http://127.0.0.1:9"),
-            ("access-control-request-method", "POST"),
-        ],
-        None,
-    )
-    .unwrap();
-    assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(
-        r.header("access-control-allow-headers"),
-        Some("authorization, content-type, x-request-id")
+    let targets = [
+        (info.autorouter.clone(), "/v1/route", "GET"),
+        (info.auth.clone(), "/v1/auth/session", "POST"),
+        (info.auth.clone(), "/v1/auth/refresh", "POST"),
+        (region_url(&info, "yto-01"), "/v1/chat/completions", "POST"),
+        (region_url(&info, "yul-01"), "/v1/models", "GET"),
+    ];
+    for (base, path, method) in targets {
+        let r = request(
+            &base,
+            "OPTIONS",
+            path,
+            &[
+                ("origin", "http://127.0.0.1:9"),
+                ("access-control-request-method", method),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type, x-request-id",
+                ),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.status, 204, "{base}{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("authorization, content-type, x-request-id")
+        );
+        let methods = r.header("access-control-allow-methods").unwrap();
+        assert!(methods.contains(method), "{methods}");
+        let exposed = r.header("access-control-expose-headers").unwrap();
+        for h in ["retry-after", "x-request-id", "date"] {
+            assert!(exposed.contains(h), "{exposed}");
+        }
+        assert_eq!(r.header("content-length"), None);
+    }
+    // Real answers carry them too, so a page can read the body and the exposed headers.
+    let r = get(
+        &info.autorouter,
+        "/v1/route",
+        &[("origin", "http://127.0.0.1:9")],
     );
-    assert_eq!(r.header("content-length"), None);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
 #[test]
