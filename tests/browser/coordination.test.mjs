@@ -154,6 +154,12 @@ test('remount_during_a_lock_request_releases_it_and_the_new_client_refreshes', a
   await a.close();
 });
 
+test('client_closed_while_holding_the_lock_releases_it_at_once', async () => {
+  const a = await page();
+  assert.deepEqual(await a.evaluate(() => harness.holdAndClose('hmr')), { heldBefore: 1, heldAfter: 0, kind: 'closed' });
+  await a.close();
+});
+
 test('close_while_waiting_for_the_lock_aborts_the_request', async () => {
   const frozen = await page();
   const a = await page();

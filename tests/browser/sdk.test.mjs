@@ -137,6 +137,23 @@ test('frozen_tab_holding_the_lock_the_page_gets_a_fresh_session_and_never_sends_
   await done(frozen, p);
 });
 
+test('frozen_tab_holding_the_lock_with_the_key_held_the_core_exchanges_instead_of_refreshing', async () => {
+  await fresh(JWT_TTL_S);
+  const frozen = await page();
+  const p = await page();
+  await frozen.evaluate(() => sdk.freeze('frozen-key'));
+  const key = emu.info.keys.read_write;
+  await p.evaluate((apiKey) => sdk.connect({ apiKey, allowKeyInBrowser: true, withGetSession: false, storageKey: 'frozen-key', lockTimeoutMs: 1000 }), key);
+  assert.equal(await p.evaluate(() => sdk.call()), 200);
+  const s = await p.evaluate((ms) => sdk.loop(ms, 250), 1000);
+  assert.ok(s.every((x) => x === 200), JSON.stringify(s));
+  assert.equal((await refreshes(emu)).length, 0, 'the refresh token was never sent');
+  assert.equal((await exchanges(emu)).length, 2, 'the key was exchanged again instead');
+  const st = await p.evaluate(() => sdk.stats());
+  assert.ok(st.some((x) => x.outcome === 'fallback' && x.why === 'lock-timeout' && x.kind === 'refresh'), JSON.stringify(st));
+  await done(frozen, p);
+});
+
 test('tab_holding_the_lock_closed_mid_refresh_the_other_recovers_within_the_lock_timeout', async () => {
   await fresh(JWT_TTL_S);
   const a = await page();

@@ -116,6 +116,20 @@ window.harness = {
     const first = await pending;
     return { first: first.kind, held: (await navigator.locks.query()).held.length };
   },
+  // HMR: the client is torn down while its request holds the lock.
+  async holdAndClose(name) {
+    const a = new TabSession({ name, lockTimeoutMs: 2000 });
+    let entered;
+    const inLock = new Promise((r) => (entered = r));
+    const p = a.guard({ kind: 'exchange', currentExp: 0 }, {
+      send: () => { entered(); return new Promise(() => {}); }, adopt: async () => {}, fallback: async () => {},
+    });
+    await inLock;
+    const heldBefore = (await navigator.locks.query()).held.length;
+    a.close();
+    const r = await p;
+    return { heldBefore, heldAfter: (await navigator.locks.query()).held.length, kind: r.kind };
+  },
   stats: () => tabs.stats.map(({ t0, ...s }) => s),
   log: () => log.slice(),
 };
