@@ -88,9 +88,10 @@ window.sdk = {
   // React Strict Mode: mount, unmount, mount again in one tick.
   async remount(opts = {}) {
     const first = PolarGrid.connect({ endpoints, getSession: mint, ...opts });
-    const a = await first;
-    a.close();
-    window.pg = await PolarGrid.connect({ endpoints, getSession: mint, ...opts });
+    const unmounted = first.then((a) => a.close()); // the effect's cleanup
+    const second = PolarGrid.connect({ endpoints, getSession: mint, ...opts }); // same tick
+    await unmounted;
+    window.pg = await second;
     const q = await navigator.locks.query();
     return { held: q.held.length, pending: q.pending.length };
   },
