@@ -129,22 +129,24 @@ test('events_report_session_and_region_with_a_snapshot_to_persist', async () => 
   pg.close();
 });
 
-test('handoff_session_revoked_at_refresh_emits_session_ended', async () => {
+test('handoff_session_revoked_at_refresh_emits_session_ended_and_a_new_hand_over_resumes', async () => {
   await emu.admin('/admin/config', { jwt_ttl_s: 3600 });
   const now = testClock();
-  const pg = await connect({ apiKey: undefined, mode: 'handoff', now, maxAttempts: 1 });
-  const ended = [];
-  pg.on('sessionEnded', (e) => ended.push(e));
-  const grant = await (await fetch(`${emu.info.auth}/v1/auth/session`, { method: 'POST', headers: { authorization: `Bearer ${emu.info.keys.read_write}` } })).text();
-  pg.handOver(grant);
+  const pg = await connect({ apiKey: undefined, mode: 'handoff', now });
+  const ended = new Promise((resolve) => pg.on('sessionEnded', resolve));
+  const mint = async () => (await fetch(`${emu.info.auth}/v1/auth/session`, { method: 'POST', headers: { authorization: `Bearer ${emu.info.keys.read_write}` } })).text();
+  pg.handOver(await mint());
   assert.equal((await pg.fetch('/v1/models')).status, 200);
   await emu.admin('/admin/revoke', { all: true });
   await emu.admin('/admin/clock', { advance_ms: 3601000 });
   now.advance(3601000);
-  await assert.rejects(pg.fetch('/v1/models'), PolarGridError);
-  assert.equal(ended.length, 1);
-  assert.ok(ended[0].error instanceof PolarGridError);
+  const waiting = pg.fetch('/v1/models'); // needs a refresh, which the auth service refuses
+  const { error } = await ended;
+  assert.ok(error instanceof PolarGridError);
+  assert.equal(error.kind, 'session_expired');
   assert.equal(pg.status, 'ended');
+  pg.handOver(await mint()); // the app's backend mints a new one; the waiting call goes on
+  assert.equal((await waiting).status, 200);
   pg.close();
 });
 
