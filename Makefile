@@ -35,10 +35,11 @@ bench-npm:
 	scripts/bench-npm.sh
 
 # Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
-# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;
+# ONLY=<scenario name> runs just that one.
 ADAPTER ?= rust
 SCENARIOS ?= tests/conformance/scenarios
 JOBS ?= 4
 conformance:
 	cargo build --quiet -p polargrid-conformance --bins
-	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)

@@ -108,3 +108,16 @@ fn adapter_that_exits_at_once_fails_the_scenario_without_hanging() {
     let e = run(&sc.unwrap(), &AdapterCommand::new("/bin/cat")).unwrap_err();
     assert!(e.contains("without a boolean ok"), "{e}");
 }
+
+#[test]
+fn adapter_that_never_answers_a_call_is_killed_and_fails_the_scenario() {
+    let sc: polargrid_conformance::Scenario = serde_json::from_value(json!({
+        "name": "hang", "description": "the adapter never answers the call",
+        "call_timeout_ms": 100,
+        "steps": [{"call": {"method": "GET", "path": "/v1/models", "expect": {"outcome": "ready"}}}]
+    }))
+    .unwrap();
+    let hang = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/hangs_on_call");
+    let e = run(&sc, &AdapterCommand::new(hang)).unwrap_err();
+    assert!(e.contains("did not answer within 5100 ms (killed)"), "{e}");
+}
