@@ -98,6 +98,11 @@ export async function connectInBrowser(options = {}) {
     locks: share ? undefined : null,
     onRemoteSession: (json) => adopt(json),
   });
+  if (share && !tabs.locks && browser) {
+    // Web Locks (and crypto.subtle, for the ledger) exist only in secure contexts (https,
+    // localhost): tabs sharing a stored session here could send one refresh token twice.
+    console.warn('polargrid-core: no Web Locks here (not a secure context?): tabs cannot take turns refreshing; use https or storage: \'memory\'');
+  }
   if (!share && tabs.channel) {
     tabs.channel.close();
     tabs.channel = null;
