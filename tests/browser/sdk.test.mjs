@@ -6,7 +6,7 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exchanges, launch, refreshes, startEmulator, startPages } from './lib.mjs';
 
-const JWT_TTL_S = 6; // refresh due ~1–1.5 s before expiry (the core's margin + jitter)
+const DAY_MS = 86_400_000; // the emulator's JWT lifetime
 let emu, web, browser;
 const secrets = new Set();
 const pages = new Set();
@@ -50,7 +50,13 @@ async function done(...ps) {
 }
 async function fresh(ttl = 86400) {
   await emu.admin('/admin/config', { jwt_ttl_s: ttl });
+  await emu.admin('/admin/clock', { offset_ms: 0 });
   await emu.admin('/admin/log/clear', {});
+}
+/** Moves the emulator's clock and every page's clock `ms` ahead (a long sleep, no waiting). */
+async function jump(ms, ps) {
+  await emu.admin('/admin/clock', { advance_ms: ms });
+  for (const p of ps) await p.evaluate((m) => sdk.shift(m), ms);
 }
 const failedRefreshes = async () => (await refreshes(emu)).filter((e) => e.status !== 200);
 
@@ -98,15 +104,19 @@ test('handoff_is_the_default_get_session_feeds_the_core', async () => {
 });
 
 async function tabsAcrossExpiry(n) {
-  await fresh(JWT_TTL_S);
+  await fresh();
   const ps = [];
   for (let i = 0; i < n; i++) ps.push(await page());
   const name = `exp${n}`;
   // The first tab gets the session from its backend; the others find it in storage.
   for (const p of ps) await p.evaluate((storageKey) => sdk.connect({ storage: 'localStorage', storageKey }), name);
   assert.equal((await exchanges(emu)).length, 1, 'one session for all tabs');
-  const statuses = await Promise.all(ps.map((p) => p.evaluate((ms) => sdk.loop(ms, 250), 1500)));
-  for (const s of statuses) assert.ok(s.length > 5 && s.every((x) => x === 200), JSON.stringify(s));
+  for (const p of ps) assert.equal(await p.evaluate(() => sdk.call()), 200);
+  // Every tab wakes 10 s past the JWT's expiry and calls at the same moment: each core
+  // wants the refresh at once.
+  await jump(DAY_MS + 10_000, ps);
+  const statuses = await Promise.all(ps.map((p) => p.evaluate(() => sdk.calls(3))));
+  for (const s of statuses) assert.deepEqual(s, [200, 200, 200]);
   assert.equal((await refreshes(emu)).length, 1, 'exactly one refresh for all tabs');
   assert.deepEqual(await failedRefreshes(), []);
   assert.equal((await exchanges(emu)).length, 1, 'no extra session');
@@ -115,7 +125,7 @@ async function tabsAcrossExpiry(n) {
   const stats = (await Promise.all(ps.map((p) => p.evaluate(() => sdk.stats())))).flat();
   const sent = stats.find((s) => s.outcome === 'sent');
   const ms = (k) => (sent[k] ?? 0).toFixed(1);
-  console.log(`# ${n} tabs across expiry: guarded requests ${JSON.stringify(stats.map((s) => s.outcome))}; the refresh: lock ${ms('lockWaitMs')} ms, storage + ledger ${ms('checkMs')} ms, request + core ${ms('sendMs')} ms, publish ${ms('publishMs')} ms`);
+  console.log(`# ${n} tabs across expiry: guarded requests ${JSON.stringify(stats.map((s) => s.outcome + (s.why ? `:${s.why}` : '')))}; the refresh: lock ${ms('lockWaitMs')} ms, storage + ledger ${ms('checkMs')} ms, request + core ${ms('sendMs')} ms, publish ${ms('publishMs')} ms`);
   await done(...ps);
 }
 
@@ -123,13 +133,14 @@ test('two_tabs_across_the_jwt_expiry_one_refresh_every_call_succeeds', () => tab
 test('five_tabs_across_the_jwt_expiry_one_refresh_every_call_succeeds', () => tabsAcrossExpiry(5));
 
 test('frozen_tab_holding_the_lock_the_page_gets_a_fresh_session_and_never_sends_the_refresh_token', async () => {
-  await fresh(JWT_TTL_S);
+  await fresh();
   const frozen = await page();
   const p = await page();
   await frozen.evaluate(() => sdk.freeze('frozen'));
   await p.evaluate(() => sdk.connect({ storageKey: 'frozen', lockTimeoutMs: 1000 }));
-  const s = await p.evaluate((ms) => sdk.loop(ms, 250), 1000);
-  assert.ok(s.every((x) => x === 200), JSON.stringify(s));
+  assert.equal(await p.evaluate(() => sdk.call()), 200);
+  await jump(DAY_MS + 10_000, [p]);
+  assert.deepEqual(await p.evaluate(() => sdk.calls(3)), [200, 200, 200]);
   assert.equal((await refreshes(emu)).length, 0, 'the refresh token was never sent');
   assert.equal((await exchanges(emu)).length, 2, 'a fresh session from the backend instead');
   const st = await p.evaluate(() => sdk.stats());
@@ -138,15 +149,15 @@ test('frozen_tab_holding_the_lock_the_page_gets_a_fresh_session_and_never_sends_
 });
 
 test('frozen_tab_holding_the_lock_with_the_key_held_the_core_exchanges_instead_of_refreshing', async () => {
-  await fresh(JWT_TTL_S);
+  await fresh();
   const frozen = await page();
   const p = await page();
   await frozen.evaluate(() => sdk.freeze('frozen-key'));
   const key = emu.info.keys.read_write;
   await p.evaluate((apiKey) => sdk.connect({ apiKey, allowKeyInBrowser: true, withGetSession: false, storageKey: 'frozen-key', lockTimeoutMs: 1000 }), key);
   assert.equal(await p.evaluate(() => sdk.call()), 200);
-  const s = await p.evaluate((ms) => sdk.loop(ms, 250), 1000);
-  assert.ok(s.every((x) => x === 200), JSON.stringify(s));
+  await jump(DAY_MS + 10_000, [p]);
+  assert.deepEqual(await p.evaluate(() => sdk.calls(3)), [200, 200, 200]);
   assert.equal((await refreshes(emu)).length, 0, 'the refresh token was never sent');
   assert.equal((await exchanges(emu)).length, 2, 'the key was exchanged again instead');
   const st = await p.evaluate(() => sdk.stats());
@@ -155,16 +166,15 @@ test('frozen_tab_holding_the_lock_with_the_key_held_the_core_exchanges_instead_o
 });
 
 test('tab_holding_the_lock_closed_mid_refresh_the_other_recovers_within_the_lock_timeout', async () => {
-  await fresh(JWT_TTL_S);
+  await fresh();
   const a = await page();
   const b = await page();
   for (const p of [a, b]) await p.evaluate(() => sdk.connect({ storage: 'localStorage', storageKey: 'mid', lockTimeoutMs: 4000 }));
   await emu.admin('/admin/fault', { target: 'auth', kind: 'slow', delay_ms: 3000 });
-  // Both tabs keep calling across the expiry; whichever refreshes first is closed while
-  // its (slowed) refresh is in flight.
-  // The loop ends 3 s after expiry, before the replacement session (minted ~2 s after
-  // expiry) is due.
-  const loops = [a, b].map((p) => p.evaluate((ms) => sdk.loop(ms, 200), 3000).catch(() => null));
+  // Both tabs wake past the expiry and call; whichever refreshes is closed while its
+  // (slowed) refresh is in flight.
+  await jump(DAY_MS + 10_000, [a, b]);
+  const loops = [a, b].map((p) => p.evaluate(() => sdk.calls(3)).catch(() => null));
   let holder = null;
   while (!holder) {
     for (const p of [a, b]) if (await p.evaluate(() => sdk.inLock())) holder = p;
@@ -173,8 +183,7 @@ test('tab_holding_the_lock_closed_mid_refresh_the_other_recovers_within_the_lock
   const other = holder === a ? b : a;
   await holder.close();
   pages.delete(holder);
-  const statuses = await loops[holder === a ? 1 : 0];
-  assert.ok(statuses.every((x) => x === 200), JSON.stringify(statuses));
+  assert.deepEqual(await loops[holder === a ? 1 : 0], [200, 200, 200]);
   const st = await other.evaluate(() => sdk.stats());
   assert.ok(st.some((x) => x.why === 'spent-elsewhere'), JSON.stringify(st));
   assert.ok((await refreshes(emu)).length <= 1, 'the refresh token was sent once at most');

@@ -8,6 +8,9 @@ const mint = async () => {
   if (!r.ok) throw new Error(`mint ${r.status}`);
   return r.json();
 };
+// The page's clock: wall time + what the test moved it by (the emulator's moves alike).
+let offset = 0;
+const now = () => Date.now() + offset;
 const describe = (e) => ({ name: e.name, kind: e.kind, message: e.message, fix: e.fix, cause: e.cause });
 
 window.sdk = {
@@ -15,6 +18,7 @@ window.sdk = {
     const { withGetSession = true, ...rest } = opts;
     window.pg = await PolarGrid.connect({
       endpoints,
+      now,
       ...(withGetSession ? { getSession: mint } : {}),
       onSession: (s) => console.log('session', s.reason, s.sessionId, s.expiresAt),
       ...rest,
@@ -41,6 +45,11 @@ window.sdk = {
       return `${e.name}:${e.kind}`;
     }
   },
+  shift(ms) {
+    offset += ms;
+  },
+  // `n` calls at once; their statuses.
+  calls: (n) => Promise.all(Array.from({ length: n }, () => window.sdk.call())),
   // A call the edge refuses (unknown model): the error is logged as an app would.
   async failingCall() {
     try {
