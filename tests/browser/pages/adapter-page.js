@@ -68,6 +68,17 @@ async function oneCall(method, path, body, timeoutMs) {
   return o;
 }
 
+// A refresh the core starts in the background (the JWT still valid) goes through the tab
+// coordination (lock, ledger) before it is sent: a few ms a Node client does not spend. So
+// that the runner's next log check sees it, a call is answered once any exchange or refresh
+// in flight has settled (at most 1 s; the outcomes are already fixed).
+async function settle(ms = 1000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end && pg && pg.tabs.stats.some((s) => s.outcome === undefined)) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function run(req) {
   const live = () => {
     if (!pg) throw new Bad('not configured');
@@ -91,6 +102,7 @@ async function run(req) {
       if (!Number.isInteger(count) || count < 1) throw new Bad('field "count" must be an integer >= 1');
       live();
       const outcomes = await Promise.all(Array.from({ length: count }, () => oneCall(method, path, req.body, req.timeout_ms)));
+      await settle();
       return { outcomes };
     }
     case 'clock':
