@@ -198,13 +198,29 @@ export async function connectInBrowser(options = {}) {
                 ok(res);
                 return { snapshot: null };
               }
-              // Hold the lock until the core has read the answer (the driver feeds it
-              // right after this resolves) and produced the session to publish.
+              // Hold the lock until the core has read the answer and produced the session
+              // to publish — or found it unusable: the driver feeds the answer to the core
+              // synchronously once its text() resolves, so one task later it is done.
+              let text;
+              try {
+                text = await res.text(); // a small JSON answer
+              } catch (e) {
+                fail(e);
+                return { snapshot: null };
+              }
+              const copy = new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+              let read;
+              const consumed = new Promise((r) => (read = r));
+              copy.text = () => {
+                read();
+                return Promise.resolve(text);
+              };
               const got = new Promise((r) => {
                 waiter = r;
+                consumed.then(() => setTimeout(() => r(null), 0));
                 setTimeout(() => r(null), 2000);
               });
-              ok(res);
+              ok(copy);
               const snapshot = await got;
               waiter = null;
               return { snapshot };
