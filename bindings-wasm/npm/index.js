@@ -253,7 +253,10 @@ export class PolarGrid {
         if (typeof v === 'string') model = v;
       } catch {}
     }
-    const id = core.start(this.#now(), m, url, model);
+    const now = this.#now();
+    // A deadline the clock jumped past (device sleep) is due before this call starts.
+    if (this.#timerAt >= 0 && this.#timerAt <= now) core.tick(now);
+    const id = core.start(now, m, url, model);
     if (id === 0) return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
     return new Promise((resolve, reject) => {
       const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
