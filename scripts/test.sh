@@ -36,3 +36,6 @@ scripts/fuzz.sh --smoke
 
 step "npm package polargrid-core: build, node --test suite, types, quickstart, Node conformance adapter"
 scripts/test-npm.sh
+
+step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
+scripts/test-browser.sh
