@@ -1,0 +1,108 @@
+package ai.polargrid.core
+
+import ai.polargrid.core.ffi.BodyRule
+import ai.polargrid.core.ffi.Header
+import ai.polargrid.core.ffi.Reply
+import ai.polargrid.core.ffi.Transport
+import ai.polargrid.core.ffi.TransportError
+import java.io.IOException
+import java.io.InputStream
+import java.net.ConnectException
+import java.net.URI
+import java.net.UnknownHostException
+import java.net.http.HttpClient
+import java.net.http.HttpConnectTimeoutException
+import java.net.http.HttpResponse
+import java.net.http.HttpTimeoutException
+import java.nio.channels.UnresolvedAddressException
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CompletionException
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.Executors
+import javax.net.ssl.SSLException
+import ai.polargrid.core.ffi.HttpRequest as CoreRequest
+import java.net.http.HttpRequest as JdkRequest
+
+/**
+ * The shared driver's `Transport` on the JDK's `java.net.http.HttpClient`: sends exactly what the
+ * core asks for, answers through its `Reply`, and keeps a 2xx app answer's body (a stream) here,
+ * keyed by request id, until the call claims it or the driver releases it. No policy: no retries,
+ * no redirects, no reading of headers beyond handing them over.
+ */
+internal class JdkTransport(private val http: HttpClient) : Transport {
+    /** The app's own body and headers, kept per call id while the call runs. */
+    class AppBody(val bytes: ByteArray?, val headers: Map<String, String>)
+
+    val appBodies = ConcurrentHashMap<ULong, AppBody>()
+    private val inFlight = ConcurrentHashMap<ULong, CompletableFuture<*>>()
+    private val kept = ConcurrentHashMap<ULong, Kept>()
+
+    /** A 2xx app answer waiting for its call: head and the unread body stream. */
+    class Kept(val status: Int, val headers: Map<String, List<String>>, val stream: InputStream)
+
+    override fun send(request: CoreRequest, reply: Reply) {
+        val id = request.id
+        val app = request.call?.let { appBodies[it] }
+        val body = request.body ?: app?.bytes
+        val b = JdkRequest.newBuilder(URI.create(request.url))
+            .timeout(Duration.ofMillis(request.timeoutMs.toLong().coerceAtLeast(1)))
+            .method(request.method, if (body == null) JdkRequest.BodyPublishers.noBody() else JdkRequest.BodyPublishers.ofByteArray(body))
+        // Plain http is only the local emulator: no h2c upgrade dance there.
+        if (request.url.startsWith("http://")) b.version(HttpClient.Version.HTTP_1_1)
+        val names = HashSet<String>()
+        for (h in request.headers) { b.header(h.name, h.value); names.add(h.name.lowercase()) }
+        app?.headers?.forEach { (k, v) -> if (k.lowercase() !in names && k.lowercase() !in RESTRICTED) b.header(k, v) }
+        val future = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream())
+        inFlight[id] = future
+        future.whenCompleteAsync({ resp, err ->
+            inFlight.remove(id)
+            if (err != null) {
+                reply.failed(classify(err))
+                return@whenCompleteAsync
+            }
+            val status = resp.statusCode()
+            val headers = resp.headers().map().flatMap { (k, vs) -> vs.map { Header(k, it) } }
+            val stream = resp.body()
+            try {
+                when {
+                    request.bodyRule == BodyRule.WHOLE -> reply.response(status.toUShort(), headers, stream.use { it.readNBytes(WHOLE_LIMIT) })
+                    status in 200..299 -> { kept[id] = Kept(status, resp.headers().map(), stream); reply.response(status.toUShort(), headers, ByteArray(0)) }
+                    else -> reply.response(status.toUShort(), headers, stream.use { it.readNBytes(ERROR_PREFIX) })
+                }
+            } catch (e: IOException) {
+                kept.remove(id)?.stream?.close()
+                reply.failed(TransportError.ABORTED)
+            }
+        }, callbacks)
+    }
+
+    override fun release(requestId: ULong) {
+        inFlight.remove(requestId)?.cancel(true)
+        kept.remove(requestId)?.let { runCatching { it.stream.close() } }
+    }
+
+    /** Hands a kept success body to the call that won it (null if it was released). */
+    fun claim(requestId: ULong): Kept? = kept.remove(requestId)
+
+    private fun classify(err: Throwable): TransportError {
+        var e: Throwable? = err
+        while (e is CompletionException && e.cause != null) e = e.cause
+        return when (e) {
+            is HttpConnectTimeoutException -> TransportError.CONNECT
+            is HttpTimeoutException -> TransportError.TIMEOUT
+            is UnknownHostException, is UnresolvedAddressException -> TransportError.DNS
+            is ConnectException -> TransportError.CONNECT
+            is SSLException -> TransportError.TLS
+            else -> if (e?.cause is UnresolvedAddressException) TransportError.DNS else TransportError.ABORTED
+        }
+    }
+
+    companion object {
+        private const val WHOLE_LIMIT = 64 * 1024
+        private const val ERROR_PREFIX = 4096
+        private val RESTRICTED = setOf("connection", "content-length", "expect", "host", "upgrade")
+        /** Where answers are read and handed to the driver (never the HttpClient's selector thread). */
+        private val callbacks = Executors.newCachedThreadPool { r -> Thread(r, "polargrid-http").apply { isDaemon = true } }
+    }
+}
