@@ -34,7 +34,7 @@ class _Client:
                  base_url: Optional[str], endpoints: Union[str, Mapping[str, Any], None],
                  session: Optional[str], on_session: Optional[Callable[[Optional[str]], None]],
                  max_attempts: Optional[int], failover_pinned: bool, seed: Optional[int],
-                 backoff_ms: Optional[Tuple[int, int]], transport: Any) -> None:
+                 backoff_ms: Optional[Tuple[int, int]], clock_offset_ms: int, transport: Any) -> None:
         n = _native()
         from . import _http
         if mode not in _MODES:
@@ -53,6 +53,8 @@ class _Client:
         listener = _http.Listener(on_session) if on_session is not None else None
         try:
             self._driver = n.Driver(api_key, options, transport, listener)
+            if clock_offset_ms:
+                self._driver.advance_clock(clock_offset_ms)
             if session is not None:
                 self._driver.restore(session)
         except n.PolarGridError as e:
@@ -129,6 +131,8 @@ class PolarGrid(_Client):
     ``scope`` is ``country`` or ``global``. ``endpoints`` points at another PolarGrid (the
     emulator's start-up JSON, str or dict, as is). ``session`` restores a snapshot saved
     from ``on_session(snapshot_or_none)``. A bad configuration raises ``ConfigError``.
+    Advanced/test options: ``failover_pinned``, ``seed``, ``backoff_ms=(base, max)``,
+    ``clock_offset_ms`` (start with the client's clock moved).
     """
 
     def __init__(self, api_key: Optional[str] = None, *, mode: str = "session", region: Optional[str] = None,
@@ -136,11 +140,12 @@ class PolarGrid(_Client):
                  endpoints: Union[str, Mapping[str, Any], None] = None, session: Optional[str] = None,
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
-                 seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None) -> None:
+                 seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
+                 clock_offset_ms: int = 0) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, _http.SyncTransport(httpx.HTTPTransport()))
+                         failover_pinned, seed, backoff_ms, clock_offset_ms, _http.SyncTransport(httpx.HTTPTransport()))
 
     def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
               model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
@@ -151,7 +156,9 @@ class PolarGrid(_Client):
             t.drain(q)
             while (r := self._driver.wait_blocking(call, 100)) is None:
                 pass  # slices keep Ctrl-C deliverable
-            return t.kept.pop(r.request_id)
+            resp = t.kept.pop(r.request_id)
+            resp.extensions["polargrid_region"] = r.region
+            return resp
         except n.PolarGridError as e:
             raise from_native(e) from None
         except BaseException:
@@ -213,11 +220,12 @@ class AsyncPolarGrid(_Client):
                  endpoints: Union[str, Mapping[str, Any], None] = None, session: Optional[str] = None,
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
-                 seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None) -> None:
+                 seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
+                 clock_offset_ms: int = 0) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, _http.AsyncTransport(httpx.AsyncHTTPTransport()))
+                         failover_pinned, seed, backoff_ms, clock_offset_ms, _http.AsyncTransport(httpx.AsyncHTTPTransport()))
 
     async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
                     model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
@@ -230,7 +238,9 @@ class AsyncPolarGrid(_Client):
             r = self._driver.wait_blocking(call, 0)  # usually done already: skip the future
             if r is None:
                 r = await self._driver.wait(call)  # cancelling this task cancels the call
-            return t.kept.pop(r.request_id)
+            resp = t.kept.pop(r.request_id)
+            resp.extensions["polargrid_region"] = r.region
+            return resp
         except n.PolarGridError as e:
             raise from_native(e) from None
         except BaseException:
