@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke
+.PHONY: demo test bench soak fuzz fuzz-smoke conformance
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -20,3 +20,12 @@ fuzz-smoke:
 # 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
 soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
+
+# Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+ADAPTER ?= rust
+SCENARIOS ?= tests/conformance/scenarios
+JOBS ?= 4
+conformance:
+	cargo build --quiet -p polargrid-conformance --bins
+	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
