@@ -103,9 +103,29 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
         transport.setAppBody(.init(data: body, headers: headers), call: call)
         defer { transport.dropAppBody(call: call) }
         let done: CallResponse
-        do { done = try await driver.wait(call: call) } catch { throw PolarGridError.from(error) }
+        do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
         guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed") }
         return PolarGridResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
+    }
+
+    /// Waits for the call; cancelling the Task cancels the call in the core at once. uniffi 0.32.2's
+    /// Swift async calls ignore Task cancellation (its generated `uniffiRustCallAsync` has no
+    /// cancellation handler and `fatalError`s on a cancelled status), so the wait runs in its own
+    /// task and the handler cancels the call through the driver and resumes the caller itself.
+    private func waitCancellable(_ call: UInt64) async throws -> CallResponse {
+        let once = Once()
+        let driver = self.driver
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<CallResponse, Error>) in
+                guard once.arm(cont) else { return }
+                Task.detached {
+                    do { once.resume(.success(try await driver.wait(call: call))) } catch { once.resume(.failure(error)) }
+                }
+            }
+        } onCancel: {
+            _ = driver.cancel(call: call)
+            once.resume(.failure(CancellationError()))
+        }
     }
 
     /// `GET path`.
@@ -163,5 +183,35 @@ private final class StoreListener: Listener, @unchecked Sendable {
     init(store: SessionStore) { self.store = store }
     func onEvent(event: DriverEvent) {
         if case .sessionChanged(_, _, _, let snapshot) = event { store.save(snapshot.map { Data($0.utf8) }) }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever of the answer and the cancellation comes first
+/// (a cancellation before the continuation exists resumes it as soon as it is armed).
+private final class Once: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cont: CheckedContinuation<CallResponse, Error>?
+    private var early: Result<CallResponse, Error>?
+    private var done = false
+
+    /// Returns false if the outcome was already known (the continuation is resumed here).
+    func arm(_ c: CheckedContinuation<CallResponse, Error>) -> Bool {
+        let early: Result<CallResponse, Error>? = lock.withLock {
+            if let e = self.early { self.done = true; self.early = nil; return e }
+            cont = c
+            return nil
+        }
+        if let early { c.resume(with: early); return false }
+        return true
+    }
+
+    func resume(_ r: Result<CallResponse, Error>) {
+        let c: CheckedContinuation<CallResponse, Error>? = lock.withLock {
+            if done { return nil }
+            guard let c = cont else { if early == nil { early = r }; return nil }
+            done = true; cont = nil
+            return c
+        }
+        c?.resume(with: r)
     }
 }
