@@ -24,16 +24,39 @@ final class URLSessionTransport: NSObject, Transport, URLSessionTaskDelegate, @u
         session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
     }
 
-    func setAppBody(_ body: AppBody, call: UInt64) { lock.withLock { appBodies[call] = body } }
-    func dropAppBody(call: UInt64) { _ = lock.withLock { appBodies.removeValue(forKey: call) } }
+    /// App-call requests the driver handed over before their call's body was registered.
+    private var parked: [UInt64: [(HttpRequest, Reply)]] = [:]
+
+    /// Registers a call's body. `Driver.start` may already have sent the call's first request (it
+    /// sends before it returns the id), so requests parked for this call go out now.
+    func setAppBody(_ body: AppBody, call: UInt64) {
+        let ready = lock.withLock { () -> [(HttpRequest, Reply)] in
+            appBodies[call] = body
+            return parked.removeValue(forKey: call) ?? []
+        }
+        for (r, reply) in ready { dispatch(r, reply, body) }
+    }
+
+    func dropAppBody(call: UInt64) {
+        lock.withLock { appBodies.removeValue(forKey: call); parked.removeValue(forKey: call) }
+    }
     func claim(_ requestId: UInt64) -> Kept? { lock.withLock { kept.removeValue(forKey: requestId) } }
 
     func send(request: HttpRequest, reply: Reply) {
+        guard let call = request.call else { return dispatch(request, reply, nil) }
+        let app = lock.withLock { () -> AppBody? in
+            if let app = appBodies[call] { return app }
+            parked[call, default: []].append((request, reply))
+            return nil
+        }
+        if let app { dispatch(request, reply, app) }
+    }
+
+    private func dispatch(_ request: HttpRequest, _ reply: Reply, _ app: AppBody?) {
         guard let url = URL(string: request.url) else { reply.failed(error: .connect); return }
         var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData,
                            timeoutInterval: TimeInterval(max(request.timeoutMs, 1)) / 1000)
         r.httpMethod = request.method
-        let app = request.call.flatMap { call in lock.withLock { appBodies[call] } }
         r.httpBody = request.body ?? app?.data
         for h in request.headers { r.addValue(h.value, forHTTPHeaderField: h.name) }
         for (k, v) in app?.headers ?? [:] where r.value(forHTTPHeaderField: k) == nil { r.setValue(v, forHTTPHeaderField: k) }
@@ -71,6 +94,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionTaskDelegate, @u
     func release(requestId: UInt64) {
         let task = lock.withLock { () -> URLSessionDataTask? in
             kept.removeValue(forKey: requestId)
+            for (call, list) in parked { parked[call] = list.filter { $0.0.id != requestId } }
             return inFlight.removeValue(forKey: requestId)
         }
         task?.cancel()

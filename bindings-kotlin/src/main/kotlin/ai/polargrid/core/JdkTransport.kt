@@ -34,7 +34,21 @@ internal class JdkTransport(private val http: HttpClient) : Transport {
     /** The app's own body and headers, kept per call id while the call runs. */
     class AppBody(val bytes: ByteArray?, val headers: Map<String, String>)
 
-    val appBodies = ConcurrentHashMap<ULong, AppBody>()
+    private val appBodies = HashMap<ULong, AppBody>()
+    /** App-call requests the driver handed over before their call's body was registered. */
+    private val parked = HashMap<ULong, MutableList<Pair<CoreRequest, Reply>>>()
+    private val lock = Any()
+
+    /**
+     * Registers a call's body. `Driver.start` may already have sent the call's first request
+     * (it sends before it returns the id), so requests parked for this call go out now.
+     */
+    fun register(call: ULong, body: AppBody) {
+        val ready = synchronized(lock) { appBodies[call] = body; parked.remove(call) }
+        ready?.forEach { (r, reply) -> dispatch(r, reply, body) }
+    }
+
+    fun unregister(call: ULong) = synchronized(lock) { appBodies.remove(call); parked.remove(call) }
     private val inFlight = ConcurrentHashMap<ULong, CompletableFuture<*>>()
     private val kept = ConcurrentHashMap<ULong, Kept>()
 
@@ -42,8 +56,15 @@ internal class JdkTransport(private val http: HttpClient) : Transport {
     class Kept(val status: Int, val headers: Map<String, List<String>>, val stream: InputStream)
 
     override fun send(request: CoreRequest, reply: Reply) {
+        val call = request.call ?: return dispatch(request, reply, null)
+        val app = synchronized(lock) {
+            appBodies[call] ?: null.also { parked.getOrPut(call) { ArrayList() }.add(request to reply) }
+        } ?: return
+        dispatch(request, reply, app)
+    }
+
+    private fun dispatch(request: CoreRequest, reply: Reply, app: AppBody?) {
         val id = request.id
-        val app = request.call?.let { appBodies[it] }
         val body = request.body ?: app?.bytes
         val b = JdkRequest.newBuilder(URI.create(request.url))
             .timeout(Duration.ofMillis(request.timeoutMs.toLong().coerceAtLeast(1)))
@@ -78,6 +99,7 @@ internal class JdkTransport(private val http: HttpClient) : Transport {
     }
 
     override fun release(requestId: ULong) {
+        synchronized(lock) { parked.values.forEach { l -> l.removeAll { it.first.id == requestId } } }
         inFlight.remove(requestId)?.cancel(true)
         kept.remove(requestId)?.let { runCatching { it.stream.close() } }
     }

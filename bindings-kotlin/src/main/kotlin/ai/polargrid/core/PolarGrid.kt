@@ -115,13 +115,13 @@ class PolarGrid(
     suspend fun request(method: String, path: String, body: ByteArray? = null, headers: Map<String, String> = emptyMap()): Response {
         val model = body?.let { ModelHint.of(it) }
         val call = ffi { driver.start(CallRequest(method = method, path = path, model = model, idempotent = null, timeoutMs = null)) }
-        transport.appBodies[call] = JdkTransport.AppBody(body, if (body != null && headers.keys.none { it.equals("content-type", true) }) headers + ("Content-Type" to "application/json") else headers)
+        transport.register(call, JdkTransport.AppBody(body, if (body != null && headers.keys.none { it.equals("content-type", true) }) headers + ("Content-Type" to "application/json") else headers))
         try {
             val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
             val kept = transport.claim(done.requestId) ?: throw PolarGridException.Closed()
             return Response(kept.status, kept.headers, done.region, kept.stream)
         } finally {
-            transport.appBodies.remove(call)
+            transport.unregister(call)
         }
     }
 
