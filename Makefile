@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke conformance
+.PHONY: demo test bench bench-mobile soak fuzz fuzz-smoke conformance
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -9,6 +9,14 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+	$(MAKE) --no-print-directory bench-mobile
+
+# Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
+# URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
+bench-mobile:
+	scripts/build-mobile.sh all
+	scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
+	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:

@@ -62,8 +62,26 @@ build_kotlin() {
   if changed kotlin-kit $kit_src; then
     # shellcheck disable=SC2086
     t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/kit.jar" $kit_src
+    t train_cds
     done_stamp kotlin-kit
   fi
+}
+
+# A class-data-sharing archive from one adapter run against the emulator: a JVM per conformance
+# scenario then starts in about half the time (mobile-run.sh uses it when present).
+train_cds() {
+  rm -f "$OUT/kotlin/kit.jsa"
+  local line key
+  coproc EMU { exec target/debug/polargrid-emulator; }
+  read -r line <&"${EMU[0]}"
+  key="$(printf '%s' "$line" | sed -n 's/.*"read_write":"\([^"]*\)".*/\1/p')"
+  printf '%s\n' \
+    "{\"id\":1,\"cmd\":\"configure\",\"endpoints\":$line,\"mode\":\"session\",\"api_key\":\"$key\",\"seed\":1}" \
+    '{"id":2,"cmd":"call","method":"POST","path":"/v1/chat/completions","body":{"model":"llama-3.1-8b","stream":true,"messages":[]},"count":2,"timeout_ms":30000}' \
+    '{"id":3,"cmd":"session"}' '{"id":4,"cmd":"close"}' |
+    POLARGRID_CDS_TRAIN="$OUT/kotlin/kit.jsa" scripts/mobile-run.sh kotlin ai.polargrid.core.conformance.AdapterKt >/dev/null 2>&1
+  exec {EMU[1]}>&-
+  wait "$EMU_PID" 2>/dev/null || true
 }
 
 # Swift: swiftc runs in the trixie chroot (it needs /proc there); the binaries run on this host

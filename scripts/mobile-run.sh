@@ -6,12 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 OUT="$PWD/target/mobile"
+export POLARGRID_EMULATOR="${POLARGRID_EMULATOR:-$PWD/target/debug/polargrid-emulator}"
 lang="$1"; main="$2"; shift 2
 case "$lang" in
   kotlin)
     K="$POLARGRID_CACHE/kotlin/node_modules/kotlin-compiler/lib"
-    # Start-up matters (one JVM per conformance scenario): client VM-like flags, class-data sharing.
-    exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Xss512k \
+    # Start-up matters (one JVM per conformance scenario): client VM-like flags and the class-data
+    # archive build-mobile.sh trains. JVM log lines go to stderr: stdout is the adapter protocol's.
+    cds=()
+    if [ -n "${POLARGRID_CDS_TRAIN:-}" ]; then cds=(-XX:ArchiveClassesAtExit="$POLARGRID_CDS_TRAIN")
+    elif [ -f "$OUT/kotlin/kit.jsa" ]; then cds=(-XX:SharedArchiveFile="$OUT/kotlin/kit.jsa"); fi
+    exec java -Xlog:disable -Xlog:all=warning:stderr -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto "${cds[@]}" \
       -Djna.library.path="$OUT/lib" -Djna.nosys=true \
       -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
       "$main" "$@" ;;

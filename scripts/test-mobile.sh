@@ -20,8 +20,8 @@ timed scripts/mobile-run.sh kotlin ai.polargrid.core.PolarGridTestKt
 step "Swift suite (XCTest)"
 timed scripts/mobile-run.sh swift PolarGridCoreTests
 step "quickstarts against the emulator"
-timed scripts/mobile-run.sh kotlin QuickstartKt >/dev/null
-timed scripts/mobile-run.sh swift Quickstart >/dev/null
+timed scripts/mobile-run.sh kotlin QuickstartKt
+timed scripts/mobile-run.sh swift Quickstart
 step "conformance: every scenario through each adapter"
 timed make --no-print-directory conformance ADAPTER=kotlin
 timed make --no-print-directory conformance ADAPTER=swift

@@ -131,8 +131,6 @@ private class Adapter {
             mapOf("id" to id, "ok" to false, "error" to "bad request: $e") to true
         }
     }
-
-    fun close() { pg?.close(); pg = null }
 }
 
 fun main() {
@@ -146,7 +144,8 @@ fun main() {
         out.flush()
         if (!keepGoing) break
     }
-    adapter.close()
-    // Exit at once: the HttpClient's threads must not keep the JVM waiting.
-    kotlin.system.exitProcess(0)
+    // Answered: exit at once (the process's end frees the client; an orderly close of the driver,
+    // its timer and the HttpClient's threads costs ~0.3 s per scenario for nothing).
+    out.flush()
+    Runtime.getRuntime().halt(0)
 }
