@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python toolchain, from PyPI into the tool cache (skipped when the pins are there):
-#   $POLARGRID_CACHE/venv            maturin, httpx, pytest, pytest-asyncio, openai (build + tests)
+#   $POLARGRID_CACHE/venv            maturin, httpx, pytest, openai (build + tests)
 #   $POLARGRID_CACHE/venv-bench-pgsdk  PolarGrid's published polargrid-sdk 0.10.0 (make bench only;
 #                                      pass --bench to install it)
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null || PY=python3
-PINS=(maturin==1.16.0 httpx==0.28.1 pytest==9.2.0 pytest-asyncio==1.5.0 openai==3.57.0)
+PINS=(maturin==1.16.0 httpx==0.28.1 pytest==9.2.0 openai==3.57.0)
 STAMP="${PINS[*]}"
 
 venv_with() { # dir stamp pins...

@@ -214,13 +214,17 @@ impl Shared {
         value
     }
 
-    fn answer(&self, id: pc::RequestId, keeps_success: bool, result: Result<pc::HttpResponse, pc::TransportErrorKind>) {
+    fn answer(
+        &self,
+        id: pc::RequestId,
+        keeps_success: bool,
+        result: Result<pc::HttpResponse, pc::TransportErrorKind>,
+    ) {
         let mut out = Flush::default();
         {
             let mut st = self.lock();
             let now = self.now();
-            let kept = keeps_success
-                && matches!(&result, Ok(r) if (200..300).contains(&r.status));
+            let kept = keeps_success && matches!(&result, Ok(r) if (200..300).contains(&r.status));
             if st.closed {
                 if kept {
                     out.release.push(id.0);
@@ -250,16 +254,20 @@ impl Shared {
     }
 
     /// Collects a call's ending, if it has one.
-    fn collect(&self, st: &mut State, call: pc::CallId) -> Option<Result<CallResponse, PolarGridError>> {
+    fn collect(
+        &self,
+        st: &mut State,
+        call: pc::CallId,
+    ) -> Option<Result<CallResponse, PolarGridError>> {
         let ending = st.endings.remove(&call)?;
         Some(match ending {
             Ending::Ready(request, region) => {
                 st.held.remove(&request);
                 Ok(CallResponse {
-                call: call.0,
-                request_id: request.0,
-                region,
-            })
+                    call: call.0,
+                    request_id: request.0,
+                    region,
+                })
             }
             Ending::Failed(e) => Err(PolarGridError::Call {
                 failure: convert::failure(&e),
@@ -461,7 +469,11 @@ impl Driver {
 
     /// The session snapshot to persist now, if a session is held (holds secrets).
     pub fn session_snapshot(&self) -> Option<String> {
-        self.shared.lock().core.session_snapshot().map(|s| s.to_json())
+        self.shared
+            .lock()
+            .core
+            .session_snapshot()
+            .map(|s| s.to_json())
     }
 
     /// Where the session is.
@@ -556,13 +568,33 @@ impl Reply {
             return;
         }
         if let Some(shared) = self.shared.upgrade() {
-            shared.answer(self.id, self.keeps_success, Err(convert::transport_error(error)));
+            shared.answer(
+                self.id,
+                self.keeps_success,
+                Err(convert::transport_error(error)),
+            );
         }
     }
 
     /// The request's id (the one in its `HttpRequest`).
     pub fn request_id(&self) -> u64 {
         self.id.0
+    }
+}
+
+impl Drop for Reply {
+    /// A reply the foreign side dropped unanswered (an exception in its transport) counts
+    /// as `Aborted`, so the call retries or fails now instead of at its timeout.
+    fn drop(&mut self) {
+        if !self.answered.swap(true, Ordering::SeqCst) {
+            if let Some(shared) = self.shared.upgrade() {
+                shared.answer(
+                    self.id,
+                    self.keeps_success,
+                    Err(pc::TransportErrorKind::Aborted),
+                );
+            }
+        }
     }
 }
 

@@ -132,7 +132,8 @@ class PolarGrid(_Client):
     emulator's start-up JSON, str or dict, as is). ``session`` restores a snapshot saved
     from ``on_session(snapshot_or_none)``. A bad configuration raises ``ConfigError``.
     Advanced/test options: ``failover_pinned``, ``seed``, ``backoff_ms=(base, max)``,
-    ``clock_offset_ms`` (start with the client's clock moved).
+    ``clock_offset_ms`` (start with the client's clock moved). ``http_transport`` replaces
+    the httpx transport underneath (proxies, TLS settings, connection limits).
     """
 
     def __init__(self, api_key: Optional[str] = None, *, mode: str = "session", region: Optional[str] = None,
@@ -141,11 +142,12 @@ class PolarGrid(_Client):
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
-                 clock_offset_ms: int = 0) -> None:
+                 clock_offset_ms: int = 0, http_transport: "Optional[httpx.BaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, clock_offset_ms, _http.SyncTransport(httpx.HTTPTransport()))
+                         failover_pinned, seed, backoff_ms, clock_offset_ms,
+                         _http.SyncTransport(http_transport or httpx.HTTPTransport()))
 
     def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
               model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
@@ -221,11 +223,12 @@ class AsyncPolarGrid(_Client):
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
-                 clock_offset_ms: int = 0) -> None:
+                 clock_offset_ms: int = 0, http_transport: "Optional[httpx.AsyncBaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, clock_offset_ms, _http.AsyncTransport(httpx.AsyncHTTPTransport()))
+                         failover_pinned, seed, backoff_ms, clock_offset_ms,
+                         _http.AsyncTransport(http_transport or httpx.AsyncHTTPTransport()))
 
     async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
                     model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
