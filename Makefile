@@ -15,7 +15,7 @@ bench:
 # URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
 bench-mobile:
 	scripts/build-mobile.sh all
-	scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
+	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
 	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.

@@ -16,7 +16,9 @@ case "$lang" in
     cds=()
     if [ -n "${POLARGRID_CDS_TRAIN:-}" ]; then cds=(-XX:ArchiveClassesAtExit="$POLARGRID_CDS_TRAIN")
     elif [ -f "$OUT/kotlin/kit.jsa" ]; then cds=(-XX:SharedArchiveFile="$OUT/kotlin/kit.jsa"); fi
-    exec java -Xlog:disable -Xlog:all=warning:stderr -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto "${cds[@]}" \
+    # POLARGRID_JVM_OPTS replaces the start-up flags (the bench wants the full JIT).
+    # shellcheck disable=SC2086
+    exec java -Xlog:disable -Xlog:all=warning:stderr ${POLARGRID_JVM_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Xshare:auto "${cds[@]}" \
       -Djna.library.path="$OUT/lib" -Djna.nosys=true \
       -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
       "$main" "$@" ;;
