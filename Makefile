@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke conformance
+.PHONY: demo test bench soak fuzz fuzz-smoke conformance python bench-python
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -9,6 +9,15 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+	$(MAKE) --no-print-directory bench-python
+
+# The Python wheel (maturin, uniffi) into target/wheels/; PYTHON_PROFILE=release for a release build.
+python:
+	scripts/build-python.sh
+
+# polargrid_core vs raw httpx vs the published polargrid-sdk 0.10.0 against a local stub, and import time.
+bench-python:
+	scripts/bench-python.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:

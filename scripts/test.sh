@@ -31,5 +31,8 @@ cargo test --workspace
 step "test bed: conformance CLI + real published clients against the emulator"
 scripts/test-testbed.sh
 
+step "python: wheel, pytest against the emulator, conformance through the Python adapter"
+scripts/test-python.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
