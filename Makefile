@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench bench-mobile soak fuzz fuzz-smoke conformance
+.PHONY: demo test bench bench-mobile soak fuzz fuzz-smoke conformance python bench-python
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -10,6 +10,7 @@ test:
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
 	$(MAKE) --no-print-directory bench-mobile
+	$(MAKE) --no-print-directory bench-python
 
 # Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
 # URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
@@ -17,6 +18,14 @@ bench-mobile:
 	scripts/build-mobile.sh all
 	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
 	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
+
+# The Python wheel (maturin, uniffi) into target/wheels/; PYTHON_PROFILE=release for a release build.
+python:
+	scripts/build-python.sh
+
+# polargrid_core vs raw httpx vs the published polargrid-sdk 0.10.0 against a local stub, and import time.
+bench-python:
+	scripts/bench-python.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:

@@ -31,6 +31,9 @@ cargo test --workspace
 step "test bed: conformance CLI + real published clients against the emulator"
 scripts/test-testbed.sh
 
+step "python: wheel, pytest against the emulator, conformance through the Python adapter"
+scripts/test-python.sh
+
 step "Kotlin and Swift packages: both suites, quickstarts and conformance adapters (kotlinc, swiftc cached in $POLARGRID_CACHE)"
 scripts/test-mobile.sh
 
