@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench bench-mobile soak fuzz fuzz-smoke conformance python bench-python
+.PHONY: demo test bench bench-emulator bench-mobile soak fuzz fuzz-smoke conformance python bench-python
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -27,6 +27,10 @@ python:
 bench-python:
 	scripts/bench-python.sh
 
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
+
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
@@ -39,10 +43,11 @@ soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
 
 # Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
-# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once.
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;
+# ONLY=<scenario name> runs just that one.
 ADAPTER ?= rust
 SCENARIOS ?= tests/conformance/scenarios
 JOBS ?= 4
 conformance:
 	cargo build --quiet -p polargrid-conformance --bins
-	cargo run --quiet -p polargrid-conformance --bin conformance -- --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(CONFORMANCE_ARGS)
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # The test bed (issue 8): the conformance CLI end to end through the `rust` adapter script,
 # and real, unchanged published clients against the emulator.
-# (`cargo test -p polargrid-conformance`, run by `cargo test --workspace`, already replays every
-# scenario through the Rust adapter binary.)
+# (`cargo test -p polargrid-conformance`, run by `cargo test --workspace`, also replays every
+# scenario through the Rust adapter binary and tests the runner itself.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
-echo "--- make conformance: one scenario through adapters/rust"
-make --no-print-directory conformance SCENARIOS=tests/conformance/scenarios JOBS=1 \
-  CONFORMANCE_ARGS="--only handoff_session_from_backend"
+echo "--- make conformance: every scenario through adapters/rust"
+make --no-print-directory conformance ADAPTER=rust SCENARIOS=tests/conformance/scenarios
 
 echo "--- make conformance on tests/should_fail: every scenario must FAIL, exit non-zero"
 out="$(make --no-print-directory conformance SCENARIOS=tests/conformance/tests/should_fail 2>&1)" && {

@@ -32,7 +32,15 @@ async def main():
     check(len(pieces) > 2 and "Hello" in text, f"chat_completion_stream: {len(pieces)} chunks")
     done = [c async for c in pg.completion_stream({"model": model, "prompt": "hi"})]
     check(len(done) > 1 and all(c.choices for c in done), f"completion_stream: {len(done)} chunks")
-    check(log_count(role="edge", credential="key", status=200) == 4, "4 edge calls, each with the pg_ key")
+    plain = await pg.completion({"model": model, "prompt": "hi"})
+    check(plain.choices[0].text and plain.pg_metadata.region == first["id"], "completion parsed")
+    wav = await pg.text_to_speech({"model": "kokoro-82m", "input": "hi", "voice": "alloy", "response_format": "wav"})
+    check(wav[:4] == b"RIFF", f"text_to_speech: {len(wav)} bytes of WAV")
+    heard = await pg.transcribe(wav, {"model": "whisper-large-v3"})
+    check("emulator" in heard.text, f"transcribe (streamed by default): {heard.text!r}")
+    verbose = await pg.transcribe(wav, {"model": "whisper-large-v3", "response_format": "verbose_json"})
+    check(verbose.segments and verbose.segments[0].text == verbose.text, "transcribe verbose_json parsed")
+    check(log_count(role="edge", credential="key", status=200) == 8, "8 edge calls, each with the pg_ key")
     bad = PolarGrid(api_key="pg_" + "x" * 40, base_url=first["url"], max_retries=0)
     try:
         await bad.list_models()

@@ -11,7 +11,8 @@ cargo build --quiet -p polargrid-emulator
 
 with_emulator() { # name, command...
   local name="$1"; shift
-  coproc EMU { exec cargo run --quiet -p polargrid-emulator; }
+  # What `cargo run -p polargrid-emulator` runs, built just above.
+  coproc EMU { exec "${CARGO_TARGET_DIR:-target}/debug/polargrid-emulator"; }
   local line
   if ! IFS= read -r -t 60 line <&"${EMU[0]}"; then
     echo "$name: the emulator printed no start-up line" >&2; return 1

@@ -37,7 +37,14 @@ fn malformed_and_unknown_commands_get_error_lines_and_the_adapter_keeps_reading(
     let bad_type = a
         .exchange(r#"{"id":8,"cmd":"clock","advance_ms":"soon"}"#, T)
         .unwrap();
-    assert!(error_of(&bad_type).contains("advance_ms"));
+    assert!(error_of(&bad_type).contains("invalid type"));
+    let zero = a
+        .exchange(
+            r#"{"id":11,"cmd":"call","method":"GET","path":"/v1/models","body":null,"count":0}"#,
+            T,
+        )
+        .unwrap();
+    error_of(&zero);
     let no_endpoints = a
         .exchange(r#"{"id":9,"cmd":"configure","mode":"session"}"#, T)
         .unwrap();
@@ -100,4 +107,17 @@ fn adapter_that_exits_at_once_fails_the_scenario_without_hanging() {
         .unwrap();
     let e = run(&sc.unwrap(), &AdapterCommand::new("/bin/cat")).unwrap_err();
     assert!(e.contains("without a boolean ok"), "{e}");
+}
+
+#[test]
+fn adapter_that_never_answers_a_call_is_killed_and_fails_the_scenario() {
+    let sc: polargrid_conformance::Scenario = serde_json::from_value(json!({
+        "name": "hang", "description": "the adapter never answers the call",
+        "call_timeout_ms": 100,
+        "steps": [{"call": {"method": "GET", "path": "/v1/models", "expect": {"outcome": "ready"}}}]
+    }))
+    .unwrap();
+    let hang = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/hangs_on_call");
+    let e = run(&sc, &AdapterCommand::new(hang)).unwrap_err();
+    assert!(e.contains("did not answer within 5100 ms (killed)"), "{e}");
 }

@@ -60,6 +60,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cmd = AdapterCommand::named(&adapter);
+    if !cmd.program.is_file() {
+        eprintln!(
+            "conformance: no adapter {adapter:?} (expected an executable at {})",
+            cmd.program.display()
+        );
+        return ExitCode::from(2);
+    }
     let (passed, failed) = run_all(&scenarios, &cmd, jobs, |name, r| match r {
         Ok(()) => println!("{name} ... ok"),
         Err(e) => println!("{name} ... FAILED: {e}"),

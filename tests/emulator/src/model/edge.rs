@@ -356,18 +356,39 @@ const MODELS_CREATED: u64 = 1_735_689_600;
 const TRANSCRIPT: &str = "Hello from the PolarGrid emulator.";
 
 /// `/v1/audio/transcriptions`: `{"text"}`; `response_format` (query or form field)
-/// `verbose_json` adds the segment list, `text` answers plain text.
+/// `verbose_json` adds the segment list, `text` answers plain text; `stream=true` answers
+/// PolarGrid's SSE (`transcript.text.delta` events, then one `transcript.text.done`).
 fn transcription(req: &Request) -> Response {
-    let format = req
-        .query
-        .as_deref()
-        .and_then(|q| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("response_format="))
-        })
-        .map(str::to_string)
-        .or_else(|| form_field(&req.body, "response_format"))
-        .unwrap_or_default();
+    let param = |name: &str| {
+        req.query
+            .as_deref()
+            .and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            })
+            .map(str::to_string)
+            .or_else(|| form_field(&req.body, name))
+            .unwrap_or_default()
+    };
+    let format = param("response_format");
+    if param("stream") == "true" && !matches!(format.as_str(), "verbose_json" | "srt" | "vtt") {
+        let mut events: Vec<String> = TRANSCRIPT
+            .split_inclusive(' ')
+            .map(|w| json!({"type": "transcript.text.delta", "delta": w}).to_string())
+            .collect();
+        events.push(
+            json!({"type": "transcript.text.done", "text": TRANSCRIPT, "duration": 0.25, "language": "en"})
+                .to_string(),
+        );
+        return Response {
+            status: 200,
+            headers: vec![
+                ("content-type".to_string(), "text/event-stream".to_string()),
+                ("cache-control".to_string(), "no-cache".to_string()),
+            ],
+            body: Body::Sse(events),
+        };
+    }
     match format.as_str() {
         "verbose_json" => json_response(
             200,

@@ -90,6 +90,33 @@ fn chat_answer_carries_pg_metadata_and_stream_usage_when_asked() {
 }
 
 #[test]
+fn transcription_stream_is_delta_events_then_done() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let r = h.send(
+        &edge("yto-01"),
+        Request::new("POST", "/v1/audio/transcriptions?stream=true&model=m").with_bearer(&key),
+    );
+    let Body::Sse(events) = &r.body else {
+        panic!("not a stream: {r:?}")
+    };
+    let parsed: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    let text: String = parsed[..parsed.len() - 1]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "transcript.text.delta");
+            e["delta"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let done = parsed.last().unwrap();
+    assert_eq!(done["type"], "transcript.text.done");
+    assert_eq!(done["text"], json!(text));
+}
+
+#[test]
 fn transcription_verbose_json_has_segments() {
     let mut h = harness();
     let key = h.rw_key();
