@@ -163,7 +163,8 @@ class PolarGrid(
     /** Ends open calls and releases everything; idempotent. */
     override fun close() { driver.shutdown(); driver.close() }
 
-    override fun toString() = "PolarGrid(region=${region ?: "unresolved"}, session=$sessionStatus)"
+    override fun toString() =
+        runCatching { "PolarGrid(region=${region ?: "unresolved"}, session=$sessionStatus)" }.getOrDefault("PolarGrid(closed)")
 
     private inline fun <T> ffi(f: () -> T): T = try { f() } catch (e: FfiError) { throw PolarGridException.from(e) }
 }
