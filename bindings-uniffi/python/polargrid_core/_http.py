@@ -91,13 +91,13 @@ class _Base(n.Transport):
         """Answers a 2xx app-call head (keeping the body) and says True, else False."""
         if req.body_rule == n.BodyRule.KEEP_SUCCESS and 200 <= resp.status_code < 300:
             self.kept[req.id] = resp
-            reply.response(resp.status_code, _headers(resp), b"")
+            reply.response_head(resp.status_code, _head(resp), b"")
             return True
         return False
 
 
-def _headers(resp: httpx.Response) -> List[Any]:
-    return [n.Header(name=k, value=v) for k, v in resp.headers.multi_items()]
+def _head(resp: httpx.Response) -> bytes:
+    return b"\n".join([k + b": " + v for k, v in resp.headers.raw])
 
 
 def _limit(req: Any) -> int:
@@ -173,7 +173,7 @@ class SyncTransport(_Base):
             resp.close()
             reply.failed(n.TransportError.ABORTED)
             raise
-        return reply.response(resp.status_code, _headers(resp), body)
+        return reply.response_head(resp.status_code, _head(resp), body)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -255,7 +255,7 @@ class AsyncTransport(_Base):
                     body = (await resp.aread())[:_limit(req)]
                 finally:
                     await resp.aclose()
-                reply.response(resp.status_code, _headers(resp), body)
+                reply.response_head(resp.status_code, _head(resp), body)
         except httpx.HTTPError as e:
             reply.failed(kind_of(e))
         except BaseException:
