@@ -31,6 +31,12 @@ cargo test --workspace
 step "test bed: conformance CLI + real published clients against the emulator"
 scripts/test-testbed.sh
 
+step "python: wheel, pytest against the emulator, conformance through the Python adapter"
+scripts/test-python.sh
+
+step "Kotlin and Swift packages: both suites, quickstarts and conformance adapters (kotlinc, swiftc cached in $POLARGRID_CACHE)"
+scripts/test-mobile.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
 

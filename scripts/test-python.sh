@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The Python package: build the wheel from this checkout (make python), install it into the
+# tool cache's venv, run the pytest suite against the real emulator, then every conformance
+# scenario through the Python adapter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+scripts/build-python.sh
+V="$POLARGRID_CACHE/venv"
+"$V/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/polargrid_core-*.whl
+cargo build --quiet -p polargrid-emulator
+"$V/bin/python" -m pytest -q -p no:cacheprovider bindings-uniffi/tests
+make --no-print-directory conformance ADAPTER=python
