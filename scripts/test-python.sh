@@ -12,3 +12,5 @@ V="$POLARGRID_CACHE/venv"
 cargo build --quiet -p polargrid-emulator
 "$V/bin/python" -m pytest -q -p no:cacheprovider bindings-uniffi/tests
 make --no-print-directory conformance ADAPTER=python
+env -u POLARGRID_API_KEY "$V/bin/python" examples/python/quickstart.py >/dev/null
+echo "examples/python/quickstart.py ... ok"
