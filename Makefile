@@ -11,7 +11,7 @@ bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
 	$(MAKE) --no-print-directory bench-python
 
-# The Python wheel (maturin, uniffi) into target/wheels/; PYTHON_PROFILE=release for a release build.
+# The Python wheel (maturin, uniffi; release) into target/wheels/; PYTHON_PROFILE=debug for a debug one.
 python:
 	scripts/build-python.sh
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
-scripts/build-python.sh
+PYTHON_PROFILE=debug scripts/build-python.sh  # debug: the faster build end to end for tests
 V="$POLARGRID_CACHE/venv"
 "$V/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/polargrid_core-*.whl
 cargo build --quiet -p polargrid-emulator
