@@ -20,7 +20,7 @@ bench-mobile:
 	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
 	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
 
-# The Python wheel (maturin, uniffi) into target/wheels/; PYTHON_PROFILE=release for a release build.
+# The Python wheel (maturin, uniffi; release) into target/wheels/; PYTHON_PROFILE=debug for a debug one.
 python:
 	scripts/build-python.sh
 

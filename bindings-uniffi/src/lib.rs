@@ -32,6 +32,8 @@
 
 mod convert;
 mod driver;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
