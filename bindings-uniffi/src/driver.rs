@@ -277,11 +277,14 @@ impl Shared {
         })
     }
 
-    /// A waiter gave up on `call`: cancel it, or drop its answer if it already came.
-    fn abandon(&self, call: pc::CallId) -> bool {
-        let (known, kept) = self.step(|st, now| {
-            st.wakers.remove(&call);
-            match st.endings.remove(&call) {
+    /// Gives up on `call`: cancels it in the core, or drops its answer if it already came.
+    /// `tell_waiter`: an async waiter still parked on the call (the app cancelled it from
+    /// elsewhere, as Swift's cancellation does) is woken and collects `Cancelled`; a waiter
+    /// that is itself giving up (its future dropped) passes `false`.
+    fn abandon(&self, call: pc::CallId, tell_waiter: bool) -> bool {
+        let (known, kept, waker) = self.step(|st, now| {
+            let waker = st.wakers.remove(&call);
+            let (known, kept) = match st.endings.remove(&call) {
                 Some(Ending::Ready(req, _)) => {
                     st.held.remove(&req);
                     (true, Some(req.0))
@@ -292,10 +295,18 @@ impl Shared {
                     st.core.cancel_call(now, call);
                     (open, None)
                 }
+            };
+            let waker = waker.filter(|_| tell_waiter && known);
+            if waker.is_some() {
+                st.endings.insert(call, Ending::Cancelled);
             }
+            (known, kept, waker)
         });
         if let Some(id) = kept {
             self.transport.release(id);
+        }
+        if let Some(w) = waker {
+            w.wake();
         }
         known
     }
@@ -438,10 +449,11 @@ impl Driver {
         }
     }
 
-    /// Cancels a call (a waiter gets `Cancelled`; an answer already kept is released).
+    /// Cancels a call (an async waiter parked in `wait` is woken with `Cancelled`; an answer
+    /// already kept is released; a later `wait_blocking` finds nothing).
     /// Returns `false` if it had already ended and been collected.
     pub fn cancel(&self, call: u64) -> bool {
-        self.shared.abandon(pc::CallId(call))
+        self.shared.abandon(pc::CallId(call), true)
     }
 
     /// Hands over a session minted by the app's backend: `grant_json` is the auth
@@ -646,7 +658,7 @@ impl Future for Wait {
 impl Drop for Wait {
     fn drop(&mut self) {
         if !self.done {
-            self.shared.abandon(self.call);
+            self.shared.abandon(self.call, false);
         }
     }
 }

@@ -111,3 +111,41 @@ fn close_ends_open_calls_and_refuses_new_ones() {
     assert!(matches!(d.start(models()), Err(PolarGridError::Closed)));
     reply.failed(TransportError::Connect);
 }
+
+/// Records that it was woken.
+#[derive(Default)]
+struct Woken(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cancel_from_elsewhere_wakes_the_parked_async_waiter_with_cancelled() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let (d, t) = driver(4);
+    let call = d.start(models()).unwrap();
+    let (req, reply) = next(&t);
+    let woken = Arc::new(Woken::default());
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut wait = Box::pin(d.wait(call));
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    assert!(d.cancel(call));
+    assert!(
+        woken.0.load(std::sync::atomic::Ordering::SeqCst),
+        "the waiter was woken"
+    );
+    assert_eq!(
+        wait.as_mut().poll(&mut cx),
+        Poll::Ready(Err(PolarGridError::Cancelled))
+    );
+    drop(wait);
+    // The answer that arrives after the cancel is released, not kept.
+    reply.response(200, vec![], vec![]);
+    assert!(t.released.lock().unwrap().contains(&req.id));
+    d.close();
+}
