@@ -57,6 +57,7 @@
 )]
 
 mod call;
+mod calls;
 mod classify;
 mod client;
 mod config;
