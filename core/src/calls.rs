@@ -141,9 +141,7 @@ impl Calls {
         id: CallId,
         scope: DiscoveryScope,
     ) -> Option<Timestamp> {
-        let Some(c) = self.map.get(&id) else {
-            return None;
-        };
+        let c = self.map.get(&id)?;
         let deadline = c.wait_deadline;
         let model = c.spec.model.as_deref();
         match self
