@@ -20,11 +20,12 @@
 //! generic map type) and no per-input scan.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 
 use crate::call::{Call, Phase};
 use crate::config::DiscoveryScope;
 use crate::http::{CallId, RequestId};
+use crate::idmap::IdMap;
 use crate::route::RouteKey;
 use crate::time::Timestamp;
 
@@ -82,7 +83,7 @@ impl Timers {
 /// The open calls by id, with the waiting indexes described in the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct Calls {
-    map: BTreeMap<CallId, Call>,
+    map: IdMap<CallId, Call>,
     queue: BinaryHeap<Reverse<CallId>>,
     parked: Vec<CallId>,
     fresh: Vec<CallId>,
@@ -249,16 +250,17 @@ impl Calls {
 
     /// Every waiting call, in id order (for session news that concerns them all).
     pub(crate) fn waiting_ids(&self) -> Vec<CallId> {
-        let mut v: Vec<CallId> = self
+        let mut v: Vec<u64> = self
             .queue
             .iter()
             .map(|Reverse(id)| *id)
             .chain(self.parked.iter().copied())
             .filter(|id| self.map.get(id).is_some_and(|c| c.phase == Phase::Waiting))
+            .map(|id| id.0)
             .collect();
         v.sort_unstable();
         v.dedup();
-        v
+        v.into_iter().map(CallId).collect()
     }
 
     /// After a hand-over every waiting call may need a wait deadline again.

@@ -1,6 +1,6 @@
 //! The client: the machines wired together behind the Sans-IO surface.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::call::{Budget, Call, CallSpec, Next, Outcome, Phase, UsedCredential};
 use crate::calls::{Calls, Timer, Timers};
@@ -13,6 +13,7 @@ use crate::http::{
     CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
     MAX_ERROR_BODY,
 };
+use crate::idmap::IdMap;
 use crate::rng::Rng;
 use crate::route::{Input as RouteInput, Router};
 use crate::secret::Secret;
@@ -72,8 +73,9 @@ pub struct Client {
     timers: Timers,
     /// The credential the parked calls last saw (a new one may change their fate).
     parked_with: Option<UsedCredential>,
-    pending: BTreeMap<RequestId, Pending>,
-    abandoned: BTreeSet<RequestId>,
+    pending: IdMap<RequestId, Pending>,
+    /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
+    abandoned: Vec<RequestId>,
     budget: Budget,
     last_now: Option<Timestamp>,
 }
@@ -110,8 +112,8 @@ impl Client {
             calls: Calls::default(),
             timers: Timers::default(),
             parked_with: None,
-            pending: BTreeMap::new(),
-            abandoned: BTreeSet::new(),
+            pending: IdMap::default(),
+            abandoned: Vec::new(),
             budget,
             last_now: None,
         })
@@ -289,38 +291,45 @@ impl Client {
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.observe_now(now);
         // Everything due, from the timer heap: requests first (in id order), as before.
-        let mut due_calls = Vec::new();
-        let mut expired: Vec<(RequestId, Purpose)> = Vec::new();
+        // (Ids are sorted as plain numbers: one sort in the wasm build, not one per type.)
+        let mut due_calls: Vec<u64> = Vec::new();
+        let mut expired: Vec<u64> = Vec::new();
         while let Some((at, t)) = self.timers.pop_due(now) {
             match t {
                 Timer::Request(id) => {
-                    if let Some(p) = self.pending.get(&id).filter(|p| p.deadline == Some(at)) {
-                        expired.push((id, p.purpose));
+                    if self
+                        .pending
+                        .get(&id)
+                        .is_some_and(|p| p.deadline == Some(at))
+                    {
+                        expired.push(id.0);
                     }
                 }
-                Timer::Call(id) => due_calls.push(id),
+                Timer::Call(id) => due_calls.push(id.0),
             }
         }
-        expired.sort_unstable_by_key(|(id, _)| *id);
-        expired.dedup_by_key(|(id, _)| *id);
-        for (id, purpose) in expired {
-            self.pending.remove(&id);
+        expired.sort_unstable();
+        expired.dedup();
+        for id in expired.into_iter().map(RequestId) {
+            let Some(p) = self.pending.remove(&id) else {
+                continue;
+            };
             self.remember_abandoned(id);
             self.events.push_back(Event::Abort { request: id });
-            self.on_transport_error(now, id, purpose, TransportErrorKind::Timeout);
+            self.on_transport_error(now, id, p.purpose, TransportErrorKind::Timeout);
         }
         let n = self.session.step(now, SessionInput::Tick, &mut ctx!(self));
         self.apply_notice(now, n);
         // Calls whose backoff ended or whose wait ran out (judged on their state now).
         while let Some((_, t)) = self.timers.pop_due(now) {
             if let Timer::Call(id) = t {
-                due_calls.push(id);
+                due_calls.push(id.0);
             }
         }
         due_calls.sort_unstable();
         due_calls.dedup();
         let mut failed = Vec::new();
-        for id in due_calls {
+        for id in due_calls.into_iter().map(CallId) {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
@@ -440,7 +449,8 @@ impl Client {
         if let Some(p) = self.pending.remove(&id) {
             return Ok(Some(p));
         }
-        if self.abandoned.remove(&id) {
+        if let Ok(i) = self.abandoned.binary_search(&id) {
+            self.abandoned.remove(i);
             return Ok(None);
         }
         Err(MisuseError::UnknownRequest(id))
@@ -483,9 +493,13 @@ impl Client {
     }
 
     fn remember_abandoned(&mut self, req: RequestId) {
-        self.abandoned.insert(req);
-        while self.abandoned.len() > MAX_ABANDONED {
-            self.abandoned.pop_first();
+        if let Err(i) = self.abandoned.binary_search(&req) {
+            self.abandoned.insert(i, req);
+        }
+        if self.abandoned.len() > MAX_ABANDONED {
+            // The oldest go first (ids grow), as they did from the ordered set.
+            let excess = self.abandoned.len() - MAX_ABANDONED;
+            self.abandoned.drain(..excess);
         }
     }
 

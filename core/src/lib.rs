@@ -66,6 +66,7 @@ mod error;
 mod event;
 mod http;
 mod httpdate;
+mod idmap;
 mod jwt;
 mod rng;
 mod route;

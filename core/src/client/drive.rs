@@ -334,7 +334,7 @@ impl Client {
     /// After a clock step moved every deadline: one entry per live deadline.
     pub(super) fn rebuild_timers(&mut self) {
         self.timers.clear();
-        for (id, p) in &self.pending {
+        for (id, p) in self.pending.iter() {
             if let Some(d) = p.deadline {
                 self.timers.push(d, Timer::Request(*id));
             }
@@ -356,7 +356,7 @@ impl Client {
 /// Whether a timer entry is still a deadline the core has: a request's timeout, a call's
 /// backoff end, or a waiting call's handoff deadline (what `poll_timeout` reports).
 fn timer_holds(
-    pending: &BTreeMap<RequestId, Pending>,
+    pending: &IdMap<RequestId, Pending>,
     calls: &Calls,
     at: Timestamp,
     t: Timer,
