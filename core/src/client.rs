@@ -248,12 +248,10 @@ impl Client {
         if !p.purpose.core_owned() {
             resp.body.truncate(MAX_ERROR_BODY);
         }
-        self.session.observe_date(p.sent, now, &resp);
         match p.purpose {
             Purpose::Exchange | Purpose::Refresh => {
-                let n = self
-                    .session
-                    .step(now, SessionInput::Answer(id, &resp), &mut ctx!(self));
+                let input = SessionInput::Answer(id, &resp, p.sent);
+                let n = self.session.step(now, input, &mut ctx!(self));
                 self.apply_notice(now, n);
             }
             Purpose::Discover => {
@@ -357,8 +355,11 @@ impl Client {
             }
         }
         for id in failed {
-            let e = self.calls.get(&id).and_then(|c| c.last_error.clone());
-            let e = e.unwrap_or_else(|| local(ErrorKind::NoSession, Stage::Call));
+            let e = match self.session.state() {
+                State::Ended => Some(self.session.end_reason()),
+                _ => self.calls.get(&id).and_then(|c| c.last_error.clone()),
+            };
+            let e = e.unwrap_or_else(|| self.session.end_reason());
             self.fail(id, e);
         }
         self.drive(now);

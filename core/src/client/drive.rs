@@ -30,6 +30,11 @@ impl Client {
                 };
                 self.router
                     .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
+                if kind.never_sent() && Router::can_fail_over(&self.cfg) {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.avoid.push(region);
+                    }
+                }
                 let error = classify_transport(Stage::Call, kind);
                 let outcome = Outcome::Failure {
                     error,
@@ -249,13 +254,20 @@ impl Client {
                 self.calls.park(id); // (every waiting call's key is counted)
                 continue;
             };
-            let Some(target) = self.router.target(now, rkey, &self.cfg) else {
+            let Some(target) = self.router.target_for(now, rkey, &self.cfg, &c.avoid) else {
                 self.router
                     .step(now, RouteInput::Resolve(rkey), &mut ctx!(self));
                 // Its route is being discovered: examined again when that ends.
                 self.calls.park(id);
                 continue;
             };
+            if c.avoid.contains(&target.region) {
+                // Every known region failed for certain for this call.
+                if let Some(e) = c.last_error.clone() {
+                    self.fail(id, e);
+                    continue;
+                }
+            }
             self.dispatch(id, target, &secret, used);
         }
     }
