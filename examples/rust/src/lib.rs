@@ -12,7 +12,7 @@
 //! are still reused; the idle ones close when the client is dropped.
 //!
 //! The emulator is not a dependency: with the `emulator` feature (tests only),
-//! [`emulator_endpoints`] converts its start-up info; otherwise pass its start-up JSON to
+//! `emulator_endpoints` converts its start-up info; otherwise pass its start-up JSON to
 //! [`polargrid_core::Endpoints::from_json`].
 //!
 //! ```no_run
