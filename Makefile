@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size bench-emulator soak fuzz fuzz-smoke conformance
+.PHONY: demo test bench wasm-size bench-emulator soak fuzz fuzz-smoke conformance npm bench-npm
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -9,6 +9,7 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+	scripts/bench-npm.sh
 
 # The core's wasm size (raw and gzip -9, no wasm-opt): a relative measure for changes.
 wasm-size:
@@ -28,6 +29,14 @@ fuzz-smoke:
 # 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
 soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
+
+# The npm package polargrid-core, built in place at bindings-wasm/npm/ (wasm + glue generated).
+npm:
+	scripts/build-npm.sh
+
+# The npm package's bundle size (beside auth-js, openai, firebase/auth), twiggy breakdown, pg.fetch overhead.
+bench-npm:
+	scripts/bench-npm.sh
 
 # Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
 # one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;

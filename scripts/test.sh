@@ -35,3 +35,6 @@ scripts/test-testbed.sh
 
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
+
+step "npm package polargrid-core: build, node --test suite, types, quickstart, Node conformance adapter"
+scripts/test-npm.sh

@@ -1,0 +1,49 @@
+// Overhead of pg.fetch over a bare fetch with a Bearer header, both on the same in-process
+// stub fetch (no network): µs per call, median of several runs. Printed by `make bench-npm`.
+import { PolarGrid } from '../npm/index.js';
+
+const RUNS = Number(process.env.RUNS ?? 7);
+const CALLS = Number(process.env.CALLS ?? 20000);
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const jwt = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 86400, iat: Math.floor(Date.now() / 1000) })}.c2ln`;
+const grant = JSON.stringify({ session_token: jwt, refresh_token: 'rt_bench', session_id: 's1', expires_in: 86400 });
+const key = 'pg_bench_key_0123456789';
+
+// The same stub serves both: the auth answer for the exchange, an empty 200 for calls.
+const ok = new Response(null, { status: 200 });
+const stub = async (url) => (url.endsWith('/v1/auth/session') ? new Response(grant, { status: 200 }) : ok);
+
+const bare = (path) => stub(`https://api.yto-01.edge.polargrid.ai${path}`, { headers: { Authorization: `Bearer ${key}` } });
+const pg = await PolarGrid.connect({ apiKey: key, region: 'yto-01', fetch: stub });
+await pg.fetch('/v1/models'); // the exchange happens once, outside the measurement
+
+const body = JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] });
+async function time(fn) {
+  // CPU time, not wall time: the machine is shared, and a descheduled process is not
+  // slower code.
+  const t = process.cpuUsage();
+  for (let i = 0; i < CALLS; i++) await fn();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / CALLS;
+}
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const cases = {
+  'GET /v1/models': [() => bare('/v1/models'), () => pg.fetch('/v1/models')],
+  'POST /v1/chat/completions (small JSON body)': [
+    () => stub('https://api.yto-01.edge.polargrid.ai/v1/chat/completions', { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }),
+    () => pg.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+  ],
+};
+for (const [name, [b, p]] of Object.entries(cases)) {
+  for (let i = 0; i < 3; i++) (await time(b), await time(p)); // warm up the JIT
+  const diffs = [];
+  const bares = [];
+  for (let r = 0; r < RUNS; r++) {
+    const tb = await time(b);
+    const tp = await time(p);
+    bares.push(tb);
+    diffs.push(tp - tb);
+  }
+  console.log(`overhead ${name}: ${median(diffs).toFixed(2)} µs CPU/call over a bare fetch (bare: ${median(bares).toFixed(2)} µs; median of ${RUNS} runs × ${CALLS} calls; budget ≤ 3 µs)`);
+}
+pg.close();

@@ -1,0 +1,126 @@
+// Types of the npm package polargrid-core (hand-written beside the driver, index.js).
+
+/** What `PolarGrid.connect` takes. Everything is checked before any request is made. */
+export interface ConnectOptions {
+  /** Your `pg_…` key (session and direct modes). */
+  apiKey?: string;
+  /** A snapshot to restore (from `pg.snapshot()` or a 'session' event): no new exchange. */
+  session?: string | object;
+  /** `session` (default: the key is exchanged for a JWT), `direct` (the key goes to the
+   * edges) or `handoff` (no key here: your backend mints sessions, see `handOver`). */
+  mode?: 'session' | 'direct' | 'handoff';
+  /** Pin a region: an id (`yto-01`) or an alias (`toronto`); discovery is skipped. */
+  region?: string;
+  /** Discovery scope: stay in your country (default) or go global. */
+  scope?: 'country' | 'global';
+  /** A fixed edge base URL (an autorouter URL means auto-routing). */
+  baseURL?: string;
+  /** Where PolarGrid lives: the emulator's start-up JSON as it is (object or string). */
+  endpoints?: string | object;
+  /** The fetch to send with (default: the global one). */
+  fetch?: typeof globalThis.fetch;
+  /** The clock, Unix milliseconds (default `Date.now`; tests move it). */
+  now?: () => number;
+  /** Shortcut for `pg.on('session', fn)`. */
+  onSession?: (event: SessionEvent) => void;
+  /** Attempts per call, the first included (1–20; default 4). */
+  maxAttempts?: number;
+  /** Advanced/tests: first retry backoff and its cap, in ms. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Whether a pinned region may fail over to another when it is down. */
+  failoverPinned?: boolean;
+  /** Tests: the seed of jitter and request ids (default: random). */
+  seed?: number;
+}
+
+/** Error kinds: the core's classification, plus `invalid_config` from `connect`. */
+export type ErrorKind =
+  | 'invalid_api_key' | 'session_expired' | 'no_session' | 'cdn_blocked' | 'insufficient_scope'
+  | 'billing' | 'validation' | 'not_found' | 'rate_limited' | 'server' | 'network'
+  | 'malformed_response' | 'unexpected_status' | 'invalid_config';
+
+/** A classified failure. Never holds a secret in `message`, `stack` or its JSON. */
+export class PolarGridError extends Error {
+  readonly name: 'PolarGridError';
+  readonly kind: ErrorKind;
+  /** HTTP status, when there was an answer. */
+  readonly status: number | null;
+  /** Whether the same call can succeed later. */
+  readonly retryable: boolean;
+  /** When the server asked to come back (from `Retry-After`). */
+  readonly retryAfterMs: number | null;
+  /** The `X-Request-ID` sent, for support tickets. */
+  readonly requestId: string | null;
+  /** One line: what happened. */
+  readonly cause: string;
+  /** One line: how to fix it. */
+  readonly fix: string;
+  /** The server's own message, scrubbed and bounded. */
+  readonly serverMessage: string | null;
+  /** Attempts made. */
+  readonly attempts: number;
+  toJSON(): Record<string, unknown>;
+}
+
+export interface SessionEvent {
+  reason: 'exchanged' | 'refreshed' | 'handedOver' | 'restored' | 'cleared';
+  sessionId: string | null;
+  /** When the JWT expires (server clock, Unix ms). */
+  expiresAt: number | null;
+  refreshExpiresAt: number | null;
+  /** When the client plans to refresh (your clock, Unix ms). */
+  refreshAt: number | null;
+  /** Permission words in the JWT, if any. */
+  scope: string[] | null;
+  /** What to persist (holds secrets: store it like a password); null means delete it. */
+  snapshot: string | null;
+}
+
+export interface RegionEvent {
+  region: string;
+  endpoint: string;
+  reason: 'discovered' | 'fallback' | 'failover' | 'configured';
+}
+
+export interface SessionEndedEvent {
+  /** Why; hand over a new session (handoff mode) to continue. */
+  error: PolarGridError;
+}
+
+export interface EventMap {
+  session: SessionEvent;
+  region: RegionEvent;
+  sessionEnded: SessionEndedEvent;
+}
+
+export type SessionStatus = 'none' | 'exchanging' | 'active' | 'refreshing' | 'ended' | 'direct';
+
+export class PolarGrid {
+  /** Checks the options and builds a client; no request is made until the first call.
+   * Rejects with a `PolarGridError` of kind `invalid_config` (with its `fix`) on bad options. */
+  static connect(options?: ConnectOptions): Promise<PolarGrid>;
+  private constructor();
+  /** A drop-in `fetch`: routes, authorizes, retries per the core and resolves to the real
+   * `Response` (streams untouched). Takes a path (`/v1/models`) or a full URL under
+   * `baseURL` (or any PolarGrid region). `init.signal` cancels the call. Rejects with a
+   * `PolarGridError` when the call fails, with the signal's reason when aborted. */
+  readonly fetch: typeof globalThis.fetch;
+  /** The base URL for OpenAI-style clients (`…/v1`). */
+  readonly baseURL: string;
+  readonly status: SessionStatus;
+  /** The region the last call went to. */
+  readonly region: string | null;
+  /** The region that answered a response from `pg.fetch`. */
+  regionOf(response: Response): string | null;
+  /** Subscribes; returns the function that unsubscribes. */
+  on<E extends keyof EventMap>(event: E, listener: (event: EventMap[E]) => void): () => void;
+  /** The session to persist (holds secrets), or null. */
+  snapshot(): string | null;
+  /** Hands over a session your backend minted (the auth service's answer, as is). */
+  handOver(grant: string | object): void;
+  /** Forgets the session (the next call exchanges the key again, or waits for a hand-over). */
+  logout(): void;
+  /** Stops the timer, aborts in-flight requests, rejects open calls. */
+  close(): void;
+}

@@ -1,0 +1,456 @@
+// polargrid-core for JavaScript: the driver around the wasm core. It sends what the core
+// asks for with the `fetch` it was given, feeds the answers back, keeps one timer armed at
+// the core's next deadline and dispatches events. Every decision (when to refresh, where to
+// route, whether to retry, how to classify a failure) is the core's.
+import init, { Core, Options } from './polargrid_wasm.js';
+
+const METHODS = { GET: 0, POST: 1, PUT: 2, DELETE: 3, PATCH: 4, HEAD: 5 };
+const SEP = '\u001f';
+// The model routing hint is read from string JSON bodies up to this size (one JSON.parse
+// in JS; only the model name crosses into wasm). Other bodies are sent without a hint.
+const MODEL_HINT_MAX = 65536;
+const ERROR_PREFIX = 4096; // the core classifies at most this much of a failed call's body
+const STRING_OPTIONS = ['apiKey', 'mode', 'region', 'baseURL', 'scope'];
+const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs'];
+const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
+const EVENTS = ['session', 'region', 'sessionEnded'];
+const INTERNAL = Symbol('internal');
+const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal']);
+
+let loaded;
+function load() {
+  return (loaded ??= (async () => {
+    const url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
+    if (url.protocol === 'file:') {
+      const { readFile } = await import('node:fs/promises');
+      await init({ module_or_path: await readFile(url) });
+    } else {
+      await init({ module_or_path: url });
+    }
+  })());
+}
+
+const num = (s) => (s === '' || s === undefined ? null : Number(s));
+
+/** A classified failure: what happened (`cause`), how to fix it (`fix`), never a secret. */
+export class PolarGridError extends Error {
+  constructor(f) {
+    super(f[9] || f[5] || f[0]);
+    this.name = 'PolarGridError';
+    this.kind = f[0];
+    this.status = num(f[1]);
+    this.retryable = f[2] === '1';
+    this.retryAfterMs = num(f[3]);
+    this.requestId = f[4] || null;
+    this.cause = f[5];
+    this.fix = f[6];
+    this.serverMessage = f[7] || null;
+    this.attempts = num(f[8]) ?? 0;
+  }
+  toJSON() {
+    const { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts } = this;
+    return { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts };
+  }
+}
+
+function configError(message, fix = '') {
+  return new PolarGridError(['invalid_config', '', '0', '', '', message, fix, '', '0', `invalid configuration: ${message}${fix ? `. Fix: ${fix}` : ''}`]);
+}
+
+// The core throws `kind␟message␟fix` strings for configuration problems.
+function fromCore(e) {
+  if (typeof e !== 'string') return e;
+  const [, message, fix] = e.split(SEP);
+  return configError(message, fix);
+}
+
+// A failure below HTTP, by Node's (undici) error codes; without a code (browsers) the
+// request may have reached the server: "aborted".
+function transportKind(e) {
+  const code = String(e?.cause?.code ?? e?.code ?? '');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 0;
+  if (/^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code)) return 1;
+  if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) return 2;
+  return 4;
+}
+
+async function bodyPrefix(res) {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks = [];
+  let n = 0;
+  while (n < ERROR_PREFIX) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    n += value.length;
+  }
+  reader.cancel().catch(() => {});
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) (all.set(c, at), (at += c.length));
+  return new TextDecoder().decode(all.subarray(0, ERROR_PREFIX));
+}
+
+function abortError(message) {
+  return new DOMException(message, 'AbortError');
+}
+
+function randomSeed() {
+  const a = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return a[0] * 2 ** 21 + (a[1] >>> 11);
+}
+
+export class PolarGrid {
+  #core;
+  #fetch;
+  #now;
+  #calls = new Map(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
+  #inflight = new Map(); // request id → AbortController
+  #held = new Map(); // request id → Response: a 2xx the core has not made a call's answer yet
+  #listeners = new Map(EVENTS.map((e) => [e, new Set()]));
+  #regions = new WeakMap();
+  #timer = null;
+  #timerAt = -1;
+  #refd = true;
+  #timerNow = false; // the timer is armed to fire at once
+  #fixed = {}; // the headers of the last request but X-Request-ID
+  #shared = new AbortController();
+  #region = null;
+  #wantsModel;
+
+  /** Checks the options and builds a client; no request is made until the first call. */
+  static async connect(options = {}) {
+    await load();
+    return new PolarGrid(options, INTERNAL);
+  }
+
+  constructor(opts, token) {
+    if (token !== INTERNAL) throw new TypeError('use `await PolarGrid.connect(options)`');
+    for (const k of Object.keys(opts)) {
+      if (!STRING_OPTIONS.includes(k) && !NUMBER_OPTIONS.includes(k) && !OTHER_OPTIONS.includes(k)) {
+        throw configError(`unknown option ${JSON.stringify(k)}`, `use only ${[...STRING_OPTIONS, ...NUMBER_OPTIONS, ...OTHER_OPTIONS].join(', ')}`);
+      }
+    }
+    const f = opts.fetch ?? globalThis.fetch;
+    const now = opts.now ?? Date.now;
+    if (typeof f !== 'function') throw configError('no fetch function', 'pass options.fetch (Node >= 18 and browsers have a global fetch)');
+    if (typeof now !== 'function') throw configError('now is not a function', 'pass a function returning Unix milliseconds, like Date.now');
+    this.#fetch = f;
+    this.#now = now;
+    const o = new Options();
+    try {
+      for (const k of STRING_OPTIONS) if (opts[k] != null) o.set(k, String(opts[k]));
+      for (const k of ['endpoints', 'session']) {
+        const v = opts[k];
+        if (v != null) o.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+      }
+      for (const k of NUMBER_OPTIONS) {
+        const v = opts[k];
+        if (v == null) continue;
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw configError(`${k} is not a non-negative integer`, `pass a whole number for ${k}`);
+        o.set_number(k, v);
+      }
+      if (opts.failoverPinned) o.set_number('failoverPinned', 1);
+      this.#core = new Core(o, opts.seed ?? randomSeed(), now());
+    } catch (e) {
+      throw fromCore(e);
+    } finally {
+      o.free();
+    }
+    this.#wantsModel = this.#core.wants_model;
+    this.baseURL = this.#core.base_url;
+    if (opts.onSession) this.on('session', opts.onSession);
+    this.fetch = (input, init) => this.#call(input, init);
+    this.#pump(); // a restored session may have announced itself
+  }
+
+  /** Subscribes to 'session', 'region' or 'sessionEnded'; returns the unsubscribe function. */
+  on(event, fn) {
+    const set = this.#listeners.get(event);
+    if (!set) throw new TypeError(`unknown event ${JSON.stringify(event)}: use ${EVENTS.join(', ')}`);
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** The session to persist (it holds secrets: store it like a password), or null. */
+  snapshot() {
+    return this.#core?.snapshot() ?? null;
+  }
+
+  /** Hands over a session your backend minted (the auth service's answer, JSON or object). */
+  handOver(grant) {
+    this.#live().hand_over(this.#now(), typeof grant === 'string' ? grant : JSON.stringify(grant));
+    this.#pump();
+  }
+
+  logout() {
+    this.#live().logout(this.#now());
+    this.#pump();
+  }
+
+  /** 'none', 'exchanging', 'active', 'refreshing', 'ended' or 'direct'. */
+  get status() {
+    return this.#live().status();
+  }
+
+  /** The region the last call went to, or null. */
+  get region() {
+    return this.#region;
+  }
+
+  /** The region that answered a response from `pg.fetch`. */
+  regionOf(response) {
+    return this.#regions.get(response) ?? null;
+  }
+
+  /** Stops the timer, aborts in-flight requests and rejects open calls. */
+  close() {
+    const core = this.#core;
+    if (!core) return;
+    this.#core = null;
+    clearTimeout(this.#timer);
+    this.#shared.abort();
+    for (const c of this.#inflight.values()) c.abort();
+    for (const res of this.#held.values()) res.body?.cancel().catch(() => {});
+    const err = abortError('the PolarGrid client was closed');
+    for (const c of this.#calls.values()) {
+      c.signal?.removeEventListener('abort', c.onAbort);
+      c.reject(err);
+    }
+    this.#inflight.clear();
+    this.#held.clear();
+    this.#calls.clear();
+    core.free();
+  }
+
+  #live() {
+    if (!this.#core) throw abortError('the PolarGrid client was closed');
+    return this.#core;
+  }
+
+  #call(input, init = {}) {
+    const core = this.#core;
+    if (!core) return Promise.reject(abortError('the PolarGrid client was closed'));
+    let url = input;
+    let { method, headers, body, signal } = init;
+    if (typeof input !== 'string') {
+      if (typeof Request === 'function' && input instanceof Request) {
+        url = input.url;
+        method ??= input.method;
+        headers ??= input.headers;
+        body ??= input.body;
+        signal ??= input.signal;
+      } else url = String(input);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const m = METHODS[method === undefined ? 'GET' : String(method).toUpperCase()];
+    if (m === undefined) return Promise.reject(new TypeError(`pg.fetch: method ${method} is not supported`));
+    let model;
+    if (this.#wantsModel && typeof body === 'string' && body.length <= MODEL_HINT_MAX && body.trimStart().startsWith('{')) {
+      try {
+        const v = JSON.parse(body).model;
+        if (typeof v === 'string') model = v;
+      } catch {}
+    }
+    const now = this.#now();
+    // A deadline the clock jumped past (device sleep) is due before this call starts.
+    if (this.#timerAt >= 0 && this.#timerAt <= now) core.tick(now);
+    const id = core.start(now, m, url, model);
+    if (id === 0) return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
+    return new Promise((resolve, reject) => {
+      const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
+      for (const k in init) if (!BASIC_INIT.has(k)) c.extra = true;
+      this.#calls.set(id, c);
+      if (signal) {
+        c.onAbort = () => {
+          if (this.#calls.has(id)) {
+            c.reason = signal.reason;
+            this.#core?.cancel(this.#now(), id);
+            this.#pump();
+          } else c.ctrl?.abort(signal.reason); // already answered: stop its body
+        };
+        signal.addEventListener('abort', c.onAbort, { once: true });
+      }
+      this.#pump();
+    });
+  }
+
+  #pump() {
+    const core = this.#core;
+    if (!core) return;
+    let id;
+    while ((id = core.poll_request(this.#now())) !== 0) {
+      const call = core.request_call();
+      this.#send(id, call, core.request_head(), call === 0 ? core.request_body() : undefined);
+    }
+    let k;
+    while (this.#core && (k = core.poll_event()) !== 0) {
+      if (k <= 2) {
+        if (k === 2) this.#region = core.event_region() ?? null;
+        this.#ready(core.event_call(), core.event_request());
+      } else if (k === 3) {
+        this.#end(core.event_call(), new PolarGridError(core.event_fields().split(SEP)));
+      } else if (k === 4) {
+        const c = this.#calls.get(core.event_call());
+        this.#end(core.event_call(), c?.reason ?? abortError('the call was cancelled'));
+      } else if (k === 5) {
+        const r = core.event_request();
+        const ctrl = this.#inflight.get(r);
+        this.#inflight.delete(r);
+        if (ctrl !== this.#shared) ctrl?.abort();
+      } else if (k === 6) {
+        const f = core.event_fields().split(SEP);
+        this.#emit('session', {
+          reason: f[0],
+          sessionId: f[1] || null,
+          expiresAt: num(f[2]),
+          refreshExpiresAt: num(f[3]),
+          refreshAt: num(f[4]),
+          scope: f[5] ? f[5].split(' ') : null,
+          snapshot: f[6] || null,
+        });
+      } else if (k === 7) {
+        this.#emit('sessionEnded', { error: new PolarGridError(core.event_fields().split(SEP)) });
+      } else if (k === 8) {
+        const [region, endpoint, reason] = core.event_fields().split(SEP);
+        this.#emit('region', { region, endpoint, reason });
+      }
+    }
+    this.#arm();
+  }
+
+  #arm() {
+    const core = this.#core;
+    if (!core) return;
+    const at = core.timeout();
+    // Re-arm only for an earlier deadline (a timer that fires early ticks harmlessly and
+    // re-arms; churn per call would cost microseconds), or for one already due because the
+    // clock jumped (device sleep, a test's clock) past what the timer waits for.
+    const delay = at - this.#now();
+    if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt || (delay <= 0 && !this.#timerNow))) {
+      clearTimeout(this.#timer);
+      this.#timerAt = at;
+      this.#timerNow = delay <= 0;
+      this.#timer = setTimeout(this.#onTimer, Math.min(Math.max(0, delay), 2 ** 31 - 1));
+      this.#refd = true;
+    }
+    // Only open calls keep a Node process alive; a lone refresh timer does not.
+    const keep = core.open_calls() > 0;
+    if (this.#timer?.unref && keep !== this.#refd) {
+      this.#refd = keep;
+      keep ? this.#timer.ref() : this.#timer.unref();
+    }
+  }
+
+  #onTimer = () => {
+    this.#timer = null;
+    this.#timerAt = -1;
+    this.#timerNow = false;
+    this.#core?.tick(this.#now());
+    this.#pump();
+  };
+
+  #emit(event, value) {
+    for (const fn of this.#listeners.get(event)) {
+      try {
+        fn(value);
+      } catch (e) {
+        console.error('polargrid-core: a', event, 'listener threw', e);
+      }
+    }
+  }
+
+  #end(id, error) {
+    const c = this.#calls.get(id);
+    if (!c) return;
+    this.#calls.delete(id);
+    c.signal?.removeEventListener('abort', c.onAbort);
+    c.reject(error);
+  }
+
+  #ready(id, request) {
+    const res = this.#held.get(request);
+    this.#held.delete(request);
+    const c = this.#calls.get(id);
+    this.#calls.delete(id);
+    if (!res || !c) return;
+    this.#regions.set(res, this.#region);
+    c.resolve(res);
+  }
+
+  async #send(id, callId, head, coreBody) {
+    const parts = head.split('\n');
+    if (parts.length > 3) {
+      // The headers changed (a new JWT, a core-owned request): keep them for the next ones.
+      const fixed = {};
+      for (let i = 3; i < parts.length; i += 2) fixed[parts[i].toLowerCase()] = parts[i + 1];
+      this.#fixed = fixed;
+    }
+    const fixed = this.#fixed;
+    const rid = parts[2];
+    // An app call without a signal of its own shares the client's controller (aborted by
+    // close()); when the core gives up on such a request it is abandoned, and its late
+    // answer dropped. A controller per request costs ~1 µs in Node, most of the budget.
+    const own = callId === 0 || this.#calls.get(callId)?.signal;
+    const ctrl = own ? new AbortController() : this.#shared;
+    this.#inflight.set(id, ctrl);
+    if (own && callId !== 0) this.#calls.get(callId).ctrl = ctrl; // a signal after the answer stops its body
+    let init;
+    if (callId === 0) {
+      const headers = { ...fixed };
+      if (rid) headers['x-request-id'] = rid;
+      init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal };
+    } else {
+      const c = this.#calls.get(callId);
+      if (!c) return void this.#inflight.delete(id);
+      let headers;
+      const app = c.headers;
+      if (app === undefined || app === null || Object.getPrototypeOf(app) === Object.prototype) {
+        headers = {};
+        if (app) for (const k in app) headers[k.toLowerCase()] = app[k];
+        Object.assign(headers, fixed);
+        if (rid) headers['x-request-id'] = rid;
+      } else {
+        headers = new Headers(app);
+        for (const k in fixed) headers.set(k, fixed[k]);
+        if (rid) headers.set('x-request-id', rid);
+      }
+      init = c.extra ? { ...c.init } : {};
+      init.method = parts[0];
+      init.headers = headers;
+      init.body = c.body;
+      init.signal = ctrl.signal;
+      init.redirect = 'manual';
+      if (c.body && typeof c.body.getReader === 'function') init.duplex = 'half';
+    }
+    let res, text;
+    try {
+      const f = this.#fetch;
+      res = await f(parts[1], init);
+      if (callId === 0) text = await res.text();
+      else if (res.status < 200 || res.status > 299) text = await bodyPrefix(res);
+    } catch (e) {
+      if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
+      this.#inflight.delete(id);
+      this.#core.transport_error(this.#now(), id, transportKind(e));
+      this.#pump();
+      return;
+    }
+    if (this.#inflight.get(id) !== ctrl) {
+      if (text === undefined) res.body?.cancel().catch(() => {});
+      return;
+    }
+    this.#inflight.delete(id);
+    if (text === undefined) this.#held.set(id, res);
+    // Retry-After means something only on a failure: a success crosses with its Date alone.
+    const h = res.headers;
+    this.#core.response(this.#now(), id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);
+    this.#pump();
+    if (this.#held.has(id)) {
+      // A success the core did not make any call's answer (the call had ended): drop it.
+      this.#held.delete(id);
+      res.body?.cancel().catch(() => {});
+    }
+  }
+}

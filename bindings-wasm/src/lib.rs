@@ -1,0 +1,624 @@
+//! # polargrid-wasm
+//!
+//! The core for JavaScript. [`Core`] wraps a [`polargrid_core::Client`] for wasm-bindgen;
+//! the hand-written driver in `npm/index.js` does all the IO (`fetch`, one `setTimeout`)
+//! and decides nothing. This crate decides nothing either: it only converts.
+//!
+//! ## What crosses, and how (a call across costs ~5 ns, a string in ~150 ns, out ~400 ns)
+//! - Long-lived strings stay here: the key, every URL, the JWT.
+//! - Per app call: in, a method code, the path (or full URL) and the model hint when there
+//!   is one, and the answer's `Date`; out, one short string (`METHOD\nURL\nX-Request-ID`:
+//!   the other headers cross only when they change) and numbers for everything else. A call's region crosses only when it changed.
+//! - Rare things (errors, session changes, region changes) cross as one string of fields
+//!   separated by U+001F, in the order [`Core::event_fields`] documents.
+//! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
+
+use polargrid_core::{
+    resolve_region, CallError, CallSpec, Client, Config, DiscoveryScope, Endpoints, Event,
+    HttpRequest, HttpResponse, Method, Purpose, RegionReason, RequestId, SessionChange,
+    SessionSnapshot, SessionStatus, Timestamp, TransportErrorKind,
+};
+use polargrid_core::{CallId, SessionInfo};
+use wasm_bindgen::prelude::*;
+
+/// Separates fields in the strings that cross for rare events.
+const SEP: char = '\u{1f}';
+
+/// The core behind one `PolarGrid` object of the npm package.
+#[wasm_bindgen]
+pub struct Core {
+    client: Client,
+    /// The request last returned by `poll_request`, until its fields are read.
+    req: Option<HttpRequest>,
+    /// The event last returned by `poll_event`, until its fields are read.
+    ev: Option<Event>,
+    /// The region last handed to JS with a ready call.
+    region: Option<String>,
+    /// Full URLs starting with one of these (then `/`, `?` or nothing) are accepted by
+    /// `pg.fetch` and reduced to their path: the base URL, every region, the autorouter.
+    prefixes: Vec<String>,
+    base_url: String,
+    wants_model: bool,
+    /// Why the last `start` returned 0.
+    error: String,
+    /// The headers (all but `X-Request-ID`) of the last request head handed out.
+    last_headers: Vec<(String, String)>,
+}
+
+/// The options of `PolarGrid.connect`, as the driver passes them.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Options {
+    api_key: Option<String>,
+    mode: Option<String>,
+    region: Option<String>,
+    base_url: Option<String>,
+    scope: Option<String>,
+    endpoints: Option<String>,
+    session: Option<String>,
+    max_attempts: Option<u32>,
+    backoff_base_ms: Option<u32>,
+    backoff_max_ms: Option<u32>,
+    failover_pinned: bool,
+}
+
+#[wasm_bindgen]
+impl Options {
+    /// Empty options (every field at its default).
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Options {
+        Options::default()
+    }
+    /// Sets a string option by name; an unknown name is an error naming it.
+    pub fn set(&mut self, name: &str, value: String) -> Result<(), JsValue> {
+        let slot = match name {
+            "apiKey" => &mut self.api_key,
+            "mode" => &mut self.mode,
+            "region" => &mut self.region,
+            "baseURL" => &mut self.base_url,
+            "scope" => &mut self.scope,
+            "endpoints" => &mut self.endpoints,
+            "session" => &mut self.session,
+            _ => return Err(config_error(&format!("unknown option {name}"), "")),
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+    /// Sets a number option by name (`maxAttempts`, `backoffBaseMs`, `backoffMaxMs`,
+    /// `failoverPinned` as 0/1).
+    pub fn set_number(&mut self, name: &str, value: u32) -> Result<(), JsValue> {
+        match name {
+            "maxAttempts" => self.max_attempts = Some(value),
+            "backoffBaseMs" => self.backoff_base_ms = Some(value),
+            "backoffMaxMs" => self.backoff_max_ms = Some(value),
+            "failoverPinned" => self.failover_pinned = value != 0,
+            _ => return Err(config_error(&format!("unknown option {name}"), "")),
+        }
+        Ok(())
+    }
+}
+
+/// A configuration error as it crosses: `invalid_config␟message␟fix`.
+fn config_error(message: &str, fix: &str) -> JsValue {
+    JsValue::from_str(&join(&["invalid_config", message, fix]))
+}
+
+fn join(fields: &[&str]) -> String {
+    let mut s = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push(SEP);
+        }
+        s.push_str(f);
+    }
+    s
+}
+
+fn ts(now: f64) -> Timestamp {
+    // `as` saturates: NaN and negatives become 0, which the core takes as a clock jump.
+    Timestamp::from_millis(now as u64)
+}
+
+fn trim_slash(s: &str) -> String {
+    s.trim_end_matches('/').to_string()
+}
+
+fn opt_num<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Builds the core's `Config`; errors carry the core's own message and fix.
+fn build_config(o: &Options) -> Result<(Config, Endpoints), JsValue> {
+    let key = o.api_key.clone();
+    let mut cfg = match (o.mode.as_deref().unwrap_or("session"), key) {
+        ("session", Some(k)) => Config::new(k),
+        ("direct", Some(k)) => Config::direct(k),
+        ("handoff", None) => Config::handoff(),
+        ("handoff", Some(_)) => {
+            return Err(config_error(
+                "handoff mode keeps no API key on this device",
+                "drop apiKey, or use mode 'session'",
+            ))
+        }
+        ("session" | "direct", None) if o.session.is_some() => {
+            // A restored session needs no key until it must be exchanged again.
+            Config::handoff()
+        }
+        ("session" | "direct", None) => {
+            return Err(config_error(
+                "apiKey is missing",
+                "pass your pg_… key (or a session to restore, or mode 'handoff')",
+            ))
+        }
+        (m, _) => {
+            return Err(config_error(
+                &format!("mode {m:?} is not session, direct or handoff"),
+                "use mode 'session' (default), 'direct' or 'handoff'",
+            ))
+        }
+    };
+    let endpoints = match &o.endpoints {
+        Some(json) => Endpoints::from_json(json).map_err(|e| core_config_error(&e))?,
+        None => Endpoints::default(),
+    };
+    cfg = cfg.with_endpoints(endpoints.clone());
+    if let Some(r) = &o.region {
+        cfg = cfg.with_region(r);
+    }
+    if let Some(u) = &o.base_url {
+        cfg = cfg.with_base_url(u);
+    }
+    if let Some(s) = &o.scope {
+        cfg.scope = DiscoveryScope::parse(s);
+    }
+    cfg.failover_pinned = o.failover_pinned;
+    if let Some(n) = o.max_attempts {
+        cfg.retry.max_attempts = n;
+    }
+    if let Some(ms) = o.backoff_base_ms {
+        cfg.retry.base_backoff = core::time::Duration::from_millis(ms.into());
+    }
+    if let Some(ms) = o.backoff_max_ms {
+        cfg.retry.max_backoff = core::time::Duration::from_millis(ms.into());
+    }
+    cfg.user_agent = concat!("polargrid-core-js/", env!("CARGO_PKG_VERSION")).to_string();
+    Ok((cfg, endpoints))
+}
+
+/// The core's `ConfigError` says `…; fix: …`: split it into message and fix.
+fn core_config_error(e: &dyn core::fmt::Display) -> JsValue {
+    let text = e.to_string();
+    match text.split_once("; fix: ") {
+        Some((m, f)) => config_error(m, f),
+        None => config_error(&text, ""),
+    }
+}
+
+fn region_url(e: &Endpoints, id: &str) -> String {
+    match e
+        .regions
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.url.as_deref())
+    {
+        Some(u) => trim_slash(u),
+        None => trim_slash(&e.edge_template.replace("{region}", id)),
+    }
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// Checks the options and builds the core (no request is made). `seed` feeds jitter
+    /// and request ids. A `session` option is restored at `now`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(o: &Options, seed: f64, now: f64) -> Result<Core, JsValue> {
+        let (cfg, endpoints) = build_config(o)?;
+        let routing = cfg.routing.clone();
+        let mut client = Client::new(cfg, seed as u64).map_err(|e| core_config_error(&e))?;
+        if let Some(json) = &o.session {
+            let snap = SessionSnapshot::from_json(json).map_err(|e| {
+                config_error(
+                    &e.to_string(),
+                    "pass the snapshot from pg.snapshot() or a 'session' event as it was",
+                )
+            })?;
+            client
+                .restore(ts(now), &snap)
+                .map_err(|e| config_error(&e.to_string(), "drop mode 'direct' to restore"))?;
+        }
+        let autorouter = trim_slash(&endpoints.autorouter);
+        let mut prefixes: Vec<String> = endpoints
+            .regions
+            .iter()
+            .map(|r| region_url(&endpoints, &r.id))
+            .collect();
+        let default_region = endpoints.regions.first().map(|r| r.id.as_str());
+        let mut base = default_region.map(|id| region_url(&endpoints, id));
+        let mut wants_model = true;
+        match routing {
+            polargrid_core::Routing::Region(r) => {
+                if let Some(id) = resolve_region(&r) {
+                    let u = region_url(&endpoints, &id);
+                    prefixes.push(u.clone());
+                    base = Some(u);
+                }
+                wants_model = false;
+            }
+            polargrid_core::Routing::BaseUrl(u) if !u.starts_with(&autorouter) => {
+                let u = trim_slash(&u);
+                prefixes.push(u.clone());
+                base = Some(u);
+                wants_model = false;
+            }
+            _ => {}
+        }
+        prefixes.push(autorouter);
+        Ok(Core {
+            client,
+            req: None,
+            ev: None,
+            region: None,
+            prefixes,
+            base_url: format!("{}/v1", base.unwrap_or_default()),
+            wants_model,
+            error: String::new(),
+            last_headers: Vec::new(),
+        })
+    }
+
+    /// The URL to give an OpenAI-style client as its base (`…/v1`); `pg.fetch` accepts
+    /// full URLs under it (and under every region and the autorouter).
+    #[wasm_bindgen(getter)]
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// Whether the model hint is used (auto-routing): when not, the driver skips looking
+    /// for it in the body.
+    #[wasm_bindgen(getter)]
+    pub fn wants_model(&self) -> bool {
+        self.wants_model
+    }
+
+    /// Starts a call: `method` 0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD; `target` a
+    /// path (`/v1/models`) or a full URL on a PolarGrid host. Returns the call id, or 0
+    /// with the reason in [`last_error`](Self::last_error).
+    pub fn start(&mut self, now: f64, method: u8, target: &str, model: Option<String>) -> f64 {
+        let method = match method {
+            0 => Method::Get,
+            1 => Method::Post,
+            2 => Method::Put,
+            3 => Method::Delete,
+            4 => Method::Patch,
+            5 => Method::Head,
+            _ => return self.fail("the method is not GET, POST, PUT, DELETE, PATCH or HEAD"),
+        };
+        let path = if target.starts_with('/') {
+            target
+        } else {
+            match self.path_of(target) {
+                Some(p) => p,
+                None => {
+                    return self.fail(
+                        "the URL is not on a PolarGrid host: pass a path like /v1/models or a URL under pg.baseURL",
+                    )
+                }
+            }
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        let mut spec = CallSpec::new(method, path);
+        spec.model = model;
+        match self.client.start_call(ts(now), spec) {
+            Ok(CallId(id)) => id as f64,
+            Err(e) => {
+                self.error = e.to_string();
+                0.0
+            }
+        }
+    }
+
+    fn fail(&mut self, why: &str) -> f64 {
+        self.error = why.to_string();
+        0.0
+    }
+
+    fn path_of<'a>(&self, url: &'a str) -> Option<&'a str> {
+        self.prefixes.iter().find_map(|p| {
+            let head = url.get(..p.len())?;
+            let rest = url.get(p.len()..)?;
+            let at_boundary = rest.is_empty() || rest.starts_with('/') || rest.starts_with('?');
+            (head.eq_ignore_ascii_case(p) && at_boundary).then_some(rest)
+        })
+    }
+
+    /// Why the last [`start`](Self::start) returned 0.
+    pub fn last_error(&self) -> String {
+        self.error.clone()
+    }
+
+    /// Cancels a call (the app aborted it). `false` if it already ended.
+    pub fn cancel(&mut self, now: f64, call: f64) -> bool {
+        self.client.cancel_call(ts(now), CallId(call as u64))
+    }
+
+    /// Forgets the session.
+    pub fn logout(&mut self, now: f64) {
+        self.client.logout(ts(now));
+    }
+
+    /// Hands over a session minted by the app's backend (the auth service's JSON answer).
+    pub fn hand_over(&mut self, now: f64, grant: &str) -> Result<(), JsValue> {
+        self.client
+            .hand_over(ts(now), grant)
+            .map_err(|e| config_error(&e.to_string(), "pass the auth service's answer as is"))
+    }
+
+    /// The session snapshot to persist (holds secrets), if a session is held.
+    pub fn snapshot(&self) -> Option<String> {
+        self.client.session_snapshot().map(|s| s.to_json())
+    }
+
+    /// `none`, `exchanging`, `active`, `refreshing`, `ended` or `direct`.
+    pub fn status(&self) -> String {
+        match self.client.session_status() {
+            SessionStatus::Direct => "direct",
+            SessionStatus::None => "none",
+            SessionStatus::Exchanging => "exchanging",
+            SessionStatus::Active(_) => "active",
+            SessionStatus::Refreshing(_) => "refreshing",
+            _ => "ended",
+        }
+        .to_string()
+    }
+
+    /// Calls that have not ended.
+    pub fn open_calls(&self) -> u32 {
+        u32::try_from(self.client.open_calls()).unwrap_or(u32::MAX)
+    }
+
+    /// When the core next wants [`tick`](Self::tick) (Unix ms), or -1 for never.
+    pub fn timeout(&self) -> f64 {
+        self.client
+            .poll_timeout()
+            .map_or(-1.0, |t| t.as_millis() as f64)
+    }
+
+    /// Lets time pass.
+    pub fn tick(&mut self, now: f64) {
+        self.client.handle_timeout(ts(now));
+    }
+
+    // ----- requests out -----
+
+    /// The next request to send: its id, or 0 for none. Read it with
+    /// [`request_call`](Self::request_call), [`request_head`](Self::request_head) and
+    /// [`request_body`](Self::request_body).
+    pub fn poll_request(&mut self, now: f64) -> f64 {
+        self.req = self.client.poll_request(ts(now));
+        self.req.as_ref().map_or(0.0, |r| r.id.0 as f64)
+    }
+
+    /// The app call the request is an attempt of, or 0 for the core's own requests
+    /// (exchange, refresh, discovery), whose body comes from [`request_body`](Self::request_body).
+    pub fn request_call(&self) -> f64 {
+        match self.req.as_ref().map(|r| r.purpose) {
+            Some(Purpose::Call(CallId(c))) => c as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Everything to send but the body: `METHOD\nURL\nX-Request-ID`, then — only when
+    /// they differ from the previous request's — the other headers as `\nname\nvalue…`
+    /// (the driver keeps the last ones: the JWT and the User-Agent cross once, not per call).
+    pub fn request_head(&mut self) -> String {
+        let Some(r) = &self.req else {
+            return String::new();
+        };
+        let mut s = String::with_capacity(64 + r.url.len());
+        s.push_str(r.method.as_str());
+        s.push('\n');
+        s.push_str(&r.url);
+        s.push('\n');
+        let is_rid = |k: &str| k.eq_ignore_ascii_case("x-request-id");
+        if let Some((_, v)) = r.headers.iter().find(|(k, _)| is_rid(k)) {
+            s.push_str(v);
+        }
+        let mut others = r.headers.iter().filter(|(k, _)| !is_rid(k));
+        let same = others.clone().eq(self.last_headers.iter());
+        if !same {
+            self.last_headers = others.by_ref().cloned().collect();
+            for (k, v) in &self.last_headers {
+                s.push('\n');
+                s.push_str(k);
+                s.push('\n');
+                s.push_str(v);
+            }
+        }
+        s
+    }
+
+    /// The body of a core-owned request (JSON), if it has one.
+    pub fn request_body(&mut self) -> Option<String> {
+        let body = self.req.as_mut()?.body.take()?;
+        String::from_utf8(body).ok()
+    }
+
+    // ----- answers in -----
+
+    /// The answer to request `id`: the status, the two headers the core reads (`Date`,
+    /// `Retry-After`) and the body — all of it for the core's own requests, the first
+    /// 4096 bytes of a failed app call's, none for a successful app call's.
+    pub fn response(
+        &mut self,
+        now: f64,
+        id: f64,
+        status: u16,
+        date: Option<String>,
+        retry_after: Option<String>,
+        body: Option<String>,
+    ) {
+        let mut resp = HttpResponse::new(status);
+        if let Some(d) = date {
+            resp.headers.push(("date".to_string(), d));
+        }
+        if let Some(r) = retry_after {
+            resp.headers.push(("retry-after".to_string(), r));
+        }
+        if let Some(b) = body {
+            resp.body = b.into_bytes();
+        }
+        // An unknown id changes nothing in the core: nothing to report to the app.
+        let _ = self
+            .client
+            .handle_response(ts(now), RequestId(id as u64), resp);
+    }
+
+    /// Request `id` failed below HTTP: `kind` 0 dns, 1 connect, 2 tls, 3 timeout, 4 aborted.
+    pub fn transport_error(&mut self, now: f64, id: f64, kind: u8) {
+        let kind = match kind {
+            0 => TransportErrorKind::Dns,
+            1 => TransportErrorKind::Connect,
+            2 => TransportErrorKind::Tls,
+            3 => TransportErrorKind::Timeout,
+            _ => TransportErrorKind::Aborted,
+        };
+        let _ = self
+            .client
+            .handle_transport_error(ts(now), RequestId(id as u64), kind);
+    }
+
+    // ----- events out -----
+
+    /// The next event's kind, or 0 for none: 1 call ready (same region as the last one),
+    /// 2 call ready in a new region ([`event_region`](Self::event_region)), 3 call failed,
+    /// 4 call cancelled, 5 abort a request, 6 session changed, 7 session ended,
+    /// 8 region changed. Ids from [`event_call`](Self::event_call) /
+    /// [`event_request`](Self::event_request), the rest from [`event_fields`](Self::event_fields).
+    pub fn poll_event(&mut self) -> u8 {
+        self.ev = self.client.poll_event();
+        match &self.ev {
+            None => 0,
+            Some(Event::CallReady { region, .. }) => {
+                if *region == self.region {
+                    1
+                } else {
+                    self.region.clone_from(region);
+                    2
+                }
+            }
+            Some(Event::CallFailed { .. }) => 3,
+            Some(Event::CallCancelled { .. }) => 4,
+            Some(Event::Abort { .. }) => 5,
+            Some(Event::SessionChanged { .. }) => 6,
+            Some(Event::SessionEnded { .. }) => 7,
+            Some(Event::RegionChanged { .. }) => 8,
+            // A kind this driver does not know yet: skip it.
+            Some(_) => 9,
+        }
+    }
+
+    /// The event's call id (0 if it has none).
+    pub fn event_call(&self) -> f64 {
+        match &self.ev {
+            Some(
+                Event::CallReady { call, .. }
+                | Event::CallFailed { call, .. }
+                | Event::CallCancelled { call },
+            ) => call.0 as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// The event's request id (ready and abort; 0 otherwise).
+    pub fn event_request(&self) -> f64 {
+        match &self.ev {
+            Some(Event::CallReady { request, .. } | Event::Abort { request }) => request.0 as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// The region of the last call-ready event that reported a new one.
+    pub fn event_region(&self) -> Option<String> {
+        self.region.clone()
+    }
+
+    /// The event's fields, joined by U+001F:
+    /// - failed / session ended: the error's fields, see `error_fields`;
+    /// - session changed: reason, session id, expires at, refresh expires at, refresh at
+    ///   (Unix ms), scope words (space-separated), snapshot JSON (empty: forget it);
+    /// - region changed: region, endpoint, reason.
+    pub fn event_fields(&self) -> String {
+        match &self.ev {
+            Some(Event::CallFailed { error, .. } | Event::SessionEnded { error }) => {
+                error_fields(error)
+            }
+            Some(Event::SessionChanged {
+                reason,
+                info,
+                snapshot,
+            }) => session_fields(*reason, info.as_ref(), snapshot.as_ref()),
+            Some(Event::RegionChanged {
+                region,
+                endpoint,
+                reason,
+            }) => join(&[region, endpoint, region_reason(*reason)]),
+            _ => String::new(),
+        }
+    }
+}
+
+/// kind, status, retryable (0/1), retry after ms, request id, cause, fix, server message,
+/// attempts, and the whole human message (the core's `Display`: never a secret).
+fn error_fields(e: &CallError) -> String {
+    join(&[
+        e.kind.as_str(),
+        &opt_num(e.status),
+        if e.retryable { "1" } else { "0" },
+        &opt_num(
+            e.retry_after
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        ),
+        e.request_id.as_deref().unwrap_or(""),
+        e.cause,
+        e.fix,
+        e.server_message.as_deref().unwrap_or(""),
+        &e.attempts.to_string(),
+        &e.to_string(),
+    ])
+}
+
+fn session_fields(
+    reason: SessionChange,
+    info: Option<&SessionInfo>,
+    snapshot: Option<&SessionSnapshot>,
+) -> String {
+    let reason = match reason {
+        SessionChange::Exchanged => "exchanged",
+        SessionChange::Refreshed => "refreshed",
+        SessionChange::HandedOver => "handedOver",
+        SessionChange::Restored => "restored",
+        _ => "cleared",
+    };
+    let snapshot = snapshot.map(SessionSnapshot::to_json).unwrap_or_default();
+    match info {
+        Some(i) => join(&[
+            reason,
+            i.session_id.as_deref().unwrap_or(""),
+            &i.expires_at.as_millis().to_string(),
+            &opt_num(i.refresh_expires_at.map(Timestamp::as_millis)),
+            &opt_num(i.refresh_at.map(Timestamp::as_millis)),
+            &i.scope.as_ref().map(|s| s.join(" ")).unwrap_or_default(),
+            &snapshot,
+        ]),
+        None => join(&[reason, "", "", "", "", "", &snapshot]),
+    }
+}
+
+fn region_reason(r: RegionReason) -> &'static str {
+    match r {
+        RegionReason::Discovered => "discovered",
+        RegionReason::Fallback => "fallback",
+        RegionReason::Failover => "failover",
+        _ => "configured",
+    }
+}
