@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size bench-emulator soak fuzz fuzz-smoke conformance npm bench-npm
+.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -10,6 +10,23 @@ test:
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
 	scripts/bench-npm.sh
+	$(MAKE) --no-print-directory bench-mobile
+	$(MAKE) --no-print-directory bench-python
+
+# Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
+# URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
+bench-mobile:
+	scripts/build-mobile.sh all
+	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
+	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
+
+# The Python wheel (maturin, uniffi; release) into target/wheels/; PYTHON_PROFILE=debug for a debug one.
+python:
+	scripts/build-python.sh
+
+# polargrid_core vs raw httpx vs the published polargrid-sdk 0.10.0 against a local stub, and import time.
+bench-python:
+	scripts/bench-python.sh
 
 # The core's wasm size (raw and gzip -9, no wasm-opt): a relative measure for changes.
 wasm-size:

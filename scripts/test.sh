@@ -33,8 +33,17 @@ cargo test --workspace
 step "test bed: conformance CLI + real published clients against the emulator"
 scripts/test-testbed.sh
 
+step "python: wheel, pytest against the emulator, conformance through the Python adapter"
+scripts/test-python.sh
+
+step "Kotlin and Swift packages: both suites, quickstarts and conformance adapters (kotlinc, swiftc cached in $POLARGRID_CACHE)"
+scripts/test-mobile.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
 
 step "npm package polargrid-core: build, node --test suite, types, quickstart, Node conformance adapter"
 scripts/test-npm.sh
+
+step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
+scripts/test-browser.sh

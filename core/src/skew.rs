@@ -9,11 +9,13 @@
 //!   signed by the issuer on the clock its `exp` is on: the JWT's `iat`, or
 //!   `exp − expires_in` when there is no `iat`. That is the estimate's source. The
 //!   answer's `Date` is only a cross-check: a `Date` minutes or hours away from `iat`
-//!   is a broken proxy or a host with a wrong clock, not the issuer's clock — unless
-//!   that `Date` agrees with what the client already knew of the server's clock and the
-//!   issue time does not (beyond [`DATE_TOLERANCE`]): then the JWT is stale (issued
-//!   long ago, or replayed), and the grant is judged by the `Date` — it is dead on
-//!   arrival, not a reason to move the clock.
+//!   is a broken proxy or a host with a wrong clock, not the issuer's clock — with one
+//!   exception: when by that `Date` the JWT had already expired, the `Date` agrees with
+//!   what the client already knew of the server's clock and the issue time does not
+//!   (beyond [`DATE_TOLERANCE`]), the JWT is stale (issued long ago, or replayed): the
+//!   grant is judged by the `Date` — dead on arrival, not a reason to move the clock.
+//!   (Fooling this takes a device clock that stepped unseen by the same hours as a
+//!   broken `Date`, further than a JWT's lifetime.)
 //!   A grant with no issue time at all lets its `Date` count only when that `Date`
 //!   makes the JWT neither expired nor issued more than [`MAX_GRANT_AGE`] before its
 //!   `exp`.
@@ -87,12 +89,14 @@ impl Clock {
             let slack = tolerance.saturating_add(now.diff_millis(sent).unsigned_abs());
             t.diff_millis(self.server_now(now)).unsigned_abs() <= slack
         };
+        // By this Date the JWT had expired (or nearly) before it arrived, and the Date
+        // is hours away from its issue time.
+        let stale = |d: Timestamp, i: Timestamp| {
+            d.diff_millis(i).unsigned_abs() > tolerance
+                && g.exp.is_some_and(|e| e <= d.plus(Duration::from_secs(30)))
+        };
         let stamp = match (g.date, g.issued) {
-            (Some(d), Some(i))
-                if d.diff_millis(i).unsigned_abs() > tolerance && known(d) && !known(i) =>
-            {
-                Some(d)
-            }
+            (Some(d), Some(i)) if stale(d, i) && known(d) && !known(i) => Some(d),
             (_, Some(i)) => Some(i),
             (Some(d), None) => g
                 .exp

@@ -222,3 +222,22 @@ fn device_clock_jumping_a_day_ahead_costs_one_refresh_then_the_grant_corrects_it
 fn support_direct() -> Config {
     Config::direct(KEY).with_endpoints(endpoints())
 }
+
+#[test]
+fn unseen_clock_step_and_auth_date_off_by_the_same_hours_still_learn_from_iat() {
+    // Soak seed 5971: the device's clock fell 2 h behind without the client seeing it
+    // step, and the auth service's Date is 2 h behind too. The grant's iat is the
+    // issuer's clock: the estimate follows it, so no expired JWT is used later.
+    let mut h = warmed_up();
+    h.server_skew_ms = 2 * HOUR as i64;
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    let now = h.server_now();
+    let mut answer = session_answer(now, 6 * HOUR, "rt_2", None);
+    answer
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("date"));
+    h.respond(r.id, answer.with_header("Date", &http_date(h.now)));
+    let skew = h.client.clock_skew_ms();
+    assert!((skew - 2 * HOUR as i64).abs() < 2_000, "{skew}");
+}

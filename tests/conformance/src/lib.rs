@@ -200,9 +200,19 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 admin("/admin/log/clear", &json!({}))?;
             }
             Step::ExpectLog(exps) => {
-                let log = admin_get(&info.admin, "/admin/log")?;
-                for e in exps {
-                    check_log(&log, e).map_err(|m| format!("{at}: {m}"))?;
+                // A client may still be finishing background work (a proactive refresh
+                // started beside the last call) when the step runs: the log converges, so
+                // a failing check is re-read until it passes or LOG_SETTLE has gone by.
+                let settle_until = std::time::Instant::now() + LOG_SETTLE;
+                loop {
+                    let log = admin_get(&info.admin, "/admin/log")?;
+                    match exps.iter().try_for_each(|e| check_log(&log, e)) {
+                        Ok(()) => break,
+                        Err(_) if std::time::Instant::now() < settle_until => {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        Err(m) => return Err(format!("{at}: {m}")),
+                    }
                 }
             }
             Step::ExpectSession(want) => {
@@ -247,6 +257,10 @@ fn step_name(s: &Step) -> String {
         Step::Logout => "logout".into(),
     }
 }
+
+/// How long a failing `expect_log` is re-read before it counts as failed: background
+/// requests a client started before the step (a proactive refresh) land within it.
+const LOG_SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn key_of(info: &StartupInfo, which: &str) -> Result<String, String> {
     let k = &info.keys;
