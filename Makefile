@@ -1,8 +1,8 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python
+.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python
 
 demo:
-	cargo run --quiet -p polargrid-blocking --bin quickstart
+	cargo run --quiet -p polargrid-blocking --example quickstart
 
 test:
 	scripts/test.sh
@@ -27,6 +27,10 @@ python:
 # polargrid_core vs raw httpx vs the published polargrid-sdk 0.10.0 against a local stub, and import time.
 bench-python:
 	scripts/bench-python.sh
+
+# The core's wasm size (raw and gzip -9, no wasm-opt): a relative measure for changes.
+wasm-size:
+	scripts/wasm-size.sh
 
 # Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
 bench-emulator:

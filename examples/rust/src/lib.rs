@@ -2,6 +2,19 @@
 //! only moves bytes (ureq), keeps time (the system clock plus a test offset) and runs
 //! each request on its own thread so refreshes and discoveries happen in the background.
 //!
+//! Nothing outlives its call: each request in flight has an agent (a connection pool) of
+//! its own, which is shut down the moment the core abandons the request (its timeout, a
+//! cancel, a hand-over), so a server that stalls or trickles a body cannot hold a thread
+//! or a socket. A call returns only after the threads of its attempts have ended, and
+//! dropping the client shuts down and joins every request still out (refreshes,
+//! discoveries). An agent whose request ended normally goes back to a small idle list per
+//! origin (after the app has read or dropped a streamed body), so keep-alive connections
+//! are still reused; the idle ones close when the client is dropped.
+//!
+//! The emulator is not a dependency: with the `emulator` feature (tests only),
+//! `emulator_endpoints` converts its start-up info; otherwise pass its start-up JSON to
+//! [`polargrid_core::Endpoints::from_json`].
+//!
 //! ```no_run
 //! let pg = polargrid_blocking::PolarGrid::new(polargrid_core::Config::new("pg_…"))?;
 //! let resp = pg.call(polargrid_blocking::Request::get("/v1/models"))?;
@@ -16,7 +29,11 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
 use polargrid_core::{
     CallError, CallId, CallSpec, Client, Config, Event, HttpRequest, HttpResponse, Method,
@@ -24,6 +41,10 @@ use polargrid_core::{
 };
 
 /// The endpoints of a running emulator (its start-up JSON), for a client to talk to it.
+/// Only with the `emulator` feature (the emulator links `jsonwebtoken` and `rsa`, which a
+/// user of the driver must not get); [`polargrid_core::Endpoints::from_json`] takes the
+/// same start-up JSON without it.
+#[cfg(feature = "emulator")]
 pub fn emulator_endpoints(info: &polargrid_emulator::StartupInfo) -> polargrid_core::Endpoints {
     polargrid_core::Endpoints {
         autorouter: info.autorouter.clone(),
@@ -164,13 +185,41 @@ struct State {
     /// Non-call events for the app (session changes, region changes), in order.
     log: Vec<Event>,
     shutdown: bool,
+    /// The agent (own connection) of each request in flight, to shut it down on `Abort`.
+    in_flight: HashMap<RequestId, (Option<CallId>, ureq::Agent)>,
+    /// Agents whose request ended normally, by origin, for the next request there.
+    idle: HashMap<String, Vec<ureq::Agent>>,
+    /// Threads of app-call attempts, joined when their call returns.
+    call_threads: HashMap<CallId, Vec<JoinHandle<()>>>,
+    /// Threads of core-owned requests (exchange, refresh, discovery), joined on drop.
+    background: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     offset_ms: AtomicI64,
-    agent: ureq::Agent,
+    /// One agent per request is built from this (see the crate docs)...
+    http: ureq::config::Config,
+    /// ...over one connector, so TLS settings (root store) are built once, not per request.
+    connector: SharedConnector,
+}
+
+/// The default connector, shared by the per-request agents (ureq's `unversioned` API,
+/// pinned with ureq itself).
+#[derive(Clone, Debug)]
+struct SharedConnector(Arc<DefaultConnector>);
+
+impl Connector for SharedConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
 }
 
 impl Shared {
@@ -206,11 +255,10 @@ impl PolarGrid {
     /// Builds a client with a fixed seed (reproducible request ids and jitter).
     pub fn with_seed(config: Config, seed: u64) -> Result<Self, Error> {
         let core = Client::new(config, seed).map_err(Error::Config)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .build()
-            .into();
+            .build();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 core,
@@ -219,10 +267,15 @@ impl PolarGrid {
                 endings: HashMap::new(),
                 log: Vec::new(),
                 shutdown: false,
+                in_flight: HashMap::new(),
+                idle: HashMap::new(),
+                call_threads: HashMap::new(),
+                background: Vec::new(),
             }),
             changed: Condvar::new(),
             offset_ms: AtomicI64::new(0),
-            agent,
+            http,
+            connector: SharedConnector(Arc::new(DefaultConnector::new())),
         });
         let s = Arc::clone(&shared);
         let timer = std::thread::spawn(move || timer_loop(&s));
@@ -242,6 +295,25 @@ impl PolarGrid {
         loop {
             if let Some(ending) = st.endings.remove(&call) {
                 st.bodies.remove(&call);
+                // Its attempts are answered or aborted (connection shut down): wait for
+                // their threads, without the lock they need to finish.
+                let threads = st.call_threads.remove(&call).unwrap_or_default();
+                let mine: Vec<RequestId> = st
+                    .in_flight
+                    .iter()
+                    .filter(|(_, (c, _))| *c == Some(call))
+                    .map(|(r, _)| *r)
+                    .collect();
+                for r in mine {
+                    if let Some((_, agent)) = st.in_flight.remove(&r) {
+                        agent.shutdown();
+                    }
+                }
+                drop(st);
+                for t in threads {
+                    let _ = t.join();
+                }
+                st = self.shared.lock();
                 return match ending {
                     Ending::Ready(rid, region) => match st.held.remove(&rid) {
                         Some(mut r) => {
@@ -293,9 +365,24 @@ impl PolarGrid {
 
 impl Drop for PolarGrid {
     fn drop(&mut self) {
-        self.shared.lock().shutdown = true;
+        // Stop the timer, shut down every connection still out, then wait for every
+        // thread: nothing this client started outlives it.
+        let threads = {
+            let mut st = self.shared.lock();
+            st.shutdown = true;
+            for (_, (_, agent)) in st.in_flight.drain() {
+                agent.shutdown();
+            }
+            st.idle.clear();
+            let mut threads = std::mem::take(&mut st.background);
+            threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
+            threads
+        };
         self.shared.changed.notify_all();
         if let Some(t) = self.timer.take() {
+            let _ = t.join();
+        }
+        for t in threads {
             let _ = t.join();
         }
     }
@@ -304,13 +391,44 @@ impl Drop for PolarGrid {
 /// Sends what the core asks for (each request on its own thread) and sorts its events.
 fn pump(shared: &Arc<Shared>, st: &mut State) {
     let now = shared.now();
+    st.background.retain(|t| !t.is_finished());
     while let Some(req) = st.core.poll_request(now) {
         let body = match req.purpose {
             Purpose::Call(c) => st.bodies.get(&c).cloned().unwrap_or((None, None)),
             _ => (req.body.clone(), None),
         };
+        if st.shutdown {
+            // The client is being dropped: send nothing more.
+            let _ = st
+                .core
+                .handle_transport_error(now, req.id, TransportErrorKind::Aborted);
+            continue;
+        }
+        // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
+        // cuts this request's connection and nobody else's.
+        let agent = st
+            .idle
+            .get_mut(origin(&req.url))
+            .and_then(Vec::pop)
+            .unwrap_or_else(|| {
+                ureq::Agent::with_parts(
+                    shared.http.clone(),
+                    shared.connector.clone(),
+                    DefaultResolver::default(),
+                )
+            });
+        let purpose = req.purpose;
+        let call = match purpose {
+            Purpose::Call(c) => Some(c),
+            _ => None,
+        };
+        st.in_flight.insert(req.id, (call, agent.clone()));
         let s = Arc::clone(shared);
-        std::thread::spawn(move || exchange(&s, req, body));
+        let t = std::thread::spawn(move || exchange(&s, &agent, req, body));
+        match purpose {
+            Purpose::Call(c) => st.call_threads.entry(c).or_default().push(t),
+            _ => st.background.push(t),
+        }
     }
     let mut woke = false;
     while let Some(ev) = st.core.poll_event() {
@@ -333,6 +451,10 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
             }
             Event::Abort { request } => {
                 st.held.remove(&request);
+                // Unblocks the request's thread at once (connect, head, body read).
+                if let Some((_, agent)) = st.in_flight.remove(&request) {
+                    agent.shutdown();
+                }
             }
             other => st.log.push(other),
         }
@@ -368,23 +490,40 @@ fn timer_loop(shared: &Arc<Shared>) {
     }
 }
 
-/// One HTTP exchange on its own thread.
-fn exchange(shared: &Arc<Shared>, req: HttpRequest, body: (Option<Vec<u8>>, Option<String>)) {
-    let result = send(&shared.agent, &req, body);
+/// One HTTP exchange on its own thread, over its own agent (connection).
+fn exchange(
+    shared: &Arc<Shared>,
+    agent: &ureq::Agent,
+    req: HttpRequest,
+    body: (Option<Vec<u8>>, Option<String>),
+) {
+    let result = send(agent, &req, body);
     let mut st = shared.lock();
+    // Still in flight: it ended normally (not aborted), so its agent may serve again.
+    let reusable = st.in_flight.remove(&req.id).map(|(_, a)| a);
     let now = shared.now();
     let fed = match result {
         Ok((resp, rest)) => {
-            if let Some(reader) = rest {
-                st.held.insert(
-                    req.id,
-                    Response {
-                        status: resp.status,
-                        headers: resp.headers.clone(),
-                        region: None,
-                        body: reader,
-                    },
-                );
+            match (rest, reusable) {
+                (Some(reader), agent) => {
+                    // A streamed body: the agent is reusable once the app is done with it.
+                    let back =
+                        agent.map(|a| (Arc::downgrade(shared), origin(&req.url).to_string(), a));
+                    st.held.insert(
+                        req.id,
+                        Response {
+                            status: resp.status,
+                            headers: resp.headers.clone(),
+                            region: None,
+                            body: Box::new(Returning {
+                                inner: Some(reader),
+                                back,
+                            }),
+                        },
+                    );
+                }
+                (None, Some(agent)) => park_idle(&mut st, origin(&req.url), agent),
+                (None, None) => {}
             }
             st.core.handle_response(now, req.id, resp)
         }
@@ -396,6 +535,61 @@ fn exchange(shared: &Arc<Shared>, req: HttpRequest, body: (Option<Vec<u8>>, Opti
     }
     pump(shared, &mut st);
     shared.changed.notify_all();
+}
+
+/// Idle agents kept per origin (each holds at most its keep-alive connections).
+const MAX_IDLE_PER_ORIGIN: usize = 8;
+
+fn park_idle(st: &mut State, origin: &str, agent: ureq::Agent) {
+    if st.shutdown {
+        return;
+    }
+    let list = st.idle.entry(origin.to_string()).or_default();
+    if list.len() < MAX_IDLE_PER_ORIGIN {
+        list.push(agent);
+    }
+}
+
+/// `scheme://authority` of a URL (the key of the idle agents).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// A streamed success body that hands its agent back to the idle list when the app drops
+/// it (read to the end, its connection is back in that agent's pool by then).
+struct Returning {
+    inner: Option<Box<dyn Read + Send>>,
+    back: Option<(std::sync::Weak<Shared>, String, ureq::Agent)>,
+}
+
+impl Read for Returning {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        let Some((shared, origin, agent)) = self.back.take() else {
+            return;
+        };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        // `try_lock`: the driver itself drops held bodies under its lock (an abort); then
+        // the agent is simply not reused.
+        if let Ok(mut st) = shared.state.try_lock() {
+            park_idle(&mut st, &origin, agent);
+        };
+    }
 }
 
 type Sent = (HttpResponse, Option<Box<dyn Read + Send>>);
