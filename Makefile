@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke
+.PHONY: demo test bench soak fuzz fuzz-smoke mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --bin quickstart
@@ -20,3 +20,8 @@ fuzz-smoke:
 # 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
 soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
+
+# cargo-mutants over the core's machines and parsers, judged by the core's own tests;
+# prints caught/missed/score per file (long: see README). MUTANTS_FILES="session call" narrows it.
+mutants:
+	scripts/mutants.sh

@@ -1,0 +1,271 @@
+//! Reading exchange, refresh and hand-over answers: which tokens are taken, what their
+//! expiries are, and the size caps that keep a hostile answer from filling memory or
+//! logs (a session token or refresh token of at most 16 KiB, a session id of at most 256
+//! characters, an answer of at most 64 KiB).
+
+use crate::support::*;
+use polargrid_core::{
+    read_claims, Config, ErrorKind, HttpResponse, JwtError, SessionInfo, SessionStatus, Timestamp,
+};
+
+const SEC: u64 = 1000;
+
+fn info(h: &Harness) -> SessionInfo {
+    match h.client.session_status() {
+        SessionStatus::Active(i) | SessionStatus::Refreshing(i) => i,
+        other => panic!("no session: {other:?}"),
+    }
+}
+
+fn routed(h: &mut Harness) {
+    let d = h.take(is_discover);
+    h.respond(
+        d.id,
+        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
+    );
+}
+
+/// A session-mode client whose first exchange was answered (at T0) with `body`.
+fn exchanged_with(body: &str) -> Harness {
+    let mut h = Harness::new(session_config());
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let resp = json(200, body).with_header("Date", &http_date(h.server_now()));
+    h.respond(ex.id, resp);
+    h
+}
+
+/// Whether the exchange answer was taken (a session is held).
+fn taken(h: &Harness) -> bool {
+    matches!(h.client.session_status(), SessionStatus::Active(_))
+}
+
+fn warm(refresh: &str) -> Harness {
+    let mut h = Harness::new(session_config());
+    let call = h.get_models();
+    let ex = h.take(is_exchange);
+    h.respond(ex.id, session_answer(h.server_now(), HOUR, refresh, None));
+    routed(&mut h);
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    h
+}
+
+#[test]
+fn refresh_answer_without_a_new_refresh_token_keeps_the_old_one() {
+    let mut h = warm("rt_1");
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    let now = h.server_now();
+    let body = serde_json::json!({
+        "session_token": jwt(now, now + HOUR, None),
+        "expires_in": 3600,
+    });
+    h.respond(r.id, json(200, &body.to_string()));
+    let snap = h.client.session_snapshot().unwrap();
+    assert_eq!(
+        snap.refresh_token.as_ref().map(|s| s.expose()),
+        Some("rt_1")
+    );
+    // The next refresh sends the kept token.
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    assert_eq!(body_json(&r), serde_json::json!({"refresh_token": "rt_1"}));
+}
+
+#[test]
+fn rotated_refresh_token_comes_with_its_own_expiry() {
+    let mut h = warm("rt_1");
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    h.advance(1000);
+    let now = h.server_now();
+    let body = serde_json::json!({
+        "session_token": jwt(now, now + HOUR, None),
+        "refresh_token": "rt_2",
+        "expires_in": 3600,
+        "refresh_expires_in": 7200,
+    });
+    h.respond(r.id, json(200, &body.to_string()));
+    let snap = h.client.session_snapshot().unwrap();
+    assert_eq!(
+        snap.refresh_token.as_ref().map(|s| s.expose()),
+        Some("rt_2")
+    );
+    assert_eq!(snap.refresh_expires_at, Some(Timestamp(now + 2 * HOUR)));
+}
+
+#[test]
+fn opaque_session_token_with_expires_in_is_sent_as_the_bearer() {
+    let mut h = exchanged_with(
+        r#"{"session_token":"opaque.session-token_42","refresh_token":"rt_1","expires_in":3600}"#,
+    );
+    assert!(taken(&h));
+    assert_eq!(info(&h).expires_at, Timestamp(T0 + HOUR));
+    routed(&mut h);
+    let c = h.take(is_call);
+    assert_eq!(
+        c.header("authorization"),
+        Some("Bearer opaque.session-token_42")
+    );
+}
+
+#[test]
+fn fractional_expires_in_is_kept_to_the_millisecond() {
+    let h = exchanged_with(r#"{"session_token":"opaque","expires_in":3600.25}"#);
+    assert_eq!(info(&h).expires_at, Timestamp(T0 + HOUR + 250));
+}
+
+#[test]
+fn opaque_session_token_without_a_usable_expires_in_is_refused() {
+    for body in [
+        r#"{"session_token":"opaque","refresh_token":"rt"}"#,
+        r#"{"session_token":"opaque","expires_in":0}"#,
+        r#"{"session_token":"opaque","expires_in":-60}"#,
+        r#"{"session_token":"opaque","expires_in":"3600"}"#,
+        r#"{"session_token":"opaque","expires_in":1e10}"#,
+        r#"{"session_token":"opaque","expires_in":null}"#,
+    ] {
+        let mut h = exchanged_with(body);
+        assert!(!taken(&h), "{body}");
+        assert!(h.client.session_snapshot().is_none(), "{body}");
+        // Treated as a transient malformed answer: retried after a backoff.
+        assert!(h.next_wakeup(), "{body}");
+        assert!(h.has(is_exchange), "{body}: exchanged again");
+    }
+}
+
+#[test]
+fn expires_in_just_under_the_sanity_bound_is_accepted() {
+    let h = exchanged_with(r#"{"session_token":"opaque","expires_in":9999999999}"#);
+    assert!(taken(&h));
+}
+
+#[test]
+fn empty_or_non_ascii_session_token_is_refused() {
+    for body in [
+        r#"{"session_token":"","expires_in":60}"#,
+        r#"{"session_token":"tökén","expires_in":60}"#,
+    ] {
+        assert!(!taken(&exchanged_with(body)), "{body}");
+    }
+}
+
+fn padded_token(len: usize) -> String {
+    // A readable JWT padded in its signature (never decoded) to exactly `len` bytes.
+    let base = jwt(T0, T0 + HOUR, None);
+    let t = format!("{base}{}", "A".repeat(len - base.len()));
+    assert_eq!(t.len(), len);
+    t
+}
+
+#[test]
+fn session_token_of_16_kib_is_taken_and_one_byte_more_is_refused() {
+    let body = |t: &str| serde_json::json!({"session_token": t, "expires_in": 3600}).to_string();
+    let h = exchanged_with(&body(&padded_token(16 * 1024)));
+    assert!(taken(&h));
+    let h = exchanged_with(&body(&padded_token(16 * 1024 + 1)));
+    assert!(!taken(&h));
+}
+
+#[test]
+fn claims_of_a_jwt_over_16_kib_are_not_read() {
+    let c = read_claims(&padded_token(16 * 1024)).unwrap();
+    assert_eq!(c.exp, Timestamp(T0 + HOUR));
+    assert_eq!(
+        read_claims(&padded_token(16 * 1024 + 1)),
+        Err(JwtError::Shape)
+    );
+}
+
+#[test]
+fn refresh_token_of_16_kib_is_kept_and_a_longer_one_is_ignored() {
+    let body = |r: &str| {
+        serde_json::json!({
+            "session_token": jwt(T0, T0 + HOUR, None),
+            "refresh_token": r,
+            "expires_in": 3600,
+        })
+        .to_string()
+    };
+    let at_cap = "r".repeat(16 * 1024);
+    let h = exchanged_with(&body(&at_cap));
+    let snap = h.client.session_snapshot().unwrap();
+    assert_eq!(snap.refresh_token.unwrap().expose(), at_cap);
+    let h = exchanged_with(&body(&"r".repeat(16 * 1024 + 1)));
+    assert!(taken(&h), "the session is still taken");
+    let snap = h.client.session_snapshot().unwrap();
+    assert!(snap.refresh_token.is_none());
+    assert!(snap.refresh_expires_at.is_none());
+}
+
+#[test]
+fn session_id_of_256_characters_is_kept_and_a_longer_one_is_dropped() {
+    let body = |sid: serde_json::Value| {
+        serde_json::json!({
+            "session_token": jwt(T0, T0 + HOUR, None),
+            "refresh_token": "rt_1",
+            "session_id": sid,
+            "expires_in": 3600,
+        })
+        .to_string()
+    };
+    let sid = "s".repeat(256);
+    let h = exchanged_with(&body(sid.clone().into()));
+    assert_eq!(info(&h).session_id, Some(sid));
+    let h = exchanged_with(&body("s".repeat(257).into()));
+    assert!(taken(&h));
+    assert_eq!(info(&h).session_id, None);
+    let h = exchanged_with(&body(serde_json::json!(12345)));
+    assert_eq!(info(&h).session_id.as_deref(), Some("12345"));
+    let h = exchanged_with(&body(serde_json::json!({"id": "x"})));
+    assert_eq!(info(&h).session_id, None);
+}
+
+#[test]
+fn answer_over_64_kib_is_refused_and_one_of_64_kib_is_read() {
+    let core = serde_json::json!({
+        "session_token": jwt(T0, T0 + HOUR, None),
+        "refresh_token": "rt_1",
+        "expires_in": 3600,
+    })
+    .to_string();
+    // JSON allows whitespace after the object: pad with it to an exact size.
+    let sized = |n: usize| format!("{core}{}", " ".repeat(n - core.len()));
+    let h = exchanged_with(&sized(64 * 1024));
+    assert!(taken(&h));
+    let mut h = exchanged_with(&sized(64 * 1024 + 1));
+    assert!(!taken(&h));
+    assert!(h.next_wakeup());
+    assert!(h.has(is_exchange), "retried as a malformed answer");
+}
+
+#[test]
+fn handed_over_grant_that_is_not_a_session_answer_is_a_typed_error() {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    for g in [
+        "not json",
+        r#"{"session_token":"opaque"}"#,
+        r#"{"expires_in":60}"#,
+    ] {
+        assert!(h.client.hand_over(h.t(), g).is_err(), "{g}");
+    }
+    assert!(matches!(h.client.session_status(), SessionStatus::Ended));
+    let call = h.get_models();
+    assert!(h.failure(call).is_none(), "waits for a hand-over");
+    h.advance(30 * SEC);
+    assert_eq!(h.failure(call).unwrap().kind, ErrorKind::NoSession);
+}
+
+#[test]
+fn empty_refresh_token_counts_as_none() {
+    let h = exchanged_with(&format!(
+        r#"{{"session_token":"{}","refresh_token":"","expires_in":3600}}"#,
+        jwt(T0, T0 + HOUR, None)
+    ));
+    assert!(taken(&h));
+    let snap = h.client.session_snapshot().unwrap();
+    assert!(snap.refresh_token.is_none());
+    assert_eq!(info(&h).refresh_expires_at, None);
+}
