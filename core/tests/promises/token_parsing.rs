@@ -269,3 +269,30 @@ fn empty_refresh_token_counts_as_none() {
     assert!(snap.refresh_token.is_none());
     assert_eq!(info(&h).refresh_expires_at, None);
 }
+
+/// Found by `make mutants`: a refresh answer without a new refresh token kept the old token
+/// but dropped its expiry, so the snapshot and `SessionInfo` said "no expiry" and the core
+/// would send that token after it had expired.
+#[test]
+fn refresh_answer_without_rotation_keeps_the_refresh_tokens_expiry() {
+    let mut h = warm("rt_1");
+    let refresh_exp = Some(Timestamp(T0 + 30 * DAY));
+    assert_eq!(info(&h).refresh_expires_at, refresh_exp);
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    let now = h.server_now();
+    let body = serde_json::json!({
+        "session_token": jwt(now, now + HOUR, None),
+        "expires_in": 3600,
+    });
+    h.respond(r.id, json(200, &body.to_string()));
+    assert_eq!(info(&h).refresh_expires_at, refresh_exp);
+    let snap = h.client.session_snapshot().unwrap();
+    assert_eq!(snap.refresh_expires_at, refresh_exp);
+    // Past that expiry (a second past, whatever the skew the JWT's iat taught) the key
+    // is exchanged again instead of sending the dead token.
+    h.now = T0 + 30 * DAY + 1000;
+    h.get_models();
+    assert!(h.has(is_exchange));
+    assert!(!h.has(is_refresh));
+}
