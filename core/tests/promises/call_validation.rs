@@ -2,6 +2,8 @@
 //! absolute path on the edge (a scheme-relative `//host` would send the credential to
 //! another host), an overlong path, characters that must be percent-encoded, and a model
 //! hint the autorouter cannot take. A refused call is a typed error and sends nothing.
+//! And the one limit on a started call's retries that sits on a boundary: the longest
+//! `Retry-After` the client waits out.
 
 use crate::support::*;
 use polargrid_core::{CallSpec, Method, MisuseError};
@@ -112,5 +114,28 @@ fn refused_call_leaves_the_client_usable() {
     assert_eq!(h.client.open_calls(), 0);
     let call = h.get_models();
     h.run(20, healthy(HOUR));
+    assert!(h.ready(call));
+}
+
+#[test]
+fn retry_after_of_exactly_the_cap_is_waited_out() {
+    // The cap (60 s by default) is the longest wait the client takes on: 60 s is waited
+    // out, 61 s fails at once (calls.rs).
+    let mut h = Harness::new(
+        polargrid_core::Config::direct(KEY)
+            .with_endpoints(endpoints())
+            .with_region("yto-01"),
+    );
+    let call = h.get_models();
+    let c = h.take(is_call);
+    h.respond(
+        c.id,
+        polargrid_core::HttpResponse::new(429).with_header("Retry-After", "60"),
+    );
+    assert!(h.failure(call).is_none(), "waits");
+    assert_eq!(h.client.poll_timeout().unwrap().as_millis(), T0 + 60_000);
+    assert!(h.next_wakeup());
+    let c = h.take(is_call);
+    h.respond(c.id, polargrid_core::HttpResponse::new(200));
     assert!(h.ready(call));
 }

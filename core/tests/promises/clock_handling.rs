@@ -184,3 +184,33 @@ fn handed_over_jwt_with_a_second_left_is_taken_as_it_is() {
     h.pump();
     assert_eq!(h.client.clock_skew_ms(), 0);
 }
+
+#[test]
+fn answer_that_pins_the_skew_to_the_millisecond_sets_it_exactly() {
+    // Sent at T0, answered 1 s earlier by a clock stepped back 1 s (too small to count as
+    // a step), Date 10 min ahead: the skew lies in [Date - now, Date + 1 s - sent], which
+    // here is the single value 10 min + 1 s.
+    let mut h = Harness::new(session_config());
+    h.get_models();
+    let ex = h.take(is_exchange);
+    h.now = T0 - SEC;
+    h.server_skew_ms = (10 * MIN + SEC) as i64;
+    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
+    assert_eq!(h.client.clock_skew_ms(), (10 * MIN + SEC) as i64);
+}
+
+#[test]
+fn disagreement_of_a_second_and_a_half_after_a_step_back_is_within_the_dates_resolution() {
+    // Stepped back 5 s while the exchange was out (so the skew became 5 s), and the
+    // answer's Date says the server is 1 s ahead besides: judged by the Date alone the
+    // skew is 6.5 s ± 1 s, no more than 1.5 s off — kept. 2 s ahead is a real change.
+    for (ahead, want) in [(SEC, 5 * SEC), (2 * SEC, 7 * SEC + 500)] {
+        let mut h = Harness::new(session_config());
+        h.get_models();
+        let ex = h.take(is_exchange);
+        h.now = T0 - 5 * SEC;
+        h.server_skew_ms = (5 * SEC + ahead) as i64;
+        h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
+        assert_eq!(h.client.clock_skew_ms(), want as i64, "{ahead} ms ahead");
+    }
+}

@@ -12,6 +12,8 @@ mod support;
 
 mod call_validation;
 mod clock_handling;
+mod config_limits;
+mod http_dates;
 mod route_limits;
 mod server_messages;
 mod session_state;

@@ -1,11 +1,13 @@
 //! Reading exchange, refresh and hand-over answers: which tokens are taken, what their
 //! expiries are, and the size caps that keep a hostile answer from filling memory or
 //! logs (a session token or refresh token of at most 16 KiB, a session id of at most 256
-//! characters, an answer of at most 64 KiB).
+//! characters, an answer of at most 64 KiB); the JWT claims the core reads (times and
+//! permission words); and the snapshot an app persists.
 
 use crate::support::*;
 use polargrid_core::{
-    read_claims, Config, ErrorKind, HttpResponse, JwtError, SessionInfo, SessionStatus, Timestamp,
+    read_claims, Config, ErrorKind, HttpResponse, JwtError, Secret, SessionInfo, SessionSnapshot,
+    SessionStatus, Timestamp,
 };
 
 const SEC: u64 = 1000;
@@ -295,4 +297,123 @@ fn refresh_answer_without_rotation_keeps_the_refresh_tokens_expiry() {
     h.get_models();
     assert!(h.has(is_exchange));
     assert!(!h.has(is_refresh));
+}
+
+#[test]
+fn permission_words_are_read_from_scope_permissions_or_scp() {
+    let admin = |claims: &str| {
+        let t = format!(
+            "eyJhbGciOiJIUzI1NiJ9.{}.c2ln",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
+        );
+        read_claims(&t).unwrap().scope.map(|s| s.is_admin())
+    };
+    assert_eq!(admin(r#"{"exp":1,"scope":"read-write admin"}"#), Some(true));
+    assert_eq!(admin(r#"{"exp":1,"scope":"read-write,admin"}"#), Some(true));
+    assert_eq!(
+        admin(r#"{"exp":1,"scope":"read-write,  ,admin"}"#),
+        Some(true)
+    );
+    assert_eq!(admin(r#"{"exp":1,"scope":"ADMIN"}"#), Some(true));
+    assert_eq!(admin(r#"{"exp":1,"scope":"org:admin"}"#), Some(true));
+    assert_eq!(admin(r#"{"exp":1,"scope":"tokens:write"}"#), Some(true));
+    assert_eq!(
+        admin(r#"{"exp":1,"permissions":["Tokens:Write"]}"#),
+        Some(true)
+    );
+    assert_eq!(
+        admin(r#"{"exp":1,"scp":["read-write","admin"]}"#),
+        Some(true)
+    );
+    for not_admin in [
+        r#"{"exp":1,"scope":"read-write"}"#,
+        r#"{"exp":1,"scope":"administrator"}"#,
+        r#"{"exp":1,"scope":"admin-lite"}"#,
+        r#"{"exp":1,"scope":"tokens:read"}"#,
+        r#"{"exp":1,"scope":"admin:tokens"}"#,
+        r#"{"exp":1,"scope":"read-write;admin"}"#,
+    ] {
+        assert_eq!(admin(not_admin), Some(false), "{not_admin}");
+    }
+    assert_eq!(admin(r#"{"exp":1,"scope":42}"#), None);
+    assert_eq!(admin(r#"{"exp":1}"#), None);
+    // The words themselves, lowercased and without empties.
+    let t = jwt(T0, T0 + HOUR, Some(" Read-Write ,Admin  "));
+    assert_eq!(
+        read_claims(&t).unwrap().scope.unwrap().words,
+        vec!["read-write".to_string(), "admin".to_string()]
+    );
+}
+
+#[test]
+fn claims_times_are_seconds_kept_to_the_millisecond() {
+    let t = |claims: &str| {
+        format!(
+            "eyJhbGciOiJIUzI1NiJ9.{}.c2ln",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
+        )
+    };
+    let c = read_claims(&t(r#"{"exp":1800000000.25,"iat":1799996400}"#)).unwrap();
+    assert_eq!(c.exp, Timestamp(1_800_000_000_250));
+    assert_eq!(c.iat, Some(Timestamp(1_799_996_400_000)));
+    assert_eq!(read_claims(&t(r#"{"exp":0}"#)).unwrap().exp, Timestamp(0));
+    assert_eq!(
+        read_claims(&t(r#"{"exp":1e13}"#)).unwrap().exp,
+        Timestamp(10_000_000_000_000_000)
+    );
+    assert_eq!(read_claims(&t(r#"{"exp":1.1e13}"#)), Err(JwtError::Claims));
+    assert_eq!(read_claims(&t(r#"{"exp":1,"iat":-1}"#)).unwrap().iat, None);
+}
+
+fn saved() -> SessionSnapshot {
+    SessionSnapshot {
+        session_token: Secret::new(jwt(T0, T0 + HOUR, None)),
+        refresh_token: Some(Secret::new("rt_saved_secret")),
+        session_id: Some("sess_saved".to_string()),
+        expires_at: Timestamp(T0 + HOUR),
+        refresh_expires_at: Some(Timestamp(T0 + DAY)),
+        clock_skew_ms: Some(-1500),
+    }
+}
+
+#[test]
+fn snapshot_round_trips_through_json() {
+    let s = saved();
+    let json = s.to_json();
+    assert_eq!(SessionSnapshot::from_json(&json).unwrap(), s);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["refresh_token"], "rt_saved_secret");
+    assert_eq!(v["expires_at_ms"], T0 + HOUR);
+}
+
+#[test]
+fn snapshot_debug_shows_its_facts_and_never_its_tokens() {
+    let shown = format!("{:?}", saved());
+    assert!(shown.contains("sess_saved"), "{shown}");
+    assert!(shown.contains(&(T0 + HOUR).to_string()), "{shown}");
+    assert!(shown.contains("-1500"), "{shown}");
+    assert!(!shown.contains("rt_saved_secret"), "{shown}");
+    assert!(!shown.contains(saved().session_token.expose()), "{shown}");
+}
+
+#[test]
+fn snapshot_of_64_kib_is_read_and_one_byte_more_is_refused() {
+    let json = saved().to_json();
+    let sized = |n: usize| format!("{json}{}", " ".repeat(n - json.len()));
+    assert_eq!(
+        SessionSnapshot::from_json(&sized(64 * 1024)).unwrap(),
+        saved()
+    );
+    assert!(SessionSnapshot::from_json(&sized(64 * 1024 + 1)).is_err());
+}
+
+#[test]
+fn snapshot_with_an_empty_refresh_token_has_none() {
+    let mut v: serde_json::Value = serde_json::from_str(&saved().to_json()).unwrap();
+    v["refresh_token"] = "".into();
+    let s = SessionSnapshot::from_json(&v.to_string()).unwrap();
+    assert_eq!(s.refresh_token, None);
+    v["session_token"] = "".into();
+    assert!(SessionSnapshot::from_json(&v.to_string()).is_err());
 }
