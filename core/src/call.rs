@@ -173,6 +173,9 @@ pub(crate) struct Call {
     /// Handoff: give up waiting for a session at this time.
     pub(crate) wait_deadline: Option<Timestamp>,
     pub(crate) last_error: Option<CallError>,
+    /// Regions this call failed on for certain (refused, DNS, TLS): it never goes back
+    /// (see the rule in `crate::route`).
+    pub(crate) avoid: Vec<String>,
 }
 
 impl Call {
@@ -189,6 +192,7 @@ impl Call {
             replayed: false,
             wait_deadline: None,
             last_error: None,
+            avoid: Vec::new(),
         }
     }
 

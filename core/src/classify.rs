@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use crate::error::{CallError, ErrorKind};
 use crate::http::{HttpResponse, TransportErrorKind, MAX_ERROR_BODY};
-use crate::httpdate::parse_retry_after;
+use crate::httpdate::{parse_http_date, parse_retry_after};
 use crate::secret::{scrub, Secret};
 use crate::time::Timestamp;
 
@@ -41,7 +41,8 @@ const MAX_MESSAGE: usize = 200;
 
 /// Classifies an HTTP answer that is not a success.
 ///
-/// `server_now` anchors an HTTP-date `Retry-After`; `secrets` are scrubbed from any
+/// An HTTP-date `Retry-After` is read against the answer's own `Date`, or `server_now`
+/// when it has none; `secrets` are scrubbed from any
 /// server text that ends up in the error.
 pub fn classify_response(
     stage: Stage,
@@ -77,9 +78,15 @@ pub fn classify_response(
         ErrorKind::SessionExpired => stage == Stage::Call,
         _ => false,
     };
+    // An HTTP-date `Retry-After` is read against the `Date` of the same answer: both
+    // come from the server's clock, even a wrong one (see `crate::skew`).
+    let anchor = resp
+        .header("date")
+        .and_then(parse_http_date)
+        .unwrap_or(server_now);
     let retry_after = resp
         .header("retry-after")
-        .and_then(|v| parse_retry_after(v, server_now))
+        .and_then(|v| parse_retry_after(v, anchor))
         .filter(|_| matches!(status, 429 | 503));
     let (cause, fix) = explain(kind, stage);
     CallError {
@@ -192,8 +199,7 @@ fn server_message(
             s.lines().next()?.to_string()
         }
     };
-    let text: String = text.chars().filter(|c| !c.is_control()).collect();
-    let mut text = scrub(&text, secrets);
+    let mut text = scrub(&printable(&text), secrets);
     if text.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE;
         while !text.is_char_boundary(cut) {
@@ -203,6 +209,18 @@ fn server_message(
         text.push('…');
     }
     (!text.is_empty()).then_some(text)
+}
+
+/// Server text as shown to humans: without control characters (CR/LF, ESC of ANSI
+/// escapes: log forging) and without the invisible bidi controls that reorder what a
+/// reader sees.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 fn value_text(v: &serde_json::Value) -> Option<String> {

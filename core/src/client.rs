@@ -231,12 +231,10 @@ impl Client {
         if !p.purpose.core_owned() {
             resp.body.truncate(MAX_ERROR_BODY);
         }
-        self.session.observe_date(p.sent, now, &resp);
         match p.purpose {
             Purpose::Exchange | Purpose::Refresh => {
-                let n = self
-                    .session
-                    .step(now, SessionInput::Answer(id, &resp), &mut ctx!(self));
+                let input = SessionInput::Answer(id, &resp, p.sent);
+                let n = self.session.step(now, input, &mut ctx!(self));
                 self.apply_notice(now, n);
             }
             Purpose::Discover => {
@@ -296,8 +294,11 @@ impl Client {
             }
         }
         for id in failed {
-            let e = self.calls.get(&id).and_then(|c| c.last_error.clone());
-            let e = e.unwrap_or_else(|| local(ErrorKind::NoSession, Stage::Call));
+            let e = match self.session.state() {
+                State::Ended => Some(self.session.end_reason()),
+                _ => self.calls.get(&id).and_then(|c| c.last_error.clone()),
+            };
+            let e = e.unwrap_or_else(|| self.session.end_reason());
             self.fail(id, e);
         }
         self.drive(now);
@@ -472,6 +473,11 @@ impl Client {
                 };
                 self.router
                     .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
+                if kind.never_sent() && Router::can_fail_over(&self.cfg) {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.avoid.push(region);
+                    }
+                }
                 let error = classify_transport(Stage::Call, kind);
                 let outcome = Outcome::Failure {
                     error,
@@ -668,11 +674,18 @@ impl Client {
                 scope: self.cfg.scope,
                 model: c.spec.model.clone(),
             };
-            let Some(target) = self.router.target(now, &rkey, &self.cfg) else {
+            let Some(target) = self.router.target_for(now, &rkey, &self.cfg, &c.avoid) else {
                 self.router
                     .step(now, RouteInput::Resolve(&rkey), &mut ctx!(self));
                 continue;
             };
+            if c.avoid.contains(&target.region) {
+                // Every known region failed for certain for this call.
+                if let Some(e) = c.last_error.clone() {
+                    self.fail(id, e);
+                    continue;
+                }
+            }
             self.dispatch(id, target, secret.clone(), used);
         }
     }

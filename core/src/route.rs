@@ -12,6 +12,24 @@
 //! cooldown: the next resolution asks the autorouter again, and if it names a downed
 //! region too, takes the known-region table, same country first. Every transition is in
 //! [`Router::step`].
+//!
+//! ## Failover within one call
+//! Failures are of two kinds, and the rule differs:
+//! - **Certain** (connection refused, DNS, TLS: nothing reached the server). The call
+//!   never sends to that region again: its next attempt goes to a region it has not
+//!   failed on ([`Router::target_for`]), same country first, so within its attempt limit
+//!   a call walks as many known regions as it has attempts — in a broad outage it finds
+//!   the one that is up. When every known region has failed for it, it fails with the
+//!   last error rather than try one again.
+//! - **Ambiguous** (timeout, 5xx: the server may be alive, slow or overloaded). The call
+//!   may retry the same region after its backoff, as before: moving on at the first
+//!   timeout would shift load (and cold model caches) onto the next region for a blip.
+//!
+//! For everyone else, both kinds count the same toward marking a region down
+//! (`failures_before_down` in a row): one refused connection seen by one call may be a
+//! restart or a local flap, and the call that saw it already moved on. A fixed base URL
+//! and a pinned region without failover have nowhere else to go: there a call retries
+//! the same place whatever the failure.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +141,32 @@ impl Router {
                 }
                 _ => None,
             },
+        }
+    }
+
+    /// The target for a call that already failed for certain on the regions in `avoid`
+    /// (see the module docs): an alternative when the usual target is one of them. The
+    /// answer is one of `avoid` only when every known region is.
+    pub(crate) fn target_for(
+        &self,
+        now: Timestamp,
+        key: &RouteKey,
+        cfg: &Checked,
+        avoid: &[String],
+    ) -> Option<Target> {
+        let t = self.target(now, key, cfg)?;
+        if !avoid.contains(&t.region) {
+            return Some(t);
+        }
+        Some(self.alternative_avoiding(now, &t.region, cfg, avoid))
+    }
+
+    /// Whether a call can go anywhere but its configured place.
+    pub(crate) fn can_fail_over(cfg: &Checked) -> bool {
+        match &cfg.route {
+            RouteMode::Auto => true,
+            RouteMode::Pinned { failover, .. } => *failover,
+            RouteMode::Fixed { .. } => false,
         }
     }
 
@@ -248,19 +292,32 @@ impl Router {
     /// Another region for one that is down: same country first, in table order; when
     /// every region is down, the one that comes back first.
     fn alternative(&self, now: Timestamp, failed: &str, cfg: &Checked) -> Target {
+        self.alternative_avoiding(now, failed, cfg, &[])
+    }
+
+    /// [`Router::alternative`] that never picks a region in `avoid` while another is left.
+    fn alternative_avoiding(
+        &self,
+        now: Timestamp,
+        failed: &str,
+        cfg: &Checked,
+        avoid: &[String],
+    ) -> Target {
         let country = cfg
             .regions
             .iter()
             .find(|(r, _)| r.id == failed)
             .map(|(r, _)| r.country.as_str());
-        let up = |id: &str| id != failed && !self.is_down(now, id);
+        let allowed = |id: &str| id != failed && !avoid.iter().any(|a| a == id);
+        let up = |id: &str| allowed(id) && !self.is_down(now, id);
         let pick = cfg
             .regions
             .iter()
             .find(|(r, _)| up(&r.id) && Some(r.country.as_str()) == country)
             .or_else(|| cfg.regions.iter().find(|(r, _)| up(&r.id)))
             .or_else(|| {
-                cfg.regions.iter().min_by_key(|(r, _)| {
+                let left = cfg.regions.iter().filter(|(r, _)| allowed(&r.id));
+                left.min_by_key(|(r, _)| {
                     self.health
                         .get(&r.id)
                         .and_then(|h| h.down_until)

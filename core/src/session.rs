@@ -12,62 +12,48 @@
 //!     └── hand over / restore → Active                  back off, retry while JWT valid
 //! ```
 //! Every transition is in [`Session::step`]. Times on the JWT are the server's clock;
-//! `skew` (server − driver) comes from each answer's `Date` header (or the JWT's `iat`).
+//! which answers may move the estimate of that clock is decided in [`crate::skew`].
+//!
+//! Waiting and ending:
+//! - A `Retry-After` from the auth service up to [`RetryPolicy::max_retry_after`] is
+//!   waited out (calls keep waiting, each wait counts as an attempt). A longer one fails
+//!   the waiting calls at once with its error (`retry_after` set), and until the
+//!   server's time no exchange or refresh goes out: a call without a usable JWT fails
+//!   at once, with the time left as `retry_after`, sending nothing.
+//! - The backoff counter counts failures in a row: it starts over when the last
+//!   failure is older than [`FAILURE_MEMORY`], so an old burst does not stretch the
+//!   backoff of a call made long after.
+//! - An ended session remembers why it ended; every call that waits on it fails with
+//!   that reason (`no_session` only when logged out or nothing was handed over).
+//!
+//! [`RetryPolicy::max_retry_after`]: crate::RetryPolicy::max_retry_after
 
 use core::time::Duration;
-
-use serde::Deserialize;
 
 use crate::classify::{classify_response, classify_transport, local, malformed, Credential, Stage};
 use crate::config::Mode;
 use crate::ctx::{backoff, Ctx};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, SessionChange, SessionInfo};
-use crate::http::{HttpResponse, Method, Purpose, RequestId, TransportErrorKind, MAX_CORE_BODY};
-use crate::httpdate::parse_http_date;
-use crate::jwt::{read_claims, Scope};
+use crate::http::{HttpResponse, Method, Purpose, RequestId, TransportErrorKind};
+use crate::jwt::Scope;
 use crate::secret::{scrub, Secret};
+use crate::skew::Clock;
 use crate::snapshot::SessionSnapshot;
 use crate::time::{millis, Timestamp};
 
-/// Refresh-token lifetime when the answer does not say (`PROTOCOL.md`: 30 days).
-const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+use crate::grant::parse_answer;
+pub(crate) use crate::grant::{from_snapshot, parse_grant, Tokens};
+
 const SESSION_BACKOFF_BASE: Duration = Duration::from_millis(500);
 const SESSION_BACKOFF_CAP: Duration = Duration::from_secs(30);
-const MAX_SESSION_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The longest `Retry-After` from the auth service that is honoured: a server asking
+/// for more than a day is broken, and the client would be unusable until a restart.
+const MAX_SESSION_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// A failure older than this no longer counts toward the session's backoff.
+pub(crate) const FAILURE_MEMORY: Duration = Duration::from_secs(5 * 60);
 /// Retired secrets kept for scrubbing server text (eight rotations' worth).
 const MAX_RETIRED: usize = 16;
-
-/// A live session's credentials and timing.
-#[derive(Clone, Debug)]
-pub(crate) struct Tokens {
-    pub(crate) jwt: Secret,
-    pub(crate) refresh: Option<Secret>,
-    pub(crate) session_id: Option<String>,
-    /// JWT expiry, server clock.
-    pub(crate) exp: Timestamp,
-    /// JWT issue time, server clock, when the JWT says.
-    pub(crate) iat: Option<Timestamp>,
-    /// Refresh-token expiry, server clock.
-    pub(crate) refresh_exp: Option<Timestamp>,
-    /// JWT lifetime, for margins.
-    pub(crate) lifetime: Duration,
-    pub(crate) scope: Option<Scope>,
-    /// Bumped for every new JWT, so an edge's 401 can be matched to the JWT it judged.
-    pub(crate) generation: u64,
-}
-
-impl Tokens {
-    /// Refresh this long before expiry (before jitter): a tenth of the lifetime, 1 s–5 min.
-    fn margin(&self) -> Duration {
-        (self.lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(300))
-    }
-
-    /// A call does not take a JWT with less validity left than this.
-    fn min_validity(&self) -> Duration {
-        (self.lifetime / 20).clamp(Duration::from_millis(250), Duration::from_secs(30))
-    }
-}
 
 /// The machine's state; tokens live beside it in [`Session::tokens`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +76,8 @@ pub(crate) enum Input<'a> {
     Demand,
     /// Time passed (timers).
     Tick,
-    /// An answer to the exchange or refresh request `id`.
-    Answer(RequestId, &'a HttpResponse),
+    /// An answer to the exchange or refresh request `id`, sent at the driver time given.
+    Answer(RequestId, &'a HttpResponse, Timestamp),
     /// A transport failure of the exchange or refresh request `id`.
     Failed(RequestId, TransportErrorKind),
     /// An edge answered 401 to the JWT of this generation.
@@ -132,13 +118,17 @@ pub(crate) struct Session {
     mode: Mode,
     state: State,
     tokens: Option<Tokens>,
-    /// Server clock minus driver clock, ms.
-    skew_ms: i64,
+    /// The estimate of the server's clock.
+    clock: Clock,
     /// Proactive refresh due (server clock).
     refresh_at: Option<Timestamp>,
     /// Backing off after a failed attempt until then (driver clock).
     retry_at: Option<Timestamp>,
     failures: u32,
+    /// When the last failure counted in `failures` happened (driver clock).
+    last_failure: Option<Timestamp>,
+    /// Why the session ended (state `Ended`), for every call that waits on it.
+    ended: Option<CallError>,
     /// A generation an edge rejected.
     stale: Option<u64>,
     generation: u64,
@@ -161,10 +151,12 @@ impl Session {
                 State::Empty
             },
             tokens: None,
-            skew_ms: 0,
+            clock: Clock::default(),
             refresh_at: None,
             retry_at: None,
             failures: 0,
+            last_failure: None,
+            ended: None,
             stale: None,
             generation: 0,
             wanted: false,
@@ -182,40 +174,17 @@ impl Session {
     }
 
     pub(crate) fn skew_ms(&self) -> i64 {
-        self.skew_ms
+        self.clock.skew_ms()
     }
 
     /// The driver's `now` on the server's clock.
     pub(crate) fn server_now(&self, now: Timestamp) -> Timestamp {
-        now.offset(self.skew_ms)
+        self.clock.server_now(now)
     }
 
-    /// A server-clock instant on the driver's clock (the skew may be `i64::MIN`).
+    /// A server-clock instant on the driver's clock.
     fn driver_time(&self, at: Timestamp) -> Timestamp {
-        at.offset(self.skew_ms.saturating_neg())
-    }
-
-    /// Learns the server's clock from an answer's `Date` header. The server stamped it
-    /// (truncated to the second) after the request was `sent` and before the answer
-    /// arrived `now`, so the skew lies in `[date - now, date + 1 s - sent]`. An estimate
-    /// outside that is moved to the upper end: a slow answer must not make the server's
-    /// clock look earlier than it is — the client would take an expired JWT for a valid
-    /// one (it did, by the whole delay, when the estimate was `date + 0.5 s - now`).
-    pub(crate) fn observe_date(&mut self, sent: Timestamp, now: Timestamp, resp: &HttpResponse) {
-        if let Some(date) = resp.header("date").and_then(parse_http_date) {
-            let lower = date.diff_millis(now);
-            let upper = date.offset(1000).diff_millis(sent);
-            if lower > upper {
-                // The driver's clock stepped back while the request was out: judge by
-                // the answer alone (1 s resolution: only differences over 1.5 s count).
-                let skew = date.offset(500).diff_millis(now);
-                if skew.abs_diff(self.skew_ms) > 1500 {
-                    self.skew_ms = skew;
-                }
-            } else if self.skew_ms < lower || self.skew_ms > upper {
-                self.skew_ms = upper;
-            }
-        }
+        self.clock.driver_time(at)
     }
 
     /// No call waits for a credential any more: stop retrying a failed exchange on a
@@ -224,30 +193,24 @@ impl Session {
         self.wanted = false;
     }
 
-    /// Starts from a skew learnt earlier (a restored snapshot's), until an answer says.
+    /// Starts from a skew learnt earlier (a restored snapshot's), until a grant says.
     pub(crate) fn restore_skew(&mut self, skew_ms: i64) {
-        self.skew_ms = skew_ms;
-    }
-
-    /// A session handed over just now was not issued in the future and has not expired
-    /// yet: if the estimate of the server's clock says otherwise, the device's clock
-    /// stepped (no answer has shown it yet) — take the JWT's `iat` as the server's time.
-    /// Without this, a device whose clock jumped ahead threw away every session handed
-    /// over to it, with nothing ever going out that could correct the clock.
-    fn check_clock_against(&mut self, now: Timestamp, t: &Tokens) {
-        let Some(iat) = t.iat else {
-            return;
-        };
-        let server_now = self.server_now(now);
-        if server_now >= t.exp || server_now.plus(Duration::from_secs(2)) < iat {
-            self.skew_ms = iat.diff_millis(now);
-        }
+        self.clock.restore(skew_ms);
     }
 
     /// The driver's clock stepped back by `back_ms`: the server's did not.
     pub(crate) fn rebase(&mut self, back_ms: i64) {
-        self.skew_ms = self.skew_ms.saturating_add(back_ms);
+        self.clock.rebase(back_ms);
         self.retry_at = self.retry_at.map(|at| at.offset(-back_ms));
+    }
+
+    /// What a call waiting on this session fails with when it gives up: why the session
+    /// ended, or `no_session` (logged out, or nothing handed over).
+    pub(crate) fn end_reason(&self) -> CallError {
+        match (&self.ended, self.state) {
+            (Some(e), State::Ended) => e.clone(),
+            _ => local(ErrorKind::NoSession, Stage::Call),
+        }
     }
 
     /// The credential a call should use now.
@@ -262,7 +225,14 @@ impl Session {
             return Credentials::Jwt(t.jwt.clone(), t.generation, t.scope.clone());
         }
         match (&self.fatal, self.retry_at) {
-            (Some(e), Some(at)) if at > now && !self.in_flight() => Credentials::Fail(e.clone()),
+            (Some(e), Some(at)) if at > now && !self.in_flight() => {
+                let mut e = e.clone();
+                if e.retry_after.is_some() {
+                    // The server's time is still ahead: say how far.
+                    e.retry_after = Some(at.since(now));
+                }
+                Credentials::Fail(e)
+            }
             _ => Credentials::Wait,
         }
     }
@@ -310,11 +280,11 @@ impl Session {
                 self.kick(now, ctx)
             }
             (_, Input::Tick) => self.kick(now, ctx),
-            (State::Exchanging(req), Input::Answer(id, resp)) if req == id => {
-                self.on_answer(now, Stage::Exchange, resp, ctx)
+            (State::Exchanging(req), Input::Answer(id, resp, sent)) if req == id => {
+                self.on_answer(now, sent, Stage::Exchange, resp, ctx)
             }
-            (State::Refreshing(req), Input::Answer(id, resp)) if req == id => {
-                self.on_answer(now, Stage::Refresh, resp, ctx)
+            (State::Refreshing(req), Input::Answer(id, resp, sent)) if req == id => {
+                self.on_answer(now, sent, Stage::Refresh, resp, ctx)
             }
             (State::Exchanging(req), Input::Failed(id, kind)) if req == id => {
                 self.state = if self.tokens.is_some() {
@@ -345,7 +315,7 @@ impl Session {
             }
             (_, Input::Adopt(mut tokens, reason)) => {
                 if reason == SessionChange::HandedOver {
-                    self.check_clock_against(now, &tokens);
+                    self.clock.check_handed_over(now, tokens.iat, tokens.exp);
                 }
                 self.generation += 1;
                 tokens.generation = self.generation;
@@ -358,6 +328,7 @@ impl Session {
                 self.refresh_at = None;
                 self.retry_at = None;
                 self.fatal = None;
+                self.ended = None;
                 self.failures = 0;
                 self.wanted = false;
                 self.state = if self.mode == Mode::Handoff {
@@ -456,6 +427,7 @@ impl Session {
     fn on_answer(
         &mut self,
         now: Timestamp,
+        sent: Timestamp,
         stage: Stage,
         resp: &HttpResponse,
         ctx: &mut Ctx<'_>,
@@ -471,12 +443,17 @@ impl Session {
                 .tokens
                 .as_ref()
                 .map(|t| (t.refresh.clone(), t.refresh_exp));
-            return match parse_answer(resp, self.server_now(now)) {
+            let parsed = parse_answer(resp, self.server_now(now)).and_then(|t| {
+                let before = self.clock.skew_ms();
+                self.clock.observe_grant(sent, now, t.times);
+                if self.clock.skew_ms() == before {
+                    return Ok(t);
+                }
+                // Lifetimes relative to the server's now are read again on the new clock.
+                parse_answer(resp, self.server_now(now))
+            });
+            return match parsed {
                 Ok(mut t) => {
-                    if let (None, Some(iat)) = (resp.header("date"), t.iat) {
-                        // No Date header: the JWT's iat is the server's clock at issue.
-                        self.skew_ms = iat.diff_millis(now);
-                    }
                     if self.server_now(now).plus(t.min_validity()) >= t.exp {
                         // Dead on arrival: installing it would drop a valid session, or
                         // refresh again at once, in a loop. Treat it as unreadable.
@@ -526,22 +503,45 @@ impl Session {
                     Some(self.end_with(err, ctx))
                 }
             }
+            // The server asked for a longer wait than a call may sit through: waiting
+            // calls fail now with its time, and nothing goes out before it.
+            (_, ErrorKind::RateLimited | ErrorKind::Server)
+                if err
+                    .retry_after
+                    .is_some_and(|ra| ra > ctx.cfg.cfg.retry.max_retry_after) =>
+            {
+                let ra = err.retry_after.unwrap_or_default();
+                self.count_failure(now);
+                self.retry_at = Some(now.plus(ra.min(MAX_SESSION_RETRY_AFTER)));
+                self.fatal = Some(err.clone());
+                Some(Notice::Fatal(err))
+            }
             (_, ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Network(_)) => {
                 let ra = err.retry_after;
                 self.transient(now, err, ra, ctx)
             }
             _ => {
-                self.failures += 1;
-                let d = ctx.jitter(backoff(
-                    SESSION_BACKOFF_BASE,
-                    SESSION_BACKOFF_CAP,
-                    self.failures,
-                ));
+                let n = self.count_failure(now);
+                let d = ctx.jitter(backoff(SESSION_BACKOFF_BASE, SESSION_BACKOFF_CAP, n));
                 self.retry_at = Some(now.plus(d.max(Duration::from_secs(5))));
                 self.fatal = Some(err.clone());
                 Some(Notice::Fatal(err))
             }
         }
+    }
+
+    /// Counts a failure in a row (forgetting those older than [`FAILURE_MEMORY`]) and
+    /// returns how many there are now.
+    fn count_failure(&mut self, now: Timestamp) -> u32 {
+        if self
+            .last_failure
+            .is_some_and(|at| now >= at.plus(FAILURE_MEMORY) || now < at)
+        {
+            self.failures = 0;
+        }
+        self.last_failure = Some(now);
+        self.failures = self.failures.saturating_add(1);
+        self.failures
     }
 
     /// A failure worth retrying: keep whatever session is held, back off.
@@ -552,12 +552,8 @@ impl Session {
         retry_after: Option<Duration>,
         ctx: &mut Ctx<'_>,
     ) -> Option<Notice> {
-        self.failures += 1;
-        let mut d = ctx.jitter(backoff(
-            SESSION_BACKOFF_BASE,
-            SESSION_BACKOFF_CAP,
-            self.failures,
-        ));
+        let n = self.count_failure(now);
+        let mut d = ctx.jitter(backoff(SESSION_BACKOFF_BASE, SESSION_BACKOFF_CAP, n));
         if let Some(ra) = retry_after {
             d = d.max(ra.min(MAX_SESSION_RETRY_AFTER));
         }
@@ -576,6 +572,7 @@ impl Session {
         self.refresh_at = None;
         self.retry_at = None;
         self.state = State::Ended;
+        self.ended = Some(err.clone());
         ctx.events.push_back(cleared());
         ctx.events
             .push_back(Event::SessionEnded { error: err.clone() });
@@ -596,14 +593,16 @@ impl Session {
         self.refresh_at = Some(t.exp.minus(margin).minus(jitter));
         self.retry_at = None;
         self.failures = 0;
+        self.last_failure = None;
         self.fatal = None;
+        self.ended = None;
         self.stale = None;
         self.wanted = false;
         self.state = State::Active;
         ctx.events.push_back(Event::SessionChanged {
             reason,
             info: Some(info(&t, self.refresh_at.map(|at| self.driver_time(at)))),
-            snapshot: Some(snapshot(&t, self.skew_ms)),
+            snapshot: Some(snapshot(&t, self.clock.skew_ms())),
         });
         self.retire(Some(t));
     }
@@ -640,7 +639,9 @@ impl Session {
 
     /// Snapshot of the current session, if any.
     pub(crate) fn snapshot(&self) -> Option<SessionSnapshot> {
-        self.tokens.as_ref().map(|t| snapshot(t, self.skew_ms))
+        self.tokens
+            .as_ref()
+            .map(|t| snapshot(t, self.clock.skew_ms()))
     }
 
     /// Non-secret facts about the current session.
@@ -685,99 +686,5 @@ fn info(t: &Tokens, refresh_at: Option<Timestamp>) -> SessionInfo {
         refresh_expires_at: t.refresh_exp,
         refresh_at,
         scope: t.scope.as_ref().map(|s| s.words.clone()),
-    }
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    session_token: Option<String>,
-    token: Option<String>,
-    refresh_token: Option<String>,
-    session_id: Option<serde_json::Value>,
-    expires_in: Option<serde_json::Value>,
-    refresh_expires_in: Option<serde_json::Value>,
-}
-
-/// Reads an exchange/refresh answer (or a hand-over of one). `server_now` anchors the
-/// relative lifetimes. Accepts `session_token` or the older `token`.
-pub(crate) fn parse_answer(resp: &HttpResponse, server_now: Timestamp) -> Result<Tokens, ()> {
-    if resp.body.len() > MAX_CORE_BODY {
-        return Err(());
-    }
-    parse_grant(&resp.body, server_now)
-}
-
-/// Reads the JSON of an exchange answer.
-pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, ()> {
-    let a: Answer = serde_json::from_slice(body).map_err(|_| ())?;
-    let jwt = a
-        .session_token
-        .or(a.token)
-        .filter(|t| !t.is_empty() && t.len() <= 16 * 1024 && t.is_ascii())
-        // An API key is not a session: a backend that hands its key over as one would put
-        // the key on a device that must not hold it (handoff mode, browsers).
-        .filter(|t| !t.starts_with("pg_"))
-        .ok_or(())?;
-    let secs = |v: &Option<serde_json::Value>| {
-        v.as_ref()
-            .and_then(serde_json::Value::as_f64)
-            .filter(|s| *s > 0.0 && *s < 1.0e10)
-            .map(|s| Duration::from_millis((s * 1000.0) as u64))
-    };
-    let expires_in = secs(&a.expires_in);
-    let claims = read_claims(&jwt).ok();
-    let exp = match (&claims, expires_in) {
-        (Some(c), _) => c.exp,
-        (None, Some(d)) => server_now.plus(d),
-        (None, None) => return Err(()),
-    };
-    let iat = claims.as_ref().and_then(|c| c.iat);
-    let lifetime = match (iat, expires_in) {
-        (Some(i), _) if exp > i => exp.since(i),
-        (_, Some(d)) => d,
-        _ => exp.since(server_now),
-    };
-    let refresh = a
-        .refresh_token
-        .filter(|r| !r.is_empty() && r.len() <= 16 * 1024);
-    let refresh_exp = refresh
-        .as_ref()
-        .map(|_| server_now.plus(secs(&a.refresh_expires_in).unwrap_or(DEFAULT_REFRESH_TTL)));
-    let session_id = match a.session_id {
-        Some(serde_json::Value::String(s)) if s.len() <= 256 => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    Ok(Tokens {
-        jwt: Secret::new(jwt),
-        refresh: refresh.map(Secret::new),
-        session_id,
-        exp,
-        iat,
-        refresh_exp,
-        lifetime,
-        scope: claims.and_then(|c| c.scope),
-        generation: 0,
-    })
-}
-
-/// Tokens from a persisted snapshot.
-pub(crate) fn from_snapshot(s: &SessionSnapshot) -> Tokens {
-    let claims = read_claims(s.session_token.expose()).ok();
-    let iat = claims.as_ref().and_then(|c| c.iat);
-    let lifetime = match iat {
-        Some(i) if s.expires_at > i => s.expires_at.since(i),
-        _ => Duration::from_secs(24 * 3600),
-    };
-    Tokens {
-        jwt: s.session_token.clone(),
-        refresh: s.refresh_token.clone(),
-        session_id: s.session_id.clone(),
-        exp: s.expires_at,
-        iat,
-        refresh_exp: s.refresh_expires_at,
-        lifetime,
-        scope: claims.and_then(|c| c.scope),
-        generation: 0,
     }
 }

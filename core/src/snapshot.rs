@@ -109,6 +109,11 @@ impl SessionSnapshot {
                 if s.session_token.is_empty() {
                     return Err(MisuseError::BadSnapshot("session_token is empty"));
                 }
+                if !crate::grant::header_safe_token(&s.session_token) {
+                    return Err(MisuseError::BadSnapshot(
+                        "session_token has characters that cannot go in an HTTP header",
+                    ));
+                }
                 Ok(SessionSnapshot {
                     session_token: Secret::new(s.session_token),
                     refresh_token: s.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),

@@ -18,9 +18,10 @@ use support::*;
 
 type Fault = fn(&mut Harness, HttpRequest);
 
+/// Ambiguous failures: the server may be alive (a certain one, like a refused
+/// connection, moves the call on at once: see the tests under "certain failures").
 fn faults() -> Vec<(&'static str, Fault)> {
     vec![
-        ("connect", |h, c| h.fail(c.id, TransportErrorKind::Connect)),
         ("reported timeout", |h, c| {
             h.fail(c.id, TransportErrorKind::Timeout)
         }),
@@ -87,7 +88,7 @@ fn rediscovery_naming_another_region_is_followed() {
     routed_to(&mut h, "yto-01", 3600);
     for _ in 0..2 {
         let c = h.take(is_call);
-        h.fail(c.id, TransportErrorKind::Connect);
+        h.fail(c.id, TransportErrorKind::Timeout);
         assert!(h.next_wakeup());
     }
     routed_to(&mut h, "nyc-01", 3600);
@@ -108,7 +109,7 @@ fn downed_region_is_used_again_after_the_cooldown() {
     for _ in 0..2 {
         let c = h.take(is_call);
         down_at = h.now;
-        h.fail(c.id, TransportErrorKind::Connect);
+        h.fail(c.id, TransportErrorKind::Timeout);
         assert!(h.next_wakeup());
     }
     routed_to(&mut h, "yto-01", 3600);
@@ -139,7 +140,7 @@ fn a_success_between_failures_resets_the_count() {
     h.get_models();
     routed_to(&mut h, "yto-01", 3600);
     let c = h.take(is_call);
-    h.fail(c.id, TransportErrorKind::Connect);
+    h.fail(c.id, TransportErrorKind::Timeout);
     assert!(h.next_wakeup());
     ok_call(&mut h);
     for _ in 0..3 {
@@ -177,6 +178,8 @@ fn errors_that_do_not_mean_down_never_fail_over() {
 
 #[test]
 fn when_the_whole_country_is_down_another_country_is_used() {
+    // Refused connections are certain: each attempt goes to a region the call has not
+    // failed on, same country first, so the default 4 attempts reach the US.
     let mut h = Harness::new(direct());
     let call = h.get_models();
     serve(&mut h, 200, |_, r| match r.purpose {
@@ -185,6 +188,31 @@ fn when_the_whole_country_is_down_another_country_is_used() {
             Reply::Respond(HttpResponse::new(200))
         }
         _ => Reply::Fail(TransportErrorKind::Connect),
+    });
+    assert!(h.ready(call), "{:?}", h.failure(call));
+    let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+    assert_eq!(
+        hosts,
+        [
+            "api.yto-01.edge.polargrid.ai",
+            "api.yul-01.edge.polargrid.ai",
+            "api.nyc-01.edge.polargrid.ai"
+        ]
+    );
+    assert_eq!(
+        region_changes(&h).last().unwrap(),
+        &("nyc-01".to_string(), RegionReason::Failover)
+    );
+    // Ambiguous failures (timeouts) keep today's care: a region is retried until it is
+    // marked down, so the attempt limit is reached before the US.
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    serve(&mut h, 200, |_, r| match r.purpose {
+        Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
+        _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
+            Reply::Respond(HttpResponse::new(200))
+        }
+        _ => Reply::Fail(TransportErrorKind::Timeout),
     });
     assert_eq!(h.failure(call).unwrap().attempts, 4);
     let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
@@ -197,27 +225,6 @@ fn when_the_whole_country_is_down_another_country_is_used() {
             "api.yul-01.edge.polargrid.ai"
         ],
         "attempt limit reached before the US"
-    );
-    // With more attempts allowed, the US edge takes over.
-    let mut cfg = direct();
-    cfg.retry.max_attempts = 6;
-    let mut h = Harness::new(cfg);
-    let call = h.get_models();
-    serve(&mut h, 200, |_, r| match r.purpose {
-        Purpose::Discover => Reply::Respond(route_answer("yto-01", &edge("yto-01"), 3600)),
-        _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
-            Reply::Respond(HttpResponse::new(200))
-        }
-        _ => Reply::Fail(TransportErrorKind::Connect),
-    });
-    assert!(h.ready(call), "{:?}", h.failure(call));
-    assert_eq!(
-        host(&calls_sent(&h).last().unwrap().url),
-        "api.nyc-01.edge.polargrid.ai"
-    );
-    assert_eq!(
-        region_changes(&h).last().unwrap(),
-        &("nyc-01".to_string(), RegionReason::Failover)
     );
 }
 
@@ -268,9 +275,9 @@ fn pinned_region_does_not_fail_over_unless_allowed() {
         hosts,
         [
             "api.yto-01.edge.polargrid.ai",
-            "api.yto-01.edge.polargrid.ai",
             "api.yul-01.edge.polargrid.ai"
-        ]
+        ],
+        "a refused connection moves the call on at once"
     );
     assert_eq!(discoveries(&h).len(), 0);
     assert_eq!(
@@ -338,7 +345,7 @@ fn cooldown_keeps_its_real_time_length_when_the_clock_steps_back() {
     routed_to(&mut h, "yto-01", 3600);
     for _ in 0..2 {
         let c = h.take(is_call);
-        h.fail(c.id, TransportErrorKind::Connect);
+        h.fail(c.id, TransportErrorKind::Timeout);
         assert!(h.next_wakeup());
     }
     let down_at = h.now;
@@ -420,7 +427,7 @@ fn discovery_deadline_holds_when_the_clock_steps_back_before_it_is_sent() {
 
 // ----- every region down -----
 
-fn all_down_run(discovery: HttpResponse) -> Harness {
+fn all_down_run(discovery: HttpResponse, kind: TransportErrorKind) -> Harness {
     let mut cfg = direct();
     cfg.retry.max_attempts = 10;
     cfg.retry.budget_capacity = 100;
@@ -428,7 +435,7 @@ fn all_down_run(discovery: HttpResponse) -> Harness {
     h.get_models();
     serve(&mut h, 3000, |_, r| match r.purpose {
         Purpose::Discover => Reply::Respond(discovery.clone()),
-        _ => Reply::Fail(TransportErrorKind::Connect),
+        _ => Reply::Fail(kind),
     });
     h
 }
@@ -439,13 +446,85 @@ fn every_region_down_does_not_storm_the_autorouter() {
         route_answer("yto-01", &edge("yto-01"), 3600),
         HttpResponse::new(500),
     ] {
-        let h = all_down_run(discovery);
+        let h = all_down_run(discovery.clone(), TransportErrorKind::Timeout);
         let e = h.failure(polargrid_core::CallId(1)).expect("the call ends");
         assert_eq!(e.attempts, 10);
-        assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Connect));
+        assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Timeout));
         let n = discoveries(&h).len();
         assert!(n <= 10, "{n} discoveries for 10 attempts");
         // With every region down, the one that comes back first is still tried.
         assert_eq!(calls_sent(&h).len(), 10);
+        // Every region refusing: each is tried once, then the call fails (it never goes
+        // back to a region that refused it).
+        let h = all_down_run(discovery, TransportErrorKind::Connect);
+        let e = h.failure(polargrid_core::CallId(1)).expect("the call ends");
+        assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Connect));
+        let mut hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+        hosts.sort_unstable();
+        assert_eq!(
+            hosts,
+            [
+                "api.nyc-01.edge.polargrid.ai",
+                "api.yto-01.edge.polargrid.ai",
+                "api.yul-01.edge.polargrid.ai"
+            ]
+        );
+        assert!(discoveries(&h).len() <= 3);
     }
+}
+
+// ----- certain failures (refused, DNS): a call walks the regions -----
+
+#[test]
+fn autorouter_down_and_two_regions_refusing_reaches_the_third_within_default_attempts() {
+    for kind in [TransportErrorKind::Connect, TransportErrorKind::Dns] {
+        let mut h = Harness::new(direct());
+        let call = h.get_models();
+        serve(&mut h, 200, |_, r| match r.purpose {
+            Purpose::Discover => Reply::Fail(TransportErrorKind::Connect),
+            _ if host(&r.url) == "api.nyc-01.edge.polargrid.ai" => {
+                Reply::Respond(HttpResponse::new(200))
+            }
+            _ => Reply::Fail(kind),
+        });
+        assert!(h.ready(call), "{kind:?}: {:?}", h.failure(call));
+        let hosts: Vec<&str> = calls_sent(&h).iter().map(|r| host(&r.url)).collect();
+        assert_eq!(
+            hosts,
+            [
+                "api.yto-01.edge.polargrid.ai",
+                "api.yul-01.edge.polargrid.ai",
+                "api.nyc-01.edge.polargrid.ai"
+            ],
+            "{kind:?}: never the same refusing region twice"
+        );
+    }
+}
+
+#[test]
+fn refused_region_is_not_retried_by_the_call_even_when_discovery_names_it_again() {
+    let mut h = Harness::new(direct());
+    let call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let c = h.take(is_call);
+    h.fail(c.id, TransportErrorKind::Connect);
+    assert!(h.next_wakeup());
+    let c = h.take(is_call);
+    assert_eq!(host(&c.url), "api.yul-01.edge.polargrid.ai");
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    // Another call still starts at the discovered region: one refusal seen by one call
+    // does not mark it down for everyone.
+    h.get_models();
+    assert_eq!(host(&ok_call(&mut h).url), "api.yto-01.edge.polargrid.ai");
+}
+
+#[test]
+fn fixed_base_url_refusing_is_retried_in_place() {
+    let cfg = direct().with_base_url("https://api.yto-01.edge.polargrid.ai");
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    serve(&mut h, 100, |_, _| Reply::Fail(TransportErrorKind::Connect));
+    let e = h.failure(call).expect("fails");
+    assert_eq!(e.attempts, 4, "nowhere else to go: retried where it is");
 }

@@ -536,3 +536,93 @@ fn auth_outage_with_no_waiting_calls_stops_retrying_until_the_next_call() {
     h.get_models();
     assert_eq!(h.count_sent(is_exchange), exchanges + 1);
 }
+
+// ----- an ended session remembers why -----
+
+/// A handoff client holding a handed-over session (1 h JWT, 2 h refresh token) that has
+/// routed and finished one call.
+fn handed_over() -> Harness {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    let now = h.server_now();
+    let grant = serde_json::json!({
+        "session_token": jwt(now, now + HOUR, None),
+        "refresh_token": "rt_1",
+        "session_id": "sess_1",
+        "expires_in": 3600,
+        "refresh_expires_in": 7200,
+    });
+    h.client.hand_over(h.t(), &grant.to_string()).unwrap();
+    h.pump();
+    let call = h.get_models();
+    routed(&mut h);
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    h
+}
+
+fn ended_error(h: &Harness) -> ErrorKind {
+    h.events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionEnded { error } => Some(error.kind),
+            _ => None,
+        })
+        .expect("SessionEnded")
+}
+
+#[test]
+fn refresh_token_expired_in_sleep_gives_session_expired_whether_the_timer_or_the_call_comes_first()
+{
+    for timer_first in [true, false] {
+        let mut h = handed_over();
+        // The device sleeps past the refresh token's expiry.
+        h.now += 3 * HOUR;
+        if timer_first {
+            h.client.handle_timeout(h.t());
+            h.pump();
+            assert_eq!(ended_error(&h), ErrorKind::SessionExpired);
+        }
+        let call = h.get_models();
+        while h.failure(call).is_none() && h.next_wakeup() {}
+        let e = h.failure(call).expect("the call gives up");
+        assert_eq!(
+            e.kind,
+            ErrorKind::SessionExpired,
+            "timer first: {timer_first}"
+        );
+        assert_eq!(ended_error(&h), ErrorKind::SessionExpired);
+        // A call after that gets the same reason.
+        let later = h.get_models();
+        while h.failure(later).is_none() && h.next_wakeup() {}
+        assert_eq!(h.failure(later).unwrap().kind, ErrorKind::SessionExpired);
+        assert_eq!(
+            h.count_sent(is_refresh),
+            0,
+            "the dead refresh token is not sent"
+        );
+    }
+}
+
+#[test]
+fn refresh_rejected_in_handoff_gives_its_reason_to_calls_started_later() {
+    let mut h = handed_over();
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    h.respond(r.id, json(401, r#"{"message":"refresh token revoked"}"#));
+    assert_eq!(ended_error(&h), ErrorKind::SessionExpired);
+    h.now += 2 * HOUR;
+    let call = h.get_models();
+    while h.failure(call).is_none() && h.next_wakeup() {}
+    assert_eq!(h.failure(call).unwrap().kind, ErrorKind::SessionExpired);
+}
+
+#[test]
+fn logout_in_handoff_gives_no_session_to_waiting_calls() {
+    let mut h = handed_over();
+    h.client.logout(h.t());
+    h.pump();
+    let call = h.get_models();
+    while h.failure(call).is_none() && h.next_wakeup() {}
+    assert_eq!(h.failure(call).unwrap().kind, ErrorKind::NoSession);
+}

@@ -147,35 +147,54 @@ fn fault(m: &mut Model, body: &Map<String, Value>) -> Result<Value, Response> {
         .and_then(Target::parse)
         .ok_or_else(|| bad("target must be \"autorouter\", \"auth\" or \"region:<id>\""))?;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
-    let fault = match kind {
-        "down" => Fault::Down,
-        "up" => Fault::Up,
-        "clear" => Fault::Clear,
-        "status" => Fault::Status {
-            status: body
-                .get("status")
-                .and_then(Value::as_u64)
-                .and_then(|s| u16::try_from(s).ok())
-                .ok_or_else(|| bad("status must be an HTTP status"))?,
-            count: count_of(body)?,
-        },
-        "slow" => Fault::Slow {
-            delay_ms: body
-                .get("delay_ms")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| bad("delay_ms must be a non-negative integer"))?,
-            count: count_of(body)?,
-        },
-        "rate_limit" => Fault::RateLimit {
-            retry_after: retry_after_of(body)?,
-            count: count_of(body)?,
-        },
-        _ => {
-            return Err(bad(
-                "kind must be down, up, status, slow, rate_limit or clear",
-            ))
-        }
-    };
+    let fault =
+        match kind {
+            "down" => Fault::Down,
+            "up" => Fault::Up,
+            "clear" => Fault::Clear,
+            "status" => Fault::Status {
+                status: body
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .ok_or_else(|| bad("status must be an HTTP status"))?,
+                count: count_of(body)?,
+            },
+            "slow" => Fault::Slow {
+                delay_ms: body
+                    .get("delay_ms")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| bad("delay_ms must be a non-negative integer"))?,
+                count: count_of(body)?,
+            },
+            "rate_limit" => Fault::RateLimit {
+                retry_after: retry_after_of(body)?,
+                count: count_of(body)?,
+            },
+            "date_offset" => Fault::DateOffset {
+                offset_ms: body
+                    .get("offset_ms")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| bad("offset_ms must be an integer"))?,
+            },
+            "rewrite" => Fault::Rewrite {
+                field: body
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("field must be a string"))?
+                    .to_string(),
+                value: body
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("value must be a string"))?
+                    .to_string(),
+                append: body.get("append").and_then(Value::as_bool).unwrap_or(false),
+                count: count_of(body)?,
+            },
+            _ => return Err(bad(
+                "kind must be down, up, status, slow, rate_limit, date_offset, rewrite or clear",
+            )),
+        };
     m.inject(&target, fault).map_err(|e| model_error(&e))?;
     Ok(json!({"ok": true, "faults": m.faults()}))
 }

@@ -103,8 +103,41 @@ pub enum Fault {
         /// How many requests; `None` = until cleared.
         count: Option<u32>,
     },
-    /// Remove every status/slow/rate-limit fault of the target (not `Down`).
+    /// Stamp the target's `Date` (and an HTTP-date `Retry-After` it sends) this far off
+    /// the model's clock: a host with a wrong clock, or a proxy rewriting `Date`. Tokens
+    /// and expiry checks keep the true clock. `0` restores it.
+    DateOffset {
+        /// Milliseconds added to the model's clock (negative: earlier).
+        offset_ms: i64,
+    },
+    /// Rewrite one field of the next `count` 2xx JSON answers (e.g. a `session_id` with
+    /// control characters, a `session_token` with CR/LF).
+    Rewrite {
+        /// The top-level JSON field.
+        field: String,
+        /// The new value, or the text appended to the field's string.
+        value: String,
+        /// Append `value` to the field instead of replacing it.
+        append: bool,
+        /// How many answers; `None` = until cleared.
+        count: Option<u32>,
+    },
+    /// Remove every status/slow/rate-limit/rewrite fault of the target (not `Down`, not
+    /// the date offset).
     Clear,
+}
+
+/// A pending rewrite of 2xx JSON answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRewrite {
+    /// The top-level JSON field.
+    pub field: String,
+    /// The new value, or the appended text.
+    pub value: String,
+    /// Whether `value` is appended.
+    pub append: bool,
+    /// Remaining answers (`None` = until cleared).
+    pub remaining: Option<u32>,
 }
 
 /// An answer-replacing fault with its remaining count.
@@ -139,11 +172,21 @@ pub struct TargetFaults {
     pub answers: VecDeque<PendingAnswer>,
     /// Slowness applied on top of whatever is answered.
     pub slow: Option<PendingSlow>,
+    /// `Date` offset from the model's clock, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_offset_ms: Option<i64>,
+    /// Rewrites of 2xx JSON answers, front first.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub rewrites: VecDeque<PendingRewrite>,
 }
 
 impl TargetFaults {
     fn is_empty(&self) -> bool {
-        !self.down && self.answers.is_empty() && self.slow.is_none()
+        !self.down
+            && self.answers.is_empty()
+            && self.slow.is_none()
+            && self.date_offset_ms.is_none()
+            && self.rewrites.is_empty()
     }
 }
 
@@ -197,9 +240,28 @@ impl Faults {
                     remaining: count,
                 });
             }
+            Fault::DateOffset { offset_ms } => {
+                entry.date_offset_ms = (offset_ms != 0).then_some(offset_ms);
+            }
+            Fault::Rewrite {
+                field,
+                value,
+                append,
+                count,
+            } => {
+                if count != Some(0) {
+                    entry.rewrites.push_back(PendingRewrite {
+                        field,
+                        value,
+                        append,
+                        remaining: count,
+                    });
+                }
+            }
             Fault::Clear => {
                 entry.answers.clear();
                 entry.slow = None;
+                entry.rewrites.clear();
             }
         }
         if entry.is_empty() {
@@ -241,6 +303,44 @@ impl Faults {
             self.map.remove(target);
         }
         Some(delay)
+    }
+
+    /// The clock `target` stamps its `Date` with, for the model's `now_ms`.
+    pub(crate) fn stamp_ms(&self, target: &Target, now_ms: u64) -> u64 {
+        let offset = self
+            .map
+            .get(target)
+            .and_then(|f| f.date_offset_ms)
+            .unwrap_or(0);
+        (i128::from(now_ms) + i128::from(offset)).clamp(0, i128::from(u64::MAX)) as u64
+    }
+
+    /// Applies (and consumes one count of) the first rewrite of `target` to a 2xx JSON
+    /// answer.
+    pub(crate) fn rewrite(&mut self, target: &Target, resp: &mut Response) {
+        let Some(entry) = self.map.get_mut(target) else {
+            return;
+        };
+        let Some(front) = entry.rewrites.front_mut() else {
+            return;
+        };
+        let Some(serde_json::Value::Object(mut obj)) = resp.json() else {
+            return;
+        };
+        let old = obj.get(&front.field).and_then(|v| v.as_str()).unwrap_or("");
+        let new = if front.append {
+            format!("{old}{}", front.value)
+        } else {
+            front.value.clone()
+        };
+        obj.insert(front.field.clone(), serde_json::Value::String(new));
+        resp.body = super::Body::Bytes(serde_json::Value::Object(obj).to_string().into_bytes());
+        if consume(&mut front.remaining) {
+            entry.rewrites.pop_front();
+        }
+        if entry.is_empty() {
+            self.map.remove(target);
+        }
     }
 
     /// Consumes one answer-fault count of `target`, returning the injected response.
@@ -354,6 +454,41 @@ mod tests {
         );
         // count None: still there
         assert!(f.take_answer(&Target::Autorouter, 0).is_some());
+    }
+
+    #[test]
+    fn date_offset_moves_the_stamp_and_zero_removes_it() {
+        let mut f = Faults::default();
+        f.apply(&Target::Auth, Fault::DateOffset { offset_ms: -5_000 });
+        assert_eq!(f.stamp_ms(&Target::Auth, 60_000), 55_000);
+        assert_eq!(f.stamp_ms(&Target::Auth, 1_000), 0, "clamped at 1970");
+        assert_eq!(f.stamp_ms(&Target::Autorouter, 60_000), 60_000);
+        f.apply(&Target::Auth, Fault::Clear);
+        assert_eq!(f.stamp_ms(&Target::Auth, 60_000), 55_000, "clear keeps it");
+        f.apply(&Target::Auth, Fault::DateOffset { offset_ms: 0 });
+        assert!(f.snapshot().is_empty());
+    }
+
+    #[test]
+    fn rewrite_appends_or_replaces_a_field_count_times() {
+        let mut f = Faults::default();
+        f.apply(
+            &Target::Auth,
+            Fault::Rewrite {
+                field: "session_token".to_string(),
+                value: "\r\nX: 1".to_string(),
+                append: true,
+                count: Some(1),
+            },
+        );
+        let mut r = json_response(200, &serde_json::json!({"session_token": "abc", "n": 1}));
+        f.rewrite(&Target::Auth, &mut r);
+        let v = r.json().unwrap_or_default();
+        assert_eq!(v["session_token"], "abc\r\nX: 1");
+        assert_eq!(v["n"], 1);
+        let mut again = json_response(200, &serde_json::json!({"session_token": "abc"}));
+        f.rewrite(&Target::Auth, &mut again);
+        assert_eq!(again.json().unwrap_or_default()["session_token"], "abc");
     }
 
     #[test]

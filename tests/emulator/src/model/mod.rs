@@ -30,7 +30,9 @@ pub use config::{
     DEFAULT_MODELS, DEFAULT_REGIONS,
 };
 pub use date::http_date;
-pub use faults::{Fault, PendingAnswer, PendingSlow, RetryAfter, Target, TargetFaults};
+pub use faults::{
+    Fault, PendingAnswer, PendingRewrite, PendingSlow, RetryAfter, Target, TargetFaults,
+};
 pub use log::{Credential, LogEntry, LogRole, LogStatus, RequestLog};
 pub use rng::SplitMix64;
 
@@ -592,7 +594,14 @@ impl Model {
             return Outcome::Refuse;
         }
         let (delay, answer) = self.serve(now_ms, role, &target, req);
-        let resp = self.finish(now_ms, role, req, answer);
+        let mut resp = self.finish(now_ms, role, req, answer);
+        let stamp_ms = self.faults.stamp_ms(&target, now_ms);
+        if stamp_ms != now_ms {
+            resp.set_header("date", http_date(stamp_ms));
+        }
+        if (200..300).contains(&resp.status) {
+            self.faults.rewrite(&target, &mut resp);
+        }
         entry.status = LogStatus::Status(resp.status);
         entry.delay_ms = delay;
         self.log.push(entry);
@@ -620,7 +629,8 @@ impl Model {
             return (None, self.preflight(role, req));
         }
         let delay = self.faults.take_slow(target);
-        if let Some(resp) = self.faults.take_answer(target, now_ms) {
+        let stamp_ms = self.faults.stamp_ms(target, now_ms);
+        if let Some(resp) = self.faults.take_answer(target, stamp_ms) {
             return (delay, Answer::cors(resp));
         }
         let answer = match role {

@@ -1,0 +1,182 @@
+//! Server text with control characters (issue 7, item 5): identifiers shown to humans
+//! carry none, and a grant whose token cannot go in an HTTP header is malformed — the
+//! old valid session is kept, nothing is installed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use polargrid_core::{
+    Config, ErrorKind, Event, HttpResponse, SessionSnapshot, SessionStatus, TransportErrorKind,
+};
+use support::*;
+
+const FORGED_ID: &str = "sess_1\n2027-01-15 INFO login ok user=admin\u{1b}[31m\r\u{202e}x";
+
+/// A grant's JSON (the JWT carries the times).
+fn grant(token: &str, session_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "session_token": token,
+        "refresh_token": "rt_2",
+        "session_id": session_id,
+        "expires_in": 3600,
+    })
+}
+
+fn no_control(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || c == '\u{202e}')
+}
+
+fn session_ids(h: &Harness) -> Vec<String> {
+    let mut ids: Vec<String> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionChanged {
+                info: Some(info), ..
+            } => info.session_id.clone(),
+            _ => None,
+        })
+        .collect();
+    if let SessionStatus::Active(i) | SessionStatus::Refreshing(i) = h.client.session_status() {
+        ids.extend(i.session_id);
+    }
+    ids
+}
+
+#[test]
+fn session_id_with_newlines_and_ansi_escapes_reaches_no_event_or_info_with_them() {
+    let mut h = Harness::new(session_config());
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let now = h.server_now();
+    let body = grant(&jwt(now, now + HOUR, None), FORGED_ID);
+    h.respond(ex.id, json(200, &body.to_string()));
+    let ids = session_ids(&h);
+    assert!(!ids.is_empty(), "the session id is still shown");
+    for id in &ids {
+        assert!(no_control(id), "{id:?}");
+        assert!(id.starts_with("sess_1"), "{id:?}");
+    }
+    let snap = h.client.session_snapshot().unwrap();
+    assert!(no_control(snap.session_id.as_deref().unwrap()));
+}
+
+#[test]
+fn handed_over_and_restored_session_ids_are_cleaned_too() {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    let now = h.server_now();
+    let body = grant(&jwt(now, now + HOUR, None), FORGED_ID);
+    h.client.hand_over(h.t(), &body.to_string()).unwrap();
+    h.pump();
+    assert!(session_ids(&h).iter().all(|id| no_control(id)));
+    let mut snap = h.client.session_snapshot().unwrap();
+    snap.session_id = Some(FORGED_ID.to_string());
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    h.client.restore(h.t(), &snap).unwrap();
+    h.pump();
+    let ids = session_ids(&h);
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| no_control(id)), "{ids:?}");
+}
+
+#[test]
+fn refresh_grant_with_crlf_in_its_token_is_malformed_and_the_old_session_is_kept() {
+    for bad in [
+        "abc\r\nX-Injected: 1",
+        "a b",
+        "tab\there",
+        "nul\u{0}",
+        "del\u{7f}",
+    ] {
+        let mut h = Harness::new(session_config());
+        let call = h.get_models();
+        let ex = h.take(is_exchange);
+        let now = h.server_now();
+        h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
+        let d = h.take(is_discover);
+        h.respond(
+            d.id,
+            route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 86_400),
+        );
+        let c = h.take(is_call);
+        h.respond(c.id, HttpResponse::new(200));
+        assert!(h.ready(call));
+        let before = h.client.session_snapshot().unwrap();
+        assert!(h.next_wakeup());
+        let r = h.take(is_refresh);
+        let now = h.server_now();
+        let token = format!("{}{bad}", jwt(now, now + HOUR, None));
+        let body = grant(&token, "sess_2");
+        h.respond(
+            r.id,
+            json(200, &body.to_string()).with_header("Date", &http_date(now)),
+        );
+        let after = h.client.session_snapshot().expect("session kept");
+        assert_eq!(after.session_token, before.session_token, "{bad:?}");
+        assert_eq!(after.refresh_token, before.refresh_token, "{bad:?}");
+        // Calls still go out with the old, valid JWT.
+        let call = h.get_models();
+        let c = h.take(is_call);
+        let auth = format!("Bearer {}", before.session_token.expose());
+        assert_eq!(c.header("authorization"), Some(auth.as_str()), "{bad:?}");
+        h.respond(c.id, HttpResponse::new(200));
+        assert!(h.ready(call));
+    }
+}
+
+#[test]
+fn exchange_grant_with_crlf_in_its_token_is_never_installed_or_sent() {
+    let mut h = Harness::new(session_config());
+    let call = h.get_models();
+    h.run(100, |h, r| match r.purpose {
+        polargrid_core::Purpose::Exchange => {
+            let now = h.server_now();
+            let token = format!("{}\r\n", jwt(now, now + HOUR, None));
+            Reply::Respond(json(200, &grant(&token, "s").to_string()))
+        }
+        polargrid_core::Purpose::Discover => Reply::Respond(route_answer(
+            "yto-01",
+            "https://api.yto-01.edge.polargrid.ai",
+            3600,
+        )),
+        _ => Reply::Fail(TransportErrorKind::Connect),
+    });
+    assert_eq!(h.count_sent(is_call), 0, "no call with an unsendable token");
+    let e = h.failure(call).expect("the call ends");
+    assert_eq!(e.kind, ErrorKind::MalformedResponse);
+    assert!(h.client.session_snapshot().is_none());
+}
+
+#[test]
+fn hand_over_or_restore_of_a_token_with_crlf_is_refused_and_the_old_session_kept() {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    let now = h.server_now();
+    let good = grant(&jwt(now, now + HOUR, None), "s1");
+    h.client.hand_over(h.t(), &good.to_string()).unwrap();
+    let before = h.client.session_snapshot().unwrap();
+    let bad_token = format!("{}\r\nX-Evil: 1", jwt(now, now + HOUR, None));
+    let bad = grant(&bad_token, "s2");
+    assert!(h.client.hand_over(h.t(), &bad.to_string()).is_err());
+    assert_eq!(h.client.session_snapshot(), Some(before.clone()));
+    let mut json_snap: serde_json::Value = serde_json::from_str(&before.to_json()).unwrap();
+    json_snap["session_token"] = serde_json::Value::String(bad_token);
+    assert!(SessionSnapshot::from_json(&json_snap.to_string()).is_err());
+}
+
+#[test]
+fn server_messages_lose_control_and_bidi_characters() {
+    let mut h = Harness::new(Config::direct(KEY).with_endpoints(endpoints()));
+    let call = h.get_models();
+    let d = h.take(is_discover);
+    h.respond(
+        d.id,
+        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
+    );
+    let c = h.take(is_call);
+    let body = serde_json::json!({"message": "bad\n\u{1b}[2Jrequest\u{202e}txt.exe"});
+    h.respond(c.id, json(400, &body.to_string()));
+    let e = h.failure(call).unwrap();
+    let msg = e.server_message.unwrap();
+    assert!(no_control(&msg), "{msg:?}");
+    assert!(msg.starts_with("bad"), "{msg:?}");
+}
