@@ -2,7 +2,7 @@
 .PHONY: demo test bench soak fuzz fuzz-smoke mutants
 
 demo:
-	cargo run --quiet -p polargrid-blocking --bin quickstart
+	cargo run --quiet -p polargrid-blocking --example quickstart
 
 test:
 	scripts/test.sh

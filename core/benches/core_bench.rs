@@ -1,5 +1,6 @@
 //! `make bench`: what the core costs a driver, in wall-clock numbers printed (never
-//! asserted — shared machines make timed assertions flaky).
+//! asserted — shared machines make timed assertions flaky). Each figure is the median
+//! of several runs; the allocation counts come from a counting global allocator.
 #![allow(
     clippy::disallowed_methods,
     clippy::unwrap_used,
@@ -8,7 +9,9 @@
 )]
 // The bench measures the core from the outside, so it may read the clock.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -17,7 +20,35 @@ use polargrid_core::{
     Method, Purpose, SessionSnapshot, Stage, Timestamp,
 };
 
+/// Counts allocations, so the bench can print how many a call costs.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
 const T0: u64 = 1_799_913_600_000;
+/// Runs per figure; the median is printed.
+const RUNS: usize = 5;
 
 fn jwt(iat_s: u64, exp_s: u64) -> String {
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -45,54 +76,158 @@ fn route_answer() -> HttpResponse {
     )
 }
 
-/// Answers everything the client asks until it is quiet.
-fn settle(c: &mut Client, now: u64) -> usize {
-    let mut ready = 0;
+/// What a settle saw: calls ready, and the core-owned requests it answered.
+#[derive(Default, Debug, PartialEq, Eq, Clone, Copy)]
+struct Seen {
+    ready: usize,
+    exchanges: usize,
+    refreshes: usize,
+    discoveries: usize,
+}
+
+/// Answers everything the client asks until it is quiet. `eager`: a driver that asks
+/// `poll_timeout` and calls `handle_timeout` after every answer (as a loop that re-arms
+/// its timer on each wake-up does).
+fn settle(c: &mut Client, now: u64, eager: bool) -> Seen {
+    let mut seen = Seen::default();
     loop {
         let mut progressed = false;
         while let Some(r) = c.poll_request(Timestamp(now)) {
             progressed = true;
             let resp = match r.purpose {
-                Purpose::Exchange | Purpose::Refresh => session_answer(now, 86_400, "rt"),
-                Purpose::Discover => route_answer(),
+                Purpose::Exchange => {
+                    seen.exchanges += 1;
+                    session_answer(now, 86_400, "rt")
+                }
+                Purpose::Refresh => {
+                    seen.refreshes += 1;
+                    session_answer(now, 86_400, "rt")
+                }
+                Purpose::Discover => {
+                    seen.discoveries += 1;
+                    route_answer()
+                }
                 Purpose::Call(_) => HttpResponse::new(200),
             };
             c.handle_response(Timestamp(now), r.id, resp).unwrap();
+            if eager {
+                black_box(c.poll_timeout());
+                c.handle_timeout(Timestamp(now));
+            }
         }
         while let Some(e) = c.poll_event() {
             if matches!(e, Event::CallReady { .. }) {
-                ready += 1;
+                seen.ready += 1;
             }
         }
         if !progressed {
-            return ready;
+            return seen;
         }
     }
 }
 
-fn report(name: &str, iters: u64, f: impl FnOnce()) {
-    let t = Instant::now();
-    f();
-    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
-    println!("{name:<58} {ns:>10.0} ns/op  ({iters} ops)");
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs `f` (which does `ops` operations) `RUNS` times; prints the median ns/op and the
+/// allocations per op of the last run.
+fn report(name: &str, ops: u64, mut f: impl FnMut()) -> f64 {
+    let mut runs = Vec::with_capacity(RUNS);
+    let mut allocs = 0;
+    for _ in 0..RUNS {
+        let a = ALLOCS.load(Ordering::Relaxed);
+        let t = Instant::now();
+        f();
+        runs.push(t.elapsed().as_nanos() as f64 / ops as f64);
+        allocs = ALLOCS.load(Ordering::Relaxed) - a;
+    }
+    print_line(name, ops, runs, allocs)
+}
+
+fn print_line(name: &str, ops: u64, runs: Vec<f64>, allocs: u64) -> f64 {
+    let min = runs.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = runs.iter().copied().fold(0.0, f64::max);
+    let ns = median(runs);
+    let per = allocs as f64 / ops as f64;
+    println!(
+        "{name:<58} {ns:>8.0} ns/op [{min:.0}–{max:.0}] {per:>5.1} allocs/op ({ops} ops × {RUNS})"
+    );
+    ns
+}
+
+/// A session client that has made one call at `T0` (session, route and JWT held).
+fn warmed() -> Client {
+    let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
+    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
+        .unwrap();
+    let s = settle(&mut c, T0, false);
+    assert_eq!((s.ready, s.exchanges, s.refreshes), (1, 1, 0));
+    c
+}
+
+/// `n` calls started together when the JWT (and the route's ttl) ran out: one refresh and
+/// one discovery serve them all. Prints and returns ns per call (median of `RUNS`); the
+/// warmed clients are built outside the timed part.
+fn burst(n: u64, eager: bool) -> f64 {
+    // Enough rounds that each run starts ~20,000 calls (at least one round).
+    let rounds = (20_000 / n).max(1);
+    let name = format!(
+        "{n:>6} calls waiting on one refresh{} (per call)",
+        if eager { ", eager driver" } else { "" }
+    );
+    let mut runs = Vec::with_capacity(RUNS);
+    let mut allocs = 0;
+    for _ in 0..RUNS {
+        let mut clients: Vec<Client> = (0..rounds).map(|_| warmed()).collect();
+        let a = ALLOCS.load(Ordering::Relaxed);
+        let t = Instant::now();
+        for c in &mut clients {
+            let at = T0 + 86_400_000;
+            for _ in 0..n {
+                c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models"))
+                    .unwrap();
+            }
+            let s = settle(c, at, eager);
+            // What the figure claims: all ready, on exactly one refresh (no exchange),
+            // and one discovery for the expired route.
+            assert_eq!(
+                s,
+                Seen {
+                    ready: n as usize,
+                    exchanges: 0,
+                    refreshes: 1,
+                    discoveries: 1
+                },
+                "n = {n}, eager = {eager}"
+            );
+            assert_eq!(c.open_calls(), 0);
+        }
+        runs.push(t.elapsed().as_nanos() as f64 / (rounds * n) as f64);
+        allocs = ALLOCS.load(Ordering::Relaxed) - a;
+    }
+    print_line(&name, rounds * n, runs, allocs)
 }
 
 fn main() {
-    println!("polargrid-core bench (release, one core)");
+    println!("polargrid-core bench (release, one core; median of {RUNS} runs [min–max])");
 
     let n = 100_000u64;
     let mut c = Client::new(Config::direct("pg_bench_key_123456"), 1).unwrap();
     c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
         .unwrap();
-    settle(&mut c, T0);
+    settle(&mut c, T0, false);
+    let mut t = T0;
     report(
         "call through the core (direct mode, route cached)",
         n,
         || {
-            for i in 0..n {
-                c.start_call(Timestamp(T0 + i), CallSpec::new(Method::Get, "/v1/models"))
+            for _ in 0..n {
+                t += 1;
+                c.start_call(Timestamp(t), CallSpec::new(Method::Get, "/v1/models"))
                     .unwrap();
-                assert_eq!(settle(&mut c, T0 + i), 1);
+                assert_eq!(settle(&mut c, t, false).ready, 1);
             }
         },
     );
@@ -107,41 +242,35 @@ fn main() {
         CallSpec::new(Method::Post, "/v1/chat/completions"),
     )
     .unwrap();
-    settle(&mut c, T0);
+    settle(&mut c, T0, false);
+    let mut t = T0;
     report(
         "call through the core (session JWT, route cached)",
         n,
         || {
-            for i in 0..n {
+            for _ in 0..n {
+                t += 1;
                 c.start_call(
-                    Timestamp(T0 + i),
+                    Timestamp(t),
                     CallSpec::new(Method::Post, "/v1/chat/completions"),
                 )
                 .unwrap();
-                assert_eq!(settle(&mut c, T0 + i), 1);
+                let s = settle(&mut c, t, false);
+                assert_eq!((s.ready, s.refreshes, s.exchanges), (1, 0, 0));
             }
         },
     );
 
-    let rounds = 20u64;
-    report(
-        "1,000 calls at JWT expiry → one refresh, all ready (per call)",
-        rounds * 1000,
-        || {
-            for _ in 0..rounds {
-                let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
-                c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
-                    .unwrap();
-                settle(&mut c, T0);
-                let at = T0 + 86_400_000;
-                for _ in 0..1000 {
-                    c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models"))
-                        .unwrap();
-                }
-                assert_eq!(settle(&mut c, at), 1000);
-            }
-        },
-    );
+    for eager in [false, true] {
+        let base = burst(100, eager);
+        burst(1_000, eager);
+        let big = burst(10_000, eager);
+        println!(
+            "{:<56} {:>9.2}×  (target ≤ 2×)",
+            "  10,000 vs 100, per call",
+            big / base
+        );
+    }
 
     let cdn = HttpResponse::new(403)
         .with_header("x-amz-cf-id", "abc")
@@ -160,11 +289,7 @@ fn main() {
         }
     });
 
-    let mut c = Client::new(Config::new("pg_bench_key_123456"), 1).unwrap();
-    c.start_call(Timestamp(T0), CallSpec::new(Method::Get, "/v1/models"))
-        .unwrap();
-    settle(&mut c, T0);
-    let snap: SessionSnapshot = c.session_snapshot().unwrap();
+    let snap: SessionSnapshot = warmed().session_snapshot().unwrap();
     report("session snapshot to_json + from_json", n, || {
         for _ in 0..n {
             black_box(SessionSnapshot::from_json(&black_box(&snap).to_json()).unwrap());

@@ -1,8 +1,9 @@
 //! The client: the machines wired together behind the Sans-IO surface.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::call::{Budget, Call, CallSpec, Next, Outcome, Phase, UsedCredential};
+use crate::calls::{Calls, Timer, Timers};
 use crate::classify::{classify_response, classify_transport, local, Credential, Stage};
 use crate::config::{Checked, Config, Mode};
 use crate::ctx::Ctx;
@@ -12,8 +13,9 @@ use crate::http::{
     CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
     MAX_ERROR_BODY,
 };
+use crate::idmap::IdMap;
 use crate::rng::Rng;
-use crate::route::{Input as RouteInput, RouteKey, Router};
+use crate::route::{Input as RouteInput, Router};
 use crate::secret::Secret;
 use crate::session::{self, Credentials, Input as SessionInput, Notice, Session, State};
 use crate::snapshot::SessionSnapshot;
@@ -62,13 +64,18 @@ pub struct Client {
     rng: Rng,
     next_request: u64,
     next_call: u64,
-    outbox: VecDeque<HttpRequest>,
+    /// Requests for the driver, in id order; `None` for one withdrawn before it was polled.
+    outbox: VecDeque<(RequestId, Option<HttpRequest>)>,
     events: VecDeque<Event>,
     session: Session,
     router: Router,
-    calls: BTreeMap<CallId, Call>,
-    pending: BTreeMap<RequestId, Pending>,
-    abandoned: BTreeSet<RequestId>,
+    calls: Calls,
+    timers: Timers,
+    /// The credential the parked calls last saw (a new one may change their fate).
+    parked_with: Option<UsedCredential>,
+    pending: IdMap<RequestId, Pending>,
+    /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
+    abandoned: Vec<RequestId>,
     budget: Budget,
     last_now: Option<Timestamp>,
 }
@@ -85,6 +92,8 @@ macro_rules! ctx {
     };
 }
 
+mod drive;
+
 impl Client {
     /// Checks the configuration and builds a client. `seed` drives all jitter and
     /// request ids: the same seed and inputs give the same outputs.
@@ -100,9 +109,11 @@ impl Client {
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             router: Router::default(),
-            calls: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            abandoned: BTreeSet::new(),
+            calls: Calls::default(),
+            timers: Timers::default(),
+            parked_with: None,
+            pending: IdMap::default(),
+            abandoned: Vec::new(),
             budget,
             last_now: None,
         })
@@ -125,8 +136,10 @@ impl Client {
         self.next_call += 1;
         let id = CallId(self.next_call);
         let trace = ctx!(self).trace_id();
-        self.calls.insert(id, Call::new(id, spec, trace));
+        self.calls
+            .insert(Call::new(id, spec, trace), self.cfg.scope);
         self.drive(now);
+        self.tidy_timers();
         Ok(id)
     }
 
@@ -140,6 +153,7 @@ impl Client {
             self.abandon(req);
         }
         self.events.push_back(Event::CallCancelled { call });
+        self.tidy_timers();
         true
     }
 
@@ -155,6 +169,7 @@ impl Client {
             .step(now, SessionInput::Logout, &mut ctx!(self));
         self.apply_notice(now, notice);
         self.drive(now);
+        self.tidy_timers();
     }
 
     /// Hands over a session minted elsewhere (your backend called `/v1/auth/session`):
@@ -207,7 +222,9 @@ impl Client {
         for c in self.calls.values_mut() {
             c.wait_deadline = None;
         }
+        self.calls.refresh_all();
         self.drive(now);
+        self.tidy_timers();
     }
 
     // ----- inputs -----
@@ -239,11 +256,13 @@ impl Client {
             }
             Purpose::Discover => {
                 self.router
-                    .step(now, RouteInput::Answer(id, &resp), &mut ctx!(self))
+                    .step(now, RouteInput::Answer(id, &resp), &mut ctx!(self));
+                self.calls.release_parked();
             }
             Purpose::Call(call) => self.on_call_answer(now, call, id, &resp),
         }
         self.drive(now);
+        self.tidy_timers();
         Ok(())
     }
 
@@ -261,6 +280,7 @@ impl Client {
         self.observe_now(now);
         self.on_transport_error(now, id, p.purpose, kind);
         self.drive(now);
+        self.tidy_timers();
         Ok(())
     }
 
@@ -268,29 +288,63 @@ impl Client {
     /// (or after) [`poll_timeout`](Self::poll_timeout); calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.observe_now(now);
-        let expired: Vec<(RequestId, Purpose)> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
-            .map(|(id, p)| (*id, p.purpose))
-            .collect();
-        for (id, purpose) in expired {
-            self.pending.remove(&id);
+        // Everything due, from the timer heap: requests first (in id order), as before.
+        // (Ids are sorted as plain numbers: one sort in the wasm build, not one per type.)
+        let mut due_calls: Vec<u64> = Vec::new();
+        let mut expired: Vec<u64> = Vec::new();
+        while let Some((at, t)) = self.timers.pop_due(now) {
+            match t {
+                Timer::Request(id) => {
+                    if self
+                        .pending
+                        .get(&id)
+                        .is_some_and(|p| p.deadline == Some(at))
+                    {
+                        expired.push(id.0);
+                    }
+                }
+                Timer::Call(id) => due_calls.push(id.0),
+            }
+        }
+        expired.sort_unstable();
+        expired.dedup();
+        for id in expired.into_iter().map(RequestId) {
+            let Some(p) = self.pending.remove(&id) else {
+                continue;
+            };
             self.remember_abandoned(id);
             self.events.push_back(Event::Abort { request: id });
-            self.on_transport_error(now, id, purpose, TransportErrorKind::Timeout);
+            self.on_transport_error(now, id, p.purpose, TransportErrorKind::Timeout);
         }
         let n = self.session.step(now, SessionInput::Tick, &mut ctx!(self));
         self.apply_notice(now, n);
+        // Calls whose backoff ended or whose wait ran out (judged on their state now).
+        while let Some((_, t)) = self.timers.pop_due(now) {
+            if let Timer::Call(id) = t {
+                due_calls.push(id.0);
+            }
+        }
+        due_calls.sort_unstable();
+        due_calls.dedup();
         let mut failed = Vec::new();
-        for c in self.calls.values_mut() {
+        for id in due_calls.into_iter().map(CallId) {
+            let Some(c) = self.calls.get_mut(&id) else {
+                continue;
+            };
             if let Phase::Backoff(at) = c.phase {
                 if at <= now {
                     c.phase = Phase::Waiting;
+                    let deadline = self.calls.entered_waiting(id, self.cfg.scope);
+                    if let Some(d) = deadline {
+                        self.timers.push(d, Timer::Call(id));
+                    }
                 }
             }
+            let Some(c) = self.calls.get(&id) else {
+                continue;
+            };
             if c.phase == Phase::Waiting && c.wait_deadline.is_some_and(|d| d <= now) {
-                failed.push(c.id);
+                failed.push(id);
             }
         }
         for id in failed {
@@ -302,6 +356,7 @@ impl Client {
             self.fail(id, e);
         }
         self.drive(now);
+        self.tidy_timers();
     }
 
     // ----- outputs -----
@@ -310,11 +365,17 @@ impl Client {
     /// app's body and its own content headers) and answers with its id.
     #[must_use]
     pub fn poll_request(&mut self, now: Timestamp) -> Option<HttpRequest> {
-        let req = self.outbox.pop_front()?;
+        let req = loop {
+            if let (_, Some(r)) = self.outbox.pop_front()? {
+                break r;
+            }
+        };
         // The deadline is set on this `now`: see a clock step first, or the next input
         // would take the step as news and move this fresh deadline back by it again.
         self.observe_now(now);
         let deadline = Some(now.plus(req.timeout));
+        self.timers
+            .push(now.plus(req.timeout), Timer::Request(req.id));
         self.pending.insert(
             req.id,
             Pending {
@@ -336,16 +397,9 @@ impl Client {
     /// change after any other call; `None` means nothing is scheduled.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let requests = self.pending.values().filter_map(|p| p.deadline);
-        let calls = self.calls.values().filter_map(|c| match c.phase {
-            Phase::Backoff(at) => Some(at),
-            Phase::Waiting => c.wait_deadline,
-            Phase::InFlight { .. } => None,
-        });
-        requests
-            .chain(calls)
-            .chain(self.session.poll_timeout())
-            .min()
+        // Every input leaves the earliest timer one that holds (see `tidy_timers`).
+        let timers = self.timers.peek().map(|(at, _)| at);
+        timers.into_iter().chain(self.session.poll_timeout()).min()
     }
 
     // ----- getters -----
@@ -396,7 +450,8 @@ impl Client {
         if let Some(p) = self.pending.remove(&id) {
             return Ok(Some(p));
         }
-        if self.abandoned.remove(&id) {
+        if let Ok(i) = self.abandoned.binary_search(&id) {
+            self.abandoned.remove(i);
             return Ok(None);
         }
         Err(MisuseError::UnknownRequest(id))
@@ -420,6 +475,7 @@ impl Client {
                     }
                     c.wait_deadline = c.wait_deadline.map(|d| d.offset(-back));
                 }
+                self.rebuild_timers();
             }
         }
         self.last_now = Some(now);
@@ -428,337 +484,29 @@ impl Client {
     /// Drops a request the core no longer needs: unsent, it is simply withdrawn; sent, the
     /// driver is asked to abort it and a late answer is accepted quietly.
     fn abandon(&mut self, req: RequestId) {
-        let before = self.outbox.len();
-        self.outbox.retain(|r| r.id != req);
-        if self.outbox.len() == before && self.pending.remove(&req).is_some() {
+        // The outbox is in id order: find an unsent request without a scan.
+        if let Ok(i) = self.outbox.binary_search_by_key(&req, |(id, _)| *id) {
+            self.outbox[i].1 = None;
+        } else if self.pending.remove(&req).is_some() {
             self.remember_abandoned(req);
             self.events.push_back(Event::Abort { request: req });
         }
     }
 
     fn remember_abandoned(&mut self, req: RequestId) {
-        self.abandoned.insert(req);
-        while self.abandoned.len() > MAX_ABANDONED {
-            self.abandoned.pop_first();
+        if let Err(i) = self.abandoned.binary_search(&req) {
+            self.abandoned.insert(i, req);
+        }
+        if self.abandoned.len() > MAX_ABANDONED {
+            // The oldest go first (ids grow), as they did from the ordered set.
+            let excess = self.abandoned.len() - MAX_ABANDONED;
+            self.abandoned.drain(..excess);
         }
     }
 
     fn abandon_session_request(&mut self) {
         if let State::Exchanging(req) | State::Refreshing(req) = self.session.state() {
             self.abandon(req);
-        }
-    }
-
-    fn on_transport_error(
-        &mut self,
-        now: Timestamp,
-        id: RequestId,
-        purpose: Purpose,
-        kind: TransportErrorKind,
-    ) {
-        match purpose {
-            Purpose::Exchange | Purpose::Refresh => {
-                let n = self
-                    .session
-                    .step(now, SessionInput::Failed(id, kind), &mut ctx!(self));
-                self.apply_notice(now, n);
-            }
-            Purpose::Discover => self
-                .router
-                .step(now, RouteInput::Failed(id), &mut ctx!(self)),
-            Purpose::Call(call) => {
-                let region = match self.calls.get(&call).map(|c| &c.phase) {
-                    Some(Phase::InFlight { req, region, .. }) if *req == id => region.clone(),
-                    _ => return,
-                };
-                self.router
-                    .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
-                if kind.never_sent() && Router::can_fail_over(&self.cfg) {
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.avoid.push(region);
-                    }
-                }
-                let error = classify_transport(Stage::Call, kind);
-                let outcome = Outcome::Failure {
-                    error,
-                    never_sent: kind.never_sent(),
-                };
-                self.advance_call(now, call, outcome);
-            }
-        }
-    }
-
-    fn on_call_answer(&mut self, now: Timestamp, call: CallId, id: RequestId, resp: &HttpResponse) {
-        let (region, credential) = match self.calls.get(&call).map(|c| &c.phase) {
-            Some(Phase::InFlight {
-                req,
-                region,
-                credential,
-            }) if *req == id => (region.clone(), *credential),
-            _ => return,
-        };
-        let down = matches!(resp.status, 502..=504);
-        let input = if down {
-            RouteInput::EdgeFailed(&region)
-        } else {
-            RouteInput::EdgeOk(&region)
-        };
-        self.router.step(now, input, &mut ctx!(self));
-        let outcome = if (200..300).contains(&resp.status) {
-            Outcome::Success
-        } else {
-            let cred = match credential {
-                UsedCredential::Jwt(_) => Credential::Jwt,
-                UsedCredential::Key => Credential::Key,
-            };
-            let secrets = self.known_secrets();
-            let refs: Vec<&Secret> = secrets.iter().collect();
-            let server_now = self.session.server_now(now);
-            let error = classify_response(Stage::Call, cred, resp, server_now, &refs);
-            match (resp.status, credential) {
-                (401, UsedCredential::Jwt(generation)) => {
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.last_error = Some(c.stamp(error));
-                    }
-                    Outcome::JwtRejected(generation)
-                }
-                _ => Outcome::Failure {
-                    error,
-                    never_sent: false,
-                },
-            }
-        };
-        if let Outcome::Success = outcome {
-            let region = Some(region);
-            self.advance_call(now, call, outcome);
-            self.events.push_back(Event::CallReady {
-                call,
-                request: id,
-                region,
-            });
-            return;
-        }
-        self.advance_call(now, call, outcome);
-    }
-
-    fn known_secrets(&self) -> Vec<Secret> {
-        let mut v: Vec<Secret> = self.cfg.api_key.iter().cloned().collect();
-        if let Some(t) = self.session.tokens() {
-            v.push(t.jwt.clone());
-            v.extend(t.refresh.iter().cloned());
-        }
-        v.extend(self.session.retired().iter().cloned());
-        v
-    }
-
-    fn advance_call(&mut self, now: Timestamp, call: CallId, outcome: Outcome) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let policy = &self.cfg.cfg.retry;
-        let mut ctx = Ctx {
-            cfg: &self.cfg,
-            rng: &mut self.rng,
-            next_request: &mut self.next_request,
-            outbox: &mut self.outbox,
-            events: &mut self.events,
-        };
-        match c.on_outcome(now, outcome, policy, &mut self.budget, &mut ctx) {
-            Next::Ready => {
-                self.calls.remove(&call);
-            }
-            Next::Replay(generation) => {
-                let n = self
-                    .session
-                    .step(now, SessionInput::Rejected(generation), &mut ctx!(self));
-                self.apply_notice(now, n);
-            }
-            Next::RetryAt(_) => {}
-            Next::Fail(e) => self.fail(call, e),
-        }
-    }
-
-    fn fail(&mut self, call: CallId, error: crate::error::CallError) {
-        if let Some(c) = self.calls.remove(&call) {
-            let error = c.stamp(error);
-            self.events.push_back(Event::CallFailed { call, error });
-        }
-    }
-
-    /// Tells the calls waiting on the session what became of it.
-    fn apply_notice(&mut self, now: Timestamp, notice: Option<Notice>) {
-        let Some(notice) = notice else {
-            return;
-        };
-        let key = self.cfg.api_key.clone();
-        if let Credentials::Jwt(..) | Credentials::Key(_) =
-            self.session.credentials(now, key.as_ref())
-        {
-            return; // calls have a usable credential: nobody is waiting on the session
-        }
-        let waiting = self.waiting();
-        let max = self.cfg.cfg.retry.max_attempts;
-        for id in waiting {
-            match &notice {
-                Notice::Fatal(e) => self.fail(id, e.clone()),
-                Notice::Transient(e) => {
-                    let Some(c) = self.calls.get_mut(&id) else {
-                        continue;
-                    };
-                    c.attempts += 1;
-                    c.last_error = Some(e.clone());
-                    if c.attempts >= max {
-                        self.fail(id, e.clone());
-                    }
-                }
-                Notice::Ended(e) => {
-                    if let Some(c) = self.calls.get_mut(&id) {
-                        c.last_error = Some(e.clone());
-                        c.wait_deadline
-                            .get_or_insert(now.plus(self.cfg.cfg.handoff_wait));
-                    }
-                }
-            }
-        }
-        if !self.calls.values().any(|c| c.phase == Phase::Waiting) {
-            self.session.clear_demand();
-        }
-    }
-
-    /// Moves every waiting call forward: credentials, route, then send.
-    fn drive(&mut self, now: Timestamp) {
-        if !self.calls.values().any(|c| c.phase == Phase::Waiting) {
-            return;
-        }
-        // One credential serves every waiting call: ask once, not once per call.
-        let key = self.cfg.api_key.clone();
-        let (secret, used, scope) = match self.session.credentials(now, key.as_ref()) {
-            Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
-            Credentials::Key(k) => (k, UsedCredential::Key, None),
-            Credentials::Fail(e) => {
-                for id in self.waiting() {
-                    self.fail(id, e.clone());
-                }
-                return;
-            }
-            Credentials::Wait => {
-                // Discover while the session is being obtained, not after it.
-                self.resolve_routes(now);
-                let n = self
-                    .session
-                    .step(now, SessionInput::Demand, &mut ctx!(self));
-                self.apply_notice(now, n);
-                if self.session.state() == State::Ended {
-                    let deadline = now.plus(self.cfg.cfg.handoff_wait);
-                    for c in self
-                        .calls
-                        .values_mut()
-                        .filter(|c| c.phase == Phase::Waiting)
-                    {
-                        c.wait_deadline.get_or_insert(deadline);
-                    }
-                }
-                return;
-            }
-        };
-        let admin_only_denied = scope.as_ref().is_some_and(|s| !s.is_admin());
-        for id in self.waiting() {
-            let Some(c) = self.calls.get(&id) else {
-                continue;
-            };
-            if admin_only_denied && c.spec.bare_path() == "/v1/tokens" {
-                self.fail(id, local(ErrorKind::InsufficientScope, Stage::Call));
-                continue;
-            }
-            let rkey = RouteKey {
-                scope: self.cfg.scope,
-                model: c.spec.model.clone(),
-            };
-            let Some(target) = self.router.target_for(now, &rkey, &self.cfg, &c.avoid) else {
-                self.router
-                    .step(now, RouteInput::Resolve(&rkey), &mut ctx!(self));
-                continue;
-            };
-            if c.avoid.contains(&target.region) {
-                // Every known region failed for certain for this call.
-                if let Some(e) = c.last_error.clone() {
-                    self.fail(id, e);
-                    continue;
-                }
-            }
-            self.dispatch(id, target, secret.clone(), used);
-        }
-    }
-
-    /// Starts discovery for every waiting call whose route is unknown.
-    fn resolve_routes(&mut self, now: Timestamp) {
-        // Distinct model hints only: a thousand calls waiting on one refresh share a route.
-        let models: std::collections::BTreeSet<Option<&str>> = self
-            .calls
-            .values()
-            .filter(|c| c.phase == Phase::Waiting)
-            .map(|c| c.spec.model.as_deref())
-            .collect();
-        let keys: Vec<RouteKey> = models
-            .into_iter()
-            .map(|m| RouteKey {
-                scope: self.cfg.scope,
-                model: m.map(str::to_string),
-            })
-            .collect();
-        for k in keys {
-            if self.router.target(now, &k, &self.cfg).is_none() {
-                self.router
-                    .step(now, RouteInput::Resolve(&k), &mut ctx!(self));
-            }
-        }
-    }
-
-    /// Calls waiting for a credential or a route, in id order.
-    fn waiting(&self) -> Vec<CallId> {
-        self.calls
-            .values()
-            .filter(|c| c.phase == Phase::Waiting)
-            .map(|c| c.id)
-            .collect()
-    }
-
-    fn dispatch(
-        &mut self,
-        id: CallId,
-        target: crate::route::Target,
-        secret: Secret,
-        used: UsedCredential,
-    ) {
-        let mut ctx = ctx!(self);
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let url = target.url.join(&c.spec.path);
-        let headers = vec![
-            (
-                "Authorization".to_string(),
-                format!("Bearer {}", secret.expose()),
-            ),
-            ("User-Agent".to_string(), ctx.cfg.cfg.user_agent.clone()),
-            ("X-Request-ID".to_string(), c.trace_id.clone()),
-        ];
-        let timeout = c.spec.timeout.unwrap_or(ctx.cfg.cfg.timeouts.call);
-        let method: Method = c.spec.method;
-        let req = ctx.send(Purpose::Call(id), method, url, headers, None, timeout);
-        c.phase = Phase::InFlight {
-            req,
-            region: target.region.clone(),
-            credential: used,
-        };
-        c.attempts += 1;
-        c.sends += 1;
-        if self.router.note_used(&target.region) {
-            self.events.push_back(Event::RegionChanged {
-                region: target.region,
-                endpoint: target.url.base(),
-                reason: target.reason,
-            });
         }
     }
 }

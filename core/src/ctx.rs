@@ -15,7 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) cfg: &'a Checked,
     pub(crate) rng: &'a mut Rng,
     pub(crate) next_request: &'a mut u64,
-    pub(crate) outbox: &'a mut VecDeque<HttpRequest>,
+    /// Requests in id order (`None`: withdrawn before the driver polled it).
+    pub(crate) outbox: &'a mut VecDeque<(RequestId, Option<HttpRequest>)>,
     pub(crate) events: &'a mut VecDeque<Event>,
 }
 
@@ -51,7 +52,7 @@ impl Ctx<'_> {
         timeout: Duration,
     ) -> RequestId {
         let id = self.request_id();
-        self.outbox.push_back(HttpRequest {
+        let req = HttpRequest {
             id,
             purpose,
             method,
@@ -59,7 +60,8 @@ impl Ctx<'_> {
             headers,
             body,
             timeout,
-        });
+        };
+        self.outbox.push_back((id, Some(req)));
         id
     }
 }

@@ -57,6 +57,7 @@
 )]
 
 mod call;
+mod calls;
 mod classify;
 mod client;
 mod config;
@@ -66,6 +67,7 @@ mod event;
 mod grant;
 mod http;
 mod httpdate;
+mod idmap;
 mod jwt;
 mod rng;
 mod route;

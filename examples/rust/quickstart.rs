@@ -135,7 +135,8 @@ fn emulated(trace: &Trace) -> Res<()> {
             r.id, r.name, r.country, r.url
         ));
     }
-    let endpoints = polargrid_blocking::emulator_endpoints(&info);
+    // The same start-up JSON every binding's `endpoints` option takes.
+    let endpoints = polargrid_core::Endpoints::from_json(&serde_json::to_string(&info)?)?;
 
     // The three lines.
     let config = Config::new(info.keys.read_write.clone()).with_endpoints(endpoints.clone());

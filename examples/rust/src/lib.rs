@@ -2,6 +2,16 @@
 //! only moves bytes (ureq), keeps time (the system clock plus a test offset) and runs
 //! each request on its own thread so refreshes and discoveries happen in the background.
 //!
+//! Nothing outlives its call: each request has its own connection, which is shut down
+//! the moment the core abandons the request (its timeout, a cancel, a hand-over), so a
+//! server that stalls or trickles a body cannot hold a thread or a socket. A call
+//! returns only after the threads of its attempts have ended, and dropping the client
+//! shuts down and joins every request still out (refreshes, discoveries).
+//!
+//! The emulator is not a dependency: with the `emulator` feature (tests only),
+//! [`emulator_endpoints`] converts its start-up info; otherwise pass its start-up JSON to
+//! [`polargrid_core::Endpoints::from_json`].
+//!
 //! ```no_run
 //! let pg = polargrid_blocking::PolarGrid::new(polargrid_core::Config::new("pg_…"))?;
 //! let resp = pg.call(polargrid_blocking::Request::get("/v1/models"))?;
@@ -16,6 +26,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use polargrid_core::{
@@ -24,6 +35,10 @@ use polargrid_core::{
 };
 
 /// The endpoints of a running emulator (its start-up JSON), for a client to talk to it.
+/// Only with the `emulator` feature (the emulator links `jsonwebtoken` and `rsa`, which a
+/// user of the driver must not get); [`polargrid_core::Endpoints::from_json`] takes the
+/// same start-up JSON without it.
+#[cfg(feature = "emulator")]
 pub fn emulator_endpoints(info: &polargrid_emulator::StartupInfo) -> polargrid_core::Endpoints {
     polargrid_core::Endpoints {
         autorouter: info.autorouter.clone(),
@@ -164,13 +179,20 @@ struct State {
     /// Non-call events for the app (session changes, region changes), in order.
     log: Vec<Event>,
     shutdown: bool,
+    /// The agent (own connection) of each request in flight, to shut it down on `Abort`.
+    in_flight: HashMap<RequestId, (Option<CallId>, ureq::Agent)>,
+    /// Threads of app-call attempts, joined when their call returns.
+    call_threads: HashMap<CallId, Vec<JoinHandle<()>>>,
+    /// Threads of core-owned requests (exchange, refresh, discovery), joined on drop.
+    background: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     offset_ms: AtomicI64,
-    agent: ureq::Agent,
+    /// One agent per request is built from this (see the crate docs).
+    http: ureq::config::Config,
 }
 
 impl Shared {
@@ -206,11 +228,10 @@ impl PolarGrid {
     /// Builds a client with a fixed seed (reproducible request ids and jitter).
     pub fn with_seed(config: Config, seed: u64) -> Result<Self, Error> {
         let core = Client::new(config, seed).map_err(Error::Config)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .build()
-            .into();
+            .build();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 core,
@@ -219,10 +240,13 @@ impl PolarGrid {
                 endings: HashMap::new(),
                 log: Vec::new(),
                 shutdown: false,
+                in_flight: HashMap::new(),
+                call_threads: HashMap::new(),
+                background: Vec::new(),
             }),
             changed: Condvar::new(),
             offset_ms: AtomicI64::new(0),
-            agent,
+            http,
         });
         let s = Arc::clone(&shared);
         let timer = std::thread::spawn(move || timer_loop(&s));
@@ -242,6 +266,25 @@ impl PolarGrid {
         loop {
             if let Some(ending) = st.endings.remove(&call) {
                 st.bodies.remove(&call);
+                // Its attempts are answered or aborted (connection shut down): wait for
+                // their threads, without the lock they need to finish.
+                let threads = st.call_threads.remove(&call).unwrap_or_default();
+                let mine: Vec<RequestId> = st
+                    .in_flight
+                    .iter()
+                    .filter(|(_, (c, _))| *c == Some(call))
+                    .map(|(r, _)| *r)
+                    .collect();
+                for r in mine {
+                    if let Some((_, agent)) = st.in_flight.remove(&r) {
+                        agent.shutdown();
+                    }
+                }
+                drop(st);
+                for t in threads {
+                    let _ = t.join();
+                }
+                st = self.shared.lock();
                 return match ending {
                     Ending::Ready(rid, region) => match st.held.remove(&rid) {
                         Some(mut r) => {
@@ -293,9 +336,23 @@ impl PolarGrid {
 
 impl Drop for PolarGrid {
     fn drop(&mut self) {
-        self.shared.lock().shutdown = true;
+        // Stop the timer, shut down every connection still out, then wait for every
+        // thread: nothing this client started outlives it.
+        let threads = {
+            let mut st = self.shared.lock();
+            st.shutdown = true;
+            for (_, (_, agent)) in st.in_flight.drain() {
+                agent.shutdown();
+            }
+            let mut threads = std::mem::take(&mut st.background);
+            threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
+            threads
+        };
         self.shared.changed.notify_all();
         if let Some(t) = self.timer.take() {
+            let _ = t.join();
+        }
+        for t in threads {
             let _ = t.join();
         }
     }
@@ -304,13 +361,32 @@ impl Drop for PolarGrid {
 /// Sends what the core asks for (each request on its own thread) and sorts its events.
 fn pump(shared: &Arc<Shared>, st: &mut State) {
     let now = shared.now();
+    st.background.retain(|t| !t.is_finished());
     while let Some(req) = st.core.poll_request(now) {
         let body = match req.purpose {
             Purpose::Call(c) => st.bodies.get(&c).cloned().unwrap_or((None, None)),
             _ => (req.body.clone(), None),
         };
+        if st.shutdown {
+            // The client is being dropped: send nothing more.
+            let _ = st
+                .core
+                .handle_transport_error(now, req.id, TransportErrorKind::Aborted);
+            continue;
+        }
+        let agent: ureq::Agent = shared.http.clone().into();
+        let purpose = req.purpose;
+        let call = match purpose {
+            Purpose::Call(c) => Some(c),
+            _ => None,
+        };
+        st.in_flight.insert(req.id, (call, agent.clone()));
         let s = Arc::clone(shared);
-        std::thread::spawn(move || exchange(&s, req, body));
+        let t = std::thread::spawn(move || exchange(&s, &agent, req, body));
+        match purpose {
+            Purpose::Call(c) => st.call_threads.entry(c).or_default().push(t),
+            _ => st.background.push(t),
+        }
     }
     let mut woke = false;
     while let Some(ev) = st.core.poll_event() {
@@ -333,6 +409,10 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
             }
             Event::Abort { request } => {
                 st.held.remove(&request);
+                // Unblocks the request's thread at once (connect, head, body read).
+                if let Some((_, agent)) = st.in_flight.remove(&request) {
+                    agent.shutdown();
+                }
             }
             other => st.log.push(other),
         }
@@ -368,10 +448,16 @@ fn timer_loop(shared: &Arc<Shared>) {
     }
 }
 
-/// One HTTP exchange on its own thread.
-fn exchange(shared: &Arc<Shared>, req: HttpRequest, body: (Option<Vec<u8>>, Option<String>)) {
-    let result = send(&shared.agent, &req, body);
+/// One HTTP exchange on its own thread, over its own agent (connection).
+fn exchange(
+    shared: &Arc<Shared>,
+    agent: &ureq::Agent,
+    req: HttpRequest,
+    body: (Option<Vec<u8>>, Option<String>),
+) {
+    let result = send(agent, &req, body);
     let mut st = shared.lock();
+    st.in_flight.remove(&req.id);
     let now = shared.now();
     let fed = match result {
         Ok((resp, rest)) => {

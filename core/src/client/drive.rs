@@ -1,0 +1,384 @@
+//! The client's internals: how answers move calls along, and the drive that sends every
+//! waiting call once a credential and a route are there.
+
+use super::*;
+
+impl Client {
+    pub(super) fn on_transport_error(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        purpose: Purpose,
+        kind: TransportErrorKind,
+    ) {
+        match purpose {
+            Purpose::Exchange | Purpose::Refresh => {
+                let n = self
+                    .session
+                    .step(now, SessionInput::Failed(id, kind), &mut ctx!(self));
+                self.apply_notice(now, n);
+            }
+            Purpose::Discover => {
+                self.router
+                    .step(now, RouteInput::Failed(id), &mut ctx!(self));
+                self.calls.release_parked();
+            }
+            Purpose::Call(call) => {
+                let region = match self.calls.get(&call).map(|c| &c.phase) {
+                    Some(Phase::InFlight { req, region, .. }) if *req == id => region.clone(),
+                    _ => return,
+                };
+                self.router
+                    .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
+                if kind.never_sent() && Router::can_fail_over(&self.cfg) {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.avoid.push(region);
+                    }
+                }
+                let error = classify_transport(Stage::Call, kind);
+                let outcome = Outcome::Failure {
+                    error,
+                    never_sent: kind.never_sent(),
+                };
+                self.advance_call(now, call, outcome);
+            }
+        }
+    }
+
+    pub(super) fn on_call_answer(
+        &mut self,
+        now: Timestamp,
+        call: CallId,
+        id: RequestId,
+        resp: &HttpResponse,
+    ) {
+        let (region, credential) = match self.calls.get(&call).map(|c| &c.phase) {
+            Some(Phase::InFlight {
+                req,
+                region,
+                credential,
+            }) if *req == id => (region.clone(), *credential),
+            _ => return,
+        };
+        let down = matches!(resp.status, 502..=504);
+        let input = if down {
+            RouteInput::EdgeFailed(&region)
+        } else {
+            RouteInput::EdgeOk(&region)
+        };
+        self.router.step(now, input, &mut ctx!(self));
+        let outcome = if (200..300).contains(&resp.status) {
+            Outcome::Success
+        } else {
+            let cred = match credential {
+                UsedCredential::Jwt(_) => Credential::Jwt,
+                UsedCredential::Key => Credential::Key,
+            };
+            let secrets = self.known_secrets();
+            let refs: Vec<&Secret> = secrets.iter().collect();
+            let server_now = self.session.server_now(now);
+            let error = classify_response(Stage::Call, cred, resp, server_now, &refs);
+            match (resp.status, credential) {
+                (401, UsedCredential::Jwt(generation)) => {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.last_error = Some(c.stamp(error));
+                    }
+                    Outcome::JwtRejected(generation)
+                }
+                _ => Outcome::Failure {
+                    error,
+                    never_sent: false,
+                },
+            }
+        };
+        if let Outcome::Success = outcome {
+            let region = Some(region);
+            self.advance_call(now, call, outcome);
+            self.events.push_back(Event::CallReady {
+                call,
+                request: id,
+                region,
+            });
+            return;
+        }
+        self.advance_call(now, call, outcome);
+    }
+
+    pub(super) fn known_secrets(&self) -> Vec<Secret> {
+        let mut v: Vec<Secret> = self.cfg.api_key.iter().cloned().collect();
+        if let Some(t) = self.session.tokens() {
+            v.push(t.jwt.clone());
+            v.extend(t.refresh.iter().cloned());
+        }
+        v.extend(self.session.retired().iter().cloned());
+        v
+    }
+
+    pub(super) fn advance_call(&mut self, now: Timestamp, call: CallId, outcome: Outcome) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let policy = &self.cfg.cfg.retry;
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            rng: &mut self.rng,
+            next_request: &mut self.next_request,
+            outbox: &mut self.outbox,
+            events: &mut self.events,
+        };
+        match c.on_outcome(now, outcome, policy, &mut self.budget, &mut ctx) {
+            Next::Ready => {
+                self.calls.remove(&call);
+            }
+            Next::Replay(generation) => {
+                // The call waits again (for the refreshed session).
+                if let Some(d) = self.calls.entered_waiting(call, self.cfg.scope) {
+                    self.timers.push(d, Timer::Call(call));
+                }
+                let n = self
+                    .session
+                    .step(now, SessionInput::Rejected(generation), &mut ctx!(self));
+                self.apply_notice(now, n);
+            }
+            Next::RetryAt(at) => self.timers.push(at, Timer::Call(call)),
+            Next::Fail(e) => self.fail(call, e),
+        }
+    }
+
+    pub(super) fn fail(&mut self, call: CallId, error: crate::error::CallError) {
+        if let Some(c) = self.calls.remove(&call) {
+            let error = c.stamp(error);
+            self.events.push_back(Event::CallFailed { call, error });
+        }
+    }
+
+    /// Tells the calls waiting on the session what became of it.
+    pub(super) fn apply_notice(&mut self, now: Timestamp, notice: Option<Notice>) {
+        let Some(notice) = notice else {
+            return;
+        };
+        if let Credentials::Jwt(..) | Credentials::Key(_) =
+            self.session.credentials(now, self.cfg.api_key.as_ref())
+        {
+            return; // calls have a usable credential: nobody is waiting on the session
+        }
+        // Session news concerns every waiting call: the one place that visits them all.
+        let waiting = self.calls.waiting_ids();
+        let max = self.cfg.cfg.retry.max_attempts;
+        for id in waiting {
+            match &notice {
+                Notice::Fatal(e) => self.fail(id, e.clone()),
+                Notice::Transient(e) => {
+                    let Some(c) = self.calls.get_mut(&id) else {
+                        continue;
+                    };
+                    c.attempts += 1;
+                    c.last_error = Some(e.clone());
+                    if c.attempts >= max {
+                        self.fail(id, e.clone());
+                    }
+                }
+                Notice::Ended(e) => {
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.last_error = Some(e.clone());
+                        if c.wait_deadline.is_none() {
+                            let d = now.plus(self.cfg.cfg.handoff_wait);
+                            c.wait_deadline = Some(d);
+                            self.timers.push(d, Timer::Call(id));
+                        }
+                    }
+                }
+            }
+        }
+        if self.calls.waiting() == 0 {
+            self.session.clear_demand();
+        }
+    }
+
+    /// Moves the waiting calls forward: credentials, route, then send. Only calls that
+    /// started waiting since the last drive, or whose route has just been discovered,
+    /// are looked at: the cost does not grow with the number of calls parked.
+    pub(super) fn drive(&mut self, now: Timestamp) {
+        if self.calls.waiting() == 0 {
+            self.calls.clear_fresh();
+            return;
+        }
+        // One credential serves every waiting call: ask once, not once per call.
+        let (secret, used, scope) = match self.session.credentials(now, self.cfg.api_key.as_ref()) {
+            Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
+            Credentials::Key(k) => (k, UsedCredential::Key, None),
+            Credentials::Fail(e) => {
+                for id in self.calls.waiting_ids() {
+                    self.fail(id, e.clone());
+                }
+                self.calls.clear_fresh();
+                return;
+            }
+            Credentials::Wait => {
+                // Discover while the session is being obtained, not after it.
+                self.resolve_routes(now);
+                let n = self
+                    .session
+                    .step(now, SessionInput::Demand, &mut ctx!(self));
+                self.apply_notice(now, n);
+                if self.session.state() == State::Ended {
+                    // Calls that waited before the session ended got their deadline
+                    // with the notice that ended it; these are the newcomers.
+                    let deadline = now.plus(self.cfg.cfg.handoff_wait);
+                    for id in self.calls.arm_fresh(deadline) {
+                        self.timers.push(deadline, Timer::Call(id));
+                    }
+                } else {
+                    self.calls.clear_fresh();
+                }
+                return;
+            }
+        };
+        self.calls.clear_fresh();
+        if self.parked_with != Some(used) {
+            // A new credential (scope) may change what a parked call gets.
+            self.parked_with = Some(used);
+            self.calls.release_parked();
+        }
+        let admin_only_denied = scope.as_ref().is_some_and(|s| !s.is_admin());
+        while let Some(id) = self.calls.pop_queued() {
+            let Some(c) = self.calls.get(&id) else {
+                continue;
+            };
+            if admin_only_denied && c.spec.bare_path() == "/v1/tokens" {
+                self.fail(id, local(ErrorKind::InsufficientScope, Stage::Call));
+                continue;
+            }
+            let Some(rkey) = self.calls.key_of(&id) else {
+                continue;
+            };
+            let Some(target) = self.router.target_for(now, rkey, &self.cfg, &c.avoid) else {
+                self.router
+                    .step(now, RouteInput::Resolve(rkey), &mut ctx!(self));
+                // Its route is being discovered: examined again when that ends.
+                self.calls.park(id);
+                continue;
+            };
+            if c.avoid.contains(&target.region) {
+                // Every known region failed for certain for this call.
+                if let Some(e) = c.last_error.clone() {
+                    self.fail(id, e);
+                    continue;
+                }
+            }
+            self.dispatch(id, target, &secret, used);
+        }
+    }
+
+    /// Starts discovery for every route key waiting calls have whose route is unknown
+    /// (each distinct key once, from the counted keys: no scan of the calls).
+    fn resolve_routes(&mut self, now: Timestamp) {
+        for (k, _) in self.calls.keys() {
+            if self.router.target(now, k, &self.cfg).is_none() {
+                self.router
+                    .step(now, RouteInput::Resolve(k), &mut ctx!(self));
+            }
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        id: CallId,
+        target: crate::route::Target,
+        secret: &Secret,
+        used: UsedCredential,
+    ) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        let url = target.url.join(&c.spec.path);
+        let headers = vec![
+            (
+                "Authorization".to_string(),
+                format!("Bearer {}", secret.expose()),
+            ),
+            ("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()),
+            ("X-Request-ID".to_string(), c.trace_id.clone()),
+        ];
+        let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
+        let method: Method = c.spec.method;
+        let req = ctx!(self).send(Purpose::Call(id), method, url, headers, None, timeout);
+        let phase = Phase::InFlight {
+            req,
+            region: target.region.clone(),
+            credential: used,
+        };
+        let Some(c) = self.calls.set_in_flight(&id, phase) else {
+            return;
+        };
+        c.attempts += 1;
+        c.sends += 1;
+        if self.router.note_used(&target.region) {
+            self.events.push_back(Event::RegionChanged {
+                region: target.region,
+                endpoint: target.url.base(),
+                reason: target.reason,
+            });
+        }
+    }
+
+    /// Pops the timers that no longer hold, so the earliest one is real: called at the end
+    /// of every input, which is what lets [`Client::poll_timeout`] take `&self` and answer
+    /// without a scan. Rebuilds the heap when stale entries outnumber the live ones.
+    pub(super) fn tidy_timers(&mut self) {
+        while let Some((at, t)) = self.timers.peek() {
+            if self.timer_holds(at, t) {
+                break;
+            }
+            self.timers.pop();
+        }
+        if self.timers.len() > 2 * (self.pending.len() + self.calls.len()) + 64 {
+            let (pending, calls) = (&self.pending, &self.calls);
+            self.timers
+                .retain(|at, t| timer_holds(pending, calls, at, t));
+        }
+    }
+
+    fn timer_holds(&self, at: Timestamp, t: Timer) -> bool {
+        timer_holds(&self.pending, &self.calls, at, t)
+    }
+
+    /// After a clock step moved every deadline: one entry per live deadline.
+    pub(super) fn rebuild_timers(&mut self) {
+        self.timers.clear();
+        for (id, p) in self.pending.iter() {
+            if let Some(d) = p.deadline {
+                self.timers.push(d, Timer::Request(*id));
+            }
+        }
+        for c in self.calls.values() {
+            match c.phase {
+                Phase::Backoff(at) => self.timers.push(at, Timer::Call(c.id)),
+                Phase::Waiting => {
+                    if let Some(d) = c.wait_deadline {
+                        self.timers.push(d, Timer::Call(c.id));
+                    }
+                }
+                Phase::InFlight { .. } => {}
+            }
+        }
+    }
+}
+
+/// Whether a timer entry is still a deadline the core has: a request's timeout, a call's
+/// backoff end, or a waiting call's handoff deadline (what `poll_timeout` reports).
+fn timer_holds(
+    pending: &IdMap<RequestId, Pending>,
+    calls: &Calls,
+    at: Timestamp,
+    t: Timer,
+) -> bool {
+    match t {
+        Timer::Request(id) => pending.get(&id).is_some_and(|p| p.deadline == Some(at)),
+        Timer::Call(id) => calls.get(&id).is_some_and(|c| match c.phase {
+            Phase::Backoff(b) => b == at,
+            Phase::Waiting => c.wait_deadline == Some(at),
+            Phase::InFlight { .. } => false,
+        }),
+    }
+}
