@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 scripts/install-mutants.sh
 
-read -r -a files <<<"${MUTANTS_FILES:-session call route classify jwt httpdate url snapshot config}"
+read -r -a files <<<"${MUTANTS_FILES:-session grant skew call route classify jwt httpdate url snapshot config}"
 out="${MUTANTS_OUT:-target/mutants-out}"
 args=()
 for f in "${files[@]}"; do

@@ -27,7 +27,7 @@ fn wait_ms(h: &Harness) -> u64 {
 fn assert_backoff(n: u32, wait: u64, what: &str) {
     let full = (500u64 << (n - 1)).min(30_000);
     assert!(
-        wait >= full / 2 && wait <= full,
+        (full / 2..=full).contains(&wait),
         "{what} failure {n}: waited {wait} ms, want {}..={full}",
         full / 2
     );

@@ -57,7 +57,7 @@ fn handoff() -> Config {
 /// Asserts the planned refresh lies in `[exp - 1.5 margin, exp - margin]`.
 fn assert_margin(at: u64, exp: u64, margin: u64, what: &str) {
     assert!(
-        at <= exp - margin && at >= exp - margin - margin / 2,
+        (exp - margin - margin / 2..=exp - margin).contains(&at),
         "{what}: refresh at exp-{} ms, want a margin of {margin} ms plus at most {} ms jitter",
         exp - at,
         margin / 2
