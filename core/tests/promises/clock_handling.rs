@@ -214,3 +214,65 @@ fn disagreement_of_a_second_and_a_half_after_a_step_back_is_within_the_dates_res
         assert_eq!(h.client.clock_skew_ms(), want as i64, "{ahead} ms ahead");
     }
 }
+
+#[test]
+fn opaque_token_from_a_server_ten_minutes_ahead_expires_by_the_servers_clock() {
+    // The first answer teaches the skew; its relative expires_in counts from the
+    // server's now as that same answer's Date gives it.
+    let mut h = Harness::new(session_config());
+    h.server_skew_ms = (10 * MIN) as i64;
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let body = r#"{"session_token":"opaque-session-token","refresh_token":"rt_1","expires_in":3600}"#;
+    h.respond(
+        ex.id,
+        json(200, body).with_header("Date", &http_date(h.server_now())),
+    );
+    assert_eq!(h.client.clock_skew_ms(), (10 * MIN) as i64);
+    assert_eq!(info(&h).expires_at.as_millis(), T0 + 10 * MIN + HOUR);
+}
+
+/// Handoff: a 10 min JWT whose refresh token dies 50 s before it; the refresh (due 60-90 s
+/// before expiry) fails with a 503 asking to come back after the refresh token died.
+fn handoff_refresh_outlived_by_its_jwt() -> Harness {
+    let mut h = Harness::new(handoff());
+    let grant = serde_json::json!({
+        "session_token": jwt(T0, T0 + 10 * MIN, None),
+        "refresh_token": "rt_1",
+        "expires_in": 600,
+        "refresh_expires_in": 550,
+    });
+    h.client.hand_over(h.t(), &grant.to_string()).unwrap();
+    h.pump();
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    let come_back_s = (T0 + 550 * SEC - h.now).div_ceil(SEC);
+    assert!(come_back_s <= 60);
+    h.respond(
+        r.id,
+        HttpResponse::new(503).with_header("Retry-After", &come_back_s.to_string()),
+    );
+    h
+}
+
+#[test]
+fn refresh_token_dying_during_a_backoff_leaves_no_wake_up_in_the_past() {
+    // At the retry the refresh token is dead and there is no key: the JWT is used while
+    // it lasts, and the next wake-up is when it stops being usable — not the retry time
+    // again (a driver sleeping until poll_timeout would spin).
+    let mut h = handoff_refresh_outlived_by_its_jwt();
+    assert!(h.next_wakeup(), "woken at the retry time");
+    assert!(!h.has(is_refresh), "the dead refresh token is not sent");
+    let next = h.client.poll_timeout().unwrap();
+    assert!(next > h.t(), "next wake-up {next} is not after now {}", h.t());
+    assert_eq!(next.as_millis(), T0 + 10 * MIN - 30 * SEC);
+    // The same when the driver wakes a second late.
+    let mut h = handoff_refresh_outlived_by_its_jwt();
+    let retry_at = h.client.poll_timeout().unwrap().as_millis();
+    h.set_clock(retry_at + SEC);
+    assert!(!h.has(is_refresh));
+    assert_eq!(
+        h.client.poll_timeout().unwrap().as_millis(),
+        T0 + 10 * MIN - 30 * SEC
+    );
+}

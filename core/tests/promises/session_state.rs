@@ -279,3 +279,96 @@ fn refresh_token_expiring_this_very_millisecond_is_not_sent() {
         assert_eq!(h.has(is_exchange), !refreshes, "at T0+{at} ms");
     }
 }
+
+/// Whether a call started now goes out to the auth service (rather than failing fast).
+fn exchanges_now(h: &mut Harness) -> bool {
+    let before = h.count_sent(is_exchange);
+    let call = h.get_models();
+    let went = h.count_sent(is_exchange) > before;
+    assert_eq!(went, h.failure(call).is_none());
+    went
+}
+
+#[test]
+fn auth_retry_after_of_hours_is_honoured_and_of_days_is_held_to_one_day() {
+    for (ra, honoured) in [(7200u64, 7200u64), (3 * 86_400, 86_400)] {
+        let mut h = Harness::new(session_config());
+        h.get_models();
+        routed(&mut h);
+        let ex = h.take(is_exchange);
+        h.respond(
+            ex.id,
+            HttpResponse::new(429).with_header("Retry-After", &ra.to_string()),
+        );
+        h.now = T0 + honoured * 1000 - 1;
+        assert!(!exchanges_now(&mut h), "Retry-After {ra}: still waiting");
+        h.now = T0 + honoured * 1000;
+        assert!(exchanges_now(&mut h), "Retry-After {ra}: waited out");
+    }
+}
+
+#[test]
+fn auth_failures_minutes_apart_count_in_a_row_and_after_five_minutes_start_afresh() {
+    let mut h = Harness::new(patient());
+    h.get_models();
+    routed(&mut h);
+    // The call waits on; each exchange is answered 503, the next one is let out minutes
+    // later (the clock jumps past the short backoff).
+    let fail_after = |h: &mut Harness, gap: u64| {
+        h.set_clock(h.now + gap);
+        let ex = h.take(is_exchange);
+        h.respond(ex.id, json(503, r#"{"message":"down"}"#));
+        wait_ms(h)
+    };
+    fail_after(&mut h, 0);
+    fail_after(&mut h, 4 * 60_000);
+    let wait = fail_after(&mut h, 4 * 60_000);
+    assert!((1000..=2000).contains(&wait), "third in a row: {wait} ms");
+    let wait = fail_after(&mut h, 5 * 60_000);
+    assert!((250..=500).contains(&wait), "first after a pause: {wait} ms");
+}
+
+#[test]
+fn auth_retry_after_of_exactly_the_call_cap_is_waited_out_by_the_calls() {
+    // 60 s is the longest wait a call sits through (RetryPolicy::max_retry_after): the
+    // call waits and the exchange goes out again after it; a minute and a second fails
+    // the call at once.
+    for (ra, waits) in [(60u64, true), (61, false)] {
+        let mut h = Harness::new(session_config());
+        let call = h.get_models();
+        routed(&mut h);
+        let ex = h.take(is_exchange);
+        h.respond(
+            ex.id,
+            HttpResponse::new(429).with_header("Retry-After", &ra.to_string()),
+        );
+        assert_eq!(h.failure(call).is_none(), waits, "Retry-After {ra}");
+        if waits {
+            assert!(h.next_wakeup());
+            assert_eq!(h.now, T0 + 60_000);
+            assert!(h.has(is_exchange));
+        }
+    }
+}
+
+#[test]
+fn auth_failure_after_the_clock_stepped_back_starts_the_backoff_afresh() {
+    let mut h = Harness::new(patient());
+    h.get_models();
+    routed(&mut h);
+    for n in 1..=3 {
+        let ex = h.take(is_exchange);
+        h.respond(ex.id, json(503, r#"{"message":"down"}"#));
+        assert_backoff(n, wait_ms(&h), "exchange");
+        if n < 3 {
+            assert!(h.next_wakeup());
+        }
+    }
+    // The device's clock is set back an hour: what came before cannot be ordered with
+    // what comes after, so the next failure counts as the first.
+    h.set_clock(h.now - HOUR);
+    assert!(h.next_wakeup());
+    let ex = h.take(is_exchange);
+    h.respond(ex.id, json(503, r#"{"message":"down"}"#));
+    assert_backoff(1, wait_ms(&h), "first after the step");
+}
