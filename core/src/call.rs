@@ -11,6 +11,9 @@
 //!   cancel (any phase) ──▶ Cancelled (event; an in-flight request is aborted)
 //! ```
 //! The transitions are in [`Call::on_outcome`]; the client performs what it returns.
+//! Where a retry goes: after a certain failure (refused, DNS, TLS) never to the same
+//! region again, after an ambiguous one (timeout, 5xx) possibly the same — the rule
+//! and why are in [`crate::route`].
 
 use core::time::Duration;
 

@@ -6,13 +6,14 @@
 //! issuer's own word moves it:
 //!
 //! - A grant (a 2xx exchange/refresh answer with a readable JWT) carries the issue time,
-//!   signed by the issuer: the JWT's `iat`, or `exp − expires_in` when there is no `iat`.
-//!   The answer's `Date` is used instead when it agrees with that issue time within
-//!   [`DATE_TOLERANCE`]. When they disagree, the issue time wins (a `Date` hours away
-//!   from `iat` is a broken proxy, not a clock) — unless the `Date` agrees with what the
-//!   client already knew of the server's clock and the issue time does not: then the
-//!   JWT is stale (issued long ago, or replayed), and the grant is judged by the `Date`
-//!   (it is dead on arrival, not a reason to move the clock).
+//!   signed by the issuer on the clock its `exp` is on: the JWT's `iat`, or
+//!   `exp − expires_in` when there is no `iat`. That is the estimate's source. The
+//!   answer's `Date` is only a cross-check: a `Date` minutes or hours away from `iat`
+//!   is a broken proxy or a host with a wrong clock, not the issuer's clock — unless
+//!   that `Date` agrees with what the client already knew of the server's clock and the
+//!   issue time does not (beyond [`DATE_TOLERANCE`]): then the JWT is stale (issued
+//!   long ago, or replayed), and the grant is judged by the `Date` — it is dead on
+//!   arrival, not a reason to move the clock.
 //!   A grant with no issue time at all lets its `Date` count only when that `Date`
 //!   makes the JWT neither expired nor issued more than [`MAX_GRANT_AGE`] before its
 //!   `exp`.
@@ -87,8 +88,11 @@ impl Clock {
             t.diff_millis(self.server_now(now)).unsigned_abs() <= slack
         };
         let stamp = match (g.date, g.issued) {
-            (Some(d), Some(i)) if d.diff_millis(i).unsigned_abs() <= tolerance => Some(d),
-            (Some(d), Some(i)) if known(d) && !known(i) => Some(d),
+            (Some(d), Some(i))
+                if d.diff_millis(i).unsigned_abs() > tolerance && known(d) && !known(i) =>
+            {
+                Some(d)
+            }
             (_, Some(i)) => Some(i),
             (Some(d), None) => g
                 .exp

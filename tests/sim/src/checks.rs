@@ -1,7 +1,9 @@
 //! The invariant checks that need the whole simulation (the model's view, the
 //! clients' books): called by the driver around every request, answer and tick.
 
-use polargrid_core::{parse_retry_after, HttpRequest, HttpResponse, Purpose, Timestamp};
+use polargrid_core::{
+    parse_http_date, parse_retry_after, read_claims, HttpRequest, HttpResponse, Purpose, Timestamp,
+};
 use polargrid_emulator::model::Role;
 
 use crate::driver::{bearer, purpose_name, refresh_token_of, Sim};
@@ -33,6 +35,7 @@ impl Sim {
                     epoch,
                     "an exchange/refresh",
                 )?;
+                self.check_needed(slot, req.purpose)?;
                 if self.slots[slot].session_request_in_flight() {
                     return Err(broken(
                         Invariant::SingleFlight,
@@ -71,7 +74,12 @@ impl Sim {
     pub(crate) fn before_response(&mut self, slot: usize, sent: &Sent, resp: &HttpResponse) {
         let lineage = self.slots[slot].lineage;
         if matches!(resp.status, 429 | 503) {
-            let server = Timestamp::from_millis(self.server_ms());
+            // A Retry-After date means the host's own clock: read it against the
+            // answer's Date, as the core does.
+            let server = resp
+                .header("date")
+                .and_then(parse_http_date)
+                .unwrap_or(Timestamp::from_millis(self.server_ms()));
             let ra = resp
                 .header("retry-after")
                 .and_then(|v| parse_retry_after(v, server))
@@ -87,13 +95,17 @@ impl Sim {
                         }
                     }
                     Purpose::Exchange | Purpose::Refresh => {
-                        // The core waits out at most 60 s of it (documented cap).
-                        let wait = ra.min(60_000).saturating_sub(2_500);
+                        // The core honours up to a day of it (documented cap).
+                        let wait = ra.min(86_400_000).saturating_sub(2_500);
                         self.slots[slot].pacing.session_not_before = Some((self.t + wait, epoch));
                     }
                     Purpose::Discover => {}
                 }
             }
+        }
+        let grant = matches!(sent.purpose, Purpose::Exchange | Purpose::Refresh);
+        if grant && (200..300).contains(&resp.status) {
+            self.slots[slot].pacing.jwt_rejected = false;
         }
         match sent.purpose {
             Purpose::Refresh if resp.status == 200 => {
@@ -105,6 +117,7 @@ impl Sim {
                 }
             }
             Purpose::Call(call) if resp.status == 401 && sent.jwt_bearing => {
+                self.slots[slot].pacing.jwt_rejected = true;
                 if let Some(c) = self.slots[slot].book.open.get_mut(&call) {
                     c.jwt_401s += 1;
                 }
@@ -166,6 +179,47 @@ impl Sim {
             ),
             );
         Err(self.fail(slot, v))
+    }
+
+    /// Invariant 9 for an exchange or refresh about to go out.
+    fn check_needed(&self, slot: usize, purpose: Purpose) -> Result<(), Violation> {
+        let s = &self.slots[slot];
+        let Some(snap) = s.client.session_snapshot() else {
+            return Ok(()); // no session: an exchange is what gets one
+        };
+        if s.evidence != Some(self.epoch(slot)) || s.pacing.jwt_rejected {
+            return Ok(()); // a clock step the client cannot know of yet, or a 401
+        }
+        let server_ms = self.server_ms();
+        let needless = match purpose {
+            Purpose::Exchange => {
+                let live = snap.refresh_token.as_ref().is_some_and(|r| {
+                    self.model
+                        .refresh_token_live(r.expose(), server_ms + 60_000)
+                });
+                let lasting = snap
+                    .refresh_expires_at
+                    .is_none_or(|e| e.as_millis() > server_ms + 120_000);
+                (live && lasting).then_some("an exchange while the refresh token is live")
+            }
+            Purpose::Refresh => {
+                let Ok(c) = read_claims(snap.session_token.expose()) else {
+                    return Ok(());
+                };
+                let exp = c.exp.as_millis();
+                let lifetime = c.iat.map_or(0, |i| exp.saturating_sub(i.as_millis()));
+                let early = exp > server_ms + lifetime / 5 + 60_000;
+                (lifetime > 0 && early).then_some("a refresh long before the JWT expires")
+            }
+            _ => None,
+        };
+        match needless {
+            Some(what) => Err(broken(
+                Invariant::NeedlessSessionRequest,
+                format!("{what}, with no clock step since the last grant"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Whether the client holds a session (cheaper than cloning its snapshot).

@@ -135,7 +135,14 @@ impl Sim {
     /// A run of `plan` (not started).
     pub fn new(plan: Plan) -> Sim {
         let urls = Urls::new(plan.variant.urls);
-        let model = Model::new(urls.model_config(plan.seed, &plan.variant));
+        let mut model = Model::new(urls.model_config(plan.seed, &plan.variant));
+        for (host, offset_ms) in &plan.variant.host_clocks {
+            let clock = polargrid_emulator::model::Fault::DateOffset {
+                offset_ms: *offset_ms,
+            };
+            // Every host of the variant exists in the model.
+            let _ = model.inject(host, clock);
+        }
         let keys = model.keys();
         let key = if plan.variant.admin_key {
             keys.admin
@@ -564,7 +571,10 @@ impl Sim {
         let result = match d.answer {
             Answer::Response(resp) => {
                 self.before_response(slot, &sent, &resp);
-                if resp.header("date").is_some() {
+                // Only a grant tells the client the server's clock (see the core's
+                // `skew` module): an answer's `Date` alone is no evidence.
+                let grant = matches!(sent.purpose, Purpose::Exchange | Purpose::Refresh);
+                if grant && (200..300).contains(&resp.status) {
                     self.slots[slot].evidence = Some(self.epoch(slot));
                 }
                 self.slots[slot].client.handle_response(now, d.req, resp)

@@ -20,6 +20,13 @@
 //!    the next exchange/refresh (capped as documented); no storms — in any 10 minutes a
 //!    client sends at most 60 exchanges/refreshes and 200 discoveries, and ends at most
 //!    10 sessions.
+//! 9. No needless session requests: no exchange while the client holds a session whose
+//!    refresh token is live (by the model) and not expiring; no refresh while the JWT
+//!    has more than a fifth of its lifetime (plus a minute) left, unless an edge
+//!    rejected it — excused only by a clock step (the client's, or the server's
+//!    offset) since the client last saw a grant. With every host stamping `Date` by its
+//!    own clock (some in the year 9999 or 1970), this is what catches a `Date` that
+//!    moved the client's idea of the server's clock.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -50,6 +57,8 @@ pub enum Invariant {
     Liveness,
     /// 8: a `Retry-After` ignored, or a storm of requests or ended sessions.
     Pacing,
+    /// 9: an exchange or refresh the session did not need.
+    NeedlessSessionRequest,
 }
 
 impl Invariant {
@@ -64,6 +73,7 @@ impl Invariant {
             Invariant::Recovery => 6,
             Invariant::Liveness => 7,
             Invariant::Pacing => 8,
+            Invariant::NeedlessSessionRequest => 9,
         }
     }
 }
@@ -330,6 +340,8 @@ pub struct Pacing {
     ended: std::collections::VecDeque<u64>,
     /// A `Retry-After` on an exchange/refresh said: not before this (and the epoch then).
     pub session_not_before: Option<(u64, u64)>,
+    /// An edge answered 401 to this client's JWT since its last grant.
+    pub jwt_rejected: bool,
 }
 
 /// What is counted.

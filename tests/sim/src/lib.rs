@@ -10,7 +10,8 @@
 //! calls, model hints, cancellations, short timeouts) under a fault plan (dropped,
 //! delayed and slow answers, 5xx and 429 bursts with `Retry-After` in seconds or as a
 //! date, region/auth/autorouter outages, revoked and rotated-underneath refresh
-//! tokens, device sleep, client clock steps both ways, skewed server clocks, restarts
+//! tokens, device sleep, client clock steps both ways, skewed server clocks, hosts
+//! stamping `Date` by their own (drifting or absurd) clocks, restarts
 //! from the persisted snapshot, a second client sharing the snapshot, background tabs
 //! resuming with queued calls), in session, handoff or direct mode, over loopback
 //! http or https — then the faults stop and a final window checks recovery.
@@ -35,6 +36,7 @@
 
 mod actions;
 mod checks;
+mod clocks;
 pub mod driver;
 pub mod invariants;
 pub mod net;

@@ -87,6 +87,8 @@ pub struct Variant {
     pub legacy_token_field: bool,
     /// Handoff: the backend hands over the JWT without its refresh token.
     pub handoff_without_refresh: bool,
+    /// Hosts whose clock (the `Date` they stamp) is off, by this many ms.
+    pub host_clocks: Vec<(Target, i64)>,
 }
 
 /// What the app asks for.
@@ -419,7 +421,8 @@ impl Dice {
 
 /// The plan of a random run.
 pub fn generate(seed: u64) -> Plan {
-    let variant = gen_variant(&mut Dice::new(seed, "variant"));
+    let mut variant = gen_variant(&mut Dice::new(seed, "variant"));
+    variant.host_clocks = crate::clocks::gen_host_clocks(&mut Dice::new(seed, "host-clocks"));
     let workload = gen_workload(&mut Dice::new(seed, "workload"), &variant, LIFE);
     let faults = gen_faults(seed, &variant, LIFE);
     Plan {
@@ -463,6 +466,7 @@ fn gen_variant(d: &mut Dice) -> Variant {
         admin_key: d.chance(30),
         legacy_token_field: d.chance(15),
         handoff_without_refresh: mode == SimMode::Handoff && d.chance(30),
+        host_clocks: Vec::new(),
     }
 }
 
