@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench soak fuzz fuzz-smoke mutants
+.PHONY: demo test bench wasm-size soak fuzz fuzz-smoke mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -9,6 +9,10 @@ test:
 
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
+
+# The core's wasm size (raw and gzip -9, no wasm-opt): a relative measure for changes.
+wasm-size:
+	scripts/wasm-size.sh
 
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:

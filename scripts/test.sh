@@ -22,6 +22,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "core dependency list (nothing that does IO)"
 scripts/check-core-deps.sh
 
+step "driver dependency list (no emulator, jsonwebtoken or rsa for its users)"; scripts/check-driver-deps.sh
+
 step "core builds for wasm32 (no IO, no clock, no RNG in it)"
 cargo build -p polargrid-core --target wasm32-unknown-unknown --quiet
 

@@ -1,6 +1,8 @@
-//! `make bench`: what the core costs a driver, in wall-clock numbers printed (never
-//! asserted — shared machines make timed assertions flaky). Each figure is the median
-//! of several runs; the allocation counts come from a counting global allocator.
+//! `make bench`: what the core costs a driver, in numbers printed (never asserted —
+//! shared machines make timed assertions flaky). Each figure is the median of several
+//! runs, as wall-clock time and as the thread's own CPU time (Linux
+//! `/proc/thread-self/schedstat`: on a busy machine the CPU figure is the one to compare);
+//! the allocation counts come from a counting global allocator.
 #![allow(
     clippy::disallowed_methods,
     clippy::unwrap_used,
@@ -126,35 +128,55 @@ fn settle(c: &mut Client, now: u64, eager: bool) -> Seen {
     }
 }
 
+/// This thread's time on a CPU so far, in ns (Linux); `None` elsewhere.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Wall and CPU time of `f`, in ns (CPU falls back to wall where it cannot be read).
+fn timed(f: impl FnOnce()) -> (f64, f64) {
+    let c = cpu_ns();
+    let t = Instant::now();
+    f();
+    let wall = t.elapsed().as_nanos() as f64;
+    let cpu = match (c, cpu_ns()) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64,
+        _ => wall,
+    };
+    (wall, cpu)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Runs `f` (which does `ops` operations) `RUNS` times; prints the median ns/op and the
-/// allocations per op of the last run.
+/// Runs `f` (which does `ops` operations) `RUNS` times; prints the median ns/op (wall and
+/// CPU) and the allocations per op of the last run. Returns the CPU median.
 fn report(name: &str, ops: u64, mut f: impl FnMut()) -> f64 {
     let mut runs = Vec::with_capacity(RUNS);
     let mut allocs = 0;
     for _ in 0..RUNS {
         let a = ALLOCS.load(Ordering::Relaxed);
-        let t = Instant::now();
-        f();
-        runs.push(t.elapsed().as_nanos() as f64 / ops as f64);
+        runs.push(timed(&mut f));
         allocs = ALLOCS.load(Ordering::Relaxed) - a;
     }
     print_line(name, ops, runs, allocs)
 }
 
-fn print_line(name: &str, ops: u64, runs: Vec<f64>, allocs: u64) -> f64 {
-    let min = runs.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = runs.iter().copied().fold(0.0, f64::max);
-    let ns = median(runs);
-    let per = allocs as f64 / ops as f64;
+fn print_line(name: &str, ops: u64, runs: Vec<(f64, f64)>, allocs: u64) -> f64 {
+    let per = |v: f64| v / ops as f64;
+    let cpus: Vec<f64> = runs.iter().map(|r| per(r.1)).collect();
+    let min = cpus.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = cpus.iter().copied().fold(0.0, f64::max);
+    let wall = median(runs.iter().map(|r| per(r.0)).collect());
+    let cpu = median(cpus);
+    let a = allocs as f64 / ops as f64;
     println!(
-        "{name:<58} {ns:>8.0} ns/op [{min:.0}–{max:.0}] {per:>5.1} allocs/op ({ops} ops × {RUNS})"
+        "{name:<58} {cpu:>8.0} ns/op cpu [{min:.0}–{max:.0}] {wall:>8.0} wall {a:>5.1} allocs/op ({ops} × {RUNS})"
     );
-    ns
+    cpu
 }
 
 /// A session client that has made one call at `T0` (session, route and JWT held).
@@ -182,36 +204,39 @@ fn burst(n: u64, eager: bool) -> f64 {
     for _ in 0..RUNS {
         let mut clients: Vec<Client> = (0..rounds).map(|_| warmed()).collect();
         let a = ALLOCS.load(Ordering::Relaxed);
-        let t = Instant::now();
-        for c in &mut clients {
-            let at = T0 + 86_400_000;
-            for _ in 0..n {
-                c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models"))
-                    .unwrap();
+        let (wall, cpu) = timed(|| {
+            for c in &mut clients {
+                let at = T0 + 86_400_000;
+                for _ in 0..n {
+                    c.start_call(Timestamp(at), CallSpec::new(Method::Get, "/v1/models"))
+                        .unwrap();
+                }
+                let s = settle(c, at, eager);
+                // What the figure claims: all ready, on exactly one refresh (no exchange),
+                // and one discovery for the expired route.
+                assert_eq!(
+                    s,
+                    Seen {
+                        ready: n as usize,
+                        exchanges: 0,
+                        refreshes: 1,
+                        discoveries: 1
+                    },
+                    "n = {n}, eager = {eager}"
+                );
+                assert_eq!(c.open_calls(), 0);
             }
-            let s = settle(c, at, eager);
-            // What the figure claims: all ready, on exactly one refresh (no exchange),
-            // and one discovery for the expired route.
-            assert_eq!(
-                s,
-                Seen {
-                    ready: n as usize,
-                    exchanges: 0,
-                    refreshes: 1,
-                    discoveries: 1
-                },
-                "n = {n}, eager = {eager}"
-            );
-            assert_eq!(c.open_calls(), 0);
-        }
-        runs.push(t.elapsed().as_nanos() as f64 / (rounds * n) as f64);
+        });
+        runs.push((wall, cpu));
         allocs = ALLOCS.load(Ordering::Relaxed) - a;
     }
     print_line(&name, rounds * n, runs, allocs)
 }
 
 fn main() {
-    println!("polargrid-core bench (release, one core; median of {RUNS} runs [min–max])");
+    println!(
+        "polargrid-core bench (release, one thread; median of {RUNS} runs: CPU [min–max], wall)"
+    );
 
     let n = 100_000u64;
     let mut c = Client::new(Config::direct("pg_bench_key_123456"), 1).unwrap();
@@ -266,7 +291,7 @@ fn main() {
         burst(1_000, eager);
         let big = burst(10_000, eager);
         println!(
-            "{:<56} {:>9.2}×  (target ≤ 2×)",
+            "{:<58} {:>8.2}× cpu (target ≤ 2×)",
             "  10,000 vs 100, per call",
             big / base
         );

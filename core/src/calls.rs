@@ -130,7 +130,7 @@ impl Calls {
     pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
         let c = self.map.remove(id)?;
         if c.phase == Phase::Waiting {
-            self.left_waiting(c.spec.model.as_deref());
+            left_waiting(&mut self.keys, &mut self.waiting, c.spec.model.as_deref());
         }
         Some(c)
     }
@@ -168,26 +168,11 @@ impl Calls {
     /// Call `id` (waiting) is being sent: sets its phase and unindexes it.
     pub(crate) fn set_in_flight(&mut self, id: &CallId, phase: Phase) -> Option<&mut Call> {
         let c = self.map.get_mut(id)?;
-        let was_waiting = c.phase == Phase::Waiting;
+        if c.phase == Phase::Waiting {
+            left_waiting(&mut self.keys, &mut self.waiting, c.spec.model.as_deref());
+        }
         c.phase = phase;
-        if was_waiting {
-            let model = c.spec.model.clone();
-            self.left_waiting(model.as_deref());
-        }
-        self.map.get_mut(id)
-    }
-
-    fn left_waiting(&mut self, model: Option<&str>) {
-        self.waiting = self.waiting.saturating_sub(1);
-        if let Ok(i) = self
-            .keys
-            .binary_search_by(|(k, _)| k.model.as_deref().cmp(&model))
-        {
-            self.keys[i].1 -= 1;
-            if self.keys[i].1 == 0 {
-                self.keys.remove(i);
-            }
-        }
+        Some(c)
     }
 
     /// The route keys of the waiting calls, sorted.
@@ -280,6 +265,17 @@ impl Calls {
             let map = &self.map;
             self.parked
                 .retain(|id| map.get(id).is_some_and(|c| c.phase == Phase::Waiting));
+        }
+    }
+}
+
+/// Unindexes a call that stops waiting (sent, ended): one fewer on its route key.
+fn left_waiting(keys: &mut Vec<(RouteKey, u32)>, waiting: &mut usize, model: Option<&str>) {
+    *waiting = waiting.saturating_sub(1);
+    if let Ok(i) = keys.binary_search_by(|(k, _)| k.model.as_deref().cmp(&model)) {
+        keys[i].1 -= 1;
+        if keys[i].1 == 0 {
+            keys.remove(i);
         }
     }
 }

@@ -318,11 +318,18 @@ impl Client {
         }
         let n = self.session.step(now, SessionInput::Tick, &mut ctx!(self));
         self.apply_notice(now, n);
-        // Calls whose backoff ended or whose wait ran out (judged on their state now).
-        while let Some((_, t)) = self.timers.pop_due(now) {
-            if let Timer::Call(id) = t {
-                due_calls.push(id.0);
+        // Calls whose backoff ended or whose wait ran out (judged on their state now;
+        // the steps above may have set new ones). No request timer can be due here (only
+        // `poll_request` sets them), but one would be kept, not lost.
+        let mut requests = Vec::new();
+        while let Some((at, t)) = self.timers.pop_due(now) {
+            match t {
+                Timer::Call(id) => due_calls.push(id.0),
+                Timer::Request(_) => requests.push((at, t)),
             }
+        }
+        for (at, t) in requests {
+            self.timers.push(at, t);
         }
         due_calls.sort_unstable();
         due_calls.dedup();

@@ -52,12 +52,13 @@ impl Client {
         id: RequestId,
         resp: &HttpResponse,
     ) {
-        let (region, credential) = match self.calls.get(&call).map(|c| &c.phase) {
+        // The region is taken, not copied: every outcome below moves the call on.
+        let (region, credential) = match self.calls.get_mut(&call).map(|c| &mut c.phase) {
             Some(Phase::InFlight {
                 req,
                 region,
                 credential,
-            }) if *req == id => (region.clone(), *credential),
+            }) if *req == id => (core::mem::take(region), *credential),
             _ => return,
         };
         let down = matches!(resp.status, 502..=504);
@@ -250,6 +251,7 @@ impl Client {
                 continue;
             }
             let Some(rkey) = self.calls.key_of(&id) else {
+                self.calls.park(id); // (every waiting call's key is counted)
                 continue;
             };
             let Some(target) = self.router.target_for(now, rkey, &self.cfg, &c.avoid) else {
@@ -303,22 +305,21 @@ impl Client {
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
         let method: Method = c.spec.method;
         let req = ctx!(self).send(Purpose::Call(id), method, url, headers, None, timeout);
-        let phase = Phase::InFlight {
-            req,
-            region: target.region.clone(),
-            credential: used,
-        };
-        let Some(c) = self.calls.set_in_flight(&id, phase) else {
-            return;
-        };
-        c.attempts += 1;
-        c.sends += 1;
         if self.router.note_used(&target.region) {
             self.events.push_back(Event::RegionChanged {
-                region: target.region,
+                region: target.region.clone(),
                 endpoint: target.url.base(),
                 reason: target.reason,
             });
+        }
+        let phase = Phase::InFlight {
+            req,
+            region: target.region,
+            credential: used,
+        };
+        if let Some(c) = self.calls.set_in_flight(&id, phase) {
+            c.attempts += 1;
+            c.sends += 1;
         }
     }
 

@@ -29,6 +29,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
+
 use polargrid_core::{
     CallError, CallId, CallSpec, Client, Config, Event, HttpRequest, HttpResponse, Method,
     MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind, MAX_ERROR_BODY,
@@ -191,8 +194,27 @@ struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     offset_ms: AtomicI64,
-    /// One agent per request is built from this (see the crate docs).
+    /// One agent per request is built from this (see the crate docs)...
     http: ureq::config::Config,
+    /// ...over one connector, so TLS settings (root store) are built once, not per request.
+    connector: SharedConnector,
+}
+
+/// The default connector, shared by the per-request agents (ureq's `unversioned` API,
+/// pinned with ureq itself).
+#[derive(Clone, Debug)]
+struct SharedConnector(Arc<DefaultConnector>);
+
+impl Connector for SharedConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
 }
 
 impl Shared {
@@ -247,6 +269,7 @@ impl PolarGrid {
             changed: Condvar::new(),
             offset_ms: AtomicI64::new(0),
             http,
+            connector: SharedConnector(Arc::new(DefaultConnector::new())),
         });
         let s = Arc::clone(&shared);
         let timer = std::thread::spawn(move || timer_loop(&s));
@@ -374,7 +397,12 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
                 .handle_transport_error(now, req.id, TransportErrorKind::Aborted);
             continue;
         }
-        let agent: ureq::Agent = shared.http.clone().into();
+        // Its own agent: its own connection, which `Agent::shutdown` can cut at any time.
+        let agent = ureq::Agent::with_parts(
+            shared.http.clone(),
+            shared.connector.clone(),
+            DefaultResolver::default(),
+        );
         let purpose = req.purpose;
         let call = match purpose {
             Purpose::Call(c) => Some(c),
