@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Prints, per mutated file, what cargo-mutants found (from one or more mutants.out folders):
-# caught, timeout (the tests hung: caught by cargo-mutants' timeout), missed, unviable
-# (does not build), and the score = (caught + timeout) / (caught + timeout + missed).
-# Exits 1 when a file scores under 90 %.
+# Prints, per mutated file, what cargo-mutants found in one or more mutants.out folders
+# (given oldest first: a mutant's latest outcome counts, so a full run followed by an
+# `--iterate` run of its misses adds up): caught, timeout (the tests hung: caught by
+# cargo-mutants' timeout), missed, unviable (does not build), and
+# score = (caught + timeout) / (caught + timeout + missed). Exits 1 when a file scores
+# under 90 %.
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 mutants.out..." >&2; exit 64; }
 for d in "$@"; do
   for kind in caught timeout missed unviable; do
-    [ -f "$d/$kind.txt" ] && sed "s/:.*//; s/^/$kind /" "$d/$kind.txt"
+    if [ -f "$d/$kind.txt" ]; then sed "s/^/$kind\t/" "$d/$kind.txt"; fi
   done
-done | awk '
-  { n[$2, $1]++; files[$2] = 1 }
+done | awk -F'\t' '
+  { last[$2] = $1 }
   END {
+    for (m in last) { f = m; sub(/:.*/, "", f); n[f, last[m]]++; files[f] = 1 }
     printf "%-24s %7s %7s %7s %8s %6s\n", "file", "caught", "timeout", "missed", "unviable", "score"
     bad = 0
     for (f in files) {

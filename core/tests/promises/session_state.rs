@@ -325,7 +325,10 @@ fn auth_failures_minutes_apart_count_in_a_row_and_after_five_minutes_start_afres
     let wait = fail_after(&mut h, 4 * 60_000);
     assert!((1000..=2000).contains(&wait), "third in a row: {wait} ms");
     let wait = fail_after(&mut h, 5 * 60_000);
-    assert!((250..=500).contains(&wait), "first after a pause: {wait} ms");
+    assert!(
+        (250..=500).contains(&wait),
+        "first after a pause: {wait} ms"
+    );
 }
 
 #[test]

@@ -318,20 +318,18 @@ fn restored_sixty_second_jwt_keeps_its_lifetime_from_iat() {
 }
 
 #[test]
-fn jwt_whose_iat_is_not_before_its_exp_takes_its_lifetime_from_expires_in() {
-    // A JWT stamped iat = exp gives no lifetime of its own: the answer's 60 s does.
+fn jwt_issued_at_its_own_expiry_is_dead_on_arrival() {
+    // iat = exp: by the issuer's own clock it has no life left. Not taken; the exchange
+    // is tried again after a backoff.
     let body = serde_json::json!({
-        "session_token": jwt(T0 + 60 * SEC, T0 + 60 * SEC, None),
+        "session_token": jwt(T0, T0, None),
         "refresh_token": "rt_1",
         "expires_in": 60,
     });
-    let h = exchanged_with(7, body);
-    assert_margin(
-        refresh_at(&h),
-        T0 + 60 * SEC,
-        6 * SEC,
-        "60 s from expires_in",
-    );
+    let mut h = exchanged_with(7, body);
+    assert!(h.client.session_snapshot().is_none());
+    assert!(h.next_wakeup());
+    assert!(h.has(is_exchange));
 }
 
 #[test]
