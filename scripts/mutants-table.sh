@@ -11,7 +11,11 @@ for d in "$@"; do
   for kind in caught timeout missed unviable; do
     if [ -f "$d/$kind.txt" ]; then sed "s/^/$kind\t/" "$d/$kind.txt"; fi
   done
-done | awk -F'\t' '
+done | {
+  # Mutants excluded since (.cargo/mutants.toml exclude_re) are not counted.
+  excluded=$(sed -n "s/^ *'\(.*\)',\$/\1/p" "$(dirname "$0")/../.cargo/mutants.toml" | paste -sd'|')
+  if [ -n "$excluded" ]; then grep -Ev -- "$excluded" || true; else cat; fi
+} | awk -F'\t' '
   { last[$2] = $1 }
   END {
     for (m in last) { f = m; sub(/:.*/, "", f); n[f, last[m]]++; files[f] = 1 }
