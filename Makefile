@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size soak fuzz fuzz-smoke mutants
+.PHONY: demo test bench wasm-size bench-emulator soak fuzz fuzz-smoke conformance mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -14,6 +14,10 @@ bench:
 wasm-size:
 	scripts/wasm-size.sh
 
+# Requests/s one sequential client (Python, keep-alive when offered) gets from the emulator.
+bench-emulator:
+	scripts/bench-emulator.sh
+
 # Every fuzz target for FUZZ_SECONDS each (default 60); fuzz-smoke is CI's 10 s each.
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
@@ -24,6 +28,16 @@ fuzz-smoke:
 # 10,000 simulated 30-day lives of a client; prints seeds run, breaks and the slowest recovery.
 soak:
 	cargo run --quiet --release -p polargrid-sim --bin soak -- --seeds $(or $(SOAK_SEEDS),10000)
+
+# Every scenario in SCENARIOS through the client adapter tests/conformance/adapters/$(ADAPTER);
+# one line per scenario (ok / FAILED: reason), then "N passed, N failed". JOBS at once;
+# ONLY=<scenario name> runs just that one.
+ADAPTER ?= rust
+SCENARIOS ?= tests/conformance/scenarios
+JOBS ?= 4
+conformance:
+	cargo build --quiet -p polargrid-conformance --bins
+	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)
 
 # cargo-mutants over the core's machines and parsers, judged by the core's own tests;
 # prints caught/missed/score per file (long: see README). MUTANTS_FILES="session call" narrows it.

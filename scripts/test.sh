@@ -30,5 +30,8 @@ cargo build -p polargrid-core --target wasm32-unknown-unknown --quiet
 step "tests: core, emulator, driver, conformance"
 cargo test --workspace
 
+step "test bed: conformance CLI + real published clients against the emulator"
+scripts/test-testbed.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke

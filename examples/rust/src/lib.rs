@@ -2,14 +2,17 @@
 //! only moves bytes (ureq), keeps time (the system clock plus a test offset) and runs
 //! each request on its own thread so refreshes and discoveries happen in the background.
 //!
-//! Nothing outlives its call: each request has its own connection, which is shut down
-//! the moment the core abandons the request (its timeout, a cancel, a hand-over), so a
-//! server that stalls or trickles a body cannot hold a thread or a socket. A call
-//! returns only after the threads of its attempts have ended, and dropping the client
-//! shuts down and joins every request still out (refreshes, discoveries).
+//! Nothing outlives its call: each request in flight has an agent (a connection pool) of
+//! its own, which is shut down the moment the core abandons the request (its timeout, a
+//! cancel, a hand-over), so a server that stalls or trickles a body cannot hold a thread
+//! or a socket. A call returns only after the threads of its attempts have ended, and
+//! dropping the client shuts down and joins every request still out (refreshes,
+//! discoveries). An agent whose request ended normally goes back to a small idle list per
+//! origin (after the app has read or dropped a streamed body), so keep-alive connections
+//! are still reused; the idle ones close when the client is dropped.
 //!
 //! The emulator is not a dependency: with the `emulator` feature (tests only),
-//! [`emulator_endpoints`] converts its start-up info; otherwise pass its start-up JSON to
+//! `emulator_endpoints` converts its start-up info; otherwise pass its start-up JSON to
 //! [`polargrid_core::Endpoints::from_json`].
 //!
 //! ```no_run
@@ -184,6 +187,8 @@ struct State {
     shutdown: bool,
     /// The agent (own connection) of each request in flight, to shut it down on `Abort`.
     in_flight: HashMap<RequestId, (Option<CallId>, ureq::Agent)>,
+    /// Agents whose request ended normally, by origin, for the next request there.
+    idle: HashMap<String, Vec<ureq::Agent>>,
     /// Threads of app-call attempts, joined when their call returns.
     call_threads: HashMap<CallId, Vec<JoinHandle<()>>>,
     /// Threads of core-owned requests (exchange, refresh, discovery), joined on drop.
@@ -263,6 +268,7 @@ impl PolarGrid {
                 log: Vec::new(),
                 shutdown: false,
                 in_flight: HashMap::new(),
+                idle: HashMap::new(),
                 call_threads: HashMap::new(),
                 background: Vec::new(),
             }),
@@ -367,6 +373,7 @@ impl Drop for PolarGrid {
             for (_, (_, agent)) in st.in_flight.drain() {
                 agent.shutdown();
             }
+            st.idle.clear();
             let mut threads = std::mem::take(&mut st.background);
             threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
             threads
@@ -397,12 +404,19 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
                 .handle_transport_error(now, req.id, TransportErrorKind::Aborted);
             continue;
         }
-        // Its own agent: its own connection, which `Agent::shutdown` can cut at any time.
-        let agent = ureq::Agent::with_parts(
-            shared.http.clone(),
-            shared.connector.clone(),
-            DefaultResolver::default(),
-        );
+        // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
+        // cuts this request's connection and nobody else's.
+        let agent = st
+            .idle
+            .get_mut(origin(&req.url))
+            .and_then(Vec::pop)
+            .unwrap_or_else(|| {
+                ureq::Agent::with_parts(
+                    shared.http.clone(),
+                    shared.connector.clone(),
+                    DefaultResolver::default(),
+                )
+            });
         let purpose = req.purpose;
         let call = match purpose {
             Purpose::Call(c) => Some(c),
@@ -485,20 +499,31 @@ fn exchange(
 ) {
     let result = send(agent, &req, body);
     let mut st = shared.lock();
-    st.in_flight.remove(&req.id);
+    // Still in flight: it ended normally (not aborted), so its agent may serve again.
+    let reusable = st.in_flight.remove(&req.id).map(|(_, a)| a);
     let now = shared.now();
     let fed = match result {
         Ok((resp, rest)) => {
-            if let Some(reader) = rest {
-                st.held.insert(
-                    req.id,
-                    Response {
-                        status: resp.status,
-                        headers: resp.headers.clone(),
-                        region: None,
-                        body: reader,
-                    },
-                );
+            match (rest, reusable) {
+                (Some(reader), agent) => {
+                    // A streamed body: the agent is reusable once the app is done with it.
+                    let back =
+                        agent.map(|a| (Arc::downgrade(shared), origin(&req.url).to_string(), a));
+                    st.held.insert(
+                        req.id,
+                        Response {
+                            status: resp.status,
+                            headers: resp.headers.clone(),
+                            region: None,
+                            body: Box::new(Returning {
+                                inner: Some(reader),
+                                back,
+                            }),
+                        },
+                    );
+                }
+                (None, Some(agent)) => park_idle(&mut st, origin(&req.url), agent),
+                (None, None) => {}
             }
             st.core.handle_response(now, req.id, resp)
         }
@@ -510,6 +535,61 @@ fn exchange(
     }
     pump(shared, &mut st);
     shared.changed.notify_all();
+}
+
+/// Idle agents kept per origin (each holds at most its keep-alive connections).
+const MAX_IDLE_PER_ORIGIN: usize = 8;
+
+fn park_idle(st: &mut State, origin: &str, agent: ureq::Agent) {
+    if st.shutdown {
+        return;
+    }
+    let list = st.idle.entry(origin.to_string()).or_default();
+    if list.len() < MAX_IDLE_PER_ORIGIN {
+        list.push(agent);
+    }
+}
+
+/// `scheme://authority` of a URL (the key of the idle agents).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// A streamed success body that hands its agent back to the idle list when the app drops
+/// it (read to the end, its connection is back in that agent's pool by then).
+struct Returning {
+    inner: Option<Box<dyn Read + Send>>,
+    back: Option<(std::sync::Weak<Shared>, String, ureq::Agent)>,
+}
+
+impl Read for Returning {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        let Some((shared, origin, agent)) = self.back.take() else {
+            return;
+        };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        // `try_lock`: the driver itself drops held bodies under its lock (an abort); then
+        // the agent is simply not reused.
+        if let Ok(mut st) = shared.state.try_lock() {
+            park_idle(&mut st, &origin, agent);
+        };
+    }
 }
 
 type Sent = (HttpResponse, Option<Box<dyn Read + Send>>);

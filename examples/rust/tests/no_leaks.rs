@@ -69,7 +69,8 @@ impl Drop for Hostile {
 
 /// Not a test: the server process the test starts (`PG_HOSTILE_MODE` = `trickle`: a 500
 /// head at once, then one body byte every 20 ms of a 100,000-byte body; `stall`: reads
-/// the request and never answers). Runs until its parent kills it.
+/// the request and never answers; `ok`: answers 200 `{}` with keep-alive, request after
+/// request). Runs until its parent kills it.
 #[test]
 #[ignore = "helper process started by driver_leaves_no_thread_or_socket_behind"]
 fn hostile_server_process() {
@@ -86,16 +87,32 @@ fn hostile_server_process() {
     }
 }
 
-fn serve(conn: &mut TcpStream, mode: &str) {
-    // Read the request head.
+fn read_head(conn: &mut TcpStream) -> bool {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match conn.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => return,
+            _ => return false,
         }
     }
+    true
+}
+
+fn serve(conn: &mut TcpStream, mode: &str) {
+    if !read_head(conn) {
+        return;
+    }
+    if mode == "ok" {
+        loop {
+            let ok =
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+            if conn.write_all(ok).is_err() || !read_head(conn) {
+                return;
+            }
+        }
+    }
+    let mut byte = [0u8; 1];
     if mode == "trickle" {
         let start = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n";
         if conn.write_all(start).is_err() {
@@ -136,6 +153,7 @@ fn driver_leaves_no_thread_or_socket_behind() {
     }
     let trickle = Hostile::start("trickle");
     let stall = Hostile::start("stall");
+    let ok = Hostile::start("ok");
     let (threads0, fds0) = census();
 
     // 1. An edge that sends a 500 head, then trickles its body: each attempt times out
@@ -167,7 +185,19 @@ fn driver_leaves_no_thread_or_socket_behind() {
         assert_eq!(census(), (threads0, fds0), "after the client was dropped");
     }
 
-    // 3. The client is dropped while its own requests (key exchange, discovery) are out
+    // 3. A healthy edge: the connection kept alive for the next call is the client's, and
+    //    goes when the client does.
+    {
+        let pg = direct_client(&ok.url);
+        for _ in 0..3 {
+            let resp = pg.call(get_with_timeout(5_000)).unwrap();
+            assert_eq!(resp.text().unwrap(), "{}");
+        }
+        drop(pg);
+        assert_eq!(census(), (threads0, fds0), "after the client was dropped");
+    }
+
+    // 4. The client is dropped while its own requests (key exchange, discovery) are out
     //    against an auth service and autorouter that never answer.
     {
         let endpoints = Endpoints {

@@ -1,206 +1,134 @@
-//! The conformance runner: reads a scenario (JSON), starts an emulator, sets it up through
-//! its admin HTTP API (the same way every binding's runner does), drives calls through
-//! `polargrid-core` with the blocking driver over real HTTP, and checks outcomes and the
-//! emulator's request log.
+//! The conformance runner. It owns everything about a scenario: it starts an emulator,
+//! sets it up through its admin HTTP API, moves the server clock, injects faults, mints
+//! hand-over grants (playing the app's backend), and checks outcomes and the emulator's
+//! request log. The *client under test* is a separate process, an adapter, driven over
+//! JSON lines (`tests/conformance/PROTOCOL.md`); every binding brings its own adapter and
+//! all of them are judged by this one runner.
 //!
-//! The format is documented in `tests/conformance/README.md`.
+//! The scenario format is documented in `tests/conformance/README.md`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapter;
+pub mod scenario;
+
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::Duration;
 
-use polargrid_blocking::{Error, PolarGrid, Request};
-use polargrid_core::{CallSpec, Config, DiscoveryScope, Method, Mode, SessionStatus};
 use polargrid_emulator::{Emulator, EmulatorConfig, StartupInfo};
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-/// One scenario file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    /// Name (the file's stem).
-    pub name: String,
-    /// What it shows.
-    pub description: String,
-    /// Emulator set-up.
-    #[serde(default)]
-    pub emulator: EmulatorSetup,
-    /// Client configuration.
-    #[serde(default)]
-    pub client: ClientSetup,
-    /// What happens, in order.
-    pub steps: Vec<Step>,
+pub use adapter::{Adapter, AdapterCommand};
+pub use scenario::{
+    ClientSetup, EmulatorSetup, Expect, LogExpect, Scenario, Step, DEFAULT_CALL_TIMEOUT_MS,
+};
+
+/// How long the adapter may take to answer `configure` (it may be starting a runtime).
+const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long any other non-call command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// What the runner adds to a call's `timeout_ms` before it gives up on the adapter itself.
+const CALL_GRACE: Duration = Duration::from_secs(5);
+/// The client's retry backoff in scenarios (real time: retries take well under a second).
+const BACKOFF_MS: (u64, u64) = (50, 400);
+
+/// A scenario file: its name (the file stem) and the scenario, or why it is unreadable.
+pub type Loaded = (String, Result<Scenario, String>);
+
+/// Reads every `*.json` scenario in `dir`, sorted by file name; an unreadable file, or one
+/// whose `name` differs from its file name, is an `Err` under its file name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parsed = std::fs::read_to_string(f)
+                .map_err(|e| e.to_string())
+                .and_then(|t| {
+                    serde_json::from_str::<Scenario>(&t)
+                        .map_err(|e| format!("unreadable scenario: {e}"))
+                })
+                .and_then(|s| {
+                    if s.name == name {
+                        Ok(s)
+                    } else {
+                        Err(format!("name {:?} differs from the file name", s.name))
+                    }
+                });
+            (name, parsed)
+        })
+        .collect())
 }
 
-/// Emulator set-up: `POST /admin/config` then each `POST /admin/fault`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmulatorSetup {
-    /// Body for `POST /admin/config` (`jwt_ttl_s`, `refresh_ttl_s`, `route_ttl_s`, `legacy_token_field`).
-    #[serde(default)]
-    pub config: Option<Value>,
-    /// Bodies for `POST /admin/fault`.
-    #[serde(default)]
-    pub faults: Vec<Value>,
-}
-
-/// Client configuration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSetup {
-    /// `session` (default), `direct` or `handoff`.
-    #[serde(default = "default_mode")]
-    pub mode: String,
-    /// Which emulator key: `read_write` (default), `read_only`, `admin`, `revoked`, `no_credits`.
-    #[serde(default = "default_key")]
-    pub key: String,
-    /// `auto` (default), `region:<id or alias>`, `base_url:autorouter`, `base_url:region:<id>`.
-    #[serde(default = "default_routing")]
-    pub routing: String,
-    /// `country` (default) or `global`.
-    #[serde(default)]
-    pub scope: Option<String>,
-    /// Let a pinned region fail over.
-    #[serde(default)]
-    pub failover_pinned: bool,
-    /// Attempts per call.
-    #[serde(default)]
-    pub max_attempts: Option<u32>,
-}
-
-impl Default for ClientSetup {
-    fn default() -> Self {
-        ClientSetup {
-            mode: default_mode(),
-            key: default_key(),
-            routing: default_routing(),
-            scope: None,
-            failover_pinned: false,
-            max_attempts: None,
+/// Runs `scenarios` through `adapter`, `jobs` at a time (each its own emulator and adapter
+/// process), and calls `report` for each result in the given order, as soon as it and
+/// every scenario before it have finished. Returns (passed, failed).
+pub fn run_all(
+    scenarios: &[Loaded],
+    adapter: &AdapterCommand,
+    jobs: usize,
+    mut report: impl FnMut(&str, &Result<(), String>),
+) -> (usize, usize) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Result<(), String>)>();
+    let tx = Mutex::new(tx);
+    let mut results: Vec<Option<Result<(), String>>> = scenarios.iter().map(|_| None).collect();
+    let (mut passed, mut failed, mut printed) = (0, 0, 0);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
+            let tx = tx.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let next = &next;
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((_, sc)) = scenarios.get(i) else {
+                    return;
+                };
+                let r = match sc {
+                    Ok(sc) => run(sc, adapter),
+                    Err(e) => Err(e.clone()),
+                };
+                if tx.send((i, r)).is_err() {
+                    return;
+                }
+            });
         }
-    }
+        drop(tx);
+        for (i, r) in rx {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+            while let Some(Some(r)) = results.get(printed) {
+                if r.is_ok() {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+                if let Some((name, _)) = scenarios.get(printed) {
+                    report(name, r);
+                }
+                printed += 1;
+            }
+        }
+    });
+    (passed, failed)
 }
 
-fn default_mode() -> String {
-    "session".into()
-}
-fn default_key() -> String {
-    "read_write".into()
-}
-fn default_routing() -> String {
-    "auto".into()
-}
-
-/// One step.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Step {
-    /// Make `count` identical calls concurrently (default 1) and check each outcome.
-    Call {
-        /// `GET` or `POST`.
-        method: String,
-        /// Path like `/v1/models`.
-        path: String,
-        /// JSON body (its `model` is used as the routing hint).
-        #[serde(default)]
-        body: Option<Value>,
-        /// Concurrent copies.
-        #[serde(default)]
-        count: Option<usize>,
-        /// Expected outcome of each.
-        expect: Expect,
-    },
-    /// Move both clocks (client and emulator) forward.
-    AdvanceMs(i64),
-    /// Move only the client's clock (skew, device clock corrections).
-    ClientClockMs(i64),
-    /// Move only the emulator's clock.
-    ServerClockMs(i64),
-    /// `POST /admin/fault` with this body.
-    Fault(Value),
-    /// `POST /admin/revoke` with this body.
-    Revoke(Value),
-    /// `POST /admin/log/clear`.
-    ClearLog,
-    /// Check the emulator's request log.
-    ExpectLog(Vec<LogExpect>),
-    /// Check the client's session status: `none`, `active`, `ended`, `direct`.
-    ExpectSession(String),
-    /// The app's backend exchanges the key itself and hands the answer over.
-    HandOver,
-    /// Persist the session snapshot, drop the client, start a new one and restore it.
-    Restart,
-    /// Log out.
-    Logout,
-}
-
-/// Expected outcome of a call.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// `ready` or `error`.
-    pub outcome: String,
-    /// Error kind (`ErrorKind::as_str`) when `error`.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// HTTP status of the answer (ready) or the error.
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// The region that answered (ready).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// A region that must NOT have answered.
-    #[serde(default)]
-    pub region_not: Option<String>,
-    /// For streams: the body ends with `data: [DONE]`.
-    #[serde(default)]
-    pub stream_done: bool,
-    /// Error is retryable.
-    #[serde(default)]
-    pub retryable: Option<bool>,
-}
-
-/// A count over the emulator's request log.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogExpect {
-    /// `autorouter`, `auth` or `edge`.
-    #[serde(default)]
-    pub role: Option<String>,
-    /// Exact path.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Region (edges).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// `none`, `key`, `jwt`, `refresh_token`, `other`; `any_secret` = anything but none.
-    #[serde(default)]
-    pub credential: Option<String>,
-    /// Answer status, or `refused`.
-    #[serde(default)]
-    pub status: Option<Value>,
-    /// Exact query string.
-    #[serde(default)]
-    pub query: Option<String>,
-    /// `true`: the request had no query string.
-    #[serde(default)]
-    pub no_query: bool,
-    /// Exactly this many.
-    #[serde(default)]
-    pub count: Option<usize>,
-    /// At least.
-    #[serde(default)]
-    pub min: Option<usize>,
-    /// At most.
-    #[serde(default)]
-    pub max: Option<usize>,
-}
-
-/// Runs one scenario; `Err` says which step failed and why.
-pub fn run(s: &Scenario) -> Result<(), String> {
+/// Runs one scenario with a fresh emulator and a fresh adapter process; `Err` says which
+/// step failed and why.
+pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     let emu = Emulator::start(EmulatorConfig::default()).map_err(|e| format!("emulator: {e}"))?;
     let info = emu.info();
     let admin = |path: &str, body: &Value| admin_post(&info.admin, path, body);
@@ -210,10 +138,18 @@ pub fn run(s: &Scenario) -> Result<(), String> {
     for f in &s.emulator.faults {
         admin("/admin/fault", f)?;
     }
-    let config = client_config(&s.client, &info)?;
-    let mut pg = PolarGrid::with_seed(config.clone(), 1).map_err(|e| e.to_string())?;
+    let call_timeout = s.call_timeout_ms.unwrap_or(DEFAULT_CALL_TIMEOUT_MS);
+    let mut client = Adapter::spawn(adapter)?;
+    client
+        .request(configure_command(&s.client, &info)?, CONFIGURE_TIMEOUT)
+        .map_err(|e| format!("configure: {e}"))?;
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
+        let mut cmd = |c: Value| {
+            client
+                .request(c, COMMAND_TIMEOUT)
+                .map_err(|e| format!("{at}: {e}"))
+        };
         match step {
             Step::Call {
                 method,
@@ -223,27 +159,33 @@ pub fn run(s: &Scenario) -> Result<(), String> {
                 expect,
             } => {
                 let n = count.unwrap_or(1);
-                let outcomes: Vec<Result<polargrid_blocking::Response, Error>> =
-                    std::thread::scope(|sc| {
-                        let handles: Vec<_> = (0..n)
-                            .map(|_| sc.spawn(|| pg.call(request(method, path, body.as_ref()))))
-                            .collect();
-                        handles
-                            .into_iter()
-                            .map(|h| h.join().unwrap_or(Err(Error::Cancelled)))
-                            .collect()
-                    });
-                for (k, o) in outcomes.into_iter().enumerate() {
+                let answer = client
+                    .request(
+                        json!({"cmd": "call", "method": method, "path": path, "body": body,
+                               "count": n, "timeout_ms": call_timeout}),
+                        Duration::from_millis(call_timeout) + CALL_GRACE,
+                    )
+                    .map_err(|e| format!("{at}: {e}"))?;
+                let outcomes = answer
+                    .get("outcomes")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| format!("{at}: the answer has no outcomes array"))?;
+                if outcomes.len() != n {
+                    return Err(format!("{at}: {} outcomes for {n} calls", outcomes.len()));
+                }
+                for (k, o) in outcomes.iter().enumerate() {
                     check_outcome(o, expect).map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
                 }
             }
             Step::AdvanceMs(ms) => {
-                admin("/admin/clock", &serde_json::json!({"advance_ms": ms}))?;
-                pg.advance_clock(*ms);
+                admin("/admin/clock", &json!({"advance_ms": ms}))?;
+                cmd(json!({"cmd": "clock", "advance_ms": ms}))?;
             }
-            Step::ClientClockMs(ms) => pg.advance_clock(*ms),
+            Step::ClientClockMs(ms) => {
+                cmd(json!({"cmd": "clock", "advance_ms": ms}))?;
+            }
             Step::ServerClockMs(ms) => {
-                admin("/admin/clock", &serde_json::json!({"advance_ms": ms}))?;
+                admin("/admin/clock", &json!({"advance_ms": ms}))?;
             }
             Step::Fault(f) => {
                 admin("/admin/fault", f)?;
@@ -251,8 +193,11 @@ pub fn run(s: &Scenario) -> Result<(), String> {
             Step::Revoke(r) => {
                 admin("/admin/revoke", r)?;
             }
+            Step::Models(m) => {
+                admin("/admin/models", m)?;
+            }
             Step::ClearLog => {
-                admin("/admin/log/clear", &serde_json::json!({}))?;
+                admin("/admin/log/clear", &json!({}))?;
             }
             Step::ExpectLog(exps) => {
                 let log = admin_get(&info.admin, "/admin/log")?;
@@ -261,44 +206,28 @@ pub fn run(s: &Scenario) -> Result<(), String> {
                 }
             }
             Step::ExpectSession(want) => {
-                let got = pg.with_core(|c, _| c.session_status());
-                let name = match got {
-                    SessionStatus::Direct => "direct",
-                    SessionStatus::None => "none",
-                    SessionStatus::Exchanging => "exchanging",
-                    SessionStatus::Active(_) | SessionStatus::Refreshing(_) => "active",
-                    SessionStatus::Ended => "ended",
-                    _ => "other",
-                };
-                if name != want {
-                    return Err(format!("{at}: session is {name}, expected {want}"));
+                let answer = cmd(json!({"cmd": "session"}))?;
+                let got = answer.get("status").and_then(Value::as_str).unwrap_or("?");
+                if got != want {
+                    return Err(format!("{at}: session is {got}, expected {want}"));
                 }
             }
             Step::HandOver => {
                 let key = key_of(&info, "read_write")?;
                 let grant = mint(&info.auth, &key)?;
-                pg.with_core(|c, now| c.hand_over(now, &grant))
-                    .map_err(|e| format!("{at}: {e}"))?;
+                cmd(json!({"cmd": "hand_over", "grant": grant}))?;
             }
             Step::Restart => {
-                let snap = pg
-                    .with_core(|c, _| c.session_snapshot())
-                    .map(|s| s.to_json());
-                let offset = pg.clock_offset_ms();
-                drop(pg);
-                pg = PolarGrid::with_seed(config.clone(), 2).map_err(|e| e.to_string())?;
-                pg.advance_clock(offset);
-                if let Some(json) = snap {
-                    let s = polargrid_core::SessionSnapshot::from_json(&json)
-                        .map_err(|e| e.to_string())?;
-                    pg.with_core(|c, now| c.restore(now, &s))
-                        .map_err(|e| format!("{at}: {e}"))?;
-                }
+                cmd(json!({"cmd": "restart"}))?;
             }
-            Step::Logout => pg.with_core(|c, now| c.logout(now)),
+            Step::Logout => {
+                cmd(json!({"cmd": "logout"}))?;
+            }
         }
     }
-    Ok(())
+    client
+        .close(COMMAND_TIMEOUT)
+        .map_err(|e| format!("close: {e}"))
 }
 
 fn step_name(s: &Step) -> String {
@@ -309,6 +238,7 @@ fn step_name(s: &Step) -> String {
         Step::ServerClockMs(ms) => format!("server clock {ms} ms"),
         Step::Fault(f) => format!("fault {f}"),
         Step::Revoke(r) => format!("revoke {r}"),
+        Step::Models(m) => format!("models {m}"),
         Step::ClearLog => "clear log".into(),
         Step::ExpectLog(_) => "expect log".into(),
         Step::ExpectSession(s) => format!("expect session {s}"),
@@ -330,123 +260,116 @@ fn key_of(info: &StartupInfo, which: &str) -> Result<String, String> {
     })
 }
 
-fn client_config(c: &ClientSetup, info: &StartupInfo) -> Result<Config, String> {
-    let endpoints = polargrid_blocking::emulator_endpoints(info);
+/// The `configure` command for `c`: key name → key, routing → `region`/`base_url`, the
+/// emulator's start-up JSON as `endpoints`.
+fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, String> {
+    let endpoints = serde_json::to_value(info).map_err(|e| e.to_string())?;
     let key = key_of(info, &c.key)?;
-    let mut cfg = match c.mode.as_str() {
-        "session" => Config::new(key),
-        "direct" => Config::direct(key),
-        "handoff" => Config::handoff(),
+    let api_key = match c.mode.as_str() {
+        "session" | "direct" => Some(key),
+        "handoff" => None,
         m => return Err(format!("unknown mode {m:?}")),
-    }
-    .with_endpoints(endpoints);
-    debug_assert!(matches!(
-        cfg.mode,
-        Mode::Session | Mode::Direct | Mode::Handoff
-    ));
+    };
     let routing = c.routing.as_str();
-    if let Some(region) = routing.strip_prefix("region:") {
-        cfg = cfg.with_region(region);
+    let (mut region, mut base_url) = (None, None);
+    if let Some(r) = routing.strip_prefix("region:") {
+        region = Some(r.to_string());
     } else if routing == "base_url:autorouter" {
-        cfg = cfg.with_base_url(&info.autorouter);
+        base_url = Some(info.autorouter.clone());
     } else if let Some(id) = routing.strip_prefix("base_url:region:") {
         let url = info
             .regions
             .iter()
             .find(|r| r.id == id)
             .map(|r| r.url.clone());
-        cfg = cfg.with_base_url(&url.ok_or_else(|| format!("no region {id}"))?);
+        base_url = Some(url.ok_or_else(|| format!("no region {id}"))?);
     } else if routing != "auto" {
         return Err(format!("unknown routing {routing:?}"));
     }
-    if let Some(s) = &c.scope {
-        cfg.scope = DiscoveryScope::parse(s);
-    }
-    cfg.failover_pinned = c.failover_pinned;
-    if let Some(n) = c.max_attempts {
-        cfg.retry.max_attempts = n;
-    }
-    // Conformance runs in real time: keep discovery patient but backoffs short.
-    cfg.retry.base_backoff = Duration::from_millis(50);
-    cfg.retry.max_backoff = Duration::from_millis(400);
-    Ok(cfg)
+    Ok(json!({
+        "cmd": "configure",
+        "endpoints": endpoints,
+        "mode": c.mode,
+        "api_key": api_key,
+        "region": region,
+        "base_url": base_url,
+        "scope": c.scope.as_deref().unwrap_or("country"),
+        "failover_pinned": c.failover_pinned,
+        "max_attempts": c.max_attempts,
+        "backoff_ms": {"base": BACKOFF_MS.0, "max": BACKOFF_MS.1},
+        "seed": 1,
+    }))
 }
 
-fn request(method: &str, path: &str, body: Option<&Value>) -> Request {
-    match body {
-        Some(b) => {
-            let mut r = Request::post_json(path, b);
-            r.spec.method = Method::parse(method).unwrap_or(Method::Post);
-            r
-        }
-        None => Request {
-            spec: CallSpec::new(Method::parse(method).unwrap_or(Method::Get), path),
-            body: None,
-            content_type: None,
-        },
-    }
-}
-
-fn check_outcome(o: Result<polargrid_blocking::Response, Error>, e: &Expect) -> Result<(), String> {
-    match (o, e.outcome.as_str()) {
-        (Ok(resp), "ready") => {
-            if let Some(s) = e.status {
-                if resp.status != s {
-                    return Err(format!("status {} (expected {s})", resp.status));
+/// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
+pub fn check_outcome(o: &Value, e: &Expect) -> Result<(), String> {
+    let s = |k: &str| o.get(k).and_then(Value::as_str);
+    let status = o.get("status").and_then(Value::as_u64);
+    match (s("outcome"), e.outcome.as_str()) {
+        (Some("ready"), "ready") => {
+            if let Some(want) = e.status {
+                if status != Some(u64::from(want)) {
+                    return Err(format!("status {status:?} (expected {want})"));
                 }
             }
-            let region = resp.region.clone().unwrap_or_default();
+            let region = s("region").unwrap_or_default();
             if let Some(r) = &e.region {
-                if &region != r {
-                    return Err(format!("answered by {region} (expected {r})"));
+                if region != r {
+                    return Err(format!("answered by {region:?} (expected {r})"));
                 }
             }
-            if e.region_not.as_deref() == Some(region.as_str()) {
+            if e.region_not.as_deref() == Some(region) {
                 return Err(format!(
                     "answered by {region}, which should have been avoided"
                 ));
             }
-            if e.stream_done {
-                let text = resp.text().map_err(|x| format!("reading stream: {x}"))?;
-                if !text.trim_end().ends_with("data: [DONE]") {
-                    return Err("stream did not end with data: [DONE]".into());
-                }
+            if e.stream_done && o.get("stream_done") != Some(&Value::Bool(true)) {
+                return Err("stream did not end with data: [DONE]".into());
             }
             Ok(())
         }
-        (Err(Error::Call(err)), "error") => {
+        (Some("error"), "error") => {
+            let kind = s("kind").unwrap_or("?");
+            let msg = s("message").unwrap_or("");
             if let Some(k) = &e.kind {
-                if err.kind.as_str() != k {
-                    return Err(format!(
-                        "error kind {} (expected {k}): {err}",
-                        err.kind.as_str()
-                    ));
+                if kind != k {
+                    return Err(format!("error kind {kind} (expected {k}): {msg}"));
                 }
             }
-            if let Some(s) = e.status {
-                if err.status != Some(s) {
-                    return Err(format!(
-                        "error status {:?} (expected {s}): {err}",
-                        err.status
-                    ));
+            if let Some(want) = e.status {
+                if status != Some(u64::from(want)) {
+                    return Err(format!("error status {status:?} (expected {want}): {msg}"));
                 }
             }
             if let Some(r) = e.retryable {
-                if err.retryable != r {
-                    return Err(format!("retryable {} (expected {r})", err.retryable));
+                let got = o.get("retryable").and_then(Value::as_bool);
+                if got != Some(r) {
+                    return Err(format!("retryable {got:?} (expected {r}): {msg}"));
+                }
+            }
+            if let Some(want) = e.retry_after_ms {
+                let got = o.get("retry_after_ms").and_then(Value::as_u64);
+                if got != Some(want) {
+                    return Err(format!("retry_after_ms {got:?} (expected {want}): {msg}"));
                 }
             }
             Ok(())
         }
-        (Ok(resp), want) => Err(format!(
+        (Some("ready"), want) => Err(format!(
             "call was ready (HTTP {}), expected {want}",
-            resp.status
+            status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
         )),
-        (Err(err), want) => Err(format!("call failed ({err}), expected {want}")),
+        (Some("error"), want) => Err(format!(
+            "call failed ({} {}), expected {want}",
+            s("kind").unwrap_or("?"),
+            s("message").unwrap_or("")
+        )),
+        _ => Err(format!("not an outcome: {o}")),
     }
 }
 
-fn check_log(log: &Value, e: &LogExpect) -> Result<(), String> {
+/// Counts the entries of `GET /admin/log` that match `e` and checks the count.
+pub fn check_log(log: &Value, e: &LogExpect) -> Result<(), String> {
     let entries = log
         .get("entries")
         .and_then(Value::as_array)
@@ -454,6 +377,8 @@ fn check_log(log: &Value, e: &LogExpect) -> Result<(), String> {
     let entries = entries.ok_or("admin log answer has no entries")?;
     let n = entries
         .iter()
+        // CORS preflights (a browser's, before the real request) are not API requests.
+        .filter(|x| x.get("method").and_then(Value::as_str) != Some("OPTIONS"))
         .filter(|x| {
             let s = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
             e.role
@@ -560,4 +485,24 @@ fn mint(auth: &str, key: &str) -> Result<String, String> {
         .send(r#"{"user_agent":"conformance-backend/1"}"#)
         .map_err(|e| format!("backend exchange: {e}"))?;
     resp.body_mut().read_to_string().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_counts_ignore_cors_preflights() {
+        let log = json!({"entries": [
+            {"role": "edge", "method": "OPTIONS", "path": "/v1/models", "status": 204},
+            {"role": "edge", "method": "GET", "path": "/v1/models", "status": 200},
+        ]});
+        let e: LogExpect =
+            serde_json::from_value(json!({"role": "edge", "path": "/v1/models", "count": 1}))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(check_log(&log, &e), Ok(()));
+        let two: LogExpect = serde_json::from_value(json!({"role": "edge", "count": 2}))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(check_log(&log, &two).is_err());
+    }
 }

@@ -9,7 +9,7 @@
 //!   clock of its own; randomness from a seed. A deterministic simulator can step it
 //!   directly.
 //! - [`server`]: one listener per role on 127.0.0.1 (port 0), a thread per
-//!   connection, `now = SystemTime::now() + clock offset`. [`Emulator`] is the
+//!   keep-alive connection, `now = SystemTime::now() + clock offset`. [`Emulator`] is the
 //!   in-process handle; dropping it closes every listener.
 //! - the `polargrid-emulator` binary ([`cli`]): prints the startup JSON line, serves
 //!   until stdin reaches EOF (`--no-stdin`: until killed).
@@ -38,7 +38,8 @@
 //! | `POST /admin/reset` | | `{"ok":true}`: startup state again (same keys, same ports) |
 //!
 //! Fault kinds `K`: `down` (connections refused: the listener is closed before
-//! the admin answer is sent), `up` (rebinds the same port), `status` (`"status":503`),
+//! the admin answer is sent), `up` (rebinds the same port), `status` (`"status":503`;
+//! with `retry_after`/`retry_after_date_s` as below it sends `Retry-After` too),
 //! `slow` (`"delay_ms":2000`), `rate_limit` (`429`; `"retry_after":"2"` or `2`
 //! seconds, a non-numeric string verbatim, `null` for no header, or
 //! `"retry_after_date_s":5` for an HTTP date 5 s ahead), `clear` (drops

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use polargrid_emulator::model::{Credential, Fault, LogRole, LogStatus, Target};
+use polargrid_emulator::model::{Credential, Fault, LogRole, Target};
 use polargrid_emulator::{Emulator, EmulatorConfig, Role, StartupInfo};
 use serde_json::{json, Value};
 use support::{get, parse, post_json, raw, request};
@@ -373,27 +373,53 @@ fn slow_fault_delays_the_answer() {
 }
 
 #[test]
-fn preflight_answers_204_with_cors() {
+fn preflight_answers_204_with_cors_on_autorouter_auth_and_edges() {
     let emu = start();
     let info = emu.info();
-    let r = request(
-        &region_url(&info, "yto-01"),
-        "OPTIONS",
-        "/v1/chat/completions",
-        &[
-            ("origin", "http://127.0.0.1:9"),
-            ("access-control-request-method", "POST"),
-        ],
-        None,
-    )
-    .unwrap();
-    assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(
-        r.header("access-control-allow-headers"),
-        Some("authorization, content-type, x-request-id")
+    let targets = [
+        (info.autorouter.clone(), "/v1/route", "GET"),
+        (info.auth.clone(), "/v1/auth/session", "POST"),
+        (info.auth.clone(), "/v1/auth/refresh", "POST"),
+        (region_url(&info, "yto-01"), "/v1/chat/completions", "POST"),
+        (region_url(&info, "yul-01"), "/v1/models", "GET"),
+    ];
+    for (base, path, method) in targets {
+        let r = request(
+            &base,
+            "OPTIONS",
+            path,
+            &[
+                ("origin", "http://127.0.0.1:9"),
+                ("access-control-request-method", method),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type, x-request-id",
+                ),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.status, 204, "{base}{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("authorization, content-type, x-request-id")
+        );
+        let methods = r.header("access-control-allow-methods").unwrap();
+        assert!(methods.contains(method), "{methods}");
+        let exposed = r.header("access-control-expose-headers").unwrap();
+        for h in ["retry-after", "x-request-id", "date"] {
+            assert!(exposed.contains(h), "{exposed}");
+        }
+        assert_eq!(r.header("content-length"), None);
+    }
+    // Real answers carry them too, so a page can read the body and the exposed headers.
+    let r = get(
+        &info.autorouter,
+        "/v1/route",
+        &[("origin", "http://127.0.0.1:9")],
     );
-    assert_eq!(r.header("content-length"), None);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
 #[test]
@@ -492,10 +518,11 @@ fn dropping_the_emulator_closes_every_listener() {
 }
 
 #[test]
-fn refused_log_entry_when_request_races_with_down() {
+fn idle_connection_is_closed_unread_when_its_target_goes_down() {
     let emu = start();
     let info = emu.info();
-    // A connection accepted before the region went down is answered by closing it.
+    // A (kept-alive) connection accepted before the target went down is closed by it:
+    // what the client then sends is never read, so never logged.
     let mut s = support::connect(&info.auth).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while emu.open_connections() == 0 {
@@ -508,7 +535,56 @@ fn refused_log_entry_when_request_races_with_down() {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     assert!(out.is_empty());
-    assert_eq!(emu.log().last().map(|e| e.status), Some(LogStatus::Refused));
+    assert!(emu.log().is_empty(), "{:?}", emu.log());
+}
+
+#[test]
+fn keep_alive_connection_serves_many_requests_until_the_client_closes() {
+    let emu = start();
+    let info = emu.info();
+    let key = info.keys.read_write.clone();
+    let mut s = support::connect(&info.regions[0].url).unwrap();
+    let req = format!("GET /v1/models HTTP/1.1\r\nauthorization: Bearer {key}\r\n\r\n");
+    for _ in 0..3 {
+        s.write_all(req.as_bytes()).unwrap();
+        let head = read_head(&mut s);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("connection: keep-alive"), "{head}");
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).unwrap();
+    }
+    assert_eq!(emu.open_connections(), 1);
+    assert_eq!(emu.count(&Role::Edge("yto-01".into()), "/v1/models"), 3);
+    // `Connection: close` is honoured.
+    s.write_all(
+        format!(
+            "GET /v1/models HTTP/1.1\r\nconnection: close\r\nauthorization: Bearer {key}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.contains("connection: close"), "{text}");
+}
+
+/// Reads a response head (up to the blank line) byte by byte.
+fn read_head(s: &mut std::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
 }
 
 #[test]

@@ -152,14 +152,23 @@ fn fault(m: &mut Model, body: &Map<String, Value>) -> Result<Value, Response> {
             "down" => Fault::Down,
             "up" => Fault::Up,
             "clear" => Fault::Clear,
-            "status" => Fault::Status {
-                status: body
+            "status" => {
+                let status = body
                     .get("status")
                     .and_then(Value::as_u64)
                     .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| bad("status must be an HTTP status"))?,
-                count: count_of(body)?,
-            },
+                    .ok_or_else(|| bad("status must be an HTTP status"))?;
+                let count = count_of(body)?;
+                if body.contains_key("retry_after") || body.contains_key("retry_after_date_s") {
+                    Fault::StatusWithRetryAfter {
+                        status,
+                        retry_after: retry_after_of(body)?,
+                        count,
+                    }
+                } else {
+                    Fault::Status { status, count }
+                }
+            }
             "slow" => Fault::Slow {
                 delay_ms: body
                     .get("delay_ms")

@@ -5,10 +5,11 @@ use serde_json::{json, Map, Value};
 use super::auth::{Denied, Scope};
 use super::{error_json, json_response, parse_body, Body, Model, Request, Response};
 
-const KNOWN_PATHS: [&str; 6] = [
+const KNOWN_PATHS: [&str; 7] = [
     "/v1/models",
     "/v1/chat/completions",
     "/v1/completions",
+    "/v1/completions/stream",
     "/v1/audio/speech",
     "/v1/audio/transcriptions",
     "/v1/tokens",
@@ -29,6 +30,7 @@ pub(crate) fn handle(m: &mut Model, now_ms: u64, region: &str, req: &Request) ->
         req.path.as_str(),
         "/v1/chat/completions"
             | "/v1/completions"
+            | "/v1/completions/stream"
             | "/v1/audio/speech"
             | "/v1/audio/transcriptions"
     );
@@ -49,12 +51,12 @@ pub(crate) fn handle(m: &mut Model, now_ms: u64, region: &str, req: &Request) ->
     let ctx = Ctx { m, now_ms, region };
     match req.path.as_str() {
         "/v1/models" => ctx.models(),
-        "/v1/chat/completions" => ctx.completion(req, true),
-        "/v1/completions" => ctx.completion(req, false),
+        "/v1/chat/completions" => ctx.completion(req, true, false),
+        "/v1/completions" => ctx.completion(req, false, false),
+        // PolarGrid's own streaming completions endpoint (polargrid-sdk's `completion_stream`).
+        "/v1/completions/stream" => ctx.completion(req, false, true),
         "/v1/audio/speech" => ctx.speech(req),
-        "/v1/audio/transcriptions" => {
-            json_response(200, &json!({"text": "Hello from the PolarGrid emulator."}))
-        }
+        "/v1/audio/transcriptions" => transcription(req),
         _ if principal.scope != Scope::Admin => error_json(
             403,
             "Insufficient permissions: admin required",
@@ -135,17 +137,26 @@ impl Ctx<'_> {
         format!("polargrid-emulator/{}", self.region)
     }
 
+    /// PolarGrid's `ModelInfo`: the OpenAI model object plus `root`/`parent`/`permission`
+    /// (required by polargrid-sdk) and the `pg_*` extensions.
     fn models(&self) -> Response {
         let data: Vec<Value> = self
             .served()
             .iter()
-            .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "polargrid"}))
+            .map(|id| {
+                json!({
+                    "id": id, "object": "model", "created": MODELS_CREATED, "owned_by": "polargrid",
+                    "permission": [], "root": id, "parent": null,
+                    "pg_model_type": "chat", "pg_regions": [self.region],
+                })
+            })
             .collect();
         json_response(200, &json!({"object": "list", "data": data}))
     }
 
-    /// `/v1/chat/completions` (`chat`) or `/v1/completions`.
-    fn completion(self, req: &Request, chat: bool) -> Response {
+    /// `/v1/chat/completions` (`chat`) or `/v1/completions` (`/v1/completions/stream`:
+    /// `force_stream`).
+    fn completion(self, req: &Request, chat: bool, force_stream: bool) -> Response {
         let body = match object_body(req) {
             Ok(b) => b,
             Err(resp) => return resp,
@@ -198,7 +209,14 @@ impl Ctx<'_> {
         let prefix = if chat { "chatcmpl" } else { "cmpl" };
         let id = format!("{prefix}-{}", self.m.rng.alnum(24));
         let created = self.now_ms / 1000;
-        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        let stream = force_stream || body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        let (p, c) = (word_count(&input), word_count(&reply));
+        let usage = json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c});
+        let include_usage = body
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
         let base = |object: &str| {
             json!({
                 "id": id,
@@ -217,6 +235,7 @@ impl Ctx<'_> {
                 } else {
                     "text_completion"
                 }),
+                include_usage.then_some(usage),
             );
         }
         let mut out = base(if chat {
@@ -225,22 +244,24 @@ impl Ctx<'_> {
             "text_completion"
         });
         let choice = if chat {
-            json!({"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"})
+            json!({"index": 0, "message": {"role": "assistant", "content": reply, "refusal": null},
+                   "logprobs": null, "finish_reason": "stop"})
         } else {
             json!({"index": 0, "text": reply, "logprobs": null, "finish_reason": "stop"})
         };
-        let (p, c) = (word_count(&input), word_count(&reply));
         if let Value::Object(map) = &mut out {
             map.insert("choices".to_string(), json!([choice]));
+            map.insert("usage".to_string(), usage);
             map.insert(
-                "usage".to_string(),
-                json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}),
+                "pg_metadata".to_string(),
+                json!({"region": self.region, "latency_ms": 0, "model_load_time_ms": 0,
+                       "queue_time_ms": 0, "inference_time_ms": 0}),
             );
         }
         json_response(200, &out)
     }
 
-    fn stream(&self, chat: bool, reply: &str, base: Value) -> Response {
+    fn stream(&self, chat: bool, reply: &str, base: Value, usage: Option<Value>) -> Response {
         let chunk = |choice: Value| {
             let mut v = base.clone();
             if let Value::Object(map) = &mut v {
@@ -254,16 +275,25 @@ impl Ctx<'_> {
         }
         for piece in reply.split_inclusive(' ') {
             events.push(chunk(if chat {
-                json!({"index": 0, "delta": {"content": piece}, "finish_reason": null})
+                json!({"index": 0, "delta": {"content": piece}, "logprobs": null, "finish_reason": null})
             } else {
                 json!({"index": 0, "text": piece, "logprobs": null, "finish_reason": null})
             }));
         }
         events.push(chunk(if chat {
-            json!({"index": 0, "delta": {}, "finish_reason": "stop"})
+            json!({"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"})
         } else {
             json!({"index": 0, "text": "", "logprobs": null, "finish_reason": "stop"})
         }));
+        if let Some(usage) = usage {
+            // OpenAI's `stream_options.include_usage`: a last chunk with no choices.
+            let mut v = base.clone();
+            if let Value::Object(map) = &mut v {
+                map.insert("choices".to_string(), json!([]));
+                map.insert("usage".to_string(), usage);
+            }
+            events.push(v.to_string());
+        }
         events.push("[DONE]".to_string());
         Response {
             status: 200,
@@ -318,6 +348,79 @@ impl Ctx<'_> {
             None => error_json(500, "Could not sign token", "internal_error"),
         }
     }
+}
+
+/// `created` of every model (a fixed Unix time: the models do not change).
+const MODELS_CREATED: u64 = 1_735_689_600;
+
+const TRANSCRIPT: &str = "Hello from the PolarGrid emulator.";
+
+/// `/v1/audio/transcriptions`: `{"text"}`; `response_format` (query or form field)
+/// `verbose_json` adds the segment list, `text` answers plain text; `stream=true` answers
+/// PolarGrid's SSE (`transcript.text.delta` events, then one `transcript.text.done`).
+fn transcription(req: &Request) -> Response {
+    let param = |name: &str| {
+        req.query
+            .as_deref()
+            .and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            })
+            .map(str::to_string)
+            .or_else(|| form_field(&req.body, name))
+            .unwrap_or_default()
+    };
+    let format = param("response_format");
+    if param("stream") == "true" && !matches!(format.as_str(), "verbose_json" | "srt" | "vtt") {
+        let mut events: Vec<String> = TRANSCRIPT
+            .split_inclusive(' ')
+            .map(|w| json!({"type": "transcript.text.delta", "delta": w}).to_string())
+            .collect();
+        events.push(
+            json!({"type": "transcript.text.done", "text": TRANSCRIPT, "duration": 0.25, "language": "en"})
+                .to_string(),
+        );
+        return Response {
+            status: 200,
+            headers: vec![
+                ("content-type".to_string(), "text/event-stream".to_string()),
+                ("cache-control".to_string(), "no-cache".to_string()),
+            ],
+            body: Body::Sse(events),
+        };
+    }
+    match format.as_str() {
+        "verbose_json" => json_response(
+            200,
+            &json!({
+                "task": "transcribe", "language": "english", "duration": 0.25, "text": TRANSCRIPT,
+                "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": 0.25, "text": TRANSCRIPT,
+                              "tokens": [], "temperature": 0.0, "avg_logprob": 0.0,
+                              "compression_ratio": 1.0, "no_speech_prob": 0.0}],
+            }),
+        ),
+        "text" => Response {
+            status: 200,
+            headers: vec![(
+                "content-type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            )],
+            body: Body::Bytes(TRANSCRIPT.as_bytes().to_vec()),
+        },
+        _ => json_response(200, &json!({"text": TRANSCRIPT})),
+    }
+}
+
+/// The value of a `multipart/form-data` text field `name` (first match), if any.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let marker = format!("name=\"{name}\"");
+    let at = text.find(&marker)? + marker.len();
+    let rest = text.get(at..)?;
+    let start = rest.find("\r\n\r\n")? + 4;
+    let value = rest.get(start..)?;
+    let end = value.find("\r\n").unwrap_or(value.len());
+    Some(value.get(..end)?.trim().to_string())
 }
 
 /// A mono 16-bit PCM WAV file of `samples` zero samples at `rate` Hz.

@@ -103,6 +103,16 @@ pub enum Fault {
         /// How many requests; `None` = until cleared.
         count: Option<u32>,
     },
+    /// Answer `status` with a `Retry-After` header for the next `count` requests (a `503`
+    /// asking to be retried later, for example).
+    StatusWithRetryAfter {
+        /// HTTP status to answer, 100–599.
+        status: u16,
+        /// The `Retry-After` header to send.
+        retry_after: RetryAfter,
+        /// How many requests; `None` = until cleared.
+        count: Option<u32>,
+    },
     /// Stamp the target's `Date` (and an HTTP-date `Retry-After` it sends) this far off
     /// the model's clock: a host with a wrong clock, or a proxy rewriting `Date`. Tokens
     /// and expiry checks keep the true clock. `0` restores it.
@@ -220,6 +230,20 @@ impl Faults {
                         kind: "status".to_string(),
                         status,
                         retry_after: None,
+                        remaining: count,
+                    });
+                }
+            }
+            Fault::StatusWithRetryAfter {
+                status,
+                retry_after,
+                count,
+            } => {
+                if count != Some(0) {
+                    entry.answers.push_back(PendingAnswer {
+                        kind: "status".to_string(),
+                        status,
+                        retry_after: Some(retry_after),
                         remaining: count,
                     });
                 }
@@ -373,13 +397,21 @@ fn injected_response(fault: &PendingAnswer, now_ms: u64) -> Response {
         }
         return resp;
     }
-    json_response(
+    let mut resp = json_response(
         fault.status,
         &serde_json::json!({
             "message": format!("Injected fault: HTTP {}", fault.status),
             "code": "injected_fault",
         }),
-    )
+    );
+    if let Some(value) = fault
+        .retry_after
+        .as_ref()
+        .and_then(|r| r.header_value(now_ms))
+    {
+        resp.headers.push(("retry-after".to_string(), value));
+    }
+    resp
 }
 
 #[cfg(test)]
@@ -435,6 +467,24 @@ mod tests {
         let r = f.take_answer(&Target::Auth, 0);
         assert_eq!(r.as_ref().map(|r| r.status), Some(429));
         assert_eq!(r.as_ref().and_then(|r| r.header("retry-after")), Some("3"));
+    }
+
+    #[test]
+    fn status_fault_with_retry_after_sends_the_header() {
+        let mut f = Faults::default();
+        let t = Target::Region("yto-01".to_string());
+        f.apply(
+            &t,
+            Fault::StatusWithRetryAfter {
+                status: 503,
+                retry_after: RetryAfter::Seconds(2),
+                count: Some(1),
+            },
+        );
+        let r = f.take_answer(&t, 0);
+        assert_eq!(r.as_ref().map(|r| r.status), Some(503));
+        assert_eq!(r.as_ref().and_then(|r| r.header("retry-after")), Some("2"));
+        assert!(f.take_answer(&t, 0).is_none());
     }
 
     #[test]

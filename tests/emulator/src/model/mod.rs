@@ -427,7 +427,7 @@ impl Model {
                 return Err(ModelError::UnknownRegion(id.clone()));
             }
         }
-        if let Fault::Status { status, .. } = fault {
+        if let Fault::Status { status, .. } | Fault::StatusWithRetryAfter { status, .. } = fault {
             if !(100..=599).contains(&status) {
                 return Err(ModelError::Invalid(format!(
                     "status {status} not in 100-599"

@@ -1,6 +1,9 @@
 //! A small, strict HTTP/1.1 request reader and response writer.
 //!
-//! One request per connection (`Connection: close`). Request bodies by
+//! HTTP/1.1 keep-alive: [`read_request_on`] keeps bytes read past one request for the
+//! next, [`write_response_on`] says `keep-alive` unless the client asked to close, spoke
+//! HTTP/1.0 without asking to keep it, or the body is a stream (closed to end it). Request
+//! bodies by
 //! `Content-Length` or `Transfer-Encoding: chunked`, at most [`MAX_BODY`] bytes:
 //! a larger declared length is answered `413` without reading the body.
 
@@ -219,12 +222,29 @@ pub fn read_request<S: Read + Write>(
     stream: &mut S,
     deadline: Instant,
 ) -> Result<Request, ReadError> {
+    read_request_on(stream, &mut Vec::new(), deadline).map(|(r, _)| r)
+}
+
+/// Reads one request of a persistent connection: starts with the bytes in `carry` (read
+/// past the previous request) and leaves there what it reads past this one. Also says
+/// whether the client wants the connection kept open.
+pub fn read_request_on<S: Read + Write>(
+    stream: &mut S,
+    carry: &mut Vec<u8>,
+    deadline: Instant,
+) -> Result<(Request, bool), ReadError> {
     let mut input = Input {
         stream,
-        buf: Vec::new(),
+        buf: std::mem::take(carry),
         pos: 0,
         deadline,
     };
+    let result = read_one(&mut input);
+    *carry = input.buf.split_off(input.pos.min(input.buf.len()));
+    result
+}
+
+fn read_one<S: Read + Write>(input: &mut Input<'_, S>) -> Result<(Request, bool), ReadError> {
     let end = loop {
         if let Some(end) = head_end(&input.buf) {
             break end;
@@ -283,15 +303,29 @@ pub fn read_request<S: Read + Write>(
     }
     let body = match framing {
         Framing::Length(n) => input.take(n)?,
-        Framing::Chunked => read_chunked(&mut input)?,
+        Framing::Chunked => read_chunked(input)?,
     };
-    Ok(Request {
-        method: method.to_string(),
-        path,
-        query,
-        headers,
-        body,
-    })
+    let connection = |token: &str| {
+        headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("connection")
+                && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+        })
+    };
+    let keep_alive = if *version == "HTTP/1.1" {
+        !connection("close")
+    } else {
+        connection("keep-alive")
+    };
+    Ok((
+        Request {
+            method: method.to_string(),
+            path,
+            query,
+            headers,
+            body,
+        },
+        keep_alive,
+    ))
 }
 
 fn reason(status: u16) -> &'static str {
@@ -329,6 +363,17 @@ fn header_ok(name: &str, value: &str) -> bool {
 
 /// Writes `resp` with `Connection: close` (and `Content-Length` for byte bodies).
 pub fn write_response<W: Write>(w: &mut W, resp: &Response) -> io::Result<()> {
+    write_response_on(w, resp, false).map(|_| ())
+}
+
+/// Writes `resp`, keeping the connection open when `keep_alive` and the body has a length
+/// (a stream ends by closing). Answers whether the connection stays open.
+pub fn write_response_on<W: Write>(
+    w: &mut W,
+    resp: &Response,
+    keep_alive: bool,
+) -> io::Result<bool> {
+    let keep_alive = keep_alive && matches!(resp.body, Body::Bytes(_));
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (name, value) in &resp.headers {
         let framing = ["content-length", "transfer-encoding", "connection"]
@@ -342,10 +387,14 @@ pub fn write_response<W: Write>(w: &mut W, resp: &Response) -> io::Result<()> {
     if let (Body::Bytes(b), false) = (&resp.body, no_body) {
         head.push_str(&format!("content-length: {}\r\n", b.len()));
     }
-    head.push_str("connection: close\r\n\r\n");
+    head.push_str(if keep_alive {
+        "connection: keep-alive\r\n\r\n"
+    } else {
+        "connection: close\r\n\r\n"
+    });
     w.write_all(head.as_bytes())?;
     if no_body {
-        return w.flush();
+        return w.flush().map(|()| keep_alive);
     }
     match &resp.body {
         Body::Bytes(b) => w.write_all(b)?,
@@ -356,7 +405,7 @@ pub fn write_response<W: Write>(w: &mut W, resp: &Response) -> io::Result<()> {
             }
         }
     }
-    w.flush()
+    w.flush().map(|()| keep_alive)
 }
 
 #[cfg(test)]
@@ -569,6 +618,55 @@ mod tests {
         assert!(!text.contains("Injected"));
         assert!(text.contains("content-length: 2\r\n"));
         assert!(text.ends_with("connection: close\r\n\r\nhi"));
+    }
+
+    #[test]
+    fn keep_alive_reads_back_to_back_requests_on_one_connection() {
+        let mut mock = Mock {
+            input: Cursor::new(
+                b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\nConnection: close\r\n\r\nGET /c HTTP/1.0\r\n\r\n".to_vec(),
+            ),
+            output: Vec::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut carry = Vec::new();
+        let (a, keep_a) = read_request_on(&mut mock, &mut carry, deadline).unwrap();
+        assert_eq!(
+            (a.path.as_str(), a.body.as_slice(), keep_a),
+            ("/a", &b"hi"[..], true)
+        );
+        let (b, keep_b) = read_request_on(&mut mock, &mut carry, deadline).unwrap();
+        assert_eq!((b.path.as_str(), keep_b), ("/b", false));
+        let (c, keep_c) = read_request_on(&mut mock, &mut carry, deadline).unwrap();
+        assert_eq!((c.path.as_str(), keep_c), ("/c", false));
+        assert_eq!(
+            read_request_on(&mut mock, &mut carry, deadline).map(|_| ()),
+            Err(ReadError::Closed)
+        );
+    }
+
+    #[test]
+    fn keep_alive_answer_says_so_but_a_stream_still_closes() {
+        let bytes = Response {
+            status: 200,
+            headers: vec![],
+            body: Body::Bytes(b"hi".to_vec()),
+        };
+        let mut out = Vec::new();
+        assert!(write_response_on(&mut out, &bytes, true).unwrap());
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("connection: keep-alive\r\n"));
+        let sse = Response {
+            status: 200,
+            headers: vec![],
+            body: Body::Sse(vec!["[DONE]".to_string()]),
+        };
+        let mut out = Vec::new();
+        assert!(!write_response_on(&mut out, &sse, true).unwrap());
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("connection: close\r\n"));
     }
 
     #[test]

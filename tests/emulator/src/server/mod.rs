@@ -1,31 +1,36 @@
-//! The HTTP layer: one listener per role on 127.0.0.1, a thread per connection,
-//! all behaviour delegated to the [`Model`].
+//! The HTTP layer: one listener per role on 127.0.0.1, each with its own thread
+//! blocked in `accept`, a thread per connection (HTTP/1.1 keep-alive), all
+//! behaviour delegated to the [`Model`].
 //!
-//! Listeners are polled (non-blocking accept, 2 ms idle sleep) by one thread, so
-//! a target put down is closed at once (connects get `ECONNREFUSED`) and brought
-//! back by rebinding the same port. Connections refused this way never reach
-//! the emulator, so only requests that raced with the close are logged as
-//! `refused` (see [`Outcome::Refuse`]).
+//! A target put down is closed at once: its accept thread is woken (by a connection
+//! of our own), drops the listener and is joined before the admin call returns, so
+//! connects get `ECONNREFUSED`; its idle keep-alive connections are shut down, and a
+//! busy one is closed after its answer. `up` rebinds the same port. Connections
+//! refused this way never reach the emulator, so only requests that raced with the
+//! close are logged as `refused` (see [`Outcome::Refuse`]).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod http;
 
+use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::model::{
-    Fault, LogEntry, Model, ModelConfig, ModelError, Outcome, RegionConfig, Role, StartupInfo,
-    Target,
+    Fault, LogEntry, Model, ModelConfig, ModelError, Outcome, RegionConfig, Request, Role,
+    StartupInfo, Target,
 };
 
 /// Most connections served at once; more are closed unanswered.
-const MAX_CONNECTIONS: usize = 256;
-const IDLE_POLL: Duration = Duration::from_millis(2);
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 512;
+/// How long a kept-alive connection may sit idle (longer than clients' own pool timeouts,
+/// so a client never reuses a connection the emulator is closing) and how long one read
+/// may block.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 /// Longest injected delay actually slept (one hour).
 const MAX_DELAY_MS: u64 = 3_600_000;
@@ -68,15 +73,30 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(ErrorKind::InvalidInput, msg)
 }
 
+/// A listener's accept thread and how to stop it.
+struct Acceptor {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
 struct Slot {
     role: Role,
     addr: SocketAddr,
-    listener: Option<TcpListener>,
+    acceptor: Option<Acceptor>,
+}
+
+/// An open connection: a handle to shut it down, and whether it is between requests.
+struct Conn {
+    role: Role,
+    stream: TcpStream,
+    idle: bool,
 }
 
 struct Shared {
     model: Mutex<Model>,
     slots: Mutex<Vec<Slot>>,
+    conns: Mutex<HashMap<u64, Conn>>,
+    next_conn: AtomicU64,
     shutdown: AtomicBool,
     connections: AtomicUsize,
 }
@@ -90,9 +110,37 @@ fn real_now_ms() -> u64 {
 }
 
 fn bind_local() -> io::Result<TcpListener> {
-    let listener = TcpListener::bind(("127.0.0.1", 0))?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+    TcpListener::bind(("127.0.0.1", 0))
+}
+
+/// Starts the thread that accepts connections on `listener` until told to stop.
+fn start_acceptor(shared: &Arc<Shared>, role: &Role, listener: TcpListener) -> Option<Acceptor> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (s, r, st) = (Arc::clone(shared), role.clone(), Arc::clone(&stop));
+    let thread = thread::Builder::new()
+        .name("pg-emu-accept".to_string())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                if st.load(Ordering::SeqCst) || s.shutdown.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    spawn_connection(&s, r.clone(), stream);
+                }
+            }
+            // `listener` is dropped here: the port refuses connections from now on.
+        })
+        .ok()?;
+    Some(Acceptor { stop, thread })
+}
+
+/// Stops an accept thread and waits until its listener is closed.
+fn stop_acceptor(addr: SocketAddr, acceptor: Acceptor) {
+    acceptor.stop.store(true, Ordering::SeqCst);
+    // Wake the blocked `accept` with a connection of our own.
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        let _ = acceptor.thread.join();
+    }
 }
 
 impl Shared {
@@ -104,23 +152,42 @@ impl Shared {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Closes the listeners of down targets and rebinds those back up.
-    fn sync_listeners(&self) {
+    fn conns(&self) -> MutexGuard<'_, HashMap<u64, Conn>> {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_down(&self, role: &Role) -> bool {
+        role.target()
+            .is_some_and(|t| self.model().down_targets().contains(&t))
+    }
+
+    /// Closes the listeners (and idle connections) of down targets and rebinds those
+    /// back up.
+    fn sync_listeners(self: &Arc<Self>) {
         let down = self.model().down_targets();
-        for slot in self.slots().iter_mut() {
+        let mut slots = self.slots();
+        for slot in slots.iter_mut() {
             let Some(target) = slot.role.target() else {
                 continue;
             };
             let want_down = down.contains(&target);
-            if want_down && slot.listener.is_some() {
-                slot.listener = None;
-            } else if !want_down && slot.listener.is_none() {
-                // Fails only if another process took the port meanwhile; retried later.
-                if let Ok(l) = TcpListener::bind(slot.addr) {
-                    if l.set_nonblocking(true).is_ok() {
-                        slot.listener = Some(l);
-                    }
+            if want_down {
+                if let Some(acceptor) = slot.acceptor.take() {
+                    stop_acceptor(slot.addr, acceptor);
                 }
+            } else if slot.acceptor.is_none() {
+                // Fails only if another process took the port meanwhile; retried at the
+                // next admin call.
+                if let Ok(l) = TcpListener::bind(slot.addr) {
+                    slot.acceptor = start_acceptor(self, &slot.role, l);
+                }
+            }
+        }
+        drop(slots);
+        for conn in self.conns().values() {
+            let down = conn.role.target().is_some_and(|t| down.contains(&t));
+            if down && conn.idle {
+                let _ = conn.stream.shutdown(Shutdown::Both);
             }
         }
     }
@@ -142,11 +209,12 @@ impl Shared {
     }
 }
 
-/// Decrements the connection count when a connection thread ends.
-struct ConnectionGuard(Arc<Shared>);
+/// Unregisters a connection and decrements the count when its thread ends.
+struct ConnectionGuard(Arc<Shared>, u64);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
+        self.0.conns().remove(&self.1);
         self.0.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -167,28 +235,60 @@ fn linger(stream: &mut TcpStream) {
     }
 }
 
-fn serve_connection(shared: &Shared, role: &Role, mut stream: TcpStream) {
-    let _ = stream.set_nonblocking(false);
+/// Serves requests on one connection until either side closes it.
+fn serve_connection(shared: &Arc<Shared>, id: u64, role: &Role, mut stream: TcpStream) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_nodelay(true);
-    let request = match http::read_request(&mut stream, Instant::now() + REQUEST_DEADLINE) {
-        Ok(r) => r,
-        Err(http::ReadError::Closed) => return,
-        Err(http::ReadError::Reject(status, message)) => {
-            let resp = {
-                let m = shared.model();
-                m.error_response(m.server_time(real_now_ms()), role, status, &message)
-            };
-            let _ = http::write_response(&mut stream, &resp);
-            linger(&mut stream);
+    let mut carry = Vec::new();
+    loop {
+        let deadline = Instant::now() + READ_TIMEOUT + REQUEST_DEADLINE;
+        let read = http::read_request_on(&mut stream, &mut carry, deadline);
+        let busy = shared
+            .conns()
+            .get_mut(&id)
+            .map(|c| c.idle = false)
+            .is_some();
+        if !busy || shared.shutdown.load(Ordering::SeqCst) {
+            return; // shut down while idle
+        }
+        let (request, keep_alive) = match read {
+            Ok(r) => r,
+            Err(http::ReadError::Closed) => return,
+            Err(http::ReadError::Reject(status, message)) => {
+                let resp = {
+                    let m = shared.model();
+                    m.error_response(m.server_time(real_now_ms()), role, status, &message)
+                };
+                let _ = http::write_response(&mut stream, &resp);
+                linger(&mut stream);
+                return;
+            }
+        };
+        if !serve_request(shared, role, &mut stream, &request, keep_alive) {
             return;
         }
-    };
+        if let Some(c) = shared.conns().get_mut(&id) {
+            c.idle = true;
+        }
+        if shared.is_down(role) || shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// Answers one request; whether the connection stays open for the next.
+fn serve_request(
+    shared: &Arc<Shared>,
+    role: &Role,
+    stream: &mut TcpStream,
+    request: &Request,
+    keep_alive: bool,
+) -> bool {
     let outcome = {
         let mut m = shared.model();
         let now = m.server_time(real_now_ms());
-        m.handle(now, role, &request)
+        m.handle(now, role, request)
     };
     if *role == Role::Admin {
         shared.sync_listeners();
@@ -197,71 +297,60 @@ fn serve_connection(shared: &Shared, role: &Role, mut stream: TcpStream) {
         Outcome::Refuse => {
             shared.sync_listeners();
             let _ = stream.shutdown(Shutdown::Both);
-            return;
+            return false;
         }
         Outcome::Respond(r) => r,
         Outcome::Delay(ms, r) => {
             if !shared.sleep_unless_shutdown(ms) {
-                return;
+                return false;
             }
             r
         }
     };
-    let _ = http::write_response(&mut stream, &resp);
-    let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Write);
+    match http::write_response_on(stream, &resp, keep_alive) {
+        Ok(true) => true,
+        _ => {
+            let _ = stream.flush();
+            let _ = stream.shutdown(Shutdown::Write);
+            false
+        }
+    }
 }
 
 fn spawn_connection(shared: &Arc<Shared>, role: Role, stream: TcpStream) {
+    if shared.shutdown.load(Ordering::SeqCst) {
+        return;
+    }
     if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
         shared.connections.fetch_sub(1, Ordering::SeqCst);
         return; // dropping the stream closes it
     }
-    let guard = ConnectionGuard(Arc::clone(shared));
+    let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+    if let Ok(handle) = stream.try_clone() {
+        shared.conns().insert(
+            id,
+            Conn {
+                role: role.clone(),
+                stream: handle,
+                idle: true,
+            },
+        );
+    }
+    let guard = ConnectionGuard(Arc::clone(shared), id);
     let spawned = thread::Builder::new()
         .name("pg-emu-conn".to_string())
         .spawn(move || {
             let guard = guard;
-            serve_connection(&guard.0, &role, stream);
+            serve_connection(&guard.0, guard.1, &role, stream);
         });
     // On spawn failure the closure (guard and stream) is dropped: count restored, stream closed.
     drop(spawned);
-}
-
-fn poll_listeners(shared: &Arc<Shared>) {
-    let mut last_sync = Instant::now();
-    while !shared.shutdown.load(Ordering::SeqCst) {
-        let mut accepted = Vec::new();
-        for slot in shared.slots().iter() {
-            let Some(listener) = &slot.listener else {
-                continue;
-            };
-            for _ in 0..16 {
-                match listener.accept() {
-                    Ok((stream, _)) => accepted.push((slot.role.clone(), stream)),
-                    Err(_) => break,
-                }
-            }
-        }
-        let idle = accepted.is_empty();
-        for (role, stream) in accepted {
-            spawn_connection(shared, role, stream);
-        }
-        if last_sync.elapsed() > Duration::from_millis(200) {
-            shared.sync_listeners();
-            last_sync = Instant::now();
-        }
-        if idle {
-            thread::sleep(IDLE_POLL);
-        }
-    }
 }
 
 /// A running emulator: listeners on 127.0.0.1, served by background threads.
 /// Dropping it closes every listener and stops the threads.
 pub struct Emulator {
     shared: Arc<Shared>,
-    poller: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -291,15 +380,11 @@ impl Emulator {
             }
         }
         let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}"));
-        let mut slots = Vec::new();
+        let mut listeners = Vec::new();
         let mut add = |role: Role| -> io::Result<String> {
             let listener = bind_local()?;
             let u = url(&listener)?;
-            slots.push(Slot {
-                role,
-                addr: listener.local_addr()?,
-                listener: Some(listener),
-            });
+            listeners.push((role, listener));
             Ok(u)
         };
         let mut model_cfg = ModelConfig::new(&[]);
@@ -320,18 +405,26 @@ impl Emulator {
         model_cfg.legacy_token_field = cfg.legacy_token_field;
         let shared = Arc::new(Shared {
             model: Mutex::new(Model::new(model_cfg)),
-            slots: Mutex::new(slots),
+            slots: Mutex::new(Vec::new()),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
-        let poller_shared = Arc::clone(&shared);
-        let poller = thread::Builder::new()
-            .name("pg-emu-accept".to_string())
-            .spawn(move || poll_listeners(&poller_shared))?;
-        Ok(Emulator {
-            shared,
-            poller: Some(poller),
-        })
+        let emulator = Emulator {
+            shared: Arc::clone(&shared),
+        };
+        for (role, listener) in listeners {
+            let addr = listener.local_addr()?;
+            let acceptor = start_acceptor(&shared, &role, listener)
+                .ok_or_else(|| io::Error::other("cannot start an accept thread"))?;
+            shared.slots().push(Slot {
+                role,
+                addr,
+                acceptor: Some(acceptor),
+            });
+        }
+        Ok(emulator)
     }
 
     /// The startup information (URLs, regions, keys, lifetimes).
@@ -423,9 +516,14 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        if let Some(poller) = self.poller.take() {
-            let _ = poller.join();
+        let slots = std::mem::take(&mut *self.shared.slots());
+        for slot in slots {
+            if let Some(acceptor) = slot.acceptor {
+                stop_acceptor(slot.addr, acceptor);
+            }
         }
-        self.shared.slots().clear();
+        for conn in self.shared.conns().values() {
+            let _ = conn.stream.shutdown(Shutdown::Both);
+        }
     }
 }

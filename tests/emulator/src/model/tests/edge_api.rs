@@ -30,7 +30,7 @@ fn edge_without_bearer_gets_cdn_403_with_cors() {
 }
 
 #[test]
-fn models_lists_region_models_in_openai_shape() {
+fn models_lists_region_models_in_polargrid_model_info_shape() {
     let mut h = harness();
     let key = h.rw_key();
     h.m.set_region_models("yul-01", vec!["only-this".to_string()])
@@ -43,8 +43,94 @@ fn models_lists_region_models_in_openai_shape() {
     assert_eq!(v["object"], "list");
     assert_eq!(
         v["data"],
-        json!([{"id": "only-this", "object": "model", "created": 0, "owned_by": "polargrid"}])
+        json!([{"id": "only-this", "object": "model", "created": 1_735_689_600, "owned_by": "polargrid",
+                "permission": [], "root": "only-this", "parent": null,
+                "pg_model_type": "chat", "pg_regions": ["yul-01"]}])
     );
+}
+
+#[test]
+fn completions_stream_endpoint_streams_chunks_then_done() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let r = h.send(
+        &edge("yto-01"),
+        Request::new("POST", "/v1/completions/stream")
+            .with_bearer(&key)
+            .with_body(br#"{"model":"llama-3.1-8b","prompt":"hi"}"#.to_vec()),
+    );
+    let Body::Sse(events) = &r.body else {
+        panic!("not a stream: {r:?}")
+    };
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let first: Value = serde_json::from_str(&events[0]).unwrap();
+    assert_eq!(first["object"], "text_completion");
+    assert!(first["choices"][0]["text"].is_string());
+}
+
+#[test]
+fn chat_answer_carries_pg_metadata_and_stream_usage_when_asked() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let v = body_json(&h.chat("nyc-01", &key));
+    assert_eq!(v["pg_metadata"]["region"], "nyc-01");
+    assert_eq!(v["choices"][0]["logprobs"], Value::Null);
+    let r = h.send(
+        &edge("yto-01"),
+        Request::new("POST", "/v1/chat/completions")
+            .with_bearer(&key)
+            .with_body(br#"{"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#.to_vec()),
+    );
+    let Body::Sse(events) = &r.body else {
+        panic!("not a stream: {r:?}")
+    };
+    let last: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(last["choices"], json!([]));
+    assert!(last["usage"]["total_tokens"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn transcription_stream_is_delta_events_then_done() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let r = h.send(
+        &edge("yto-01"),
+        Request::new("POST", "/v1/audio/transcriptions?stream=true&model=m").with_bearer(&key),
+    );
+    let Body::Sse(events) = &r.body else {
+        panic!("not a stream: {r:?}")
+    };
+    let parsed: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    let text: String = parsed[..parsed.len() - 1]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "transcript.text.delta");
+            e["delta"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let done = parsed.last().unwrap();
+    assert_eq!(done["type"], "transcript.text.done");
+    assert_eq!(done["text"], json!(text));
+}
+
+#[test]
+fn transcription_verbose_json_has_segments() {
+    let mut h = harness();
+    let key = h.rw_key();
+    let r = h.send(
+        &edge("yto-01"),
+        Request::new(
+            "POST",
+            "/v1/audio/transcriptions?response_format=verbose_json",
+        )
+        .with_bearer(&key),
+    );
+    let v = body_json(&r);
+    assert_eq!(v["task"], "transcribe");
+    assert_eq!(v["segments"][0]["text"], v["text"]);
 }
 
 #[test]
