@@ -55,3 +55,24 @@ fn endpoints_json_of_64_kib_is_read_and_one_byte_more_is_refused() {
     ));
     assert!(Endpoints::from_json("  {}").is_ok());
 }
+
+#[test]
+fn region_name_that_is_or_holds_a_credential_is_redacted_in_the_error() {
+    for name in [
+        "pg_live_not_a_region",
+        "  pg_live_not_a_region",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIi",
+        "x/pg_test_key_0123456789/y",
+    ] {
+        match Client::new(Config::new(crate::support::KEY).with_region(name), 1) {
+            Err(ConfigError::UnknownRegion { region }) => {
+                assert_eq!(region, "[redacted]", "{name}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    match Client::new(Config::handoff().with_region("no such/region"), 1) {
+        Err(ConfigError::UnknownRegion { region }) => assert_eq!(region, "no such/region"),
+        other => panic!("{other:?}"),
+    }
+}

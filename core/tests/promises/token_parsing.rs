@@ -417,3 +417,27 @@ fn snapshot_with_an_empty_refresh_token_has_none() {
     v["session_token"] = "".into();
     assert!(SessionSnapshot::from_json(&v.to_string()).is_err());
 }
+
+#[test]
+fn refresh_expires_in_of_zero_or_less_means_the_default_30_days() {
+    for v in ["0", "-5", "\"7200\""] {
+        let h = exchanged_with(&format!(
+            r#"{{"session_token":"{}","refresh_token":"rt_1","expires_in":3600,"refresh_expires_in":{v}}}"#,
+            jwt(T0, T0 + HOUR, None)
+        ));
+        assert_eq!(
+            info(&h).refresh_expires_at,
+            Some(Timestamp(T0 + 30 * DAY)),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn refresh_token_with_control_characters_makes_the_grant_malformed() {
+    let h = exchanged_with(&format!(
+        r#"{{"session_token":"{}","refresh_token":"rt\n1","expires_in":3600}}"#,
+        jwt(T0, T0 + HOUR, None)
+    ));
+    assert!(!taken(&h));
+}
