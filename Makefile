@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python
+.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -64,3 +64,8 @@ JOBS ?= 4
 conformance:
 	cargo build --quiet -p polargrid-conformance --bins
 	CONFORMANCE_PREBUILT=1 $${CARGO_TARGET_DIR:-target}/debug/conformance --adapter $(ADAPTER) --scenarios $(SCENARIOS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(CONFORMANCE_ARGS)
+
+# cargo-mutants over the core's machines and parsers, judged by the core's own tests;
+# prints caught/missed/score per file (long: see README). MUTANTS_FILES="session call" narrows it.
+mutants:
+	scripts/mutants.sh

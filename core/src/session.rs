@@ -439,7 +439,10 @@ impl Session {
             State::Empty
         };
         if (200..300).contains(&resp.status) {
-            let previous_refresh = self.tokens.as_ref().and_then(|t| t.refresh.clone());
+            let previous_refresh = self
+                .tokens
+                .as_ref()
+                .map(|t| (t.refresh.clone(), t.refresh_exp));
             let parsed = parse_answer(resp, self.server_now(now)).and_then(|t| {
                 let before = self.clock.skew_ms();
                 self.clock.observe_grant(sent, now, t.times);
@@ -457,8 +460,12 @@ impl Session {
                         return self.transient(now, malformed(stage, resp.status), None, ctx);
                     }
                     if stage == Stage::Refresh && t.refresh.is_none() {
-                        // No rotation in this answer: the old refresh token stays valid.
-                        t.refresh = previous_refresh;
+                        // No rotation in this answer: the old refresh token stays valid,
+                        // until its own expiry.
+                        if let Some((refresh, refresh_exp)) = previous_refresh {
+                            t.refresh = refresh;
+                            t.refresh_exp = refresh_exp;
+                        }
                     }
                     self.generation += 1;
                     t.generation = self.generation;

@@ -220,8 +220,83 @@ mod tests {
             "https://h\u{7f}st",
             "https://[::1",
             "https://exa_mple.com",
+            "https://[zz]",
+            "https://[::1]x",
+            "https://[::1]x:443",
+            "https://host/a b",
+            "https://host/a\u{7f}b",
+            "https://host/a\u{0}b",
         ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn url_of_2048_characters_is_accepted_and_one_more_is_not() {
+        let at = |n: usize| format!("https://h/{}", "p".repeat(n - 10));
+        assert_eq!(at(2048).len(), 2048);
+        assert!(BaseUrl::parse(&at(2048)).is_ok());
+        assert!(BaseUrl::parse(&at(2049)).is_err());
+    }
+
+    #[test]
+    fn ipv6_hosts_with_ports_and_embedded_ipv4_parse() {
+        let u = BaseUrl::parse("https://[::ffff:10.0.0.1]:8443/v1").unwrap();
+        assert_eq!(u.host, "[::ffff:10.0.0.1]");
+        assert_eq!(u.port, Some(8443));
+        assert_eq!(u.origin(), "https://[::ffff:10.0.0.1]:8443");
+        let u = BaseUrl::parse("http://[::1]").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("[::1]", None));
+    }
+
+    #[test]
+    fn loopback_is_localhost_its_subdomains_ipv6_one_and_dotted_127() {
+        for lo in [
+            "http://localhost",
+            "http://app.localhost:3000",
+            "http://[::1]",
+            "http://127.0.0.1",
+            "http://127.255.3.4",
+        ] {
+            assert!(BaseUrl::parse(lo).unwrap().is_loopback(), "{lo}");
+        }
+        for not in [
+            "https://localhost.evil.com",
+            "https://xlocalhost",
+            "https://127.0.0",
+            "https://127.0.0.1.2",
+            "https://128.0.0.1",
+            "https://[::2]",
+        ] {
+            assert!(!BaseUrl::parse(not).unwrap().is_loopback(), "{not}");
+        }
+    }
+
+    #[test]
+    fn origins_differ_by_scheme_host_or_port() {
+        let a = BaseUrl::parse("https://h.example:8443/a").unwrap();
+        assert!(a.same_origin(&BaseUrl::parse("https://H.example:8443/b").unwrap()));
+        for other in [
+            "http://127.0.0.1:8443",
+            "https://g.example:8443",
+            "https://h.example",
+            "https://h.example:8444",
+        ] {
+            assert!(!a.same_origin(&BaseUrl::parse(other).unwrap()), "{other}");
+        }
+        let plain = BaseUrl::parse("http://localhost:8443").unwrap();
+        let tls = BaseUrl::parse("https://localhost:8443").unwrap();
+        assert!(!plain.same_origin(&tls));
+        assert_eq!(plain.effective_port(), 8443);
+        assert_eq!(
+            BaseUrl::parse("http://localhost").unwrap().effective_port(),
+            80
+        );
+        assert_eq!(
+            BaseUrl::parse("https://h.example")
+                .unwrap()
+                .effective_port(),
+            443
+        );
     }
 }
