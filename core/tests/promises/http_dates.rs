@@ -83,6 +83,9 @@ fn rfc850_two_digit_years_mean_1970_to_2069() {
         assert_eq!(secs(&rfc850(imf)), Some(want), "{}", rfc850(imf));
     }
     assert_eq!(secs("Sunday, 06-Nov-1994 08:49:37 GMT"), Some(784_111_777));
+    // Only two digits are a two-digit year: year 100 is year 100 (before 1970: no date),
+    // never 2000.
+    assert_eq!(secs("Saturday, 01-Jan-100 00:00:00 GMT"), None);
 }
 
 #[test]
