@@ -286,3 +286,74 @@ fn refresh_token_dying_during_a_backoff_leaves_no_wake_up_in_the_past() {
         T0 + 10 * MIN - 30 * SEC
     );
 }
+
+/// A grant whose JWT carries `exp` alone (no `iat`) and whose answer has no `expires_in`:
+/// only its `Date` can say what the issuer's clock reads.
+fn exp_only_grant(date_ms: u64, exp_ms: u64) -> HttpResponse {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({"sub": "key_1", "exp": exp_ms / 1000});
+    let token = format!(
+        "{}.{}.{}",
+        e.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        e.encode(claims.to_string()),
+        e.encode("sig")
+    );
+    let body = serde_json::json!({"session_token": token, "refresh_token": "rt_1"});
+    HttpResponse::new(200)
+        .with_header("Date", &http_date(date_ms))
+        .with_header("Content-Type", "application/json")
+        .with_body(body.to_string())
+}
+
+/// Exchanges with the server's clock `ahead_ms` ahead of the device's, answered by
+/// `grant(server now)`; returns the client's skew estimate afterwards.
+fn skew_after_exp_only_grant(ahead_ms: u64, grant: impl Fn(u64) -> HttpResponse) -> Harness {
+    let mut h = Harness::new(session_config());
+    h.server_skew_ms = ahead_ms as i64;
+    h.get_models();
+    let ex = h.take(is_exchange);
+    let server_now = h.server_now();
+    h.respond(ex.id, grant(server_now));
+    h
+}
+
+#[test]
+fn grant_without_issue_time_learns_the_server_clock_from_its_date() {
+    // A day's JWT, and one of 30 days: the Date is believed up to a month before `exp`.
+    for lifetime in [DAY, 30 * DAY] {
+        let h = skew_after_exp_only_grant(2 * HOUR, |now| exp_only_grant(now, now + lifetime));
+        let skew = h.client.clock_skew_ms();
+        assert!(
+            skew.abs_diff(2 * HOUR as i64) <= 2 * SEC,
+            "lifetime {lifetime}: skew {skew}"
+        );
+        assert!(matches!(
+            h.client.session_status(),
+            SessionStatus::Active(_)
+        ));
+    }
+}
+
+#[test]
+fn grant_date_at_or_after_its_exp_or_over_a_month_before_it_is_not_believed() {
+    // The device clock is right; each Date is wrong in a way the JWT's exp gives away.
+    for (date_after_now, exp_after_now) in [
+        (3 * HOUR, HOUR),                // Date after exp
+        (HOUR, HOUR),                    // Date exactly at exp
+        (2 * HOUR, 2 * HOUR + 32 * DAY), // Date over a month before exp
+    ] {
+        let h = skew_after_exp_only_grant(0, |now| {
+            exp_only_grant(now + date_after_now, now + exp_after_now)
+        });
+        assert_eq!(
+            h.client.clock_skew_ms(),
+            0,
+            "Date +{date_after_now} ms, exp +{exp_after_now} ms"
+        );
+        assert!(
+            matches!(h.client.session_status(), SessionStatus::Active(_)),
+            "Date +{date_after_now} ms, exp +{exp_after_now} ms: the session was kept"
+        );
+    }
+}
