@@ -168,6 +168,12 @@ impl Shared {
     }
 
     fn flush(&self, out: Flush) {
+        // Events first: a session the app persists (SessionChanged) is saved before any
+        // caller wakes or any request it enabled is sent, so a call that returns has its
+        // session on disk (a client closed right after a call lost the save otherwise).
+        if out.events {
+            self.deliver();
+        }
         if out.notify {
             self.changed.notify_all();
         }
@@ -182,9 +188,6 @@ impl Shared {
         }
         for (req, reply) in out.send {
             self.transport.send(req, reply);
-        }
-        if out.events {
-            self.deliver();
         }
     }
 
