@@ -400,7 +400,9 @@ export class PolarGrid {
     if (callId === 0) {
       const headers = { ...fixed };
       if (rid) headers['x-request-id'] = rid;
-      init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal };
+      // Never follow a redirect: the core classifies a 3xx, and following one would carry
+      // the key or a refresh token to whatever host the answer names.
+      init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal, redirect: 'manual' };
     } else {
       const c = this.#calls.get(callId);
       if (!c) return void this.#inflight.delete(id);
@@ -428,6 +430,9 @@ export class PolarGrid {
     try {
       const f = this.#fetch;
       res = await f(parts[1], init);
+      // A page's fetch hides a redirect's status and headers (an "opaqueredirect" answer
+      // with status 0): the core's contract for that is status 300, "a redirect".
+      if (res.type === 'opaqueredirect') res = new Response(null, { status: 300 });
       if (callId === 0) text = await res.text();
       else if (res.status < 200 || res.status > 299) text = await bodyPrefix(res);
     } catch (e) {
