@@ -34,13 +34,38 @@ pub struct CallSpec {
     /// Model name, as a routing hint for discovery (`model=…`).
     pub model: Option<String>,
     /// Whether the call may be sent again after a failure that may have reached the
-    /// server (timeout, broken connection, 500/502/504). `None` means: yes for idempotent
-    /// methods and for PolarGrid's inference endpoints (they change no server state; a
-    /// replay costs at most a duplicated generation), no for anything else.
+    /// server (timeout, broken connection, 500/502/504) or whose cause the platform hid.
+    /// `None` means: yes for idempotent methods, PolarGrid's inference endpoints (they
+    /// change no server state; a replay costs at most a duplicated generation) and
+    /// `/v1/tokens` (a second room token is minted, nothing else changes), no for
+    /// anything else.
     pub idempotent: Option<bool>,
     /// Time to the response head; `None` for the configured call timeout.
     pub timeout: Option<Duration>,
+    /// The call as a whole, from start to its answer head or failure (every attempt and
+    /// backoff); `None` for the configured `call_deadline`.
+    pub deadline: Option<Duration>,
+    /// The app's own headers (content type, accept, …), checked by
+    /// [`check_header`](crate::check_header) and sent after the core's. Values for the
+    /// headers the core owns (`Authorization`, `User-Agent`, `X-Request-ID`) and
+    /// hop-by-hop ones the transport sets (`Host`, `Content-Length`, …) are dropped.
+    pub headers: Vec<(String, String)>,
 }
+
+/// Headers the core sets, or the transport does: an app's values for them are dropped.
+const NOT_FROM_APP: [&str; 11] = [
+    "authorization",
+    "user-agent",
+    "x-request-id",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+];
 
 impl CallSpec {
     /// A call with no routing hint and default idempotency and timeout.
@@ -51,7 +76,22 @@ impl CallSpec {
             model: None,
             idempotent: None,
             timeout: None,
+            deadline: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds one of the app's headers (builder style).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The app's headers that go out: all but those the core or the transport sets.
+    pub(crate) fn app_headers(&self) -> impl Iterator<Item = &(String, String)> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| !NOT_FROM_APP.iter().any(|n| k.eq_ignore_ascii_case(n)))
     }
 
     /// Adds the model routing hint.
@@ -84,6 +124,22 @@ impl CallSpec {
                 "path has whitespace, control characters, `#` or `\\`; percent-encode them",
             ));
         }
+        if self.headers.len() > crate::http::MAX_APP_HEADERS {
+            return Err(MisuseError::BadCall("more than 100 headers"));
+        }
+        let mut size = 0usize;
+        for (k, v) in &self.headers {
+            crate::http::check_header(k, v).map_err(MisuseError::BadCall)?;
+            size = size.saturating_add(k.len() + v.len() + 4);
+        }
+        if size > crate::http::MAX_HEAD {
+            return Err(MisuseError::BadCall(
+                "the headers are larger than 64 KiB together",
+            ));
+        }
+        if self.timeout.is_some_and(|t| t.is_zero()) || self.deadline.is_some_and(|d| d.is_zero()) {
+            return Err(MisuseError::BadCall("a timeout or deadline of zero"));
+        }
         if let Some(m) = &self.model {
             if m.is_empty() || m.len() > 256 {
                 return Err(MisuseError::BadCall(
@@ -100,13 +156,14 @@ impl CallSpec {
     }
 
     fn default_idempotent(&self) -> bool {
-        const INFERENCE: [&str; 6] = [
+        const INFERENCE: [&str; 7] = [
             "/v1/chat/completions",
             "/v1/completions",
             "/v1/embeddings",
             "/v1/models",
             "/v1/audio/speech",
             "/v1/audio/transcriptions",
+            "/v1/tokens",
         ];
         self.method.is_idempotent() || INFERENCE.contains(&self.bare_path())
     }
@@ -179,10 +236,17 @@ pub(crate) struct Call {
     /// Regions this call failed on for certain (refused, DNS, TLS): it never goes back
     /// (see the rule in `crate::route`).
     pub(crate) avoid: Vec<String>,
+    /// When the call as a whole gives up (driver clock).
+    pub(crate) deadline: Option<Timestamp>,
 }
 
 impl Call {
-    pub(crate) fn new(id: CallId, spec: CallSpec, trace_id: String) -> Self {
+    pub(crate) fn new(
+        id: CallId,
+        spec: CallSpec,
+        trace_id: String,
+        deadline: Option<Timestamp>,
+    ) -> Self {
         let idempotent = spec.idempotent.unwrap_or_else(|| spec.default_idempotent());
         Call {
             id,
@@ -196,6 +260,7 @@ impl Call {
             wait_deadline: None,
             last_error: None,
             avoid: Vec::new(),
+            deadline,
         }
     }
 
@@ -260,6 +325,11 @@ impl Call {
                 ));
                 // The server's Retry-After when it gave one, never less than our backoff.
                 let at = now.plus(wait.map_or(b, |w| w.max(b)));
+                if self.deadline.is_some_and(|d| at >= d) {
+                    // The retry would start after the call's deadline: fail now.
+                    budget.refund();
+                    return Next::Fail(error);
+                }
                 self.phase = Phase::Backoff(at);
                 Next::RetryAt(at)
             }
@@ -295,6 +365,11 @@ impl Budget {
         } else {
             false
         }
+    }
+
+    /// Puts back a token taken for a retry that was not made.
+    pub(crate) fn refund(&mut self) {
+        self.tenths = self.tenths.saturating_add(10).min(self.cap_tenths);
     }
 
     /// Puts back a fraction for a success.

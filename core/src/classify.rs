@@ -88,7 +88,11 @@ pub fn classify_response(
         .header("retry-after")
         .and_then(|v| parse_retry_after(v, anchor))
         .filter(|_| matches!(status, 429 | 503));
-    let (cause, fix) = explain(kind, stage);
+    let (cause, fix) = if (300..400).contains(&status) {
+        REDIRECT
+    } else {
+        explain(kind, stage)
+    };
     CallError {
         kind,
         status: Some(status),
@@ -101,6 +105,13 @@ pub fn classify_response(
         attempts: 0,
     }
 }
+
+/// A redirect's cause and fix: the client never follows one (it would carry the key, a
+/// JWT or a refresh token to the host the answer names).
+const REDIRECT: (&str, &str) = (
+    "the server answered with a redirect, which the client never follows: it would carry a credential to another host",
+    "check the configured endpoints and base URL (use https and the exact host); a proxy or captive portal may be redirecting",
+);
 
 /// Classifies a failure below HTTP.
 pub fn classify_transport(stage: Stage, kind: TransportErrorKind) -> CallError {
@@ -295,9 +306,21 @@ fn explain(kind: ErrorKind, stage: Stage) -> (&'static str, &'static str) {
             "no answer arrived in time",
             "retry; for long generations use streaming or raise the call timeout",
         ),
+        (ErrorKind::Network(TransportErrorKind::ConnectTimeout), _) => (
+            "no connection could be made in time: the host did not answer",
+            "check the network connection; the client fails over to another region when it can",
+        ),
         (ErrorKind::Network(TransportErrorKind::Aborted), _) => (
             "the connection broke after the request was sent",
             "retry; the client only retries such failures automatically when the call is idempotent",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Protocol), _) => (
+            "the answer was not valid HTTP (a malformed or oversized header)",
+            "check that the endpoints point at PolarGrid and not at a proxy or captive portal",
+        ),
+        (ErrorKind::Network(TransportErrorKind::Opaque), _) => (
+            "the request failed and the platform did not say why: offline, refused, DNS, CORS or the page's Content-Security-Policy",
+            "check the network connection, and that the page's CSP connect-src and the server's CORS allow the PolarGrid hosts; calls that are not safe to repeat are not retried",
         ),
         (ErrorKind::MalformedResponse, _) => (
             "the service answered with something the client could not read",
@@ -306,6 +329,19 @@ fn explain(kind: ErrorKind, stage: Stage) -> (&'static str, &'static str) {
         (ErrorKind::UnexpectedStatus, _) => (
             "the service answered with a status the protocol does not use",
             "check that the endpoints point at PolarGrid and that no proxy redirects the request",
+        ),
+        (ErrorKind::InvalidConfig | ErrorKind::KeyInBrowser, _) => (
+            "the configuration was refused",
+            "fix the option the error names",
+        ),
+        (ErrorKind::InvalidCall, _) => (
+            "the call was refused before any request",
+            "fix the call as the error says",
+        ),
+        (ErrorKind::Cancelled, _) => ("the call was cancelled", "nothing to fix: the app cancelled it"),
+        (ErrorKind::Closed, _) => (
+            "the client was closed",
+            "make calls before closing the client, or create a new one",
         ),
     }
 }

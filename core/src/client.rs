@@ -10,8 +10,8 @@ use crate::ctx::Ctx;
 use crate::error::{ConfigError, ErrorKind, MisuseError};
 use crate::event::{Event, SessionChange, SessionInfo};
 use crate::http::{
-    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
-    MAX_ERROR_BODY,
+    answer_head_broken, CallId, Certainty, HttpRequest, HttpResponse, Method, Purpose, RequestId,
+    TransportErrorKind, MAX_ERROR_BODY,
 };
 use crate::idmap::IdMap;
 use crate::rng::Rng;
@@ -42,6 +42,21 @@ pub enum SessionStatus {
     Refreshing(SessionInfo),
     /// Handoff mode: no usable session; waiting for the app to hand one over.
     Ended,
+}
+
+impl SessionStatus {
+    /// A stable lowercase name: `direct`, `none`, `exchanging`, `active`, `refreshing` or
+    /// `ended` (every binding uses these).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SessionStatus::Direct => "direct",
+            SessionStatus::None => "none",
+            SessionStatus::Exchanging => "exchanging",
+            SessionStatus::Active(_) => "active",
+            SessionStatus::Refreshing(_) => "refreshing",
+            SessionStatus::Ended => "ended",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -136,8 +151,17 @@ impl Client {
         self.next_call += 1;
         let id = CallId(self.next_call);
         let trace = ctx!(self).trace_id();
+        let t = &self.cfg.cfg.timeouts;
+        let deadline = spec
+            .deadline
+            .or(t.call_deadline)
+            .unwrap_or_else(|| spec.timeout.unwrap_or(t.call).saturating_mul(2));
+        let deadline = Some(now.plus(deadline));
+        if let Some(d) = deadline {
+            self.timers.push(d, Timer::Call(id));
+        }
         self.calls
-            .insert(Call::new(id, spec, trace), self.cfg.scope);
+            .insert(Call::new(id, spec, trace, deadline), self.cfg.scope);
         self.drive(now);
         self.tidy_timers();
         Ok(id)
@@ -244,6 +268,14 @@ impl Client {
             return Ok(());
         };
         self.observe_now(now);
+        if answer_head_broken(&response.headers) {
+            // Not valid HTTP (a header with CR, LF or NUL, a head over 64 KiB): the same
+            // answer whichever platform's parser let it through (`check_header`).
+            self.on_transport_error(now, id, p.purpose, TransportErrorKind::Protocol);
+            self.drive(now);
+            self.tidy_timers();
+            return Ok(());
+        }
         let mut resp = response;
         if !p.purpose.core_owned() {
             resp.body.truncate(MAX_ERROR_BODY);
@@ -335,6 +367,9 @@ impl Client {
         due_calls.dedup();
         let mut failed = Vec::new();
         for id in due_calls.into_iter().map(CallId) {
+            if self.past_deadline(now, id) {
+                continue;
+            }
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
@@ -481,6 +516,7 @@ impl Client {
                         c.phase = Phase::Backoff(at.offset(-back));
                     }
                     c.wait_deadline = c.wait_deadline.map(|d| d.offset(-back));
+                    c.deadline = c.deadline.map(|d| d.offset(-back));
                 }
                 self.rebuild_timers();
             }

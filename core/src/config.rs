@@ -268,15 +268,26 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Timeouts per kind of request (time to the response head).
+/// Timeouts per kind of request (time to the answer the core needs), and for a call as a
+/// whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Exchange and refresh.
     pub auth: Duration,
     /// Discovery (`PROTOCOL.md`: about 2 s).
     pub discovery: Duration,
-    /// App calls (time to the first byte of the answer; streams then flow freely).
+    /// Each attempt of an app call (time to the first byte of the answer; streams then
+    /// flow freely).
     pub call: Duration,
+    /// Establishing a connection, for every request (capped by the request's timeout).
+    pub connect: Duration,
+    /// An app call as a whole, from `start_call` to its answer head or its failure, every
+    /// attempt and backoff included. `None` (the default) means twice the call's attempt
+    /// timeout: 120 s with the default 60 s, which lets one attempt use all of its time
+    /// and leaves room for retries and failover (without it a failing edge whose answers
+    /// trickle held a call for attempts × 60 s). A stream's body after the call is ready
+    /// belongs to the app and is never cut by it.
+    pub call_deadline: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -285,6 +296,8 @@ impl Default for Timeouts {
             auth: Duration::from_secs(10),
             discovery: Duration::from_secs(2),
             call: Duration::from_secs(60),
+            connect: Duration::from_secs(10),
+            call_deadline: None,
         }
     }
 }
@@ -445,6 +458,9 @@ pub(crate) fn check_key(key: &Secret) -> Result<(), ConfigError> {
 
 impl Checked {
     pub(crate) fn new(cfg: Config) -> Result<Checked, ConfigError> {
+        if cfg.mode == Mode::Handoff && cfg.api_key.is_some() {
+            return Err(ConfigError::KeyInHandoff);
+        }
         match (&cfg.api_key, cfg.mode) {
             (Some(k), _) => check_key(k)?,
             (None, Mode::Session | Mode::Direct) => {

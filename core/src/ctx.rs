@@ -52,6 +52,7 @@ impl Ctx<'_> {
         timeout: Duration,
     ) -> RequestId {
         let id = self.request_id();
+        let connect_timeout = self.cfg.cfg.timeouts.connect.min(timeout);
         let req = HttpRequest {
             id,
             purpose,
@@ -60,6 +61,7 @@ impl Ctx<'_> {
             headers,
             body,
             timeout,
+            connect_timeout,
         };
         self.outbox.push_back((id, Some(req)));
         id

@@ -38,8 +38,21 @@ pub enum ErrorKind {
     Network(TransportErrorKind),
     /// A 2xx answer from the auth service or autorouter that could not be understood.
     MalformedResponse,
-    /// A status the protocol does not use (1xx, 3xx, other 4xx).
+    /// A status the protocol does not use (1xx, other 4xx), or a redirect (3xx): the
+    /// client never follows one.
     UnexpectedStatus,
+    /// The configuration was refused before any request ([`ConfigError`]).
+    InvalidConfig,
+    /// A `pg_` key was given where the people using the app can read it (a web page or
+    /// worker); keep it on a backend and hand sessions over instead.
+    KeyInBrowser,
+    /// The app's call (path, method, header) or a value it passed (snapshot, grant) was
+    /// refused before any request ([`MisuseError`]).
+    InvalidCall,
+    /// The app cancelled the call (raised by drivers).
+    Cancelled,
+    /// The client was closed while the call was open, or before it (raised by drivers).
+    Closed,
 }
 
 impl ErrorKind {
@@ -59,6 +72,42 @@ impl ErrorKind {
             ErrorKind::Network(_) => "network",
             ErrorKind::MalformedResponse => "malformed_response",
             ErrorKind::UnexpectedStatus => "unexpected_status",
+            ErrorKind::InvalidConfig => "invalid_config",
+            ErrorKind::KeyInBrowser => "key_in_browser",
+            ErrorKind::InvalidCall => "invalid_call",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Closed => "closed",
+        }
+    }
+
+    /// Every kind's name, as [`as_str`](Self::as_str) writes it (`network` once): the
+    /// list every binding's error-kind type holds.
+    pub const NAMES: [&'static str; 18] = [
+        "invalid_api_key",
+        "session_expired",
+        "no_session",
+        "cdn_blocked",
+        "insufficient_scope",
+        "billing",
+        "validation",
+        "not_found",
+        "rate_limited",
+        "server",
+        "network",
+        "malformed_response",
+        "unexpected_status",
+        "invalid_config",
+        "key_in_browser",
+        "invalid_call",
+        "cancelled",
+        "closed",
+    ];
+
+    /// The transport failure behind a `network` error.
+    pub fn transport(self) -> Option<TransportErrorKind> {
+        match self {
+            ErrorKind::Network(t) => Some(t),
+            _ => None,
         }
     }
 }
@@ -117,7 +166,9 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// A configuration problem, found before any request is made.
+/// A configuration problem, found before any request is made. Its
+/// [`kind`](Self::kind), [`cause`](Self::cause) and [`fix`](Self::fix) are what bindings
+/// show; `Display` joins them for Rust users.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -132,6 +183,30 @@ pub enum ConfigError {
     MissingApiKey {
         /// The mode that needs it.
         mode: &'static str,
+    },
+    /// Handoff mode was given an API key: it keeps none on the device.
+    #[error(
+        "handoff mode keeps no api key on this device; fix: drop the key, or use session mode"
+    )]
+    KeyInHandoff,
+    /// A key where the people using the app can read it (a page or worker).
+    #[error("a pg_ key in a web page can be read by anyone who opens it; fix: keep the key on your backend, mint sessions there and hand them over (handoff mode); for a local tool only, allow the key in the browser explicitly")]
+    KeyInBrowser,
+    /// Both a region and a base URL were given.
+    #[error(
+        "region and base url were both given; fix: pass one of them, or neither to auto-route"
+    )]
+    RegionAndBaseUrl,
+    /// The mode is not one the client knows.
+    #[error(
+        "mode is not session, direct or handoff; fix: use session (the default), direct or handoff"
+    )]
+    UnknownMode,
+    /// The session snapshot to restore could not be read.
+    #[error("the session to restore is unusable ({problem}); fix: pass the snapshot exactly as the client gave it (pg.snapshot() or a session event), or none")]
+    BadSession {
+        /// What is wrong.
+        problem: &'static str,
     },
     /// A URL could not be parsed or is not allowed.
     #[error("{field} is not a usable url ({problem}); fix: {fix}")]
@@ -156,7 +231,7 @@ pub enum ConfigError {
         problem: &'static str,
     },
     /// A setting is out of range.
-    #[error("{field} is out of range ({problem})")]
+    #[error("{field} is out of range ({problem}); fix: pass a value in range, or leave it unset for the default")]
     OutOfRange {
         /// Which setting.
         field: &'static str,
@@ -165,7 +240,71 @@ pub enum ConfigError {
     },
 }
 
-/// The driver used the core wrongly; the core's state is unchanged.
+impl ConfigError {
+    /// [`ErrorKind::InvalidConfig`], or [`ErrorKind::KeyInBrowser`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ConfigError::KeyInBrowser => ErrorKind::KeyInBrowser,
+            _ => ErrorKind::InvalidConfig,
+        }
+    }
+
+    /// One line: what is wrong (never a secret).
+    pub fn cause(&self) -> String {
+        let joined = |parts: &[&str]| parts.concat();
+        match self {
+            ConfigError::MalformedApiKey { problem } => {
+                joined(&["the api key is malformed: ", problem])
+            }
+            ConfigError::MissingApiKey { mode } => {
+                joined(&["mode ", mode, " needs an api key and none was given"])
+            }
+            ConfigError::KeyInHandoff => {
+                "handoff mode keeps no api key on this device, and one was given".to_string()
+            }
+            ConfigError::KeyInBrowser => {
+                "a pg_ key in a web page or worker can be read by anyone who opens it".to_string()
+            }
+            ConfigError::RegionAndBaseUrl => "region and base url were both given".to_string(),
+            ConfigError::UnknownMode => "the mode is not session, direct or handoff".to_string(),
+            ConfigError::BadSession { problem } => {
+                joined(&["the session to restore is unusable: ", problem])
+            }
+            ConfigError::BadUrl { field, problem, .. } => {
+                joined(&[field, " is not a usable url: ", problem])
+            }
+            ConfigError::UnknownRegion { region } => {
+                joined(&["region \"", region, "\" is not a region id or alias"])
+            }
+            ConfigError::BadEndpoints { problem } => {
+                joined(&["the endpoints JSON is unusable: ", problem])
+            }
+            ConfigError::OutOfRange { field, problem } => {
+                joined(&[field, " is out of range: ", problem])
+            }
+        }
+    }
+
+    /// One line: how to fix it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            ConfigError::MalformedApiKey { .. } => "pass the key exactly as the Console showed it (it starts with pg_)",
+            ConfigError::MissingApiKey { .. } => "pass a pg_… key, or use handoff mode with a session minted by your backend (a restored session alone runs in handoff mode too)",
+            ConfigError::KeyInHandoff => "drop the key, or use session mode",
+            ConfigError::KeyInBrowser => "keep the key on your backend: mint sessions there and hand them over (handoff mode); for a local tool only, allow the key in the browser explicitly",
+            ConfigError::RegionAndBaseUrl => "pass one of them, or neither to auto-route",
+            ConfigError::UnknownMode => "use session (the default), direct or handoff",
+            ConfigError::BadSession { .. } => "pass the snapshot exactly as the client gave it (from a session event or the snapshot getter), or none",
+            ConfigError::BadUrl { fix, .. } => fix,
+            ConfigError::UnknownRegion { .. } => "use an id like yto-01 or an alias like toronto",
+            ConfigError::BadEndpoints { .. } => "pass the emulator's start-up JSON as it is, or an object with autorouter, auth and regions",
+            ConfigError::OutOfRange { .. } => "pass a value in range, or leave it unset for the default",
+        }
+    }
+}
+
+/// The driver or the app used the core wrongly; the core's state is unchanged. Its
+/// [`kind`](Self::kind) is always [`ErrorKind::InvalidCall`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MisuseError {
@@ -178,4 +317,30 @@ pub enum MisuseError {
     /// A call spec is unusable.
     #[error("bad call: {0}")]
     BadCall(&'static str),
+}
+
+impl MisuseError {
+    /// Always [`ErrorKind::InvalidCall`].
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::InvalidCall
+    }
+
+    /// One line: what is wrong.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            MisuseError::UnknownRequest(_) => {
+                "an answer came for a request this client never sent or already answered"
+            }
+            MisuseError::BadSnapshot(why) | MisuseError::BadCall(why) => why,
+        }
+    }
+
+    /// One line: how to fix it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            MisuseError::UnknownRequest(_) => "answer each request the core emitted exactly once, by its id",
+            MisuseError::BadSnapshot(_) => "pass the snapshot or grant exactly as it was given (a session event's snapshot, or your backend's session answer)",
+            MisuseError::BadCall(_) => "fix the call as the cause says; paths look like /v1/models, methods are GET, POST, PUT, DELETE, PATCH or HEAD",
+        }
+    }
 }

@@ -80,6 +80,20 @@ pub enum SessionChange {
     Cleared,
 }
 
+impl SessionChange {
+    /// A stable lowercase name: `exchanged`, `refreshed`, `handed_over`, `restored` or
+    /// `cleared` (every binding uses these).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionChange::Exchanged => "exchanged",
+            SessionChange::Refreshed => "refreshed",
+            SessionChange::HandedOver => "handed_over",
+            SessionChange::Restored => "restored",
+            SessionChange::Cleared => "cleared",
+        }
+    }
+}
+
 /// Non-secret facts about a session, for logs and traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionInfo {
@@ -106,4 +120,16 @@ pub enum RegionReason {
     Failover,
     /// Configured (pinned region or base URL).
     Configured,
+}
+
+impl RegionReason {
+    /// A stable lowercase name: `discovered`, `fallback`, `failover` or `configured`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionReason::Discovered => "discovered",
+            RegionReason::Fallback => "fallback",
+            RegionReason::Failover => "failover",
+            RegionReason::Configured => "configured",
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! What crosses the Sans-IO boundary: complete request descriptions out, responses and
-//! transport errors in.
+//! transport errors in. The transport rules every driver follows are in the crate docs.
 
 use core::fmt;
 use core::time::Duration;
@@ -101,12 +101,25 @@ impl Purpose {
     pub fn core_owned(self) -> bool {
         !matches!(self, Purpose::Call(_))
     }
+
+    /// A stable lowercase name: `exchange`, `refresh`, `discover` or `call`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Exchange => "exchange",
+            Purpose::Refresh => "refresh",
+            Purpose::Discover => "discover",
+            Purpose::Call(_) => "call",
+        }
+    }
 }
 
 /// A complete request: the driver sends exactly this and returns what came back.
 ///
 /// For [`Purpose::Call`] the driver attaches the app's own body (the core never sees
-/// it) and must not follow redirects. `Debug` redacts credentials.
+/// it). The transport rules every driver follows are in the [crate docs](crate):
+/// never follow a redirect, read at most [`body_limit`](Self::body_limit) of an answer,
+/// give up connecting after `connect_timeout`, release the connection at once when the
+/// request fails or the core aborts it. `Debug` redacts credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// Answer with this id.
@@ -121,15 +134,33 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body for core-owned requests (JSON); `None` for app calls and discovery.
     pub body: Option<Vec<u8>>,
-    /// Give up (and report [`TransportErrorKind::Timeout`]) if no response head has
-    /// arrived by then. The core also enforces it on its own through `handle_timeout`.
+    /// Give up (and report [`TransportErrorKind::Timeout`]) if the answer the core needs
+    /// has not arrived by then: the head of a 2xx app call; the head and the body (up to
+    /// [`body_limit`](Self::body_limit)) otherwise. Already shortened to what is left of
+    /// the call's whole-call deadline. The core also enforces it on its own through
+    /// `handle_timeout`.
     pub timeout: Duration,
+    /// Give up connecting (and report [`TransportErrorKind::ConnectTimeout`]) after this;
+    /// never longer than `timeout`.
+    pub connect_timeout: Duration,
 }
 
 impl HttpRequest {
     /// The value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
+    }
+
+    /// How much of an answer's body with `status` to read and pass to the core:
+    /// `None` for a 2xx answer to an app call (keep the body for the app, unread, and
+    /// pass an empty one), otherwise at most this many bytes ([`MAX_CORE_BODY`] for the
+    /// core's own requests, [`MAX_ERROR_BODY`] for a failed app call).
+    pub fn body_limit(&self, status: u16) -> Option<usize> {
+        match self.purpose {
+            Purpose::Call(_) if (200..300).contains(&status) => None,
+            Purpose::Call(_) => Some(MAX_ERROR_BODY),
+            _ => Some(MAX_CORE_BODY),
+        }
     }
 }
 
@@ -157,6 +188,7 @@ impl fmt::Debug for HttpRequest {
                 &self.body.as_ref().map(|b| format!("[{} bytes]", b.len())),
             )
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -223,39 +255,106 @@ impl fmt::Debug for HttpResponse {
     }
 }
 
-/// How a request failed below HTTP.
+/// How a request failed below HTTP: the one table every driver maps its platform's
+/// failures onto (see the [crate docs](crate) for each binding's mapping).
+///
+/// | kind | [`Certainty`] | what happened |
+/// |---|---|---|
+/// | [`Dns`](Self::Dns) | certain | the host name did not resolve |
+/// | [`Connect`](Self::Connect) | certain | the connection was refused, or no route to the host |
+/// | [`Tls`](Self::Tls) | certain | the TLS handshake failed |
+/// | [`ConnectTimeout`](Self::ConnectTimeout) | certain | no connection within `connect_timeout` |
+/// | [`Timeout`](Self::Timeout) | ambiguous | sent, and the answer did not arrive within `timeout` |
+/// | [`Aborted`](Self::Aborted) | ambiguous | the connection broke (reset, closed) after sending began |
+/// | [`Protocol`](Self::Protocol) | ambiguous | the answer was not valid HTTP (a header with CR, LF or NUL, a head over 64 KiB, a parse error) |
+/// | [`Opaque`](Self::Opaque) | opaque | it failed before any answer and the platform does not say why (a browser's `TypeError`: offline, refused, DNS, CORS or CSP) |
+///
+/// What the core does with each certainty is written in the `route` module docs: a
+/// certain failure never reached the server, so any call may go elsewhere; an ambiguous
+/// one may have been processed, so only a call that is safe to repeat is sent again; an
+/// opaque one is treated as certain for a call that is safe to repeat and fails any other
+/// call with a cause that says the platform did not tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransportErrorKind {
-    /// The name did not resolve.
+    /// The name did not resolve (nothing was sent).
     Dns,
     /// The connection was refused or could not be established (nothing was sent).
     Connect,
     /// The TLS handshake failed (nothing was sent).
     Tls,
-    /// No response head within the request's timeout (the server may have acted on it).
+    /// No connection within the request's `connect_timeout` (nothing was sent).
+    ConnectTimeout,
+    /// No answer within the request's timeout (the server may have acted on it).
     Timeout,
     /// The connection broke after the request was sent (the server may have acted on it).
     Aborted,
+    /// The answer was not valid HTTP (the server may have acted on the request).
+    Protocol,
+    /// Failed before any answer, cause unknown: the platform does not say.
+    Opaque,
+}
+
+/// How sure a transport failure is that the request never reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Certainty {
+    /// Nothing reached the server: any call may be sent again, anywhere.
+    Certain,
+    /// The server may have acted on the request.
+    Ambiguous,
+    /// The platform does not say.
+    Opaque,
 }
 
 impl TransportErrorKind {
-    /// Whether the request certainly never reached the server's application.
-    pub fn never_sent(self) -> bool {
-        matches!(
-            self,
-            TransportErrorKind::Dns | TransportErrorKind::Connect | TransportErrorKind::Tls
-        )
+    /// Every kind, in the table's order.
+    pub const ALL: [TransportErrorKind; 8] = [
+        TransportErrorKind::Dns,
+        TransportErrorKind::Connect,
+        TransportErrorKind::Tls,
+        TransportErrorKind::ConnectTimeout,
+        TransportErrorKind::Timeout,
+        TransportErrorKind::Aborted,
+        TransportErrorKind::Protocol,
+        TransportErrorKind::Opaque,
+    ];
+
+    /// Where the kind stands in the table.
+    pub fn certainty(self) -> Certainty {
+        match self {
+            TransportErrorKind::Dns
+            | TransportErrorKind::Connect
+            | TransportErrorKind::Tls
+            | TransportErrorKind::ConnectTimeout => Certainty::Certain,
+            TransportErrorKind::Timeout
+            | TransportErrorKind::Aborted
+            | TransportErrorKind::Protocol => Certainty::Ambiguous,
+            TransportErrorKind::Opaque => Certainty::Opaque,
+        }
     }
 
-    /// A stable lowercase name (`"connect"`, `"timeout"`, …).
+    /// Whether the request certainly never reached the server's application.
+    pub fn never_sent(self) -> bool {
+        self.certainty() == Certainty::Certain
+    }
+
+    /// A stable lowercase name (`"connect"`, `"connect_timeout"`, `"opaque"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             TransportErrorKind::Dns => "dns",
             TransportErrorKind::Connect => "connect",
             TransportErrorKind::Tls => "tls",
+            TransportErrorKind::ConnectTimeout => "connect_timeout",
             TransportErrorKind::Timeout => "timeout",
             TransportErrorKind::Aborted => "aborted",
+            TransportErrorKind::Protocol => "protocol",
+            TransportErrorKind::Opaque => "opaque",
         }
+    }
+
+    /// Reads a name written by [`as_str`](Self::as_str).
+    pub fn parse(name: &str) -> Option<TransportErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -263,6 +362,47 @@ impl fmt::Display for TransportErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Largest header block (request or answer) a transport accepts, in bytes.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Largest header value the core emits or accepts from the app.
+pub const MAX_HEADER_VALUE: usize = 8 * 1024;
+/// Most headers an app call may add.
+pub const MAX_APP_HEADERS: usize = 100;
+
+/// Why an app's header cannot be sent: the one rule for header hygiene.
+///
+/// A name must be an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``) of at most 256
+/// bytes; a value must hold no CR, LF, NUL or other control character but TAB, and be at
+/// most [`MAX_HEADER_VALUE`] bytes. Drivers never send a header the core has not checked,
+/// and treat an answer whose head breaks the same rule (or exceeds [`MAX_HEAD`]) as
+/// [`TransportErrorKind::Protocol`] (the core checks the headers it is given too).
+pub fn check_header(name: &str, value: &str) -> Result<(), &'static str> {
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    if name.is_empty() || name.len() > 256 || !name.bytes().all(token) {
+        return Err("a header name is empty, longer than 256 bytes or not an HTTP token");
+    }
+    if value.len() > MAX_HEADER_VALUE {
+        return Err("a header value is longer than 8 KiB");
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err("a header value holds CR, LF, NUL or another control character");
+    }
+    Ok(())
+}
+
+/// Whether an answer's headers break the hygiene rule (see [`check_header`]): a value
+/// with CR, LF or NUL, or a head over [`MAX_HEAD`] bytes.
+pub(crate) fn answer_head_broken(headers: &[(String, String)]) -> bool {
+    let mut size = 0usize;
+    for (k, v) in headers {
+        size = size.saturating_add(k.len() + v.len() + 4);
+        if v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return true;
+        }
+    }
+    size > MAX_HEAD
 }
 
 pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

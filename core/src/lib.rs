@@ -40,6 +40,39 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## The transport contract
+//! Each [`HttpRequest`] says why it is sent ([`Purpose`]), how long the core waits for it
+//! (`timeout`, `connect_timeout`) and how much of the answer to read
+//! ([`HttpRequest::body_limit`]). A transport, in every binding:
+//! 1. **Never follows a redirect.** A 3xx is an answer: pass it to the core, which
+//!    classifies it. Following one would carry the key, a JWT or a refresh token to
+//!    whatever host the answer names. A page's `fetch` hides a manual redirect's status
+//!    (an `opaqueredirect` answer): pass it as status `300`.
+//! 2. **Releases the connection at once** when a request fails, times out, or the core
+//!    aborts it ([`Event::Abort`]): close the socket or cancel the
+//!    task, never leave it to a pool to find out later.
+//! 3. **Maps its platform's failures onto [`TransportErrorKind`]** in one function, with
+//!    the table below. When the platform cannot tell a refusal from a reset, it says
+//!    [`Opaque`](TransportErrorKind::Opaque), never a guess.
+//! 4. **Sends only headers the core emitted**; an app's own headers reach the core in
+//!    [`CallSpec::headers`] and are checked by [`check_header`].
+//! 5. Sends an app call's request only with its body: the driver holds the body from the
+//!    moment the call starts.
+//!
+//! | platform failure | Rust (ureq) | Node (undici) | browser (`fetch`) | Python (httpx) | Kotlin (`HttpURLConnection`) | Swift (`URLSession`) |
+//! |---|---|---|---|---|---|---|
+//! | name not resolved | `dns` | `ENOTFOUND`, `EAI_AGAIN` → `dns` | `opaque` | `ConnectError` (name resolution) → `dns` | `UnknownHostException` → `dns` | `cannotFindHost`, `dnsLookupFailed` → `dns` |
+//! | refused, unreachable | `connect` | `ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH` → `connect` | `opaque` | `ConnectError` → `connect` | `ConnectException`, `NoRouteToHostException` → `connect` | `cannotConnectToHost` → `connect` |
+//! | TLS handshake | `tls` | `ERR_TLS_*`, `CERT_*` → `tls` | `opaque` | `ConnectError` (SSL) → `tls` | `SSLException` → `tls` | `secureConnectionFailed`, `serverCertificate*` → `tls` |
+//! | connect timed out | `connect_timeout` | `UND_ERR_CONNECT_TIMEOUT` → `connect_timeout` | `opaque` | `ConnectTimeout` → `connect_timeout` | `SocketTimeoutException` while connecting → `connect_timeout` | `timedOut` before the connection → `connect_timeout` |
+//! | no answer in time | `timeout` | the core's deadline → `timeout` | the core's deadline → `timeout` | `ReadTimeout`, `WriteTimeout`, `PoolTimeout` → `timeout` | `SocketTimeoutException` while reading → `timeout` | `timedOut` after the connection → `timeout` |
+//! | reset, closed after sending | `aborted` | `ECONNRESET`, `UND_ERR_SOCKET` → `aborted` | `opaque` | `ReadError`, `RemoteProtocolError` (closed) → `aborted` | other `IOException` → `aborted` | `networkConnectionLost` → `aborted` |
+//! | malformed answer | `protocol` | `HPE_*` → `protocol` | `opaque` | `RemoteProtocolError` (parse) → `protocol` | a head the core refuses → `protocol` | `badServerResponse` → `protocol` |
+//! | cause not given | — | — | `TypeError` → `opaque` | — | — | — |
+//!
+//! (Each binding's mapping function cites this table; its tests produce each row the
+//! emulator can produce.)
+//!
 //! ## Contract
 //! - Every state-changing method takes `now` first; the clock may jump (device sleep,
 //!   clock corrections) and the core copes.
@@ -65,10 +98,12 @@ mod ctx;
 mod error;
 mod event;
 mod grant;
+mod hint;
 mod http;
 mod httpdate;
 mod idmap;
 mod jwt;
+mod options;
 mod rng;
 mod route;
 mod secret;
@@ -87,12 +122,14 @@ pub use config::{
 };
 pub use error::{CallError, ConfigError, ErrorKind, MisuseError};
 pub use event::{Event, RegionReason, SessionChange, SessionInfo};
+pub use hint::model_hint;
 pub use http::{
-    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
-    MAX_CORE_BODY, MAX_ERROR_BODY,
+    check_header, CallId, Certainty, HttpRequest, HttpResponse, Method, Purpose, RequestId,
+    TransportErrorKind, MAX_APP_HEADERS, MAX_CORE_BODY, MAX_ERROR_BODY, MAX_HEAD, MAX_HEADER_VALUE,
 };
 pub use httpdate::{parse_http_date, parse_retry_after};
 pub use jwt::{read_claims, JwtClaims, JwtError, Scope};
+pub use options::{Built, Options};
 pub use secret::Secret;
 pub use snapshot::{SessionSnapshot, SNAPSHOT_VERSION};
 pub use time::Timestamp;

@@ -14,16 +14,32 @@
 //! [`Router::step`].
 //!
 //! ## Failover within one call
-//! Failures are of two kinds, and the rule differs:
-//! - **Certain** (connection refused, DNS, TLS: nothing reached the server). The call
-//!   never sends to that region again: its next attempt goes to a region it has not
+//! Transport failures come in three kinds ([`Certainty`](crate::Certainty); the table of
+//! which platform failure is which is in the `http` module docs), and the rule differs:
+//! - **Certain** (refused, DNS, TLS, connect timeout: nothing reached the server). The
+//!   call never sends to that region again: its next attempt goes to a region it has not
 //!   failed on ([`Router::target_for`]), same country first, so within its attempt limit
 //!   a call walks as many known regions as it has attempts — in a broad outage it finds
 //!   the one that is up. When every known region has failed for it, it fails with the
-//!   last error rather than try one again.
-//! - **Ambiguous** (timeout, 5xx: the server may be alive, slow or overloaded). The call
-//!   may retry the same region after its backoff, as before: moving on at the first
-//!   timeout would shift load (and cold model caches) onto the next region for a blip.
+//!   last error rather than try one again. Any call may be sent again after one, even a
+//!   POST that is not safe to repeat: the server never saw it.
+//! - **Ambiguous** (timeout, reset after sending, a malformed answer, 5xx: the server may
+//!   be alive, slow or overloaded, and may have acted). Only a call that is safe to
+//!   repeat is sent again, and it may retry the same region after its backoff: moving on
+//!   at the first timeout would shift load (and cold model caches) onto the next region
+//!   for a blip.
+//! - **Opaque** (the platform will not say: a browser's `fetch` rejects with the same
+//!   `TypeError` for offline, refused, DNS, CORS and CSP). A call that is safe to repeat
+//!   treats it as certain — another region is worth a try, and a repeat can do no harm —
+//!   and the region counts it toward being marked down, so a browser survives a regional
+//!   outage as every other runtime does. A call that is not safe to repeat fails at once,
+//!   with a cause that says the platform did not tell why (never "the connection broke
+//!   after the request was sent", which nobody knows).
+//!
+//! Safe to repeat: idempotent methods, and PolarGrid's inference endpoints and
+//! `/v1/tokens` ([`CallSpec::idempotent`](crate::CallSpec) overrides it). A second
+//! generation or a second room token is the worst a repeat costs: neither changes server
+//! state another request depends on.
 //!
 //! For everyone else, both kinds count the same toward marking a region down
 //! (`failures_before_down` in a row): one refused connection seen by one call may be a

@@ -100,10 +100,17 @@ fn malformed_keys_are_rejected_without_echoing_the_key() {
 }
 
 #[test]
-fn handoff_mode_with_a_malformed_key_is_rejected_too() {
-    let mut cfg = Config::handoff().with_endpoints(endpoints());
-    cfg.api_key = Some(polargrid_core::Secret::new("Bearer pg_abcdef0123"));
-    assert!(matches!(err(cfg), ConfigError::MalformedApiKey { .. }));
+fn handoff_mode_with_any_key_is_rejected_as_a_key_in_handoff() {
+    // Handoff keeps no key on the device: one given there is refused, never dropped, and
+    // the error names neither the key nor its shape.
+    for key in ["Bearer pg_abcdef0123", "pg_abcdef0123"] {
+        let mut cfg = Config::handoff().with_endpoints(endpoints());
+        cfg.api_key = Some(polargrid_core::Secret::new(key));
+        let e = err(cfg);
+        assert_eq!(e, ConfigError::KeyInHandoff);
+        assert_eq!(e.kind(), polargrid_core::ErrorKind::InvalidConfig);
+        assert!(!e.to_string().contains("abcdef") && !e.cause().contains("abcdef"));
+    }
 }
 
 #[test]

@@ -40,7 +40,11 @@ fn faults() -> Vec<(&'static str, Fault)> {
 #[test]
 fn edge_failing_twice_is_marked_down_and_calls_fail_over_within_the_country() {
     for (name, fault) in faults() {
-        let mut h = Harness::new(direct());
+        // Two attempts that time out use up the default whole-call deadline (2 × 60 s):
+        // this call may wait longer, to see where its third attempt goes.
+        let mut cfg = direct();
+        cfg.timeouts.call_deadline = Some(core::time::Duration::from_secs(600));
+        let mut h = Harness::new(cfg);
         let call = h.get_models();
         routed_to(&mut h, "yto-01", 3600);
         for _ in 0..2 {

@@ -232,8 +232,11 @@ enum TransportChoice {
     Dns,
     Connect,
     Tls,
+    ConnectTimeout,
     Timeout,
     Aborted,
+    Protocol,
+    Opaque,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -618,6 +621,9 @@ fn run(input: Input) {
                     TransportChoice::Tls => TransportErrorKind::Tls,
                     TransportChoice::Timeout => TransportErrorKind::Timeout,
                     TransportChoice::Aborted => TransportErrorKind::Aborted,
+                    TransportChoice::ConnectTimeout => TransportErrorKind::ConnectTimeout,
+                    TransportChoice::Protocol => TransportErrorKind::Protocol,
+                    TransportChoice::Opaque => TransportErrorKind::Opaque,
                 };
                 d.fail(id, kind);
             }

@@ -240,6 +240,8 @@ impl Setup {
                     auth: Duration::ZERO,
                     discovery: Duration::ZERO,
                     call: Duration::ZERO,
+                    connect: Duration::ZERO,
+                    call_deadline: Some(Duration::ZERO),
                 };
                 c.failures_before_down = 1;
                 c.region_cooldown = Duration::ZERO;
@@ -259,6 +261,8 @@ impl Setup {
                     auth: Duration::MAX,
                     discovery: Duration::MAX,
                     call: Duration::MAX,
+                    connect: Duration::MAX,
+                    call_deadline: Some(Duration::MAX),
                 };
                 c.failures_before_down = u32::MAX;
                 c.region_cooldown = Duration::MAX;

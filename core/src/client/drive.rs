@@ -24,13 +24,26 @@ impl Client {
                 self.calls.release_parked();
             }
             Purpose::Call(call) => {
-                let region = match self.calls.get(&call).map(|c| &c.phase) {
-                    Some(Phase::InFlight { req, region, .. }) if *req == id => region.clone(),
-                    _ => return,
+                let (region, idempotent) = match self.calls.get(&call) {
+                    Some(c) => match &c.phase {
+                        Phase::InFlight { req, region, .. } if *req == id => {
+                            (region.clone(), c.idempotent)
+                        }
+                        _ => return,
+                    },
+                    None => return,
                 };
                 self.router
                     .step(now, RouteInput::EdgeFailed(&region), &mut ctx!(self));
-                if kind.never_sent() && Router::can_fail_over(&self.cfg) {
+                // The rule (route module docs): a certain failure never reached the
+                // server; an opaque one is taken as certain for a call that is safe to
+                // repeat, since sending it again, elsewhere, can do no harm.
+                let as_certain = match kind.certainty() {
+                    Certainty::Certain => true,
+                    Certainty::Opaque => idempotent,
+                    Certainty::Ambiguous => false,
+                };
+                if as_certain && Router::can_fail_over(&self.cfg) {
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.avoid.push(region);
                     }
@@ -38,7 +51,7 @@ impl Client {
                 let error = classify_transport(Stage::Call, kind);
                 let outcome = Outcome::Failure {
                     error,
-                    never_sent: kind.never_sent(),
+                    never_sent: as_certain,
                 };
                 self.advance_call(now, call, outcome);
             }
@@ -144,6 +157,26 @@ impl Client {
             Next::RetryAt(at) => self.timers.push(at, Timer::Call(call)),
             Next::Fail(e) => self.fail(call, e),
         }
+    }
+
+    /// Ends a call whose whole-call deadline has come: its in-flight request is aborted
+    /// and it fails with its last error, or a timeout when it had none. `false` when the
+    /// call is not past its deadline (or is gone).
+    pub(super) fn past_deadline(&mut self, now: Timestamp, id: CallId) -> bool {
+        let Some(c) = self.calls.get(&id) else {
+            return false;
+        };
+        if c.deadline.is_none_or(|d| d > now) {
+            return false;
+        }
+        let e = c.last_error.clone().unwrap_or_else(|| {
+            crate::classify::local(ErrorKind::Network(TransportErrorKind::Timeout), Stage::Call)
+        });
+        if let Phase::InFlight { req, .. } = c.phase {
+            self.abandon(req);
+        }
+        self.fail(id, e);
+        true
     }
 
     pub(super) fn fail(&mut self, call: CallId, error: crate::error::CallError) {
@@ -268,7 +301,7 @@ impl Client {
                     continue;
                 }
             }
-            self.dispatch(id, target, &secret, used);
+            self.dispatch(now, id, target, &secret, used);
         }
     }
 
@@ -285,6 +318,7 @@ impl Client {
 
     fn dispatch(
         &mut self,
+        now: Timestamp,
         id: CallId,
         target: crate::route::Target,
         secret: &Secret,
@@ -294,15 +328,22 @@ impl Client {
             return;
         };
         let url = target.url.join(&c.spec.path);
-        let headers = vec![
+        let mut headers = vec![
             (
                 "Authorization".to_string(),
-                format!("Bearer {}", secret.expose()),
+                ["Bearer ", secret.expose()].concat(),
             ),
             ("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()),
             ("X-Request-ID".to_string(), c.trace_id.clone()),
         ];
+        headers.extend(c.spec.app_headers().cloned());
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
+        // Never past the call's deadline (at least a millisecond: a deadline that is due
+        // has already failed the call before it gets here).
+        let timeout = match c.deadline {
+            Some(d) => timeout.min(d.since(now).max(core::time::Duration::from_millis(1))),
+            None => timeout,
+        };
         let method: Method = c.spec.method;
         let req = ctx!(self).send(Purpose::Call(id), method, url, headers, None, timeout);
         if self.router.note_used(&target.region) {
@@ -353,6 +394,9 @@ impl Client {
             }
         }
         for c in self.calls.values() {
+            if let Some(d) = c.deadline {
+                self.timers.push(d, Timer::Call(c.id));
+            }
             match c.phase {
                 Phase::Backoff(at) => self.timers.push(at, Timer::Call(c.id)),
                 Phase::Waiting => {
@@ -376,10 +420,13 @@ fn timer_holds(
 ) -> bool {
     match t {
         Timer::Request(id) => pending.get(&id).is_some_and(|p| p.deadline == Some(at)),
-        Timer::Call(id) => calls.get(&id).is_some_and(|c| match c.phase {
-            Phase::Backoff(b) => b == at,
-            Phase::Waiting => c.wait_deadline == Some(at),
-            Phase::InFlight { .. } => false,
+        Timer::Call(id) => calls.get(&id).is_some_and(|c| {
+            c.deadline == Some(at)
+                || match c.phase {
+                    Phase::Backoff(b) => b == at,
+                    Phase::Waiting => c.wait_deadline == Some(at),
+                    Phase::InFlight { .. } => false,
+                }
         }),
     }
 }

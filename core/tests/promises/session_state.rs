@@ -15,6 +15,8 @@ fn routed(h: &mut Harness) {
 fn patient() -> Config {
     let mut c = session_config();
     c.retry.max_attempts = 20;
+    // Calls here wait out minutes of auth failures: longer than a call's default deadline.
+    c.timeouts.call_deadline = Some(core::time::Duration::from_secs(3600));
     c
 }
 

@@ -473,9 +473,21 @@ impl Sim {
             req: req.id,
             answer,
         };
+        // A browser's fetch says only that it failed: refusals and DNS are opaque there.
+        let opaque = self.plan.variant.opaque_platform;
+        let hidden = |k| {
+            if opaque {
+                TransportErrorKind::Opaque
+            } else {
+                k
+            }
+        };
         let Some(role) = role else {
             let at = self.t + 5;
-            self.queue(at, deliver(Answer::Transport(TransportErrorKind::Dns)));
+            self.queue(
+                at,
+                deliver(Answer::Transport(hidden(TransportErrorKind::Dns))),
+            );
             return Ok(());
         };
         let body = match req.purpose {
@@ -488,7 +500,8 @@ impl Sim {
         let (extra, resp) = match outcome {
             Outcome::Refuse => {
                 let at = self.t + self.net.range(1, 40);
-                self.queue(at, deliver(Answer::Transport(TransportErrorKind::Connect)));
+                let kind = hidden(TransportErrorKind::Connect);
+                self.queue(at, deliver(Answer::Transport(kind)));
                 return Ok(());
             }
             Outcome::Respond(r) => (0, r),

@@ -89,6 +89,9 @@ pub struct Variant {
     pub handoff_without_refresh: bool,
     /// Hosts whose clock (the `Date` they stamp) is off, by this many ms.
     pub host_clocks: Vec<(Target, i64)>,
+    /// The client runs where the platform hides why a request failed (a browser's
+    /// `fetch`): refusals, DNS failures and breaks all reach the core as `opaque`.
+    pub opaque_platform: bool,
 }
 
 /// What the app asks for.
@@ -423,6 +426,7 @@ impl Dice {
 pub fn generate(seed: u64) -> Plan {
     let mut variant = gen_variant(&mut Dice::new(seed, "variant"));
     variant.host_clocks = crate::clocks::gen_host_clocks(&mut Dice::new(seed, "host-clocks"));
+    variant.opaque_platform = Dice::new(seed, "platform").chance(25);
     let workload = gen_workload(&mut Dice::new(seed, "workload"), &variant, LIFE);
     let faults = gen_faults(seed, &variant, LIFE);
     Plan {
@@ -467,6 +471,7 @@ fn gen_variant(d: &mut Dice) -> Variant {
         legacy_token_field: d.chance(15),
         handoff_without_refresh: mode == SimMode::Handoff && d.chance(30),
         host_clocks: Vec::new(),
+        opaque_platform: false,
     }
 }
 

@@ -21,6 +21,7 @@ pub fn variant(mode: SimMode, jwt_ttl_s: u64, refresh_ttl_s: u64) -> Variant {
         legacy_token_field: false,
         handoff_without_refresh: false,
         host_clocks: Vec::new(),
+        opaque_platform: false,
     }
 }
 
