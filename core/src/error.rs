@@ -146,21 +146,58 @@ pub struct CallError {
     pub attempts: u32,
 }
 
+impl CallError {
+    /// An error the core (or a driver, for [`ErrorKind::Cancelled`] and
+    /// [`ErrorKind::Closed`]) raises itself, with no answer involved: the kind's own cause
+    /// and fix, no status, retryable only for network kinds.
+    pub fn local(kind: ErrorKind) -> CallError {
+        crate::classify::local(kind, crate::classify::Stage::Call)
+    }
+
+    /// The whole error as one line for humans (what `Display` prints), built without
+    /// `core::fmt` so the wasm build can use it: kind, status, cause, the server's
+    /// message, fix and request id. Never holds a secret.
+    pub fn message(&self) -> String {
+        let mut s = String::with_capacity(160);
+        s.push_str(self.kind.as_str());
+        if let Some(t) = self.kind.transport() {
+            s.push_str(" (");
+            s.push_str(t.as_str());
+            s.push(')');
+        }
+        if let Some(code) = self.status {
+            s.push_str(" (HTTP ");
+            push_decimal(&mut s, u64::from(code));
+            s.push(')');
+        }
+        s.push_str(": ");
+        s.push_str(self.cause);
+        if let Some(m) = &self.server_message {
+            s.push_str(" — server said: ");
+            s.push_str(m);
+        }
+        s.push_str(". Fix: ");
+        s.push_str(self.fix);
+        if let Some(r) = &self.request_id {
+            s.push_str(" [request id ");
+            s.push_str(r);
+            s.push(']');
+        }
+        s
+    }
+}
+
+/// Appends `n` in decimal (no `core::fmt`).
+fn push_decimal(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind)?;
-        if let Some(s) = self.status {
-            write!(f, " (HTTP {s})")?;
-        }
-        write!(f, ": {}", self.cause)?;
-        if let Some(m) = &self.server_message {
-            write!(f, " — server said: {m}")?;
-        }
-        write!(f, ". Fix: {}", self.fix)?;
-        if let Some(r) = &self.request_id {
-            write!(f, " [request id {r}]")?;
-        }
-        Ok(())
+        f.write_str(&self.message())
     }
 }
 
