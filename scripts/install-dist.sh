@@ -4,7 +4,8 @@
 #                                manylinux2014 / musllinux_1_2), auditwheel (inspects the tags)
 #   rustup targets               aarch64 glibc, x86_64 + aarch64 musl, aarch64-apple-ios (a staticlib
 #                                needs no linker, so the iOS library builds here)
-# Everything from PyPI and rustup (the registries this machine reaches), pinned.
+#   binutils-aarch64-linux-gnu   (apt) objcopy for the aarch64 libraries' debug info
+# Everything from PyPI, rustup and apt (the registries this machine reaches); PyPI pins exact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -28,4 +29,10 @@ for t in "${TARGETS[@]}"; do grep -qx "$t" <<<"$installed" || missing+=("$t"); d
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "rustup target add ${missing[*]}" >&2
   rustup target add "${missing[@]}" >&2
+fi
+
+if ! command -v aarch64-linux-gnu-objcopy >/dev/null; then
+  echo "apt-get install binutils-aarch64-linux-gnu" >&2
+  apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends binutils-aarch64-linux-gnu >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends binutils-aarch64-linux-gnu >/dev/null; }
 fi
