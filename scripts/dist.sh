@@ -98,7 +98,9 @@ if want npm; then
   mkdir -p "$STAGE/npm"
   (cd bindings-wasm/npm && tar --exclude=node_modules -cf - .) | tar -xf - -C "$STAGE/npm"
   [ -f "$STAGE/npm/README.md" ] || cp packaging/npm/README.md "$STAGE/npm/"
-  cp LICENSE-MIT LICENSE-APACHE "$STAGE/npm/"
+  # npm packs a file named LICENSE by itself (not LICENSE-MIT): both texts in one.
+  { echo "polargrid-core is licensed under MIT OR Apache-2.0, at your option. Both texts follow."
+    echo; cat LICENSE-MIT; echo; cat LICENSE-APACHE; } > "$STAGE/npm/LICENSE"
   (cd "$STAGE/npm" && t npm pack --silent --pack-destination "$OUT" >/dev/null)
 fi
 

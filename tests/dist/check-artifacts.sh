@@ -56,7 +56,7 @@ elif [ -z "${DIST_ONLY:-}" ]; then fail "missing $(basename "$sd")"; fi
 tgz="$DIR/polargrid-core-$V.tgz"
 if [ -f "$tgz" ]; then
   tar -tzf "$tgz" > "$T/npm"
-  for f in package/package.json package/README.md package/LICENSE-MIT package/LICENSE-APACHE package/index.js package/index.d.ts package/polargrid_wasm.js package/polargrid_wasm_bg.wasm; do
+  for f in package/package.json package/README.md package/LICENSE package/index.js package/index.d.ts package/polargrid_wasm.js package/polargrid_wasm_bg.wasm; do
     grep -qx "$f" "$T/npm" || fail "npm tarball lacks $f"
   done
   [ "$(tar -xzOf "$tgz" package/package.json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).version))')" = "$V" ] || fail "npm tarball: version is not $V"

@@ -2,7 +2,7 @@
 // node smoke.mjs VERSION, with POLARGRID_DIST_ENDPOINTS = the emulator's start-up JSON line.
 // A handoff client (the browser shape: no key here, the backend mints the session) and a
 // session client, as `import 'polargrid-core'` resolves for users.
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { PolarGrid, PolarGridError } from 'polargrid-core';
 
 const want = process.argv[2];
@@ -14,7 +14,8 @@ const check = (name, ok, detail = '') => {
   ok ? passed++ : failed++;
 };
 
-const pkg = createRequire(import.meta.url)('polargrid-core/package.json');
+// (the package's exports map has no ./package.json: read the installed file)
+const pkg = JSON.parse(readFileSync(new URL('node_modules/polargrid-core/package.json', import.meta.url)));
 check('version', pkg.version === want, pkg.version);
 
 // Handoff: the app's backend mints a session with the key; the client never sees the key.
