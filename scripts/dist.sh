@@ -116,7 +116,7 @@ if want jar; then
   for pair in "x86_64:linux-x86-64" "aarch64:linux-aarch64"; do
     mkdir -p "$j/${pair%%:*}" "$j/classes/${pair#*:}"
     (cd "$j/${pair%%:*}" && unzip -q "$(ls "$OUT"/polargrid_core-"$V"-py3-none-*manylinux2014_"${pair%%:*}"*.whl)" 'polargrid_core/*.so')
-    cp "$j/${pair%%:*}"/polargrid_core/*.so "$j/classes/${pair#*:}/libpolargrid_uniffi.so"
+    cp "$(find "$j/${pair%%:*}" -name '*.so' | head -1)" "$j/classes/${pair#*:}/libpolargrid_uniffi.so"
   done
   mkdir -p "$j/classes/META-INF" && cp LICENSE-MIT LICENSE-APACHE "$j/classes/META-INF/"
   printf 'Implementation-Title: polargrid-core\nImplementation-Version: %s\nImplementation-Vendor: PolarGrid\nAutomatic-Module-Name: ai.polargrid.core\n' "$V" > "$j/MANIFEST.MF"
@@ -149,7 +149,7 @@ if want ios; then
   [ -x target/debug/uniffi-bindgen ] || cargo build --quiet -p polargrid-uniffi --lib --bin uniffi-bindgen
   sdir="$(dirname "$(git ls-files '*Package.swift' | grep -v -e '^examples/' -e '^tests/' | head -1)")"
   cfg=bindings-uniffi/uniffi.toml; [ -f "$cfg" ] || cfg="$sdir/uniffi.toml"
-  lib="$(ls "$STAGE"/jar/x86_64/polargrid_core/*.so 2>/dev/null | head -1)"
+  lib="$(find "$STAGE/jar/x86_64" -name '*.so' 2>/dev/null | head -1)"
   [ -n "$lib" ] || { cargo build --quiet -p polargrid-uniffi --lib; lib=target/debug/libpolargrid_uniffi.so; }
   target/debug/uniffi-bindgen generate --no-format --library "$lib" --language swift \
     --config "$cfg" --out-dir "$STAGE/swift-gen" >/dev/null
