@@ -63,7 +63,7 @@ MX64="$(whl musllinux_1_2_x86_64)"
 MA64="$(whl musllinux_1_2_aarch64)"
 
 PY="${PYTHON:-python3.11}"; command -v "$PY" >/dev/null || PY=python3
-pip_quiet=(--quiet --disable-pip-version-check --no-input)
+pip_quiet=(--quiet --disable-pip-version-check --no-input --root-user-action=ignore)
 
 # 1. x86_64 manylinux wheel, fresh venv here.
 venv_here() {
