@@ -107,7 +107,7 @@ run "wheel manylinux2014 aarch64: Debian 11 arm64 CPython 3.9 under qemu-user-st
 AW="$POLARGRID_CACHE/venv-dist/bin/auditwheel"
 for w in "$MX64" "$MA64" "$A64"; do
   tag="$(basename "$w" .whl | sed 's/.*py3-none-//; s/.*\.//')"
-  run "auditwheel show: $tag" sh -c "'$AW' show '$w' | tr '\n' ' ' | grep -o 'is consistent with the following platform tag: \"[^\"]*\"' | grep -q '\"$tag\"' && '$AW' show '$w' | head -3"
+  run "auditwheel show: $tag" sh -c "'$AW' show '$w' | tr '\n' ' ' | grep -o 'is consistent with the following platform tag: \"[^\"]*\"' | grep -q '\"$tag\"' && '$AW' show '$w' | sed -n 2,4p"
 done
 musl() {
   mkdir -p "$W/musl" && (cd "$W/musl" && unzip -q "$MX64")

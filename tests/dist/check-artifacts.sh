@@ -11,20 +11,22 @@ DIR="$1"; V="$2"
 AW="$POLARGRID_CACHE/venv-dist/bin/auditwheel"
 T="$(mktemp -d)"; trap 'rm -rf "$T"' EXIT
 fails=0
+# DIST_ONLY: the kinds built (scripts/dist.sh passes its list); a kind not built is not missing.
+wanted() { [[ " ${DIST_ONLY:-wheels sdist npm jar} " == *" $1 "* ]]; }
 fail() { echo "  FAIL $*" >&2; fails=$((fails + 1)); }
 has() { grep -q -- "$2" "$1" || fail "$(basename "$(dirname "$1")")/$(basename "$1") lacks: $2"; }
 
 # A native library: stripped of debug info, uniffi metadata kept, the expected machine.
 check_so() { # file machine-regexp
   local f="$1" m="$2"
-  readelf -h "$f" | grep -qE "Machine: +$m" || fail "$f: not $m"
-  if readelf -S -W "$f" | grep -q '\.debug_'; then fail "$f: has debug sections"; fi
+  readelf -h "$f" | grep -E >/dev/null "Machine: +$m" || fail "$f: not $m"
+  if readelf -S -W "$f" | grep >/dev/null '\.debug_'; then fail "$f: has debug sections"; fi
   [ "$(readelf -s -W "$f" | grep -c 'UNIFFI_META_')" -gt 0 ] || fail "$f: no UNIFFI_META_ symbols (stripped too far)"
 }
 
 n=0
 for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_17_x86_64,manylinux2014_aarch64.manylinux_2_17_aarch64,musllinux_1_2_x86_64,musllinux_1_2_aarch64}.whl; do
-  [ -f "$w" ] || { [ -z "${DIST_ONLY:-}" ] && fail "missing $(basename "$w")"; continue; }
+  [ -f "$w" ] || { wanted wheels && fail "missing $(basename "$w")"; continue; }
   n=$((n + 1))
   d="$T/$(basename "$w")"; mkdir -p "$d"; (cd "$d" && unzip -q "$w")
   meta="$d/polargrid_core-$V.dist-info/METADATA"
@@ -42,7 +44,7 @@ for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_1
   case "$tag" in musllinux*) want="${tag}" ;; *) want="${tag#*.}" ;; esac
   "$AW" show "$w" > "$T/aw" 2>&1 || true
   grep -q "\"${want}\"" "$T/aw" || { fail "$w: auditwheel does not place it on $want"; cat "$T/aw" >&2; }
-  grep -q "polargrid_core/_native.py" < <(unzip -l "$w") || fail "$w: no generated polargrid_core/_native.py"
+  grep -q "polargrid_core/_native/polargrid_uniffi.py" < <(unzip -l "$w") || fail "$w: no generated uniffi glue"
 done
 
 sd="$DIR/polargrid_core-$V.tar.gz"
@@ -50,8 +52,9 @@ if [ -f "$sd" ]; then
   tar -xzf "$sd" -C "$T"
   has "$T/polargrid_core-$V/PKG-INFO" "^Version: $V\$"
   has "$T/polargrid_core-$V/PKG-INFO" '^# polargrid-core for Python'
-  tar -tzf "$sd" | grep -q '/core/src/lib.rs$' || fail "sdist lacks the core's sources"
-elif [ -z "${DIST_ONLY:-}" ]; then fail "missing $(basename "$sd")"; fi
+  tar -tzf "$sd" > "$T/sdist"
+  grep -q '/core/src/lib.rs$' "$T/sdist" || fail "sdist lacks the core's sources"
+elif wanted sdist; then fail "missing $(basename "$sd")"; fi
 
 tgz="$DIR/polargrid-core-$V.tgz"
 if [ -f "$tgz" ]; then
@@ -60,11 +63,11 @@ if [ -f "$tgz" ]; then
     grep -qx "$f" "$T/npm" || fail "npm tarball lacks $f"
   done
   [ "$(tar -xzOf "$tgz" package/package.json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).version))')" = "$V" ] || fail "npm tarball: version is not $V"
-elif [ -z "${DIST_ONLY:-}" ]; then fail "missing $(basename "$tgz")"; fi
+elif wanted npm; then fail "missing $(basename "$tgz")"; fi
 
 jar="$DIR/polargrid-core-$V.jar"
 if [ -f "$jar" ]; then
-  unzip -p "$jar" META-INF/MANIFEST.MF | grep -q "^Implementation-Version: $V" || fail "jar manifest: version is not $V"
+  unzip -p "$jar" META-INF/MANIFEST.MF | grep >/dev/null "^Implementation-Version: $V" || fail "jar manifest: version is not $V"
   unzip -l "$jar" > "$T/jar"
   for f in linux-x86-64/libpolargrid_uniffi.so linux-aarch64/libpolargrid_uniffi.so META-INF/LICENSE-MIT ai/polargrid/core/PolarGrid.class; do
     grep -q " $f\$" "$T/jar" || fail "jar lacks $f"
@@ -72,9 +75,9 @@ if [ -f "$jar" ]; then
   mkdir -p "$T/jarx" && (cd "$T/jarx" && unzip -q "$jar" 'linux-*')
   check_so "$T/jarx/linux-x86-64/libpolargrid_uniffi.so" 'Advanced Micro Devices X86-64'
   check_so "$T/jarx/linux-aarch64/libpolargrid_uniffi.so" AArch64
-  unzip -l "$DIR/polargrid-core-$V-sources.jar" | grep -q 'PolarGrid.kt$' || fail "sources jar lacks PolarGrid.kt"
+  unzip -l "$DIR/polargrid-core-$V-sources.jar" | grep >/dev/null 'PolarGrid.kt$' || fail "sources jar lacks PolarGrid.kt"
   grep -q "<version>$V</version>" "$DIR/polargrid-core-$V.pom" || fail "pom: version is not $V"
-elif [ -z "${DIST_ONLY:-}" ]; then fail "missing $(basename "$jar")"; fi
+elif wanted jar; then fail "missing $(basename "$jar")"; fi
 
 ios="$DIR/polargrid-core-ios-arm64-$V.tar.gz"
 if [ -f "$ios" ]; then
@@ -86,7 +89,7 @@ if [ -f "$ios" ]; then
   for f in include/PolarGridCoreFFI.h include/module.modulemap Sources/PolarGridUniFFI/PolarGridUniFFI.swift Sources/PolarGridCore/PolarGrid.swift; do
     [ -f "$T/polargrid-core-ios-arm64-$V/$f" ] || fail "iOS archive lacks $f"
   done
-elif [ -z "${DIST_ONLY:-}" ]; then fail "missing $(basename "$ios")"; fi
+elif wanted ios; then fail "missing $(basename "$ios")"; fi
 
 (cd "$DIR" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
 echo "target/dist ($n wheels):" >&2
