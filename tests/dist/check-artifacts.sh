@@ -41,9 +41,17 @@ for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_1
   [ -n "$so" ] || { fail "$w: no native library"; continue; }
   check_so "$so" "$m"
   tag="$(basename "$w" .whl | sed 's/.*-py3-none-//')"
-  case "$tag" in musllinux*) want="${tag}" ;; *) want="${tag#*.}" ;; esac
-  "$AW" show "$w" > "$T/aw" 2>&1 || true
-  grep -q "\"${want}\"" "$T/aw" || { fail "$w: auditwheel does not place it on $want"; cat "$T/aw" >&2; }
+  case "$tag" in
+    musllinux*)
+      # auditwheel on a glibc host cannot place a musl wheel (it reads the host's libc): the
+      # library must need musl's libc.so alone and no glibc symbol version.
+      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.so " ] || fail "$w: needs more than musl's libc.so"
+      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi ;;
+    *)
+      want="${tag#*.}"
+      "$AW" show "$w" > "$T/aw" 2>&1 || true
+      grep -q "\"${want}\"" "$T/aw" || { fail "$w: auditwheel does not place it on $want"; cat "$T/aw" >&2; } ;;
+  esac
   grep -q "polargrid_core/_native/polargrid_uniffi.py" < <(unzip -l "$w") || fail "$w: no generated uniffi glue"
 done
 
