@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { CHROMIUM_FLAGS, ROOT } from '../browser/lib.mjs';
 
 export { ROOT };
@@ -46,8 +47,9 @@ export function serveWith(cmd, args, cwd) {
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
-/** A static server of `dir` on 127.0.0.1 with extra response headers (a CSP). */
-export async function serveDir(dir, headers = {}) {
+/** A static server of `dir` on 127.0.0.1 with extra response headers (a CSP); `gzip`:
+ * compressed (level 9) for clients that accept it, as a CDN would serve them. */
+export async function serveDir(dir, headers = {}, { gzip = false } = {}) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
@@ -59,7 +61,12 @@ export async function serveDir(dir, headers = {}) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
+    const extra = { ...headers };
+    if (gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      body = gzipSync(body, { level: 9 });
+      extra['content-encoding'] = 'gzip';
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...extra });
     res.end(body);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));

@@ -14,8 +14,12 @@ async function main() {
   });
   let deltas = 0;
   let done = false;
+  let buf = '';
   for await (const chunk of chat.body.pipeThrough(new TextDecoderStream())) {
-    for (const line of chunk.split('\n')) {
+    buf += chunk;
+    const lines = buf.split('\n');
+    buf = lines.pop(); // a line the next chunk ends
+    for (const line of lines) {
       if (line === 'data: [DONE]') done = true;
       else if (line.startsWith('data: {') && JSON.parse(line.slice(6)).choices[0]?.delta?.content) deltas++;
     }
