@@ -88,13 +88,30 @@ async function fromResponse(source) {
   if (byUrl && String(source).startsWith('file:')) return compile(await readLocal(new URL(source)), String(source));
   const what = byUrl ? String(source) : typeof Request === 'function' && source instanceof Request ? source.url : 'the .wasm';
   let res;
+  // A page's CSP blocking the fetch fails it like a network error; the page is told apart.
+  let violation = null;
+  const onViolation = (ev) => (violation ??= ev);
+  globalThis.addEventListener?.('securitypolicyviolation', onViolation);
   try {
     res = await (byUrl || what !== 'the .wasm' ? fetch(source) : source);
   } catch (e) {
+    await new Promise((r) => setTimeout(r, 0)); // the report is a task of its own
+    if (violation?.effectiveDirective === 'connect-src') {
+      let origin = what;
+      try {
+        origin = new URL(what, globalThis.location?.href).origin;
+      } catch {}
+      throw loadError(
+        `the page's Content-Security-Policy blocked fetching ${what} (connect-src does not allow it)`,
+        `add ${origin} to connect-src (Content-Security-Policy: connect-src 'self' ${origin} …), ${PASS_URL}`,
+      );
+    }
     throw loadError(
       `fetching ${what} failed before any answer (${e?.message ?? e}): the network failed, or the page's Content-Security-Policy connect-src does not allow that URL`,
       `check that ${what} is served and that connect-src allows it, ${PASS_URL}`,
     );
+  } finally {
+    globalThis.removeEventListener?.('securitypolicyviolation', onViolation);
   }
   if (typeof Response !== 'function' || !(res instanceof Response)) {
     throw loadError(`options.wasm is a ${typeof source}, not a URL, Response, WebAssembly.Module or bytes`, "pass the .wasm's URL, a Response of it, its compiled WebAssembly.Module or its bytes");

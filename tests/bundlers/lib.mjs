@@ -48,8 +48,9 @@ export function serveWith(cmd, args, cwd) {
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
 /** A static server of `dir` on 127.0.0.1 with extra response headers (a CSP); `gzip`:
- * compressed (level 9) for clients that accept it, as a CDN would serve them. */
-export async function serveDir(dir, headers = {}, { gzip = false } = {}) {
+ * compressed (level 9) for clients that accept it, as a CDN would serve them; `types`:
+ * content types by extension in place of the right ones. */
+export async function serveDir(dir, headers = {}, { gzip = false, types = {} } = {}) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
@@ -66,7 +67,7 @@ export async function serveDir(dir, headers = {}, { gzip = false } = {}) {
       body = gzipSync(body, { level: 9 });
       extra['content-encoding'] = 'gzip';
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...extra });
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...extra });
     res.end(body);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));

@@ -56,8 +56,8 @@ function refused(fix) {
   };
 }
 
-async function servedPage(dir, check, { headers, query } = {}) {
-  const s = await serveDir(dir, headers);
+async function servedPage(dir, check, { headers, query, types } = {}) {
+  const s = await serveDir(dir, headers, { types });
   try {
     return check(await page(s.url, query));
   } finally {
@@ -121,6 +121,13 @@ try {
   );
   await timed("CSP script-src 'self' only (Vite build)", () =>
     servedPage(join(vite, 'dist'), refused(/'wasm-unsafe-eval'/), { headers: { 'content-security-policy': `script-src 'self'; connect-src 'self' ${origins}` } }),
+  );
+
+  await timed('CSP connect-src without the .wasm\'s origin (Vite build)', () =>
+    servedPage(join(vite, 'dist'), refused(/add http:\/\/127\.0\.0\.1:\d+ to connect-src/), { headers: { 'content-security-policy': `script-src 'self' 'wasm-unsafe-eval'; connect-src ${origins}` } }),
+  );
+  await timed('.wasm served as application/octet-stream (Vite build)', () =>
+    servedPage(join(vite, 'dist'), worked, { types: { '.wasm': 'application/octet-stream' } }),
   );
 
   await timed('webpack 5 (production, no config)', async () => {
