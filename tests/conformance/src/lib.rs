@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 
 pub use adapter::{Adapter, AdapterCommand};
 pub use scenario::{
-    ClientSetup, EmulatorSetup, Expect, LogExpect, Scenario, Step, DEFAULT_CALL_TIMEOUT_MS,
+    ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
+    DEFAULT_CALL_TIMEOUT_MS,
 };
 
 /// How long the adapter may take to answer `configure` (it may be starting a runtime).
@@ -140,8 +141,25 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     }
     let call_timeout = s.call_timeout_ms.unwrap_or(DEFAULT_CALL_TIMEOUT_MS);
     let mut client = Adapter::spawn(adapter)?;
+    let configure = configure_command(&s.client, &info)?;
+    if let Some(want) = &s.configure_refused {
+        let mut cmd = configure;
+        cmd["id"] = json!(1);
+        let answer = client.exchange(&cmd.to_string(), CONFIGURE_TIMEOUT)?;
+        let got = answer.get("kind").and_then(Value::as_str);
+        return match answer.get("ok") {
+            Some(Value::Bool(false)) if got == Some(want.as_str()) => client
+                .close(COMMAND_TIMEOUT)
+                .map_err(|e| format!("close: {e}")),
+            Some(Value::Bool(false)) => Err(format!(
+                "configure refused with kind {got:?} (expected {want}): {}",
+                answer.get("error").and_then(Value::as_str).unwrap_or("")
+            )),
+            _ => Err(format!("configure was accepted, expected refused ({want})")),
+        };
+    }
     client
-        .request(configure_command(&s.client, &info)?, CONFIGURE_TIMEOUT)
+        .request(configure, CONFIGURE_TIMEOUT)
         .map_err(|e| format!("configure: {e}"))?;
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
@@ -215,6 +233,32 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                     }
                 }
             }
+            Step::ExpectConnections(c) => {
+                let within = Duration::from_millis(c.within_ms.unwrap_or(2000));
+                let until = std::time::Instant::now() + within;
+                loop {
+                    let answer = admin_get(&info.admin, "/admin/connections")?;
+                    let open = answer
+                        .get("open")
+                        .and_then(|o| o.get(&c.target))
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| {
+                            format!("{at}: no open count for {:?}: {answer}", c.target)
+                        })?;
+                    if open == c.open as u64 {
+                        break;
+                    }
+                    if std::time::Instant::now() >= until {
+                        return Err(format!(
+                            "{at}: {open} connections to {} open after {} ms, expected {}",
+                            c.target,
+                            within.as_millis(),
+                            c.open
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             Step::ExpectSession(want) => {
                 let answer = cmd(json!({"cmd": "session"}))?;
                 let got = answer.get("status").and_then(Value::as_str).unwrap_or("?");
@@ -252,6 +296,7 @@ fn step_name(s: &Step) -> String {
         Step::ClearLog => "clear log".into(),
         Step::ExpectLog(_) => "expect log".into(),
         Step::ExpectSession(s) => format!("expect session {s}"),
+        Step::ExpectConnections(c) => format!("expect {} open to {}", c.open, c.target),
         Step::HandOver => "hand over".into(),
         Step::Restart => "restart".into(),
         Step::Logout => "logout".into(),
@@ -300,7 +345,7 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
     } else if routing != "auto" {
         return Err(format!("unknown routing {routing:?}"));
     }
-    Ok(json!({
+    let mut cmd = json!({
         "cmd": "configure",
         "endpoints": endpoints,
         "mode": c.mode,
@@ -312,7 +357,19 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
         "max_attempts": c.max_attempts,
         "backoff_ms": {"base": BACKOFF_MS.0, "max": BACKOFF_MS.1},
         "seed": 1,
-    }))
+    });
+    // Sent only when set: an adapter that predates them still runs every other scenario.
+    for (field, v) in [
+        ("request_timeout_ms", c.request_timeout_ms),
+        ("connect_timeout_ms", c.connect_timeout_ms),
+        ("call_deadline_ms", c.call_deadline_ms),
+        ("auth_timeout_ms", c.auth_timeout_ms),
+    ] {
+        if let Some(ms) = v {
+            cmd[field] = json!(ms);
+        }
+    }
+    Ok(cmd)
 }
 
 /// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
@@ -359,6 +416,18 @@ pub fn check_outcome(o: &Value, e: &Expect) -> Result<(), String> {
                 let got = o.get("retryable").and_then(Value::as_bool);
                 if got != Some(r) {
                     return Err(format!("retryable {got:?} (expected {r}): {msg}"));
+                }
+            }
+            if let Some(want) = &e.transport {
+                let got = s("transport");
+                if got != Some(want.as_str()) {
+                    return Err(format!("transport {got:?} (expected {want}): {msg}"));
+                }
+            }
+            if let Some(want) = &e.cause_contains {
+                let got = s("cause").unwrap_or("");
+                if !got.contains(want.as_str()) {
+                    return Err(format!("cause {got:?} does not contain {want:?}: {msg}"));
                 }
             }
             if let Some(want) = e.retry_after_ms {
