@@ -328,7 +328,7 @@ fn read_one<S: Read + Write>(input: &mut Input<'_, S>) -> Result<(Request, bool)
     ))
 }
 
-fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
