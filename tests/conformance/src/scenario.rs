@@ -125,7 +125,7 @@ pub enum Step {
         #[serde(default)]
         count: Option<usize>,
         /// Expected outcome of each.
-        expect: Expect,
+        expect: Box<Expect>,
     },
     /// Move both clocks (client and emulator) forward.
     AdvanceMs(i64),
