@@ -695,6 +695,14 @@ fn transport_kind(e: ureq::Error) -> TransportErrorKind {
 /// reset after sending.
 fn io_kind(io: &std::io::Error) -> TransportErrorKind {
     use std::io::ErrorKind as K;
+    // rustls reports a failed handshake (a certificate, a peer that does not speak TLS)
+    // as an I/O error around its own.
+    if io
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
+    {
+        return TransportErrorKind::Tls;
+    }
     match io.kind() {
         K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
             TransportErrorKind::Connect
@@ -746,6 +754,13 @@ mod tests {
                 Kind::Protocol,
             ),
             (ureq::Error::Tls("handshake"), Kind::Tls),
+            (
+                ureq::Error::Io(IoError::new(
+                    K::InvalidData,
+                    rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                )),
+                Kind::Tls,
+            ),
         ];
         for (e, want) in cases {
             let shown = e.to_string();
