@@ -325,7 +325,17 @@ fn key_of(info: &StartupInfo, which: &str) -> Result<String, String> {
 /// The `configure` command for `c`: key name → key, routing → `region`/`base_url`, the
 /// emulator's start-up JSON as `endpoints`.
 fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, String> {
-    let endpoints = serde_json::to_value(info).map_err(|e| e.to_string())?;
+    let mut endpoints = serde_json::to_value(info).map_err(|e| e.to_string())?;
+    for id in &c.tls_regions {
+        let region = endpoints
+            .get_mut("regions")
+            .and_then(Value::as_array_mut)
+            .and_then(|rs| rs.iter_mut().find(|r| r.get("id") == Some(&json!(id))))
+            .ok_or_else(|| format!("tls_regions: no region {id}"))?;
+        let url = region.get("url").and_then(Value::as_str).unwrap_or("");
+        let tls = url.replacen("http://", "https://", 1);
+        region["url"] = json!(tls);
+    }
     let key = key_of(info, &c.key)?;
     let api_key = match c.mode.as_str() {
         "session" | "direct" => Some(key),

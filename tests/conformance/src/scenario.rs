@@ -79,6 +79,10 @@ pub struct ClientSetup {
     /// Each exchange/refresh request, ms (`Timeouts.auth`).
     #[serde(default)]
     pub auth_timeout_ms: Option<u64>,
+    /// Regions whose URL the client is given as `https://` while the emulator speaks plain
+    /// HTTP there: the TLS handshake fails (a `tls` transport failure).
+    #[serde(default)]
+    pub tls_regions: Vec<String>,
 }
 
 impl Default for ClientSetup {
@@ -94,6 +98,7 @@ impl Default for ClientSetup {
             connect_timeout_ms: None,
             call_deadline_ms: None,
             auth_timeout_ms: None,
+            tls_regions: Vec::new(),
         }
     }
 }

@@ -272,3 +272,19 @@ fn unknown_wire_target_is_refused_and_clear_removes_wire_faults() {
         200
     );
 }
+
+#[test]
+fn a_tls_client_hello_gets_a_plain_400_at_once() {
+    let (_emu, info) = start();
+    // The first bytes of a ClientHello: no head end for the server to wait for.
+    let raw = support::raw(
+        &edge(&info),
+        &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc],
+    )
+    .unwrap();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+}
