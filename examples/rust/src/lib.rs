@@ -37,7 +37,7 @@ use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnecto
 
 use polargrid_core::{
     CallError, CallId, CallSpec, Client, Config, Event, HttpRequest, HttpResponse, Method,
-    MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind, MAX_ERROR_BODY,
+    MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind,
 };
 
 /// The endpoints of a running emulator (its start-up JSON), for a client to talk to it.
@@ -629,9 +629,9 @@ fn send(
         })
         .collect();
     let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
-    let core_owned = req.purpose.core_owned();
-    let success = (200..300).contains(&status);
-    if !core_owned && success {
+    // The core says how much to read: none of an app call's 2xx body (it is the app's),
+    // a bounded amount of anything else.
+    let Some(limit) = req.body_limit(status) else {
         return Ok((
             HttpResponse {
                 status,
@@ -640,12 +640,8 @@ fn send(
             },
             Some(reader),
         ));
-    }
-    let limit = if core_owned {
-        polargrid_core::MAX_CORE_BODY
-    } else {
-        MAX_ERROR_BODY
-    } as u64;
+    };
+    let limit = limit as u64;
     let mut buf = Vec::new();
     // A body that breaks off is a failure, never a shorter answer.
     if let Err(e) = (&mut reader).take(limit + 1).read_to_end(&mut buf) {
