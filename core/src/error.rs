@@ -167,7 +167,7 @@ impl CallError {
         }
         if let Some(code) = self.status {
             s.push_str(" (HTTP ");
-            push_decimal(&mut s, u64::from(code));
+            crate::json::push_decimal(&mut s, u64::from(code));
             s.push(')');
         }
         s.push_str(": ");
@@ -185,14 +185,6 @@ impl CallError {
         }
         s
     }
-}
-
-/// Appends `n` in decimal (no `core::fmt`).
-fn push_decimal(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 impl fmt::Display for CallError {

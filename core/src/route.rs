@@ -51,7 +51,7 @@ use std::collections::BTreeMap;
 
 use core::time::Duration;
 
-use serde::Deserialize;
+use crate::json::{Any, Reader};
 
 use crate::config::{resolve_region, Checked, DiscoveryScope, RouteMode};
 use crate::ctx::Ctx;
@@ -393,11 +393,28 @@ pub(crate) fn percent_encode(s: &str) -> String {
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct RouteAnswer {
     region: Option<String>,
     endpoint: Option<String>,
-    ttl: Option<serde_json::Value>,
+    ttl: Option<Any>,
+}
+
+impl RouteAnswer {
+    fn read(body: &[u8]) -> Option<RouteAnswer> {
+        let mut a = RouteAnswer::default();
+        Reader::document(body, false, |r| {
+            r.fields(&["region", "endpoint", "ttl"], &mut |i, r| {
+                match i {
+                    0 => a.region = r.opt(Reader::string)?,
+                    1 => a.endpoint = r.opt(Reader::string)?,
+                    _ => a.ttl = r.any()?,
+                }
+                Some(())
+            })
+        })?;
+        Some(a)
+    }
 }
 
 /// Reads a 200 discovery answer; `None` for anything unusable, including an endpoint the
@@ -406,7 +423,7 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
     if resp.status != 200 || resp.body.len() > MAX_CORE_BODY {
         return None;
     }
-    let a: RouteAnswer = serde_json::from_slice(&resp.body).ok()?;
+    let a = RouteAnswer::read(&resp.body)?;
     let region = resolve_region(a.region.as_deref()?)?;
     let url = BaseUrl::parse(a.endpoint.as_deref()?).ok()?;
     if !cfg.edge_allowed(&url) {
@@ -415,7 +432,7 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
     let ttl = a
         .ttl
         .as_ref()
-        .and_then(serde_json::Value::as_f64)
+        .and_then(Any::f64)
         .filter(|t| *t > 0.0 && t.is_finite())
         .map(|t| {
             Duration::from_millis(
