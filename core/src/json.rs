@@ -470,6 +470,20 @@ pub fn push_decimal(out: &mut String, n: u64) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
+/// Appends the low `digits` hex digits of `n`, uppercase for `digits == 2` (a percent
+/// escape), lowercase otherwise (ids).
+pub(crate) fn push_hex(out: &mut String, n: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        let d = (n >> (4 * i)) & 15;
+        let c = char::from_digit(d as u32, 16).unwrap_or('0');
+        out.push(if digits == 2 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+    }
+}
+
 /// Appends a signed `n` in decimal.
 pub(crate) fn push_signed(out: &mut String, n: i64) {
     if n < 0 {

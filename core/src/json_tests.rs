@@ -181,3 +181,12 @@ fn decimals_are_written_without_fmt() {
     push_signed(&mut s, 42);
     assert_eq!(s, "0 18446744073709551615 -9223372036854775808 42");
 }
+
+#[test]
+fn hex_is_written_without_fmt_upper_for_escapes_lower_for_ids() {
+    let mut s = String::new();
+    push_hex(&mut s, 0x2f, 2);
+    push_hex(&mut s, 0xdead_beef, 16);
+    push_hex(&mut s, 0xab, 8);
+    assert_eq!(s, "2F00000000deadbeef000000ab");
+}

@@ -362,7 +362,7 @@ impl Router {
 fn discover(key: &RouteKey, ctx: &mut Ctx<'_>) -> RequestId {
     let mut query = Vec::new();
     if let Some(m) = &key.model {
-        query.push(format!("model={}", percent_encode(m)));
+        query.push(["model=", &percent_encode(m)].concat());
     }
     if key.scope == DiscoveryScope::Global {
         query.push("scope=global".to_string());
@@ -387,7 +387,8 @@ pub(crate) fn percent_encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            crate::json::push_hex(&mut out, u64::from(b), 2);
         }
     }
     out

@@ -405,7 +405,7 @@ impl Session {
         if let Some(k) = key {
             headers.push((
                 "Authorization".to_string(),
-                format!("Bearer {}", k.expose()),
+                ["Bearer ", k.expose()].concat(),
             ));
         }
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
