@@ -47,10 +47,9 @@
 //! and a pinned region without failover have nowhere else to go: there a call retries
 //! the same place whatever the failure.
 
-use std::collections::BTreeMap;
-
 use core::time::Duration;
 
+use crate::idmap::{IdMap, VecMap};
 use crate::json::{Any, Reader};
 
 use crate::config::{resolve_region, Checked, DiscoveryScope, RouteMode};
@@ -112,9 +111,9 @@ pub(crate) enum Input<'a> {
 /// The route machine.
 #[derive(Debug, Default)]
 pub(crate) struct Router {
-    entries: BTreeMap<RouteKey, Entry>,
-    health: BTreeMap<String, Health>,
-    discovering: BTreeMap<RequestId, RouteKey>,
+    entries: VecMap<RouteKey, Entry>,
+    health: VecMap<String, Health>,
+    discovering: IdMap<RequestId, RouteKey>,
     current: Option<String>,
 }
 
@@ -252,11 +251,12 @@ impl Router {
             Input::EdgeFailed(region) => {
                 let threshold = ctx.cfg.cfg.failures_before_down;
                 let cooldown = ctx.cfg.cfg.region_cooldown;
-                let h = self.health.entry(region.to_string()).or_default();
-                h.failures += 1;
-                if h.failures >= threshold {
-                    h.down_until = Some(now.plus(cooldown));
-                    h.failures = 0;
+                if let Some(h) = self.health.get_or_default(region.to_string()) {
+                    h.failures += 1;
+                    if h.failures >= threshold {
+                        h.down_until = Some(now.plus(cooldown));
+                        h.failures = 0;
+                    }
                 }
             }
             Input::EdgeOk(region) => {
