@@ -113,8 +113,9 @@ export interface EventMap {
 export type SessionStatus = 'none' | 'exchanging' | 'active' | 'refreshing' | 'ended' | 'direct';
 
 export class PolarGrid {
-  /** Checks the options and builds a client; no request is made until the first call.
-   * Rejects with a `PolarGridError` of kind `invalid_config` (with its `fix`) on bad options. */
+  /** Loads the wasm core (see `load`), checks the options and builds a client; no request is
+   * made until the first call. Rejects with a `PolarGridError` of kind `invalid_config` (with
+   * its `fix`) on bad options or a wasm that cannot load. */
   static connect(options?: ConnectOptions): Promise<PolarGrid>;
   private constructor();
   /** A drop-in `fetch`: routes, authorizes, retries per the core and resolves to the real

@@ -42,10 +42,15 @@ const emu = await startEmulator();
 const backend = await startBackend(emu.info);
 const browser = await launchBrowser();
 const page = (url, query = {}) => browser.page(url, { backend: backend.url, query });
-/** A page that made its handoff call and streamed its chat to the end. */
+/** A page that made its handoff call and streamed its chat to the end, having asked for the
+ * wasm no later than for its session (connect starts the download before getSession). */
 function worked(r) {
   const ok = r.ok && r.status === 'active' && r.models === 200 && r.chat === 200 && r.deltas > 0 && r.done && !r.pageErrors;
-  return [ok, ok ? `handoff call 200, ${r.deltas} streamed deltas to [DONE]` : JSON.stringify(r)];
+  if (!ok) return [false, JSON.stringify(r)];
+  const wasm = r.timeline.find(([n]) => n.endsWith('.wasm'));
+  const session = r.timeline.find(([n]) => n === 'session');
+  if (!wasm || !session || wasm[1] > session[1]) return [false, `the wasm was not requested before the session: ${JSON.stringify(r.timeline)}`];
+  return [true, `handoff call 200, ${r.deltas} streamed deltas to [DONE]; wasm requested at ${wasm[1]} ms, session at ${session[1]} ms`];
 }
 
 /** A page whose connect rejected with a PolarGridError invalid_config whose fix matches. */

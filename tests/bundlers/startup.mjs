@@ -32,16 +32,22 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   for (const [name, throttle] of [['unthrottled', undefined], ['slow 4G', SLOW_4G]]) {
     const times = apps.map(() => []);
+    const timelines = apps.map(() => []);
     for (let i = 0; i < N; i++) {
       for (const [k, site] of sites.entries()) {
         const r = await browser.page(site.url, { backend: backend.url, throttle });
         if (!r.ok) throw new Error(`the page failed: ${JSON.stringify(r)}`);
         times[k].push(Math.round(r.firstCallMs));
+        timelines[k].push(r.timeline);
       }
     }
     for (const [k, a] of apps.entries()) {
       console.log(`${a.label}: navigation -> first call, ${name}: median ${median(times[k])} ms of ${N} cold loads (${times[k].join(', ')})`);
     }
+    // The requests of the last package's median load: [name, start, end] ms.
+    const last = times.length - 1;
+    const mid = times[last].indexOf(median(times[last]));
+    console.log(`  ${apps[last].label}, ${name}, requests of the median load (start-end ms): ${timelines[last][mid].map(([n, a, b]) => `${n} ${a}-${b}`).join(', ')}`);
     if (apps.length === 2) {
       const ratios = times[1].map((t, i) => t / times[0][i]);
       console.log(`  ${apps[1].label}/${apps[0].label}, ${name}: median ratio of pairs ${median(ratios).toFixed(2)}`);

@@ -16,6 +16,8 @@ async function main() {
   });
   const models = await pg.fetch('/v1/models');
   const firstCallMs = performance.now(); // since navigation started
+  // Where the time went: every request's start and end (ms since navigation), by file name.
+  const timeline = performance.getEntriesByType('resource').map((e) => [e.name.replace(/^.*\/([^/?]*)(\?.*)?$/, '$1') || e.name, Math.round(e.startTime), Math.round(e.responseEnd)]);
   const model = (await models.json()).data[0].id;
   const chat = await pg.fetch('/v1/chat/completions', {
     method: 'POST',
@@ -40,7 +42,7 @@ async function main() {
   }
   const status = pg.status;
   pg.close();
-  return { ok: true, status, models: models.status, chat: chat.status, deltas, done, text, firstCallMs };
+  return { ok: true, status, models: models.status, chat: chat.status, deltas, done, text, firstCallMs, timeline };
 }
 
 // Logged, not only stored: the harness reads the console (a strict CSP forbids its eval).
