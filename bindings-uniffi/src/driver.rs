@@ -373,9 +373,10 @@ impl Driver {
             .unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64).rotate_left(32));
         let mut core =
             pc::Client::new(built.config, seed).map_err(|e| convert::config_error(&e))?;
+        let offset = options.clock_offset_ms;
         if let Some(snap) = &built.session {
-            core.restore(pc::Timestamp::from_millis(wall_ms()), snap)
-                .map_err(convert::misuse)?;
+            let now = pc::Timestamp::from_millis(wall_ms()).offset(offset);
+            core.restore(now, snap).map_err(convert::misuse)?;
         }
         let shared = Arc::new_cyclic(|me| Shared {
             state: Mutex::new(State {
@@ -394,7 +395,7 @@ impl Driver {
             delivery: Mutex::new(()),
             transport,
             listener,
-            offset_ms: AtomicI64::new(0),
+            offset_ms: AtomicI64::new(offset),
             self_ref: me.clone(),
         });
         let s = Arc::clone(&shared);

@@ -70,6 +70,10 @@ pub struct Options {
     /// Seed for jitter and request ids (tests); empty for one from the clock.
     #[uniffi(default)]
     pub seed: Option<u64>,
+    /// Start with this client's clock moved by this many ms (tests and demos, like
+    /// `Driver::advance_clock` before the first step).
+    #[uniffi(default = 0)]
+    pub clock_offset_ms: i64,
 }
 
 /// One HTTP header. Printing it hides an `Authorization` value.
