@@ -59,8 +59,14 @@ struct State {
     bodies: HashMap<pc::CallId, Vec<u8>>,
     /// App events to deliver, in order.
     events: VecDeque<DriverEvent>,
-    /// When the timer thread plans to wake (driver clock, ms).
+    /// When the timer thread plans to wake (driver clock, ms; `u64::MAX`: not until
+    /// kicked, nothing is due).
     timer_wake: u64,
+    /// How many times the timer thread went to sleep (tests read it).
+    timer_parks: u64,
+    /// The driver clock and the monotonic clock when last read: a gap between how far
+    /// each moved is a clock jump (device sleep, a clock correction, `advance_clock`).
+    seen: (u64, std::time::Instant),
     closed: bool,
 }
 
@@ -96,6 +102,10 @@ pub struct Reply {
     keeps_success: bool,
     answered: AtomicBool,
 }
+
+/// How far the driver clock may drift from the monotonic one between two reads before it
+/// counts as a jump.
+const CLOCK_JUMP_MS: i128 = 1000;
 
 fn wall_ms() -> u64 {
     SystemTime::now()
@@ -210,12 +220,31 @@ impl Shared {
         }
     }
 
+    /// Tells the core what time it is before anything else happens: a deadline that
+    /// passed (the app was asleep, the clock jumped) is handled now, so the first call
+    /// after a resume sees the truth; a jump replans the timer, whose sleep was measured
+    /// on the monotonic clock.
+    fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
+        let mono = std::time::Instant::now();
+        let (wall0, mono0) = st.seen;
+        st.seen = (now.as_millis(), mono);
+        let moved = i128::from(now.as_millis()) - i128::from(wall0);
+        let elapsed = i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
+        if (moved - elapsed).abs() > CLOCK_JUMP_MS {
+            out.kick_timer = true;
+        }
+        if st.core.poll_timeout().is_some_and(|at| at <= now) {
+            st.core.handle_timeout(now);
+        }
+    }
+
     /// Runs `f` on the core, then does what it asked for.
     fn step<T>(&self, f: impl FnOnce(&mut State, pc::Timestamp) -> T) -> T {
         let mut out = Flush::default();
         let value = {
             let mut st = self.lock();
             let now = self.now();
+            self.catch_up(&mut st, now, &mut out);
             let v = f(&mut st, now);
             self.pump(&mut st, &mut out);
             v
@@ -234,6 +263,7 @@ impl Shared {
         {
             let mut st = self.lock();
             let now = self.now();
+            self.catch_up(&mut st, now, &mut out);
             let kept = keeps_success && matches!(&result, Ok(r) if (200..300).contains(&r.status));
             if st.closed {
                 if kept {
@@ -329,19 +359,21 @@ impl Shared {
                     return;
                 }
                 let now = self.now();
-                st.core.handle_timeout(now);
+                self.catch_up(&mut st, now, &mut out);
                 self.pump(&mut st, &mut out);
                 if out.is_idle() {
-                    let now_ms = self.now().as_millis();
-                    let wait = match st.core.poll_timeout() {
-                        Some(at) => at.as_millis().saturating_sub(now_ms).clamp(1, 1000),
-                        None => 1000,
-                    };
-                    st.timer_wake = now_ms.saturating_add(wait);
-                    let _unused = self
-                        .timer
-                        .wait_timeout(st, Duration::from_millis(wait))
-                        .unwrap_or_else(|p| p.into_inner());
+                    // Sleep until the core's next deadline; with none, until kicked (a
+                    // step that gives the core one, a clock jump, close).
+                    let next = st.core.poll_timeout();
+                    st.timer_wake = next.map_or(u64::MAX, |at| at.as_millis());
+                    st.timer_parks += 1;
+                    match next {
+                        None => drop(self.timer.wait(st)),
+                        Some(at) => {
+                            let wait = at.as_millis().saturating_sub(now.as_millis()).max(1);
+                            drop(self.timer.wait_timeout(st, Duration::from_millis(wait)));
+                        }
+                    }
                     continue;
                 }
             }
@@ -388,6 +420,13 @@ impl Driver {
                 bodies: HashMap::new(),
                 events: VecDeque::new(),
                 timer_wake: 0,
+                timer_parks: 0,
+                seen: (
+                    pc::Timestamp::from_millis(wall_ms())
+                        .offset(offset)
+                        .as_millis(),
+                    std::time::Instant::now(),
+                ),
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -684,5 +723,24 @@ impl Drop for Wait {
         if !self.done {
             self.shared.abandon(self.call, false);
         }
+    }
+}
+
+#[cfg(test)]
+impl Driver {
+    /// How many times the timer slept, and when it plans to wake (driver clock, ms).
+    pub(crate) fn timer_plan(&self) -> (u64, u64) {
+        let st = self.shared.lock();
+        (st.timer_parks, st.timer_wake)
+    }
+
+    /// The driver clock, ms.
+    pub(crate) fn clock_ms(&self) -> u64 {
+        self.shared.now().as_millis()
+    }
+
+    /// Moves the clock without a step, as a device that slept (nobody tells the driver).
+    pub(crate) fn jump_clock_silently(&self, ms: i64) {
+        self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
 }

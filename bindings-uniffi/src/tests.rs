@@ -392,3 +392,112 @@ fn no_printed_record_holds_a_secret() {
     }
     d.close();
 }
+
+/// Waits (bounded, yielding) until the timer thread has gone to sleep `n` times, and says
+/// when it plans to wake.
+fn timer_parked(d: &Driver, n: u64) -> u64 {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (parks, wake) = d.timer_plan();
+        if parks >= n {
+            return wake;
+        }
+        assert!(std::time::Instant::now() < give_up, "the timer never slept");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn the_timer_sleeps_until_the_next_deadline_and_not_at_all_when_none_is_due() {
+    let (d, t) = driver(1);
+    assert_eq!(
+        timer_parked(&d, 1),
+        u64::MAX,
+        "nothing is due: no wake-up planned"
+    );
+    d.start(models()).unwrap();
+    let (req, _reply) = next(&t);
+    let now = d.clock_ms();
+    let wake = timer_parked(&d, 2);
+    // It wakes for the request's deadline, not every second.
+    assert!(wake >= now + req.timeout_ms - 1000, "{wake} vs {now}");
+    assert!(wake <= now + req.timeout_ms + 1000, "{wake} vs {now}");
+    d.close();
+}
+
+fn session_driver() -> (Arc<Driver>, Arc<Scripted>) {
+    let t = Arc::new(Scripted::default());
+    let options = Options {
+        api_key: Some("pg_test_key_123".into()),
+        base_url: Some("http://127.0.0.1:9".into()),
+        seed: Some(7),
+        ..Options::default()
+    };
+    (Driver::new(options, t.clone(), None).unwrap(), t)
+}
+
+fn grant(n: u32) -> Vec<u8> {
+    format!(
+        r#"{{"session_token":"session-token-{n}","refresh_token":"refresh-{n}","session_id":"s1","expires_in":3600,"refresh_expires_in":2592000}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_resumed_app_s_first_call_renews_the_session_before_it_sends_anything_else() {
+    let (d, t) = session_driver();
+    let call = d.start(models()).unwrap();
+    let (exchange, reply) = next(&t);
+    assert_eq!(exchange.purpose, Purpose::Exchange);
+    reply.response_head(200, b"content-type: application/json".to_vec(), grant(1));
+    let (first, reply) = next(&t);
+    assert!(first.headers.contains("Bearer session-token-1"));
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    // The device sleeps two hours: the wall clock jumps and nobody tells the driver.
+    d.jump_clock_silently(2 * 3600 * 1000);
+    let call = d.start(models()).unwrap();
+    let (refresh, reply) = next(&t);
+    assert_eq!(refresh.purpose, Purpose::Refresh, "{refresh:?}");
+    assert!(t.sent.lock().unwrap().is_empty(), "nothing else went out");
+    reply.response_head(200, vec![], grant(2));
+    let (second, reply) = next(&t);
+    assert!(second.headers.contains("Bearer session-token-2"));
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    d.close();
+}
+
+#[test]
+fn a_clock_jump_replans_the_timer_at_once() {
+    let (d, t) = session_driver();
+    let call = d.start(models()).unwrap();
+    let (_exchange, reply) = next(&t);
+    reply.response_head(200, vec![], grant(1));
+    let (_first, reply) = next(&t);
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    let (parks, planned) = d.timer_plan();
+    let planned = if parks == 0 {
+        timer_parked(&d, 1)
+    } else {
+        planned
+    };
+    let parks = parks.max(1);
+    assert!(planned < u64::MAX, "a proactive refresh is planned");
+    // Past the planned refresh, before the JWT expires: the next step renews the session
+    // first, and the timer replans at once.
+    d.jump_clock_silently(3500 * 1000);
+    d.start(models()).unwrap();
+    let sent: Vec<Purpose> = t
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(r, _)| r.purpose)
+        .collect();
+    assert!(sent.contains(&Purpose::Refresh), "{sent:?}");
+    let replanned = timer_parked(&d, parks + 1);
+    assert_ne!(replanned, planned);
+    d.close();
+}
