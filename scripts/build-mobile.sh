@@ -47,18 +47,18 @@ gen() {
 
 build_kotlin() {
   scripts/install-kotlin.sh
-  t gen kotlin bindings-kotlin/uniffi.toml
+  t gen kotlin bindings-uniffi/uniffi.toml
   # The Gradle layout's generated source set (gitignored), so the tree is what an IDE expects.
-  rm -rf bindings-kotlin/src/generated && mkdir -p bindings-kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-kotlin/src/generated/kotlin
+  rm -rf bindings-uniffi/kotlin/src/generated && mkdir -p bindings-uniffi/kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-uniffi/kotlin/src/generated/kotlin
   local cp="$JNA:$KHOME/lib/kotlinx-coroutines-core-jvm.jar"
-  local lib_src; lib_src="$(find bindings-kotlin/src/main bindings-kotlin/src/generated -name '*.kt' | sort)"
+  local lib_src; lib_src="$(find bindings-uniffi/kotlin/src/main bindings-uniffi/kotlin/src/generated -name '*.kt' | sort)"
   if changed kotlin-lib $lib_src; then
     # shellcheck disable=SC2086
     t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$OUT/kotlin/polargrid-core.jar" $lib_src
     done_stamp kotlin-lib
     rm -f "$OUT/kotlin-kit.stamp"
   fi
-  local kit_src; kit_src="$(find bindings-kotlin/src/test bindings-kotlin/src/conformance bindings-kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
+  local kit_src; kit_src="$(find bindings-uniffi/kotlin/src/test bindings-uniffi/kotlin/src/conformance bindings-uniffi/kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
   if changed kotlin-kit $kit_src; then
     # shellcheck disable=SC2086
     t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/kit.jar" $kit_src

@@ -31,5 +31,5 @@ sourceSets {
 
 tasks.test {
     // The suite starts the emulator (cargo build -p polargrid-emulator) and loads the .so from here.
-    systemProperty("jna.library.path", rootProject.projectDir.resolve("../target/mobile/lib").absolutePath)
+    systemProperty("jna.library.path", rootProject.projectDir.resolve("../../target/mobile/lib").absolutePath)
 }
