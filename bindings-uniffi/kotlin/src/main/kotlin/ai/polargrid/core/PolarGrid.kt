@@ -8,8 +8,6 @@ import ai.polargrid.core.ffi.Listener
 import ai.polargrid.core.ffi.Options
 import ai.polargrid.core.ffi.SessionState
 import java.io.InputStream
-import java.net.http.HttpClient
-import java.time.Duration
 import ai.polargrid.core.ffi.PolarGridException as FfiError
 
 /** How the client authenticates. */
@@ -64,13 +62,14 @@ class Response internal constructor(
 
 /**
  * A PolarGrid client: sessions, routing, retries and error classification from the shared Rust core,
- * HTTP on the JDK's `HttpClient`. Thread-safe and coroutine-safe; make one per app and share it.
+ * HTTP on an [HttpStack] (`HttpURLConnection` unless you pass another, e.g. `OkHttpStack`). Thread-safe and coroutine-safe; make one per app and share it.
  * Cancelling a coroutine that waits on a call cancels the call in the core.
  *
  * @param apiKey the `pg_` key (default: `POLARGRID_API_KEY`); null in [Mode.HANDOFF]
  * @param endpoints where PolarGrid lives as JSON, e.g. the emulator's start-up line; null for the real service
  * @param region pin a region (`yto-01`, `toronto`, …); at most one of [region] and [baseUrl]
  * @param sessionStore restores the session at start and persists every change (see [SessionStore])
+ * @param httpStack the HTTP stack to send on (default [UrlConnectionStack]: no dependency)
  */
 class PolarGrid(
     apiKey: String? = System.getenv("POLARGRID_API_KEY"),
@@ -84,9 +83,9 @@ class PolarGrid(
     failoverPinned: Boolean = false,
     backoff: Backoff? = null,
     seed: Long? = null,
-    httpClient: HttpClient = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build(),
+    httpStack: HttpStack = UrlConnectionStack(),
 ) : AutoCloseable {
-    private val transport = JdkTransport(httpClient)
+    private val transport = StackTransport(httpStack)
     private val driver: Driver
 
     init {
@@ -111,11 +110,19 @@ class PolarGrid(
     /**
      * Sends one API call through the core (session, region, retries) and returns the answer, or
      * throws a [PolarGridException]. A JSON body's `model` is the routing hint.
+     *
+     * @param timeoutMs how long each attempt may wait for the answer's head (null: the client's)
      */
-    suspend fun request(method: String, path: String, body: ByteArray? = null, headers: Map<String, String> = emptyMap()): Response {
+    suspend fun request(
+        method: String,
+        path: String,
+        body: ByteArray? = null,
+        headers: Map<String, String> = emptyMap(),
+        timeoutMs: Long? = null,
+    ): Response {
         val model = body?.let { ModelHint.of(it) }
-        val call = ffi { driver.start(CallRequest(method = method, path = path, model = model, idempotent = null, timeoutMs = null)) }
-        transport.register(call, JdkTransport.AppBody(body, if (body != null && headers.keys.none { it.equals("content-type", true) }) headers + ("Content-Type" to "application/json") else headers))
+        val call = ffi { driver.start(CallRequest(method = method, path = path, model = model, idempotent = null, timeoutMs = timeoutMs?.toULong())) }
+        transport.register(call, StackTransport.AppBody(body, if (body != null && headers.keys.none { it.equals("content-type", true) }) headers + ("Content-Type" to "application/json") else headers))
         try {
             val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
             val kept = transport.claim(done.requestId) ?: throw PolarGridException.Closed()

@@ -1,7 +1,6 @@
 package ai.polargrid.core
 
 import ai.polargrid.core.ffi.CallFailure
-import java.time.Duration
 import ai.polargrid.core.ffi.PolarGridException as FfiError
 
 /**
@@ -13,7 +12,8 @@ import ai.polargrid.core.ffi.PolarGridException as FfiError
  *   `misuse` and `closed` for the client's own errors)
  * @property status the HTTP status, when there was an answer
  * @property retryable whether the same call may succeed later
- * @property retryAfter how long the server asked to wait (`Retry-After`)
+ * @property retryAfterMs how long the server asked to wait (`Retry-After`), in ms (a `Long`, not a
+ *   `java.time.Duration`: Android has `java.time` only from API 26)
  * @property requestId the `X-Request-ID` that was sent, for support tickets
  * @property causeText one line: what happened (`cause` in the Python and Swift packages; in Kotlin
  *   `Throwable.cause` already names the chained exception)
@@ -24,7 +24,7 @@ sealed class PolarGridException(
     val kind: String,
     val status: Int?,
     val retryable: Boolean,
-    val retryAfter: Duration?,
+    val retryAfterMs: Long?,
     val requestId: String?,
     val causeText: String,
     val fix: String,
@@ -32,7 +32,7 @@ sealed class PolarGridException(
     message: String,
 ) : Exception(message) {
     private constructor(f: CallFailure) : this(
-        f.kind, f.status?.toInt(), f.retryable, f.retryAfterMs?.let { Duration.ofMillis(it.toLong()) },
+        f.kind, f.status?.toInt(), f.retryable, f.retryAfterMs?.toLong(),
         f.requestId, f.cause, f.fix, f.serverMessage, f.message,
     )
     private constructor(kind: String, message: String, fix: String) :
@@ -50,7 +50,7 @@ sealed class PolarGridException(
     class InvalidRequest internal constructor(f: CallFailure) : PolarGridException(f)
     /** No such path or model (`not_found`). */
     class NotFound internal constructor(f: CallFailure) : PolarGridException(f)
-    /** Too many requests; see [retryAfter] (`rate_limited`). */
+    /** Too many requests; see [retryAfterMs] (`rate_limited`). */
     class RateLimited internal constructor(f: CallFailure) : PolarGridException(f)
     /** The service failed (`server`). */
     class Server internal constructor(f: CallFailure) : PolarGridException(f)

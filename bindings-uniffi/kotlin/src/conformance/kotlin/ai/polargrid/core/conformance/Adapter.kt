@@ -64,7 +64,7 @@ private class Adapter {
                 }
             } catch (e: PolarGridException) {
                 mapOf("outcome" to "error", "kind" to e.kind, "status" to e.status, "retryable" to e.retryable,
-                    "retry_after_ms" to e.retryAfter?.toMillis(), "request_id" to e.requestId, "message" to e.message)
+                    "retry_after_ms" to e.retryAfterMs, "request_id" to e.requestId, "message" to e.message)
             }
         }
         return if (timeoutMs == null) run() else withTimeoutOrNull(timeoutMs) { run() }
