@@ -28,6 +28,7 @@ pub(crate) fn options(o: &Options) -> pc::Options {
         request_timeout_ms: o.request_timeout_ms,
         call_deadline_ms: o.call_deadline_ms,
         connect_timeout_ms: o.connect_timeout_ms,
+        auth_timeout_ms: o.auth_timeout_ms,
         user_agent: o.user_agent.clone(),
         key_visible_to_users: o.key_visible_to_users,
         allow_key_in_browser: o.allow_key_in_browser,

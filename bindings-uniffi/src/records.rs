@@ -55,9 +55,12 @@ pub struct Options {
     /// timeout; a stream's body after the head is never cut).
     #[uniffi(default)]
     pub call_deadline_ms: Option<u64>,
-    /// Establishing a connection, ms (default 10 000).
+    /// Establishing a connection, ms, for every request (default 10 000).
     #[uniffi(default)]
     pub connect_timeout_ms: Option<u64>,
+    /// Each exchange or refresh request, ms (default 10 000).
+    #[uniffi(default)]
+    pub auth_timeout_ms: Option<u64>,
     /// `User-Agent` product token, like `polargrid-core-python/0.1.0`.
     #[uniffi(default)]
     pub user_agent: Option<String>,

@@ -38,7 +38,8 @@ class _Client:
                  session: Optional[str], on_session: Optional[Callable[[Optional[str]], None]],
                  max_attempts: Optional[int], failover_pinned: bool, seed: Optional[int],
                  backoff_ms: Optional[Tuple[int, int]], clock_offset_ms: int, timeout: Optional[float],
-                 call_deadline: Optional[float], connect_timeout: Optional[float], transport: Any) -> None:
+                 call_deadline: Optional[float], connect_timeout: Optional[float], auth_timeout: Optional[float],
+                 transport: Any) -> None:
         n = _native()
         from . import _http
         if api_key is None and mode != "handoff":
@@ -51,6 +52,7 @@ class _Client:
             max_attempts=max_attempts, backoff_base_ms=backoff_ms[0] if backoff_ms else None,
             backoff_max_ms=backoff_ms[1] if backoff_ms else None, request_timeout_ms=_ms(timeout),
             call_deadline_ms=_ms(call_deadline), connect_timeout_ms=_ms(connect_timeout),
+            auth_timeout_ms=_ms(auth_timeout),
             user_agent=f"polargrid-core-python/{__version__}", seed=seed, clock_offset_ms=clock_offset_ms)
         self._t = transport
         listener = _http.Listener(on_session) if on_session is not None else None
@@ -129,7 +131,8 @@ class PolarGrid(_Client):
     from ``on_session(snapshot_or_none)``. A bad configuration raises ``ConfigError``.
     ``timeout`` bounds each attempt's wait for the answer head (s, default 60),
     ``call_deadline`` a call as a whole (s, default twice ``timeout``; a stream's body is
-    never cut), ``connect_timeout`` connecting (s, default 10).
+    never cut), ``connect_timeout`` connecting (s, default 10), ``auth_timeout`` each key
+    exchange or refresh (s, default 10).
     Advanced/test options: ``failover_pinned``, ``seed``, ``backoff_ms=(base, max)``,
     ``clock_offset_ms`` (start with the client's clock moved). ``http_transport`` replaces
     the httpx transport underneath (proxies, TLS settings, connection limits).
@@ -143,12 +146,13 @@ class PolarGrid(_Client):
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
                  clock_offset_ms: int = 0, timeout: Optional[float] = None,
                  call_deadline: Optional[float] = None, connect_timeout: Optional[float] = None,
+                 auth_timeout: Optional[float] = None,
                  http_transport: "Optional[httpx.BaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
                          failover_pinned, seed, backoff_ms, clock_offset_ms, timeout, call_deadline,
-                         connect_timeout,
+                         connect_timeout, auth_timeout,
                          _http.SyncTransport(http_transport or httpx.HTTPTransport()))
 
     def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
@@ -226,12 +230,13 @@ class AsyncPolarGrid(_Client):
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
                  clock_offset_ms: int = 0, timeout: Optional[float] = None,
                  call_deadline: Optional[float] = None, connect_timeout: Optional[float] = None,
+                 auth_timeout: Optional[float] = None,
                  http_transport: "Optional[httpx.AsyncBaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
                          failover_pinned, seed, backoff_ms, clock_offset_ms, timeout, call_deadline,
-                         connect_timeout,
+                         connect_timeout, auth_timeout,
                          _http.AsyncTransport(http_transport or httpx.AsyncHTTPTransport()))
 
     async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
