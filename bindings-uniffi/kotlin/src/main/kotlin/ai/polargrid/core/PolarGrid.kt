@@ -1,9 +1,9 @@
 package ai.polargrid.core
 
-import ai.polargrid.core.ffi.AuthMode
 import ai.polargrid.core.ffi.CallRequest
 import ai.polargrid.core.ffi.Driver
 import ai.polargrid.core.ffi.DriverEvent
+import ai.polargrid.core.ffi.Header
 import ai.polargrid.core.ffi.Listener
 import ai.polargrid.core.ffi.Options
 import ai.polargrid.core.ffi.SessionState
@@ -62,20 +62,31 @@ class Response internal constructor(
 
 /**
  * A PolarGrid client: sessions, routing, retries and error classification from the shared Rust core,
- * HTTP on an [HttpStack] (`HttpURLConnection` unless you pass another, e.g. `OkHttpStack`). Thread-safe and coroutine-safe; make one per app and share it.
- * Cancelling a coroutine that waits on a call cancels the call in the core.
+ * HTTP on an [HttpStack] (`HttpURLConnection` unless you pass another, e.g. `OkHttpStack`).
+ * Thread-safe and coroutine-safe; make one per app and share it. Cancelling a coroutine that waits on
+ * a call cancels the call in the core. Every option left null takes the core's default; the core's
+ * rules apply (a key in handoff mode, a region with a base URL, … are a [PolarGridException.Config]).
  *
- * @param apiKey the `pg_` key (default: `POLARGRID_API_KEY`); null in [Mode.HANDOFF]
+ * @param apiKey the `pg_` key (default: `POLARGRID_API_KEY`); ignored in [Mode.HANDOFF] (apps: see
+ *   the package README, a key shipped in an app is extractable)
  * @param endpoints where PolarGrid lives as JSON, e.g. the emulator's start-up line; null for the real service
  * @param region pin a region (`yto-01`, `toronto`, …); at most one of [region] and [baseUrl]
- * @param sessionStore restores the session at start and persists every change (see [SessionStore])
+ * @param sessionStore restores the session at start (its `load` runs here, on the constructing
+ *   thread: build the client off the main thread) and persists every change (see [SessionStore])
+ * @param session a snapshot to restore at start instead of the store's
+ * @param timeoutMs each attempt's time to the answer head (default 60 s)
+ * @param connectTimeoutMs establishing a connection (default 10 s)
+ * @param callDeadlineMs a call as a whole, start to answer head (default twice [timeoutMs]); a
+ *   streamed body after the head is never cut
+ * @param authTimeoutMs each key exchange or refresh request (default 10 s)
+ * @param clockOffsetMs start with this client's clock moved (tests and demos)
  * @param httpStack the HTTP stack to send on (default [UrlConnectionStack]: no dependency)
  */
 class PolarGrid(
     apiKey: String? = System.getenv("POLARGRID_API_KEY"),
     mode: Mode = Mode.SESSION,
     region: String? = null,
-    scope: String = "country",
+    scope: String? = null,
     baseUrl: String? = null,
     endpoints: String? = null,
     private val sessionStore: SessionStore? = null,
@@ -83,6 +94,12 @@ class PolarGrid(
     failoverPinned: Boolean = false,
     backoff: Backoff? = null,
     seed: Long? = null,
+    timeoutMs: Long? = null,
+    connectTimeoutMs: Long? = null,
+    callDeadlineMs: Long? = null,
+    authTimeoutMs: Long? = null,
+    session: String? = null,
+    clockOffsetMs: Long = 0,
     httpStack: HttpStack = UrlConnectionStack(),
 ) : AutoCloseable {
     private val transport = StackTransport(httpStack)
@@ -90,11 +107,16 @@ class PolarGrid(
 
     init {
         val options = Options(
-            mode = when (mode) { Mode.SESSION -> AuthMode.SESSION; Mode.DIRECT -> AuthMode.DIRECT; Mode.HANDOFF -> AuthMode.HANDOFF },
+            apiKey = if (mode == Mode.HANDOFF) null else apiKey,
+            mode = when (mode) { Mode.SESSION -> "session"; Mode.DIRECT -> "direct"; Mode.HANDOFF -> "handoff" },
             region = region, baseUrl = baseUrl, scope = scope, endpointsJson = endpoints,
+            sessionJson = session ?: sessionStore?.load(),
             failoverPinned = failoverPinned, maxAttempts = maxAttempts?.toUInt(),
             backoffBaseMs = backoff?.baseMs?.toULong(), backoffMaxMs = backoff?.maxMs?.toULong(),
-            seed = seed?.toULong(), userAgent = "polargrid-core-kotlin/0.1.0",
+            requestTimeoutMs = timeoutMs?.toULong(), callDeadlineMs = callDeadlineMs?.toULong(),
+            connectTimeoutMs = connectTimeoutMs?.toULong(), authTimeoutMs = authTimeoutMs?.toULong(),
+            userAgent = "polargrid-core-kotlin/0.1.0",
+            seed = seed?.toULong(), clockOffsetMs = clockOffsetMs,
         )
         val listener = sessionStore?.let { store ->
             object : Listener {
@@ -103,15 +125,15 @@ class PolarGrid(
                 }
             }
         }
-        driver = ffi { Driver(if (mode == Mode.HANDOFF) null else apiKey, options, transport, listener) }
-        sessionStore?.load()?.let { snapshot -> ffi { driver.restore(snapshot) } }
+        driver = ffi { Driver(options, transport, listener) }
     }
 
     /**
      * Sends one API call through the core (session, region, retries) and returns the answer, or
-     * throws a [PolarGridException]. A JSON body's `model` is the routing hint.
+     * throws a [PolarGridException]. A JSON body's `model` is the routing hint (the core reads it).
      *
      * @param timeoutMs how long each attempt may wait for the answer's head (null: the client's)
+     * @param deadlineMs how long the call as a whole may take to its answer's head (null: the client's)
      */
     suspend fun request(
         method: String,
@@ -119,17 +141,18 @@ class PolarGrid(
         body: ByteArray? = null,
         headers: Map<String, String> = emptyMap(),
         timeoutMs: Long? = null,
+        deadlineMs: Long? = null,
     ): Response {
-        val model = body?.let { ModelHint.of(it) }
-        val call = ffi { driver.start(CallRequest(method = method, path = path, model = model, idempotent = null, timeoutMs = timeoutMs?.toULong())) }
-        transport.register(call, StackTransport.AppBody(body, if (body != null && headers.keys.none { it.equals("content-type", true) }) headers + ("Content-Type" to "application/json") else headers))
-        try {
-            val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
-            val kept = transport.claim(done.requestId) ?: throw PolarGridException.Closed()
-            return Response(kept.status, kept.headers, done.region, kept.stream)
-        } finally {
-            transport.unregister(call)
+        val sent = ArrayList<Header>(headers.size + 1)
+        for ((k, v) in headers) sent.add(Header(k, v))
+        if (body != null && headers.keys.none { it.equals("content-type", true) }) sent.add(Header("Content-Type", "application/json"))
+        val call = ffi {
+            driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
+                idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs?.toULong()))
         }
+        val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
+        val kept = transport.claim(done.requestId) ?: throw PolarGridException.closed()
+        return Response(kept.status, kept.headers, done.region, kept.stream)
     }
 
     /** `GET path`. */

@@ -1,10 +1,9 @@
 package ai.polargrid.core
 
-import ai.polargrid.core.ffi.BodyRule
-import ai.polargrid.core.ffi.Header
+import ai.polargrid.core.ffi.Purpose
 import ai.polargrid.core.ffi.Reply
 import ai.polargrid.core.ffi.Transport
-import ai.polargrid.core.ffi.TransportError
+import ai.polargrid.core.ffi.TransportErrorKind
 import java.io.IOException
 import java.io.InputStream
 import java.net.ConnectException
@@ -34,14 +33,14 @@ import ai.polargrid.core.ffi.HttpRequest as CoreRequest
  *
  * @param connected whether the stack said the connection was up ([HttpStack.Exchange.connected])
  */
-internal fun transportKind(e: Throwable, connected: Boolean): TransportError = when {
-    e is UnknownHostException -> TransportError.DNS
-    e is ConnectException || e is NoRouteToHostException -> TransportError.CONNECT
-    e is SSLException && !connected -> TransportError.TLS
-    e is SocketTimeoutException -> if (connected) TransportError.TIMEOUT else TransportKinds.CONNECT_TIMEOUT
-    e is MalformedAnswer -> TransportKinds.PROTOCOL
-    e is ProtocolException && connected -> TransportKinds.PROTOCOL
-    else -> TransportError.ABORTED
+internal fun transportKind(e: Throwable, connected: Boolean): TransportErrorKind = when {
+    e is UnknownHostException -> TransportErrorKind.DNS
+    e is ConnectException || e is NoRouteToHostException -> TransportErrorKind.CONNECT
+    e is SSLException && !connected -> TransportErrorKind.TLS
+    e is SocketTimeoutException -> if (connected) TransportErrorKind.TIMEOUT else TransportErrorKind.CONNECT_TIMEOUT
+    e is MalformedAnswer -> TransportErrorKind.PROTOCOL
+    e is ProtocolException && connected -> TransportErrorKind.PROTOCOL
+    else -> TransportErrorKind.ABORTED
 }
 
 /**
@@ -52,84 +51,55 @@ internal fun transportKind(e: Throwable, connected: Boolean): TransportError = w
  * another attempt won) is aborted at once: its socket is closed, never left to a pool.
  */
 internal class StackTransport(private val stack: HttpStack) : Transport {
-    /** The app's own body and headers, kept per call id while the call runs. */
-    class AppBody(val bytes: ByteArray?, val headers: Map<String, String>)
-
     /** A 2xx app answer waiting for its call: head and the unread body stream. */
     class Kept(val status: Int, val headers: Map<String, List<String>>, val stream: InputStream)
 
-    private val appBodies = HashMap<ULong, AppBody>()
-    /** App-call requests the driver handed over before their call's body was registered. */
-    private val parked = HashMap<ULong, MutableList<Pair<CoreRequest, Reply>>>()
-    private val lock = Any()
     private val inFlight = ConcurrentHashMap<ULong, Flight>()
     private val kept = ConcurrentHashMap<ULong, Kept>()
 
-    /**
-     * Registers a call's body. `Driver.start` may already have sent the call's first request
-     * (it sends before it returns the id), so requests parked for this call go out now.
-     */
-    fun register(call: ULong, body: AppBody) {
-        val ready = synchronized(lock) { appBodies[call] = body; parked.remove(call) }
-        ready?.forEach { (r, reply) -> dispatch(r, reply, body) }
-    }
-
-    fun unregister(call: ULong) = synchronized(lock) { appBodies.remove(call); parked.remove(call) }
-
     override fun send(request: CoreRequest, reply: Reply) {
-        val call = request.call ?: return dispatch(request, reply, null)
-        val app = synchronized(lock) {
-            appBodies[call] ?: null.also { parked.getOrPut(call) { ArrayList() }.add(request to reply) }
-        } ?: return
-        dispatch(request, reply, app)
-    }
-
-    private fun dispatch(request: CoreRequest, reply: Reply, app: AppBody?) {
         val flight = Flight()
         inFlight[request.id] = flight
-        workers.execute { run(request, reply, app, flight) }
+        workers.execute { run(request, reply, flight) }
     }
 
     /** One request, start to answer, on a worker thread. */
-    private fun run(request: CoreRequest, reply: Reply, app: AppBody?, flight: Flight) {
+    private fun run(request: CoreRequest, reply: Reply, flight: Flight) {
         val id = request.id
-        val headers = ArrayList<Pair<String, String>>(request.headers.size + 4)
-        val names = HashSet<String>()
-        for (h in request.headers) { headers.add(h.name to h.value); names.add(h.name.lowercase()) }
-        app?.headers?.forEach { (k, v) -> if (k.lowercase() !in names) headers.add(k to v) }
-        val req = HttpStack.Request(request.method, request.url, headers, request.body ?: app?.bytes, connectTimeoutMs(request))
+        val req = HttpStack.Request(
+            request.method, request.url, headerLines(request.headers), request.body,
+            request.connectTimeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
+        )
         try {
             val resp = stack.open(req, flight)
             val status = resp.status
-            val pairs = resp.headers.map { (k, v) -> Header(k, v) }
-            if (request.bodyRule == BodyRule.KEEP_SUCCESS && status in 200..299) {
-                // The head is the answer: the body is the app's.
+            val head = headBlock(resp.headers)
+            if (request.purpose == Purpose.CALL && status in 200..299) {
+                // The head is the answer: the body is the app's, unread.
                 if (flight.aborted) { close(resp.body); throw IOException("aborted before the answer was handed over") }
                 val grouped = LinkedHashMap<String, MutableList<String>>()
                 for ((k, v) in resp.headers) grouped.getOrPut(k) { ArrayList() }.add(v)
                 kept[id] = Kept(status, grouped, resp.body)
                 if (flight.aborted) { kept.remove(id)?.stream?.let { close(it) }; return }
                 inFlight.remove(id)
-                reply.response(status.toUShort(), pairs, ByteArray(0))
+                reply.responseHead(status.toUShort(), head, ByteArray(0))
             } else {
-                // The core's own requests, and error answers: read (bounded) under the core's deadline.
-                val limit = if (request.bodyRule == BodyRule.WHOLE) WHOLE_LIMIT else ERROR_PREFIX
-                val bytes = try { readUpTo(resp.body, limit) } finally { close(resp.body) }
+                // Everything else the core reads itself, up to body_limit, under its deadline.
+                val bytes = try { readUpTo(resp.body, request.bodyLimit.toInt()) } finally { close(resp.body) }
                 if (flight.aborted) throw IOException("aborted before the answer was handed over")
                 inFlight.remove(id)
-                reply.response(status.toUShort(), pairs, bytes)
+                reply.responseHead(status.toUShort(), head, bytes)
             }
         } catch (e: Throwable) {
             flight.abort()
             inFlight.remove(id)
             if (flight.released) return
             reply.failed(transportKind(e, flight.isConnected))
-            if (e is Error && e !is StackOverflowError) throw e
+            if (e is Error) throw e
         }
     }
 
     override fun release(requestId: ULong) {
-        synchronized(lock) { parked.values.forEach { l -> l.removeAll { it.first.id == requestId } } }
         inFlight.remove(requestId)?.let { it.released = true; it.abort() }
         kept.remove(requestId)?.let { close(it.stream) }
     }
@@ -165,14 +135,26 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     }
 
     companion object {
-        private const val WHOLE_LIMIT = 64 * 1024
-        private const val ERROR_PREFIX = 4096
-        /** When the core sends no connect timeout of its own (it sends 10 s). */
-        private const val DEFAULT_CONNECT_MS = 10_000L
+        /** The core's header block (`Name: value` lines joined by CRLF) as pairs. */
+        private fun headerLines(block: String): List<Pair<String, String>> {
+            val out = ArrayList<Pair<String, String>>(8)
+            var i = 0
+            while (i < block.length) {
+                var end = block.indexOf("\r\n", i)
+                if (end < 0) end = block.length
+                val colon = block.indexOf(':', i)
+                if (colon in i until end) out.add(block.substring(i, colon) to block.substring(colon + 1, end).trimStart())
+                i = end + 2
+            }
+            return out
+        }
 
-        private fun connectTimeoutMs(request: CoreRequest): Int =
-            minOf(request.timeoutMs.toLong(), TransportKinds.connectTimeoutMs(request) ?: DEFAULT_CONNECT_MS)
-                .coerceIn(1, Int.MAX_VALUE.toLong()).toInt()
+        /** An answer's headers as one block for `Reply.responseHead` (one argument, no records). */
+        private fun headBlock(headers: List<Pair<String, String>>): ByteArray {
+            val sb = StringBuilder(headers.size * 32)
+            for ((k, v) in headers) sb.append(k).append(": ").append(v).append("\r\n")
+            return sb.toString().toByteArray(Charsets.UTF_8)
+        }
 
         /** Reads at most [limit] bytes (Java 8 and Android: no `readNBytes`). */
         private fun readUpTo(s: InputStream, limit: Int): ByteArray {

@@ -138,16 +138,6 @@ suspend fun badEndpoints_failsAtConstructionWithFix() {
     check(e!!.fix.isNotBlank()) { "no fix" }
 }
 
-/**
- * The secret scan fails until the uniffi records redact their toString (HttpRequest and Header
- * print the Authorization value, DriverEvent.SessionChanged the snapshot): run it by name
- * (`mobile-run.sh kotlin ai.polargrid.core.PolarGridTestKt every_generated_value_printed_holds_no_secret`)
- * until then; it joins the default run with the redacting records.
- */
-private fun pendingUntilRedactedRecords(args: Array<String>): List<Pair<String, suspend () -> Unit>> =
-    if ("every_generated_value_printed_holds_no_secret" in args) listOf("every_generated_value_printed_holds_no_secret" to ::everyGeneratedValue_printed_holdsNoSecret)
-    else emptyList()
-
 fun main(args: Array<String>) {
     val tests: List<Pair<String, suspend () -> Unit>> = listOf(
         "hundred_concurrent_calls_across_jwt_expiry_refresh_once" to ::hundredConcurrentCalls_acrossJwtExpiry_refreshOnce,
@@ -157,7 +147,9 @@ fun main(args: Array<String>) {
         "snapshot_saved_to_store_restored_without_exchange" to ::snapshotSavedToStore_restoredWithoutExchange,
         "streamed_chat_body_arrives_untouched" to ::streamedChat_bodyArrivesUntouched,
         "bad_endpoints_fails_at_construction_with_fix" to ::badEndpoints_failsAtConstructionWithFix,
-    ).plus(transportTests()).plus(pendingUntilRedactedRecords(args)).filter { args.isEmpty() || it.first in args }
+    ).plus(transportTests()).plus(
+        "every_generated_value_printed_holds_no_secret" to ::everyGeneratedValue_printed_holdsNoSecret,
+    ).filter { args.isEmpty() || it.first in args }
     var failed = 0
     for ((name, test) in tests) {
         val t0 = System.nanoTime()

@@ -1,18 +1,16 @@
 package ai.polargrid.core
 
-import ai.polargrid.core.ffi.AuthMode
-import ai.polargrid.core.ffi.BodyRule
 import ai.polargrid.core.ffi.CallRequest
 import ai.polargrid.core.ffi.Driver
 import ai.polargrid.core.ffi.DriverEvent
-import ai.polargrid.core.ffi.Header
 import ai.polargrid.core.ffi.HttpRequest
 import ai.polargrid.core.ffi.Listener
 import ai.polargrid.core.ffi.Options
 import ai.polargrid.core.ffi.PolarGridException as FfiError
+import ai.polargrid.core.ffi.Purpose
 import ai.polargrid.core.ffi.Reply
 import ai.polargrid.core.ffi.Transport
-import ai.polargrid.core.ffi.TransportError
+import ai.polargrid.core.ffi.TransportErrorKind
 import ai.polargrid.core.testing.Emulator
 import ai.polargrid.core.testing.Json
 import java.util.Collections
@@ -29,7 +27,6 @@ private class Recording(private val printed: MutableList<String>) : Transport {
 
     override fun send(request: HttpRequest, reply: Reply) {
         printed.add(request.toString())
-        request.headers.forEach { printed.add(it.toString()) }
         printed.add(reply.toString())
         Thread {
             val exchange = object : HttpStack.Exchange {
@@ -37,15 +34,15 @@ private class Recording(private val printed: MutableList<String>) : Transport {
                 override fun onAbort(abort: Runnable) = Unit
             }
             try {
-                val r = stack.open(
-                    HttpStack.Request(request.method, request.url, request.headers.map { it.name to it.value }, request.body, 10_000),
-                    exchange,
-                )
+                val headers = request.headers.split("\r\n").map { it.substringBefore(':') to it.substringAfter(':').trim() }
+                val r = stack.open(HttpStack.Request(request.method, request.url, headers, request.body, 10_000), exchange)
                 val bytes = r.body.use { it.readBytes() }
-                val keep = request.bodyRule == BodyRule.KEEP_SUCCESS && r.status in 200..299
-                reply.response(r.status.toUShort(), r.headers.map { (k, v) -> Header(k, v) }, if (keep) ByteArray(0) else bytes)
+                val keep = request.purpose == Purpose.CALL && r.status in 200..299
+                val answer = r.headers.map { (k, v) -> ai.polargrid.core.ffi.Header(k, v) }
+                answer.forEach { printed.add(it.toString()) }
+                reply.response(r.status.toUShort(), answer, if (keep) ByteArray(0) else bytes)
             } catch (e: Exception) {
-                reply.failed(TransportError.ABORTED)
+                reply.failed(TransportErrorKind.ABORTED)
             }
         }.start()
     }
@@ -60,18 +57,26 @@ suspend fun everyGeneratedValue_printed_holdsNoSecret() = Emulator().use { emu -
     }
     val key = emu.key("read_write")
     val options = Options(
-        mode = AuthMode.SESSION, region = null, baseUrl = null, scope = null, endpointsJson = emu.startup,
-        failoverPinned = false, maxAttempts = 2u, backoffBaseMs = 10u, backoffMaxMs = 20u, seed = 7u, userAgent = null,
+        apiKey = key, mode = "session", endpointsJson = emu.startup, maxAttempts = 2u,
+        backoffBaseMs = 10u, backoffMaxMs = 20u, seed = 7u,
     )
     val secrets = ArrayList<String>()
     secrets.add(key)
-    Driver(key, options, Recording(printed), listener).use { d ->
+    printed.add(options.toString())
+    var seen: String? = null
+    Driver(options, Recording(printed), listener).use { d ->
         suspend fun call(path: String) {
-            val id = d.start(CallRequest(method = "GET", path = path, model = null, idempotent = null, timeoutMs = null))
-            try { printed.add(d.wait(id).toString()) } catch (e: FfiError) { printed.add(e.toString()); printed.add(e.message ?: "") }
+            val auth = ai.polargrid.core.ffi.Header("Authorization", "Bearer $key") // a Header record holding the key
+            printed.add(auth.toString())
+            val id = d.start(CallRequest(method = "GET", path = path))
+            try { printed.add(d.wait(id).toString()) } catch (e: FfiError) {
+                printed.add(e.toString()); printed.add(e.message ?: "")
+                if (e is FfiError.Failed) printed.add(e.failure.toString())
+            }
         }
         call("/v1/models") // exchange, discovery, the call
         val snapshot = d.sessionSnapshot() ?: throw AssertionError("no session after the first call")
+        seen = snapshot
         val snap = Json.parse(snapshot) as Map<*, *>
         fun collect(m: Map<*, *>) {
             for ((k, v) in m) {
@@ -91,6 +96,8 @@ suspend fun everyGeneratedValue_printed_holdsNoSecret() = Emulator().use { emu -
         call("/v1/models")
         printed.add(d.toString())
     }
+    // A driver built with the snapshot in its options prints neither.
+    printed.add(options.copy(sessionJson = seen).toString())
     val leaks = printed.filter { text -> secrets.any { text.contains(it) } }
     check(printed.size > 10) { "too little was printed to mean anything: $printed" }
     check(leaks.isEmpty()) {

@@ -13,15 +13,12 @@ import kotlinx.coroutines.launch
 // once when a request fails, times out or is cancelled. One attempt per call (maxAttempts = 1), so
 // each failure is the transport's own.
 
-/** The kinds the generated records can carry today (connect_timeout and protocol arrive with the new records). */
-private const val CONNECT_TIMEOUT = "connect"
-private const val PROTOCOL = "aborted"
 
 private fun check(cond: Boolean, what: () -> String) { if (!cond) throw AssertionError(what()) }
 
 private fun direct(baseUrl: String, stack: HttpStack) = PolarGrid(
     apiKey = "pg_transport_test_key_0123456789", mode = Mode.DIRECT, baseUrl = baseUrl,
-    maxAttempts = 1, seed = 1, httpStack = stack,
+    maxAttempts = 1, seed = 1, connectTimeoutMs = 300, httpStack = stack,
 )
 
 /** The call's failure; the call must fail with a `network` error whose transport is [kind]. */
@@ -53,7 +50,7 @@ suspend fun plainListenerAnsweringTls_failsAsTls(stack: HttpStack) {
 
 suspend fun fullAcceptQueue_failsAsConnectTimeout(stack: HttpStack) {
     RawServer.fullBacklog().use { server ->
-        direct(server.url, stack).use { failsWith(it, CONNECT_TIMEOUT, timeoutMs = 500) }
+        direct(server.url, stack).use { failsWith(it, "connect_timeout") }
     }
 }
 
@@ -62,7 +59,7 @@ suspend fun notHttpAnswer_failsAsProtocol(stack: HttpStack) {
         RawServer.readHead(s)
         s.getOutputStream().write("SSH-2.0-not-http\r\n\r\n".toByteArray())
         s.shutdownOutput()
-    }.start().use { server -> direct(server.url, stack).use { failsWith(it, PROTOCOL) } }
+    }.start().use { server -> direct(server.url, stack).use { failsWith(it, "protocol") } }
 }
 
 suspend fun headNeverSent_failsAsTimeout_connectionClosedAtOnce(stack: HttpStack) {
@@ -119,9 +116,7 @@ fun transportTests(): List<Pair<String, suspend () -> Unit>> {
         "refused_port_fails_as_connect" to ::refusedPort_failsAsConnect,
         "unresolvable_host_fails_as_dns" to ::unresolvableHost_failsAsDns,
         "plain_listener_answering_tls_fails_as_tls" to ::plainListenerAnsweringTls_failsAsTls,
-        // Needs a connect timeout shorter than the attempt's (the request record's connect_timeout_ms,
-        // arriving with the new uniffi records): until then the core's own deadline fires first.
-        // "full_accept_queue_fails_as_connect_timeout" to ::fullAcceptQueue_failsAsConnectTimeout,
+        "full_accept_queue_fails_as_connect_timeout" to ::fullAcceptQueue_failsAsConnectTimeout,
         "not_http_answer_fails_as_protocol" to ::notHttpAnswer_failsAsProtocol,
         "head_never_sent_fails_as_timeout_connection_closed_at_once" to ::headNeverSent_failsAsTimeout_connectionClosedAtOnce,
         "cancelled_call_closes_its_connection_at_once" to ::cancelledCall_closesItsConnectionAtOnce,

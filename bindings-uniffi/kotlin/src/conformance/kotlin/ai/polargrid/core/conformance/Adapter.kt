@@ -27,6 +27,7 @@ private class Adapter {
     private fun client(): PolarGrid = pg ?: throw BadRequest("not configured")
 
     private fun build(c: Map<String, Any?>, seedOverride: Long?, snapshot: String?): PolarGrid {
+        fun ms(k: String): Long? = (c[k] as Number?)?.toLong()
         val mode = when (val m = c["mode"]) {
             "session", null -> Mode.SESSION
             "direct" -> Mode.DIRECT
@@ -40,18 +41,21 @@ private class Adapter {
             apiKey = c["api_key"] as String?,
             mode = mode,
             region = c["region"] as String?,
-            scope = (c["scope"] as String?) ?: "country",
+            scope = c["scope"] as String?,
             baseUrl = c["base_url"] as String?,
             endpoints = Json.write(c["endpoints"] ?: throw BadRequest("endpoints missing")),
             maxAttempts = (c["max_attempts"] as Number?)?.toInt(),
             failoverPinned = c["failover_pinned"] == true,
             backoff = backoff,
             seed = seedOverride ?: (c["seed"] as Number?)?.toLong(),
-        ).also { pg ->
-            // Same clock offset first, then the snapshot, as the app's restart would see them.
-            if (offset.get() != 0L) pg.advanceClock(offset.get())
-            snapshot?.let { pg.restore(it) }
-        }
+            timeoutMs = ms("request_timeout_ms"),
+            connectTimeoutMs = ms("connect_timeout_ms"),
+            callDeadlineMs = ms("call_deadline_ms"),
+            authTimeoutMs = ms("auth_timeout_ms"),
+            // Same clock offset, then the snapshot, as the app's restart would see them.
+            clockOffsetMs = offset.get(),
+            session = snapshot,
+        )
     }
 
     private suspend fun one(method: String, path: String, body: String?, timeoutMs: Long?): Map<String, Any?> {
@@ -63,7 +67,8 @@ private class Adapter {
                         "stream_done" to text.trimEnd().endsWith("data: [DONE]"))
                 }
             } catch (e: PolarGridException) {
-                mapOf("outcome" to "error", "kind" to e.kind, "status" to e.status, "retryable" to e.retryable,
+                mapOf("outcome" to "error", "kind" to e.kind, "transport" to (e as? PolarGridException.Connection)?.transport,
+                    "cause" to e.causeText, "status" to e.status, "retryable" to e.retryable,
                     "retry_after_ms" to e.retryAfterMs, "request_id" to e.requestId, "message" to e.message)
             }
         }
@@ -85,8 +90,8 @@ private class Adapter {
                 "configure" -> {
                     @Suppress("UNCHECKED_CAST")
                     val c = req as Map<String, Any?>
-                    pg?.close(); pg = null
-                    pg = build(c, null, null)
+                    pg?.close(); pg = null; config = null; offset.set(0)
+                    pg = build(c, null, null) // refused: the adapter stays unconfigured
                     config = c
                     emptyMap()
                 }
@@ -126,7 +131,7 @@ private class Adapter {
         } catch (e: BadRequest) {
             mapOf("id" to id, "ok" to false, "error" to e.message) to true
         } catch (e: PolarGridException) {
-            mapOf("id" to id, "ok" to false, "error" to "${e.kind}: ${e.message}") to true
+            mapOf("id" to id, "ok" to false, "error" to "${e.kind}: ${e.message}", "kind" to e.kind) to true
         } catch (e: RuntimeException) {
             mapOf("id" to id, "ok" to false, "error" to "bad request: $e") to true
         }
