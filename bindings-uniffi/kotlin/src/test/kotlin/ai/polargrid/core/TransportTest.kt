@@ -109,6 +109,19 @@ suspend fun redirectToAnotherHost_notFollowed(stack: HttpStack) {
     }
 }
 
+/** A header value with CR, LF or NUL never reaches a stack: the core refuses the call (`invalid_call`). */
+suspend fun appHeaderWithBareCr_refusedBeforeSending(stack: HttpStack) {
+    RawServer { }.start().use { server ->
+        direct(server.url, stack).use { pg ->
+            for (bad in listOf("a\rb", "a\nb", "a\u0000b")) {
+                val e = try { pg.request("GET", "/v1/models", headers = mapOf("X-Note" to bad)).close(); null } catch (e: PolarGridException) { e }
+                check(e is PolarGridException.Misuse && e.kind == "invalid_call") { "header ${bad.map { it.code }}: got $e" }
+            }
+        }
+        check(server.accepted.get() == 0) { "a refused call reached the server" }
+    }
+}
+
 /** Every transport test, once per stack. */
 fun transportTests(): List<Pair<String, suspend () -> Unit>> {
     val stacks = listOf<Pair<String, () -> HttpStack>>("url" to { UrlConnectionStack() }, "okhttp" to { OkHttpStack() })
@@ -121,6 +134,7 @@ fun transportTests(): List<Pair<String, suspend () -> Unit>> {
         "head_never_sent_fails_as_timeout_connection_closed_at_once" to ::headNeverSent_failsAsTimeout_connectionClosedAtOnce,
         "cancelled_call_closes_its_connection_at_once" to ::cancelledCall_closesItsConnectionAtOnce,
         "redirect_to_another_host_not_followed" to ::redirectToAnotherHost_notFollowed,
+        "app_header_with_bare_cr_refused_before_sending" to ::appHeaderWithBareCr_refusedBeforeSending,
     )
     return stacks.flatMap { (sname, make) -> tests.map { (t, f) -> "${t}_$sname" to suspend { f(make()) } } }
 }
