@@ -47,3 +47,6 @@ scripts/test-npm.sh
 
 step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
 scripts/test-browser.sh
+
+step "bundlers: the packed npm package in fresh Vite/webpack/esbuild/import-map apps, Node ESM+CJS, tsc bundler/node16 (scripts/test-bundlers.sh)"
+scripts/test-bundlers.sh

@@ -13,6 +13,7 @@
 //!   separated by U+001F, in the order [`Core::event_fields`] documents.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
 
+mod alloc;
 use polargrid_core::{
     resolve_region, CallError, CallSpec, Client, Config, DiscoveryScope, Endpoints, Event,
     HttpRequest, HttpResponse, Method, Purpose, RegionReason, RequestId, SessionChange,

@@ -7,10 +7,10 @@
 //
 // No policy here: the core decides when to exchange or refresh; this layer only makes
 // the tabs take turns (tabs.js) and moves sessions between the core, storage and tabs.
-import { PolarGrid as Base, PolarGridError } from '../index.js';
+import { PolarGrid as Base, PolarGridError, load } from '../index.js';
 import { TabSession, parseSnapshot } from './tabs.js';
 
-export { PolarGridError, TabSession };
+export { PolarGridError, TabSession, load };
 
 const BROWSER_OPTIONS = ['getSession', 'storage', 'allowKeyInBrowser', 'tabs', 'lockTimeoutMs', 'storageTimeoutMs', 'storageKey'];
 
@@ -73,8 +73,11 @@ export async function connectInBrowser(options = {}) {
     storageKey,
     session,
     onSession,
+    wasm,
     ...rest
   } = options;
+  // The wasm downloads and compiles while storage and getSession() answer.
+  const wasmReady = load(wasm);
   const browser = inBrowser();
   if (rest.apiKey != null && browser && !allowKeyInBrowser) {
     throw error(
@@ -266,6 +269,7 @@ export async function connectInBrowser(options = {}) {
   }
   try {
     if (initial == null && grant == null && getSession) grant = await getSession();
+    await wasmReady;
     pg = await Base.connect({
       ...rest,
       ...(initial != null ? { session: initial } : {}),
