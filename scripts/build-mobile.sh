@@ -13,6 +13,7 @@ mkdir -p "$OUT/lib" "$OUT/gen" "$OUT/kotlin" "$OUT/swift"
 KHOME="$POLARGRID_CACHE/kotlin/node_modules/kotlin-compiler"
 SWIFT_ROOT="$POLARGRID_CACHE/swift-chroot"
 JNA=/usr/share/java/jna.jar
+OKHTTP=/usr/share/java/okhttp.jar:/usr/share/java/okio.jar
 
 t() { local s=$SECONDS; "$@"; echo "  [$(( SECONDS - s )) s] $*" | cut -c1-120 >&2; }
 # stamp NAME FILES… : true (and records) when the hash of FILES changed since the last run.
@@ -47,21 +48,26 @@ gen() {
 
 build_kotlin() {
   scripts/install-kotlin.sh
-  t gen kotlin bindings-kotlin/uniffi.toml
+  # The crate's config is Android's (`android = true`: API-34 SystemCleaner, androidx annotations);
+  # the JVM build here generates with it off (JNA's or java.lang.ref's cleaner).
+  sed 's/^android = true$/android = false/' bindings-uniffi/uniffi.toml > "$OUT/uniffi-jvm.toml"
+  t gen kotlin "$OUT/uniffi-jvm.toml"
   # The Gradle layout's generated source set (gitignored), so the tree is what an IDE expects.
-  rm -rf bindings-kotlin/src/generated && mkdir -p bindings-kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-kotlin/src/generated/kotlin
+  rm -rf bindings-uniffi/kotlin/src/generated && mkdir -p bindings-uniffi/kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-uniffi/kotlin/src/generated/kotlin
   local cp="$JNA:$KHOME/lib/kotlinx-coroutines-core-jvm.jar"
-  local lib_src; lib_src="$(find bindings-kotlin/src/main bindings-kotlin/src/generated -name '*.kt' | sort)"
-  if changed kotlin-lib $lib_src; then
+  # The library as Android compiles it (Java 8 bytecode); the OkHttp stack is its own jar (optional).
+  local lib_src; lib_src="$(find bindings-uniffi/kotlin/src/main bindings-uniffi/kotlin/src/generated -name '*.kt' | sort)"
+  if changed kotlin-lib $lib_src bindings-uniffi/kotlin/src/okhttp/kotlin/ai/polargrid/core/okhttp/*.kt; then
     # shellcheck disable=SC2086
-    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$OUT/kotlin/polargrid-core.jar" $lib_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 1.8 -cp "$cp" -d "$OUT/kotlin/polargrid-core.jar" $lib_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 1.8 -cp "$cp:$OKHTTP:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/polargrid-core-okhttp.jar" bindings-uniffi/kotlin/src/okhttp/kotlin/ai/polargrid/core/okhttp/*.kt
     done_stamp kotlin-lib
     rm -f "$OUT/kotlin-kit.stamp"
   fi
-  local kit_src; kit_src="$(find bindings-kotlin/src/test bindings-kotlin/src/conformance bindings-kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
+  local kit_src; kit_src="$(find bindings-uniffi/kotlin/src/test bindings-uniffi/kotlin/src/conformance bindings-uniffi/kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
   if changed kotlin-kit $kit_src; then
     # shellcheck disable=SC2086
-    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/kit.jar" $kit_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OKHTTP:$OUT/kotlin/polargrid-core.jar:$OUT/kotlin/polargrid-core-okhttp.jar" -d "$OUT/kotlin/kit.jar" $kit_src
     t train_cds
     done_stamp kotlin-kit
   fi

@@ -20,7 +20,7 @@ case "$lang" in
     # shellcheck disable=SC2086
     exec java -Xlog:disable -Xlog:all=warning:stderr ${POLARGRID_JVM_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Xshare:auto "${cds[@]}" \
       -Djna.library.path="$OUT/lib" -Djna.nosys=true \
-      -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
+      -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:$OUT/kotlin/polargrid-core-okhttp.jar:/usr/share/java/jna.jar:/usr/share/java/okhttp.jar:/usr/share/java/okio.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
       "$main" "$@" ;;
   swift)
     R="$POLARGRID_CACHE/swift-chroot"

@@ -1,0 +1,79 @@
+package ai.polargrid.core
+
+import java.io.FilterInputStream
+import java.io.IOException
+import java.io.InputStream
+import java.net.HttpURLConnection
+import java.net.URL
+
+/**
+ * The default [HttpStack]: `java.net.HttpURLConnection`, present on every JVM and on Android (where
+ * it is OkHttp inside the platform). No dependency, no configuration: keep-alive and TLS are the
+ * platform's. Redirects are never followed (`instanceFollowRedirects = false`); the connect timeout
+ * is the core's; there is no socket read timeout, because the core's deadline bounds the wait for the
+ * answer's head and a body after the head is never cut (the client aborts through [HttpStack.Exchange]).
+ *
+ * `HttpURLConnection` refuses the `PATCH` method (the OpenAI API does not use it); use
+ * another stack (OkHttp) for an endpoint that needs it.
+ */
+class UrlConnectionStack : HttpStack {
+    override fun open(request: HttpStack.Request, exchange: HttpStack.Exchange): HttpStack.Response {
+        val conn = URL(request.url).openConnection() as HttpURLConnection
+        exchange.onAbort(Runnable { conn.disconnect() })
+        try {
+            conn.instanceFollowRedirects = false
+            conn.useCaches = false
+            conn.connectTimeout = request.connectTimeoutMs.coerceAtLeast(1)
+            conn.readTimeout = 0
+            conn.requestMethod = request.method
+            for ((name, value) in request.headers) conn.addRequestProperty(name, value)
+            val body = request.body
+            if (body != null) {
+                conn.doOutput = true
+                conn.setFixedLengthStreamingMode(body.size)
+            }
+            conn.connect()
+            exchange.connected()
+            if (body != null) conn.outputStream.use { it.write(body) }
+            val status = conn.responseCode
+            if (status < 0) throw MalformedAnswer("not an HTTP answer")
+            val headers = ArrayList<Pair<String, String>>()
+            for ((name, values) in conn.headerFields) {
+                if (name == null) continue // the status line
+                for (v in values) headers.add(name to v)
+            }
+            val raw: InputStream? = if (status >= 400) conn.errorStream else try {
+                conn.inputStream
+            } catch (e: IOException) {
+                conn.errorStream ?: throw e
+            }
+            return HttpStack.Response(status, headers, Released(raw ?: Empty, conn))
+        } catch (e: Throwable) {
+            conn.disconnect()
+            throw e
+        }
+    }
+
+    /** The body: closed before its end, the connection closes too (never left to the pool). */
+    private class Released(inner: InputStream, private val conn: HttpURLConnection) : FilterInputStream(inner) {
+        @Volatile private var ended = false
+        @Volatile private var closed = false
+
+        override fun read(): Int = super.read().also { if (it < 0) ended = true }
+        override fun read(b: ByteArray, off: Int, len: Int): Int =
+            super.read(b, off, len).also { if (it < 0) ended = true }
+
+        override fun close() {
+            if (closed) return
+            closed = true
+            try { super.close() } finally { if (!ended) conn.disconnect() }
+        }
+    }
+
+    private object Empty : InputStream() {
+        override fun read(): Int = -1
+    }
+}
+
+/** The server's answer was not HTTP, or its head could not be read: the `protocol` row of the table. */
+class MalformedAnswer(message: String) : IOException(message)
