@@ -33,6 +33,12 @@ function load() {
   })());
 }
 
+/** Whether `v` (JSON or an object) is a session snapshot the core wrote, not a grant. */
+export async function isSessionSnapshot(v) {
+  await load();
+  return Core.is_snapshot(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
 const num = (s) => (s === '' || s === undefined ? null : Number(s));
 
 /** A classified failure: what happened (`cause`), how to fix it (`fix`), never a secret. */

@@ -240,6 +240,12 @@ impl Core {
         })
     }
 
+    /// Whether `json` is a session snapshot this core wrote (not a grant): the browser
+    /// entry's `session` option takes either, and only the core reads the format.
+    pub fn is_snapshot(json: &str) -> bool {
+        SessionSnapshot::from_json(json).is_ok()
+    }
+
     /// The URL to give an OpenAI-style client as its base (`…/v1`); `pg.fetch` accepts
     /// full URLs under it (and under every region and the autorouter).
     #[wasm_bindgen(getter)]
