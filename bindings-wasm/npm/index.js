@@ -83,8 +83,11 @@ const IN_NODE = !!globalThis.process?.versions?.node;
 // the table "The transport contract" in core/src/lib.rs says:
 //   ENOTFOUND, EAI_AGAIN → dns; ECONNREFUSED, EHOSTUNREACH, ENETUNREACH → connect;
 //   ERR_TLS_*, ERR_SSL_*, CERT_* (and OpenSSL's verify codes) → tls;
-//   UND_ERR_CONNECT_TIMEOUT → connect_timeout; ECONNRESET, UND_ERR_SOCKET → aborted;
-//   HPE_* (llhttp) → protocol. Anything else says nothing the table knows: opaque.
+//   UND_ERR_CONNECT_TIMEOUT → connect_timeout; ECONNRESET, UND_ERR_SOCKET → aborted,
+//   and UND_ERR_RES_CONTENT_LENGTH_MISMATCH (the connection ended inside the body: what
+//   undici says for a reset after the head) → aborted; HPE_* (llhttp) and
+//   UND_ERR_HEADERS_OVERFLOW (a head over the core's 64 KiB) → protocol.
+//   Anything else says nothing the table knows: opaque.
 // ("no answer in time → timeout" is the core's own deadline, never an error here.)
 function nodeTransportKind(e) {
   for (let c = e, depth = 0; c && depth < 4; c = c.cause, depth++) {
@@ -94,8 +97,8 @@ function nodeTransportKind(e) {
       if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
       if (/^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)_)/.test(code)) return 'tls';
       if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect_timeout';
-      if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'aborted';
-      if (code.startsWith('HPE_')) return 'protocol';
+      if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'aborted';
+      if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW') return 'protocol';
     }
   }
   return 'opaque';
@@ -111,11 +114,14 @@ function pageTransportKind(_e) {
 const transportKind = IN_NODE ? nodeTransportKind : pageTransportKind;
 
 // Node's fetch (undici) connects with its global dispatcher's 10 s timeout; a request's
-// own connect_timeout needs an Agent of the same class with that timeout (one per value).
-// Only when the global dispatcher is undici's plain Agent: a proxy the app set is kept.
+// own connect_timeout needs an Agent of the same class with that timeout (one per value),
+// heads up to the core's 64 KiB (undici's default is 16), and no timeouts of undici's own
+// (the core's deadlines rule; a stream's body is never cut). Only when the global
+// dispatcher is undici's plain Agent: a proxy the app set is kept.
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
-const agents = new Map();
-function connectAgent(ms) {
+const MAX_HEAD = 64 * 1024;
+// Each client has its own agents (its connection pool), all closed by close().
+function connectAgent(agents, ms) {
   if (!IN_NODE) return undefined;
   let a = agents.get(ms);
   if (a !== undefined) return a;
@@ -125,9 +131,28 @@ function connectAgent(ms) {
     } catch {}
   }
   const Agent = globalThis[GLOBAL_DISPATCHER]?.constructor;
-  a = typeof Agent === 'function' && Agent.name === 'Agent' ? new Agent({ connect: { timeout: ms } }) : null;
+  a = typeof Agent === 'function' && Agent.name === 'Agent'
+    ? new Agent({ connect: { timeout: ms }, maxHeaderSize: MAX_HEAD, headersTimeout: 0, bodyTimeout: 0 })
+    : null;
+  if (a) a.pool = agents;
   agents.set(ms, a);
   return a;
+}
+
+// After a request is aborted or fails, undici (Node 20) opens a fresh connection to the
+// same origin that carries nothing and lingers for its keep-alive time (seconds). So the
+// Agent that carried it is retired: later requests get a new one, and the old one closes
+// every connection as soon as its other requests (a stream) are done.
+function retireAgent(a) {
+  if (!a || a.retired) return;
+  a.retired = true;
+  for (const [k, v] of a.pool) if (v === a) a.pool.delete(k);
+  a.close().catch(() => {});
+}
+
+function abortRequest(ctrl, reason) {
+  ctrl.abort(reason);
+  retireAgent(ctrl.agent);
 }
 
 async function bodyPrefix(res) {
@@ -174,6 +199,7 @@ export class PolarGrid {
   #region = null;
   #wantsModel;
   #purposeFetch = null;
+  #agents = new Map(); // connect timeout ms → undici Agent (Node's own fetch only)
 
   /** Checks the options and builds a client; no request is made until the first call. */
   static async connect(options = {}) {
@@ -282,7 +308,8 @@ export class PolarGrid {
     if (!core) return;
     this.#core = null;
     clearTimeout(this.#timer);
-    for (const c of this.#inflight.values()) c.abort();
+    for (const c of this.#inflight.values()) abortRequest(c);
+    for (const a of [...this.#agents.values()]) retireAgent(a);
     for (const res of this.#held.values()) res.body?.cancel().catch(() => {});
     const err = abortError('the PolarGrid client was closed');
     for (const c of this.#calls.values()) {
@@ -341,7 +368,7 @@ export class PolarGrid {
             c.reason = signal.reason;
             this.#core?.cancel(this.#now(), id);
             this.#pump();
-          } else c.ctrl?.abort(signal.reason); // already answered: stop its body
+          } else if (c.ctrl) abortRequest(c.ctrl, signal.reason); // already answered: stop its body
         };
         signal.addEventListener('abort', c.onAbort, { once: true });
       }
@@ -375,7 +402,7 @@ export class PolarGrid {
         const r = core.event_request();
         const ctrl = this.#inflight.get(r);
         this.#inflight.delete(r);
-        ctrl?.abort();
+        if (ctrl) abortRequest(ctrl);
       } else if (k === 6) {
         const f = core.event_fields().split(SEP);
         this.#emit('session', {
@@ -478,8 +505,8 @@ export class PolarGrid {
       // Never follow a redirect: the core classifies a 3xx, and following one would carry
       // the key or a refresh token to whatever host the answer names.
       init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal, redirect: 'manual' };
-      const agent = connectAgent(connectMs);
-      if (agent) init.dispatcher = agent;
+      const agent = connectAgent(this.#agents, connectMs);
+      if (agent) init.dispatcher = ctrl.agent = agent;
     } else {
       const c = this.#calls.get(callId);
       if (!c) return void this.#inflight.delete(id);
@@ -497,8 +524,8 @@ export class PolarGrid {
       }
       init = c.extra ? { ...c.init } : {};
       delete init.deadline;
-      const agent = init.dispatcher ? null : connectAgent(connectMs);
-      if (agent) init.dispatcher = agent;
+      const agent = init.dispatcher ? null : connectAgent(this.#agents, connectMs);
+      if (agent) init.dispatcher = ctrl.agent = agent;
       init.method = parts[0];
       init.headers = headers;
       init.body = c.body;
@@ -518,12 +545,14 @@ export class PolarGrid {
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);
+      abortRequest(ctrl); // release what the failure left open
       this.#core.transport_error(this.#now(), id, transportKind(e));
       this.#pump();
       return;
     }
     if (this.#inflight.get(id) !== ctrl) {
       if (text === undefined) res.body?.cancel().catch(() => {});
+      retireAgent(ctrl.agent);
       return;
     }
     this.#inflight.delete(id);
@@ -536,6 +565,7 @@ export class PolarGrid {
       // A success the core did not make any call's answer (the call had ended): drop it.
       this.#held.delete(id);
       res.body?.cancel().catch(() => {});
+      retireAgent(ctrl.agent);
     }
   }
 }

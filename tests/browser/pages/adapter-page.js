@@ -104,7 +104,9 @@ async function run(req) {
         throw e;
       }
       setup = req;
-      return {};
+      // A page's fetch cannot tell transport failures apart (the browser column of the
+      // core's table): the runner then expects opaque where others say connect, dns, ….
+      return { opaque_transport: true };
     }
     case 'call': {
       const method = need(req, 'method', 'string');
