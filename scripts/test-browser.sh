@@ -17,7 +17,7 @@ cargo build --quiet -p polargrid-emulator
 echo "--- types of the browser entry (tsc --noEmit tests/browser/typecheck.ts)"
 "$POLARGRID_CACHE/npm-node/node_modules/.bin/tsc" -p tests/browser/tsconfig.json
 node --test --test-concurrency=1 --test-reporter=spec \
-  tests/browser/coordination.test.mjs tests/browser/sdk.test.mjs tests/browser/redirect.test.mjs
+  tests/browser/coordination.test.mjs tests/browser/sdk.test.mjs tests/browser/redirect.test.mjs tests/browser/status.test.mjs
 
 # Every conformance scenario through a page (tests/conformance/adapters/browser). A page's
 # fetch says nothing about why it failed, so the driver reports "opaque" and the core decides

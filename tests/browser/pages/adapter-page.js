@@ -106,7 +106,9 @@ async function run(req) {
       setup = req;
       // A page's fetch cannot tell transport failures apart (the browser column of the
       // core's table): the runner then expects opaque where others say connect, dns, ….
-      return { opaque_transport: true };
+      // Nor see the connection phase (no connect timeout) or the raw head (only
+      // CORS-exposed headers): see /work/plan/requests/web.md.
+      return { opaque_transport: true, observes_connect: false, observes_head: false };
     }
     case 'call': {
       const method = need(req, 'method', 'string');
