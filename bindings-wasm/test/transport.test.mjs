@@ -133,3 +133,28 @@ test('options_out_of_the_cores_range_are_refused_as_invalid_config', async () =>
   await assert.rejects(PolarGrid.connect({ apiKey: 'pg_test_0123456789abcdef0123456789abcdef', mode: 'handoff' }), (e) => e.kind === 'invalid_config' && /handoff/.test(e.message));
   await assert.rejects(PolarGrid.connect({ region: 'yto-01', baseURL: 'http://127.0.0.1:1', mode: 'handoff' }), (e) => e.kind === 'invalid_config');
 });
+
+test('exchange_whose_body_never_ends_times_out_and_leaves_no_connection_open', async () => {
+  const { startEmulator } = await import('../support/emulator.mjs');
+  const { createServer } = await import('node:http');
+  const emu = await startEmulator();
+  const open = new Set();
+  const auth = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"session_token":'); // and never the rest
+  });
+  auth.on('connection', (s) => (open.add(s), s.on('close', () => open.delete(s))));
+  await new Promise((resolve) => auth.listen(0, '127.0.0.1', resolve));
+  const pg = await PolarGrid.connect({ apiKey: emu.info.keys.read_write, endpoints: { ...emu.info, auth: `http://127.0.0.1:${auth.address().port}` }, region: 'yto-01', authTimeoutMs: 200, maxAttempts: 2 });
+  const e = await pg.fetch('/v1/models').then(() => null, (x) => x);
+  assertNetwork(e, 'timeout');
+  // undici reopens an idle connection after an abort, kept for its 4 s keep-alive unless
+  // the driver retires the agent: well within that, nothing may be open.
+  const until = Date.now() + 1500;
+  while (open.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(open.size, 0, 'connections to the auth service left open after the call failed');
+  pg.close();
+  auth.close();
+  await emu.stop();
+});
