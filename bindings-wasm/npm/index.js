@@ -382,8 +382,9 @@ export class PolarGrid {
     let id;
     while ((id = core.poll_request(this.#now())) !== 0) {
       const call = core.request_call();
-      const purpose = core.request_purpose();
-      const connectMs = core.request_connect_timeout();
+      // An app call's purpose is 'call' (no string crosses for it, ~0.4 µs).
+      const purpose = call === 0 ? core.request_purpose() : 'call';
+      const connectMs = IN_NODE ? core.request_connect_timeout() : 0;
       this.#send(id, call, purpose, connectMs, core.request_head(), call === 0 ? core.request_body() : undefined);
     }
     let k;
