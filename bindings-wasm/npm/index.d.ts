@@ -42,17 +42,33 @@ export interface ConnectOptions {
   callDeadlineMs?: number;
   /** Tests: the seed of jitter and request ids (default: random). */
   seed?: number;
+  /** Where the wasm core is, when your bundler does not emit it beside the package (see
+   * the README's "Bundlers"). Used by the first `connect` or `load` only. */
+  wasm?: WasmSource;
 }
 
-/** Error kinds: the core's classification, plus `invalid_config` from `connect`. */
+/** Error kinds: every kind the package produces (the core's `ErrorKind::NAMES`, in
+ * core/src/error.rs; a test keeps this list equal to it). `invalid_config` also covers a
+ * wasm that cannot load (404, CSP without 'wasm-unsafe-eval', not WebAssembly): its `fix`
+ * names the cause. */
 export type ErrorKind =
   | 'invalid_api_key' | 'session_expired' | 'no_session' | 'cdn_blocked' | 'insufficient_scope'
   | 'billing' | 'validation' | 'not_found' | 'rate_limited' | 'server' | 'network'
-  | 'malformed_response' | 'unexpected_status' | 'invalid_config' | 'invalid_call';
+  | 'malformed_response' | 'unexpected_status' | 'invalid_config' | 'key_in_browser'
+  | 'invalid_call' | 'cancelled' | 'closed';
 
 /** What failed below HTTP, as the core names it. */
 export type TransportErrorKind =
   | 'dns' | 'connect' | 'tls' | 'connect_timeout' | 'timeout' | 'aborted' | 'protocol' | 'opaque';
+
+/** Where the wasm core is, when not beside the package's JavaScript (where bundlers put it):
+ * its URL, a `Response` (or a promise of one), the compiled module or its bytes. */
+export type WasmSource = string | URL | Request | Response | Promise<Response> | WebAssembly.Module | ArrayBuffer | ArrayBufferView;
+
+/** Fetches and compiles the wasm core once (`connect` does; call it earlier to start the
+ * download sooner). Rejects with a `PolarGridError` of kind `invalid_config` whose `fix`
+ * names the cause; a later call tries again. */
+export function load(wasm?: WasmSource): Promise<void>;
 
 /** A classified failure. Never holds a secret in `message`, `stack` or its JSON. */
 export class PolarGridError extends Error {

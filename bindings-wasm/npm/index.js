@@ -20,22 +20,158 @@ const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
 const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
 
-let loaded;
-function load() {
-  return (loaded ??= (async () => {
-    const url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
-    if (url.protocol === 'file:') {
-      const { readFile } = await import('node:fs/promises');
-      await init({ module_or_path: await readFile(url) });
-    } else {
-      await init({ module_or_path: url });
-    }
-  })());
+// Loading the wasm core. The literal `new URL('./polargrid_wasm_bg.wasm', import.meta.url)`
+// is what bundlers (Vite, webpack, Parcel, Rollup) rewrite to the file they emit; Node reads
+// the file through `process.getBuiltinModule`, which no browser bundler follows (a dynamic
+// import of node:fs/promises here broke webpack and esbuild builds). Every failure is a
+// PolarGridError of kind invalid_config whose fix names the cause.
+let loading;
+
+/**
+ * Fetches and compiles the wasm core, once (`connect` calls it; call it earlier to start the
+ * download sooner). `wasm`: where it is when not next to this file — a URL, a `Response`
+ * (or a promise of one), a compiled `WebAssembly.Module` or the bytes.
+ */
+export function load(wasm) {
+  if (!loading) {
+    loading = instantiate(wasm);
+    loading.catch(() => (loading = undefined)); // a later connect tries again
+  }
+  return loading;
 }
 
-/** Whether `v` (JSON or an object) is a session snapshot the core wrote, not a grant. */
-export async function isSessionSnapshot(v) {
-  await load();
+function loadError(cause, fix) {
+  return new PolarGridError(['invalid_config', '', '0', '', '', cause, fix, '', '0', `polargrid-core could not load its wasm: ${cause}. Fix: ${fix}`]);
+}
+
+const PASS_URL = "or serve polargrid_wasm_bg.wasm (in the package's folder) yourself and pass its URL: PolarGrid.connect({ wasm: '/polargrid_wasm_bg.wasm', … })";
+
+async function instantiate(wasm) {
+  let source = wasm;
+  if (source === undefined) {
+    let url;
+    try {
+      url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
+    } catch {
+      throw loadError(
+        'import.meta.url is not a URL here, so the .wasm beside the package cannot be located (the package was bundled into a classic script, such as an esbuild iife)',
+        `bundle it as an ES module (esbuild --format=esm, loaded with <script type="module">), ${PASS_URL}`,
+      );
+    }
+    source = url.protocol === 'file:' ? await readLocal(url) : url;
+  }
+  let module;
+  if (source instanceof WebAssembly.Module) module = source;
+  else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) module = await compile(source, 'the given bytes');
+  else module = await fromResponse(source);
+  try {
+    await init({ module_or_path: module });
+  } catch (e) {
+    throw loadError(`the .wasm does not fit this version of the package's JavaScript (${e?.message ?? e})`, 'serve the polargrid_wasm_bg.wasm of the same package version (clear caches that may hold an older one)');
+  }
+}
+
+async function readLocal(url) {
+  const fs = globalThis.process?.getBuiltinModule?.('node:fs');
+  if (!fs) {
+    throw loadError(
+      `this runtime cannot read ${url.href} (it has no process.getBuiltinModule, which Node has from 20.16 and 22.3)`,
+      "upgrade the runtime, or read the file yourself and pass its bytes: PolarGrid.connect({ wasm: bytes, … })",
+    );
+  }
+  try {
+    return await fs.promises.readFile(url);
+  } catch (e) {
+    throw loadError(`cannot read ${url.href} (${e?.code ?? e?.message ?? e})`, 'reinstall polargrid-core: its polargrid_wasm_bg.wasm is missing or unreadable');
+  }
+}
+
+async function fromResponse(source) {
+  const byUrl = typeof source === 'string' || source instanceof URL;
+  if (byUrl && String(source).startsWith('file:')) return compile(await readLocal(new URL(source)), String(source));
+  const what = byUrl ? String(source) : typeof Request === 'function' && source instanceof Request ? source.url : 'the .wasm';
+  let res;
+  // A page's CSP blocking the fetch fails it like a network error; the page is told apart.
+  let violation = null;
+  const onViolation = (ev) => (violation ??= ev);
+  globalThis.addEventListener?.('securitypolicyviolation', onViolation);
+  try {
+    res = await (byUrl || what !== 'the .wasm' ? fetch(source) : source);
+  } catch (e) {
+    await new Promise((r) => setTimeout(r, 0)); // the report is a task of its own
+    if (violation?.effectiveDirective === 'connect-src') {
+      let origin = what;
+      try {
+        origin = new URL(what, globalThis.location?.href).origin;
+      } catch {}
+      throw loadError(
+        `the page's Content-Security-Policy blocked fetching ${what} (connect-src does not allow it)`,
+        `add ${origin} to connect-src (Content-Security-Policy: connect-src 'self' ${origin} …), ${PASS_URL}`,
+      );
+    }
+    throw loadError(
+      `fetching ${what} failed before any answer (${e?.message ?? e}): the network failed, or the page's Content-Security-Policy connect-src does not allow that URL`,
+      `check that ${what} is served and that connect-src allows it, ${PASS_URL}`,
+    );
+  } finally {
+    globalThis.removeEventListener?.('securitypolicyviolation', onViolation);
+  }
+  if (typeof Response !== 'function' || !(res instanceof Response)) {
+    throw loadError(`options.wasm is a ${typeof source}, not a URL, Response, WebAssembly.Module or bytes`, "pass the .wasm's URL, a Response of it, its compiled WebAssembly.Module or its bytes");
+  }
+  const url = res.url || what;
+  if (!res.ok) {
+    const fix =
+      res.status === 404
+        ? `your bundler did not emit polargrid_wasm_bg.wasm next to the script (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`
+        : res.status === 403
+          ? `the server refused to serve it; with Vite's dev server the package is outside server.fs.allow (as when installed from a folder, a symlink): install the packed tarball or add the folder to server.fs.allow, ${PASS_URL}`
+          : `serve polargrid_wasm_bg.wasm at that URL, ${PASS_URL}`;
+    throw loadError(`fetching ${url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix);
+  }
+  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+    // Compiled while it downloads.
+    return compile(res, url, () => WebAssembly.compileStreaming(res));
+  }
+  let bytes;
+  try {
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw loadError(`reading ${url} failed (${e?.message ?? e})`, `check the network, ${PASS_URL}`);
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/\s+/g, ' ');
+    throw loadError(
+      `${url} is not WebAssembly: the server answered ${type || 'with no content-type'}, starting ${JSON.stringify(head)} (a page served in place of a missing file?)`,
+      `make the bundler emit polargrid_wasm_bg.wasm (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`,
+    );
+  }
+  if (type !== 'application/wasm') {
+    console.warn(`polargrid-core: ${url} is served as ${type || 'no content-type'}, not application/wasm, so it is compiled only once downloaded (slower): serve .wasm files as application/wasm`);
+  }
+  return compile(bytes, url);
+}
+
+async function compile(source, what, streaming = () => WebAssembly.compile(source)) {
+  try {
+    return await streaming();
+  } catch (e) {
+    const text = String(e?.message ?? e);
+    if (/unsafe-eval|Content.Security.Policy|CSP/i.test(text)) {
+      throw loadError(
+        `the page's Content-Security-Policy does not allow WebAssembly (${text})`,
+        "add 'wasm-unsafe-eval' to script-src, e.g. Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'",
+      );
+    }
+    throw loadError(`${what} is not a WebAssembly module this runtime can compile (${text})`, `serve the polargrid_wasm_bg.wasm of this package unchanged, ${PASS_URL}`);
+  }
+}
+
+/** Whether `v` (JSON or an object) is a session snapshot the core wrote, not a grant
+ * (`wasm`: as for `load`). */
+export async function isSessionSnapshot(v, wasm) {
+  await load(wasm);
   return Core.is_snapshot(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
@@ -203,8 +339,9 @@ export class PolarGrid {
 
   /** Checks the options and builds a client; no request is made until the first call. */
   static async connect(options = {}) {
-    await load();
-    return new PolarGrid(options, INTERNAL);
+    const { wasm, ...rest } = options;
+    await load(wasm);
+    return new PolarGrid(rest, INTERNAL);
   }
 
   constructor(opts, token) {

@@ -13,6 +13,7 @@
 //!   separated by U+001F, in the order [`Core::event_fields`] documents.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
 
+mod alloc;
 use polargrid_core::{
     resolve_region, CallError, CallSpec, Client, ConfigError, Endpoints, Event, HttpRequest,
     HttpResponse, Method, MisuseError, Purpose, RegionReason, RequestId, SessionChange,
@@ -47,14 +48,11 @@ pub struct Core {
 
 /// The options of `PolarGrid.connect`, as the driver passes them: the core's own
 /// [`polargrid_core::Options`], checked by its `build` (the one options → Config path, with
-/// the core's rules and errors), plus the connect and auth timeouts (set on the built
-/// `Config` with the same range rule until `Options` carries them).
+/// the core's rules and errors).
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct Options {
     inner: polargrid_core::Options,
-    connect_timeout_ms: Option<u64>,
-    auth_timeout_ms: Option<u64>,
 }
 
 #[wasm_bindgen]
@@ -99,8 +97,8 @@ impl Options {
             "backoffMaxMs" => o.backoff_max_ms = Some(v),
             "requestTimeoutMs" => o.request_timeout_ms = Some(v),
             "callDeadlineMs" => o.call_deadline_ms = Some(v),
-            "connectTimeoutMs" => self.connect_timeout_ms = Some(v),
-            "authTimeoutMs" => self.auth_timeout_ms = Some(v),
+            "connectTimeoutMs" => o.connect_timeout_ms = Some(v),
+            "authTimeoutMs" => o.auth_timeout_ms = Some(v),
             "failoverPinned" => o.failover_pinned = v != 0,
             "keyVisibleToUsers" => o.key_visible_to_users = v != 0,
             "allowKeyInBrowser" => o.allow_key_in_browser = v != 0,
@@ -149,18 +147,6 @@ fn opt_num<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// A timeout option, with `Options::build`'s range (1 ms to 24 h) and error.
-fn timeout_ms(field: &'static str, ms: u64) -> Result<core::time::Duration, JsValue> {
-    if (1..=24 * 3600 * 1000).contains(&ms) {
-        Ok(core::time::Duration::from_millis(ms))
-    } else {
-        Err(core_config_error(&ConfigError::OutOfRange {
-            field,
-            problem: "must be from 1 ms to 24 h",
-        }))
-    }
-}
-
 fn region_url(e: &Endpoints, id: &str) -> String {
     match e
         .regions
@@ -185,13 +171,7 @@ impl Core {
                 Some(concat!("polargrid-core-js/", env!("CARGO_PKG_VERSION")).to_string());
         }
         let built = inner.build().map_err(|e| core_config_error(&e))?;
-        let mut cfg = built.config;
-        if let Some(ms) = o.connect_timeout_ms {
-            cfg.timeouts.connect = timeout_ms("connect_timeout_ms", ms)?;
-        }
-        if let Some(ms) = o.auth_timeout_ms {
-            cfg.timeouts.auth = timeout_ms("auth_timeout_ms", ms)?;
-        }
+        let cfg = built.config;
         let endpoints = cfg.endpoints.clone();
         let routing = cfg.routing.clone();
         let mut client = Client::new(cfg, seed as u64).map_err(|e| core_config_error(&e))?;

@@ -2,8 +2,8 @@
 //! level when present.
 
 use base64::Engine as _;
-use serde::Deserialize;
 
+use crate::json::{Any, Reader};
 use crate::time::Timestamp;
 
 /// The claims the core uses, read from the JWT payload without verifying it (the edge
@@ -48,15 +48,6 @@ pub enum JwtError {
     Claims,
 }
 
-#[derive(Deserialize)]
-struct RawClaims {
-    exp: Option<serde_json::Value>,
-    iat: Option<serde_json::Value>,
-    scope: Option<serde_json::Value>,
-    permissions: Option<serde_json::Value>,
-    scp: Option<serde_json::Value>,
-}
-
 /// Longest token the core will look at.
 const MAX_JWT: usize = 16 * 1024;
 
@@ -74,36 +65,44 @@ pub fn read_claims(token: &str) -> Result<JwtClaims, JwtError> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(p.trim_end_matches('='))
         .map_err(|_| JwtError::Base64)?;
-    let raw: RawClaims = serde_json::from_slice(&bytes).map_err(|_| JwtError::Claims)?;
-    let exp = raw.exp.as_ref().and_then(seconds).ok_or(JwtError::Claims)?;
-    let iat = raw.iat.as_ref().and_then(seconds);
-    let scope = [raw.scope, raw.permissions, raw.scp]
-        .into_iter()
-        .flatten()
-        .find_map(|v| scope_words(&v));
+    // exp, iat, scope, permissions, scp.
+    let mut raw: [Option<Any>; 5] = Default::default();
+    Reader::document(&bytes, false, |r| {
+        r.fields(
+            &["exp", "iat", "scope", "permissions", "scp"],
+            &mut |i, r| {
+                let v = r.any()?;
+                if let Some(slot) = raw.get_mut(i) {
+                    *slot = v;
+                }
+                Some(())
+            },
+        )
+    })
+    .ok_or(JwtError::Claims)?;
+    let [exp, iat, scopes @ ..] = raw;
+    let exp = exp.as_ref().and_then(seconds).ok_or(JwtError::Claims)?;
+    let iat = iat.as_ref().and_then(seconds);
+    let scope = scopes.into_iter().flatten().find_map(|v| scope_words(&v));
     Ok(JwtClaims { exp, iat, scope })
 }
 
-fn seconds(v: &serde_json::Value) -> Option<Timestamp> {
-    let f = v.as_f64()?;
+fn seconds(v: &Any) -> Option<Timestamp> {
+    let f = v.f64()?;
     if !(0.0..=1.0e13).contains(&f) {
         return None;
     }
     Some(Timestamp((f * 1000.0) as u64))
 }
 
-fn scope_words(v: &serde_json::Value) -> Option<Scope> {
+fn scope_words(v: &Any) -> Option<Scope> {
     let words: Vec<String> = match v {
-        serde_json::Value::String(s) => s
+        Any::Str(s) => s
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|w| !w.is_empty())
             .map(str::to_ascii_lowercase)
             .collect(),
-        serde_json::Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str())
-            .map(str::to_ascii_lowercase)
-            .collect(),
+        Any::Arr(a) => a.iter().map(|x| x.to_ascii_lowercase()).collect(),
         _ => return None,
     };
     Some(Scope { words })

@@ -102,6 +102,7 @@ mod hint;
 mod http;
 mod httpdate;
 mod idmap;
+mod json;
 mod jwt;
 mod options;
 mod rng;
@@ -128,6 +129,7 @@ pub use http::{
     TransportErrorKind, MAX_APP_HEADERS, MAX_CORE_BODY, MAX_ERROR_BODY, MAX_HEAD, MAX_HEADER_VALUE,
 };
 pub use httpdate::{parse_http_date, parse_retry_after};
+pub use json::push_decimal;
 pub use jwt::{read_claims, JwtClaims, JwtError, Scope};
 pub use options::{Built, Options};
 pub use secret::Secret;

@@ -7,10 +7,10 @@
 //
 // No policy here: the core decides when to exchange or refresh; this layer only makes
 // the tabs take turns (tabs.js) and moves sessions between the core, storage and tabs.
-import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, isSessionSnapshot } from '../index.js';
+import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, isSessionSnapshot, load } from '../index.js';
 import { TabSession, refreshTokenOf, sameSession } from './tabs.js';
 
-export { PolarGridError, TabSession };
+export { PolarGridError, TabSession, load };
 
 const BROWSER_OPTIONS = ['getSession', 'storage', 'allowKeyInBrowser', 'tabs', 'lockTimeoutMs', 'storageTimeoutMs', 'storageKey'];
 
@@ -61,8 +61,11 @@ export async function connectInBrowser(options = {}) {
     storageKey,
     session,
     onSession,
+    wasm,
     ...rest
   } = options;
+  // The wasm downloads and compiles while storage and getSession() answer.
+  const wasmReady = load(wasm);
   const browser = inBrowser();
   if (rest.apiKey != null && browser && !allowKeyInBrowser) {
     throw error(
@@ -228,12 +231,13 @@ export async function connectInBrowser(options = {}) {
   let initial = stored ? stored.json : session;
   let grant = null;
   // A grant (your backend's answer) is handed over; a snapshot restored: the core tells.
-  if (initial != null && !(await isSessionSnapshot(initial))) {
+  if (initial != null && !(await isSessionSnapshot(initial, rest.wasm))) {
     grant = initial;
     initial = undefined;
   }
   try {
     if (initial == null && grant == null && getSession) grant = await getSession();
+    await wasmReady;
     pg = await Base.connect({
       ...rest,
       ...(initial != null ? { session: initial } : {}),
