@@ -253,7 +253,7 @@ const transportKind = IN_NODE ? nodeTransportKind : pageTransportKind;
 // own connect_timeout needs an Agent of the same class with that timeout (one per value),
 // heads up to the core's 64 KiB (undici's default is 16), and no timeouts of undici's own
 // (the core's deadlines rule; a stream's body is never cut). Only when the global
-// dispatcher is undici's plain Agent: a proxy the app set is kept.
+// dispatcher is undici's default Agent: one the app set up (a proxy, a CA) is kept.
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const MAX_HEAD = 64 * 1024;
 // Each client has its own agents (its connection pool), all closed by close().
@@ -266,13 +266,22 @@ function connectAgent(agents, ms) {
       new Request('http://127.0.0.1/'); // loads undici, which installs its global dispatcher
     } catch {}
   }
-  const Agent = globalThis[GLOBAL_DISPATCHER]?.constructor;
-  a = typeof Agent === 'function' && Agent.name === 'Agent'
+  const g = globalThis[GLOBAL_DISPATCHER];
+  const Agent = g?.constructor;
+  a = typeof Agent === 'function' && Agent.name === 'Agent' && isDefaultAgent(g)
     ? new Agent({ connect: { timeout: ms }, maxHeaderSize: MAX_HEAD, headersTimeout: 0, bodyTimeout: 0 })
     : null;
   if (a) a.pool = agents;
   agents.set(ms, a);
   return a;
+}
+
+// Node's own default Agent has empty options; an Agent the app installed with options of
+// its own (a CA, a proxy, a socket path) is kept as it is.
+function isDefaultAgent(g) {
+  const key = Object.getOwnPropertySymbols(g).find((k) => k.description === 'options');
+  const o = key && g[key];
+  return !!o && typeof o === 'object' && Object.values(o).every((v) => v === undefined);
 }
 
 // After a request is aborted or fails, undici (Node 20) opens a fresh connection to the

@@ -158,3 +158,24 @@ test('exchange_whose_body_never_ends_times_out_and_leaves_no_connection_open', a
   auth.close();
   await emu.stop();
 });
+
+test('an_agent_the_app_installed_with_options_is_kept', async () => {
+  // An app that set its own global dispatcher (a CA, a proxy) keeps it: the driver only
+  // replaces Node's default Agent.
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const saved = globalThis[key];
+  const Agent = saved.constructor;
+  const mine = new Agent({ connect: { timeout: 10_000, rejectUnauthorized: true } });
+  let used = 0;
+  const dispatch = mine.dispatch.bind(mine);
+  mine.dispatch = (...a) => (used++, dispatch(...a));
+  globalThis[key] = mine;
+  try {
+    const e = await failure(`http://127.0.0.1:${await closedPort()}`);
+    assertNetwork(e, 'connect');
+    assert.equal(used, 1, "the app's dispatcher carried the request");
+  } finally {
+    globalThis[key] = saved;
+    await mine.close();
+  }
+});
