@@ -30,6 +30,16 @@ export interface ConnectOptions {
   backoffMaxMs?: number;
   /** Whether a pinned region may fail over to another when it is down. */
   failoverPinned?: boolean;
+  /** Each attempt's time to the answer head, ms (default 60 000). */
+  requestTimeoutMs?: number;
+  /** Establishing a connection, ms, for every request (default 10 000; honoured by
+   * Node's own fetch, a page's fetch has no such setting). */
+  connectTimeoutMs?: number;
+  /** Each exchange and refresh request, ms (default 10 000). */
+  authTimeoutMs?: number;
+  /** A call as a whole, every attempt and backoff, to its answer head, ms (default twice
+   * the request timeout). A stream's body after the head is never cut. */
+  callDeadlineMs?: number;
   /** Tests: the seed of jitter and request ids (default: random). */
   seed?: number;
   /** Where the wasm core is, when your bundler does not emit it beside the package (see
@@ -46,6 +56,10 @@ export type ErrorKind =
   | 'billing' | 'validation' | 'not_found' | 'rate_limited' | 'server' | 'network'
   | 'malformed_response' | 'unexpected_status' | 'invalid_config' | 'key_in_browser'
   | 'invalid_call' | 'cancelled' | 'closed';
+
+/** What failed below HTTP, as the core names it. */
+export type TransportErrorKind =
+  | 'dns' | 'connect' | 'tls' | 'connect_timeout' | 'timeout' | 'aborted' | 'protocol' | 'opaque';
 
 /** Where the wasm core is, when not beside the package's JavaScript (where bundlers put it):
  * its URL, a `Response` (or a promise of one), the compiled module or its bytes. */
@@ -76,6 +90,9 @@ export class PolarGridError extends Error {
   readonly serverMessage: string | null;
   /** Attempts made. */
   readonly attempts: number;
+  /** For kind `network`: what failed below HTTP (the core's table; `opaque` in a page,
+   * whose fetch does not say). */
+  readonly transport: TransportErrorKind | null;
   toJSON(): Record<string, unknown>;
 }
 
@@ -121,8 +138,9 @@ export class PolarGrid {
   /** A drop-in `fetch`: routes, authorizes, retries per the core and resolves to the real
    * `Response` (streams untouched). Takes a path (`/v1/models`) or a full URL under
    * `baseURL` (or any PolarGrid region). `init.signal` cancels the call. Rejects with a
-   * `PolarGridError` when the call fails, with the signal's reason when aborted. */
-  readonly fetch: typeof globalThis.fetch;
+   * `PolarGridError` when the call fails, with the signal's reason when aborted.
+   * `init.deadline` (ms) bounds this call as a whole (see `callDeadlineMs`). */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit & { deadline?: number }) => Promise<Response>;
   /** The base URL for OpenAI-style clients (`…/v1`). */
   readonly baseURL: string;
   readonly status: SessionStatus;
