@@ -88,19 +88,19 @@ train_cds() {
 # through the chroot's own loader and libraries (scripts/mobile-run.sh), no chroot needed.
 build_swift() {
   scripts/install-swift.sh
-  t gen swift bindings-swift/uniffi.toml
-  rm -rf bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  mkdir -p bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-swift/Sources/PolarGridUniFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-swift/Sources/PolarGridCoreFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-swift/Sources/PolarGridCoreFFI/module.modulemap
-  local src; src="$(find bindings-swift/Sources bindings-swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
+  t gen swift bindings-uniffi/uniffi.toml
+  rm -rf bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  mkdir -p bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-uniffi/swift/Sources/PolarGridUniFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-uniffi/swift/Sources/PolarGridCoreFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-uniffi/swift/Sources/PolarGridCoreFFI/module.modulemap
+  local src; src="$(find bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
   if ! changed swift $src "$OUT/lib/libpolargrid_uniffi.so"; then return 0; fi
   # A build dir inside the chroot named after this checkout, so two checkouts never mix.
   local tag; tag="$(echo "$ROOT_DIR" | sha256sum | cut -c1-12)"
   local b="/build/polargrid-$tag"
   rm -rf "$SWIFT_ROOT$b" && mkdir -p "$SWIFT_ROOT$b/out"
-  cp -r bindings-swift/Sources bindings-swift/Tests "$SWIFT_ROOT$b/"
+  cp -r bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests "$SWIFT_ROOT$b/"
   mkdir -p "$SWIFT_ROOT$b/examples" && cp examples/swift/*.swift "$SWIFT_ROOT$b/examples/"
   cp "$OUT/lib/libpolargrid_uniffi.so" "$SWIFT_ROOT$b/out/"
   local mounted=0
