@@ -99,7 +99,12 @@ build_swift() {
   # A build dir inside the chroot named after this checkout, so two checkouts never mix.
   local tag; tag="$(echo "$ROOT_DIR" | sha256sum | cut -c1-12)"
   local b="/build/polargrid-$tag"
-  rm -rf "$SWIFT_ROOT$b" && mkdir -p "$SWIFT_ROOT$b/out"
+  # The generated module (the slowest to compile) is rebuilt only when the glue changed.
+  local uni=1
+  if ! changed swift-uniffi "$OUT/gen/swift/PolarGridUniFFI.swift" "$OUT/gen/swift/PolarGridCoreFFI.h" \
+     && [ -f "$SWIFT_ROOT$b/out/libPolarGridUniFFI.a" ]; then uni=0; fi
+  [ "$uni" = 1 ] && rm -rf "$SWIFT_ROOT$b"
+  rm -rf "$SWIFT_ROOT$b/Sources" "$SWIFT_ROOT$b/Tests" "$SWIFT_ROOT$b/examples" && mkdir -p "$SWIFT_ROOT$b/out"
   cp -r bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests "$SWIFT_ROOT$b/"
   mkdir -p "$SWIFT_ROOT$b/examples" && cp examples/swift/*.swift "$SWIFT_ROOT$b/examples/"
   cp "$OUT/lib/libpolargrid_uniffi.so" "$SWIFT_ROOT$b/out/"
@@ -112,9 +117,11 @@ build_swift() {
   (
     set -e
     cd "$SWIFT_ROOT$b"
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
-      -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
-      "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    if [ "$uni" = 1 ]; then
+      t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
+        -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
+        "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    fi
     # shellcheck disable=SC2046
     t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
       -emit-module-path "$b/out/PolarGridCore.swiftmodule" -o "$b/out/libPolarGridCore.a" $ffi \
@@ -130,7 +137,8 @@ build_swift() {
     exe Quickstart "$b/examples/Quickstart.swift"
   ) || rc=$?
   [ "$mounted" = 1 ] && umount "$SWIFT_ROOT/proc"
-  [ "$rc" = 0 ] || return "$rc"
+  if [ "$rc" != 0 ]; then rm -f "$OUT/swift-uniffi.stamp"; return "$rc"; fi
+  if [ -f "$OUT/swift-uniffi.stamp.new" ]; then done_stamp swift-uniffi; fi
   cp "$SWIFT_ROOT$b"/out/{PolarGridCoreTests,ConformanceAdapter,Bench,Quickstart} "$OUT/swift/"
   done_stamp swift
 }

@@ -30,7 +30,7 @@ public protocol SessionStore: Sendable {
     func save(_ snapshot: Data?)
 }
 
-/// A successful answer: status, headers, the region that answered, and the body untouched.
+/// A successful answer, read whole: status, headers, the region that answered, and the body untouched.
 public struct PolarGridResponse: Sendable, CustomStringConvertible {
     public let status: Int
     /// Header names are lowercased.
@@ -38,7 +38,19 @@ public struct PolarGridResponse: Sendable, CustomStringConvertible {
     public let region: String?
     public let body: Data
     public var text: String { String(decoding: body, as: UTF8.self) }
-    public var description: String { "PolarGridResponse(status: \(status), region: \(region ?? "?"))" }
+    public var description: String { "PolarGridResponse(status: \(status), region: \(region ?? "?"), \(body.count) bytes)" }
+}
+
+/// A successful answer whose body is still arriving (`PolarGrid.stream`): the head now, the body
+/// as it comes — `for try await chunk in response.body`.
+public struct PolarGridStreamingResponse: Sendable, CustomStringConvertible {
+    public let status: Int
+    /// Header names are lowercased.
+    public let headers: [String: String]
+    public let region: String?
+    /// The body, chunk by chunk; read it once (or `cancel()` it).
+    public let body: PolarGridBody
+    public var description: String { "PolarGridStreamingResponse(status: \(status), region: \(region ?? "?"))" }
 }
 
 /// A PolarGrid client: sessions, routing, retries and error classification from the shared Rust
@@ -86,10 +98,20 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
 
     deinit { close() }
 
-    /// Sends one API call through the core and returns the answer, or throws a `PolarGridError`.
-    /// A JSON body's `model` is the routing hint.
+    /// Sends one API call through the core and returns the answer, read whole, or throws a
+    /// `PolarGridError`. A JSON body's `model` is the routing hint.
     public func request(_ method: String, _ path: String, body: Data? = nil,
                         headers: [String: String] = [:]) async throws -> PolarGridResponse {
+        let r = try await stream(method, path, body: body, headers: headers)
+        let data = try await r.body.collect()
+        return PolarGridResponse(status: r.status, headers: r.headers, region: r.region, body: data)
+    }
+
+    /// Sends one API call through the core and returns as soon as the answer's head is in; the
+    /// body follows as `response.body` (an `AsyncSequence` of chunks). The core's deadline ends at
+    /// the head: a long stream (a chat answer, audio) is never cut or retried once it started.
+    public func stream(_ method: String, _ path: String, body: Data? = nil,
+                       headers: [String: String] = [:]) async throws -> PolarGridStreamingResponse {
         var model: String?
         var headers = headers
         if let body, let obj = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
@@ -105,7 +127,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
         let done: CallResponse
         do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
         guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed") }
-        return PolarGridResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
+        return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
     }
 
     /// Waits for the call; cancelling the Task cancels the call in the core at once. uniffi 0.32.2's

@@ -68,9 +68,10 @@ public struct PolarGridError: Error, CustomStringConvertible, Sendable {
         message = f.message
     }
 
-    init(_ kind: Kind, _ message: String) {
+    init(_ kind: Kind, _ message: String, transport: String? = nil) {
         self.kind = kind
-        status = nil; retryable = false; retryAfter = nil; requestId = nil; transport = nil; serverMessage = nil
+        self.transport = transport
+        status = nil; retryable = false; retryAfter = nil; requestId = nil; serverMessage = nil
         cause = message
         // The core writes "…; fix: …" into configuration and misuse messages.
         fix = message.range(of: "fix: ").map { String(message[$0.upperBound...]) } ?? message

@@ -4,28 +4,66 @@ import FoundationNetworking
 #endif
 import PolarGridUniFFI
 
-/// The shared driver's `Transport` on `URLSession`: sends exactly what the core asks for, answers
-/// through its `Reply`, and keeps a 2xx app answer (head and body) here, keyed by request id, until
-/// the call claims it or the driver releases it. No policy: no retries, no redirects.
-final class URLSessionTransport: NSObject, Transport, URLSessionTaskDelegate, @unchecked Sendable {
+/// The shared driver's `Transport` on `URLSession`, as a `URLSessionDataDelegate` (the same code on
+/// Apple platforms and on Linux's corelibs Foundation): sends exactly what the core asks for and
+/// answers its `Reply` as soon as the answer's head arrives. A 2xx app answer's body is not read
+/// here: it is kept as a `PolarGridBody` (an `AsyncSequence` the delegate feeds chunk by chunk)
+/// under the request id until the call claims it or the driver releases it. No policy: no
+/// retries, never a redirect, every failure mapped by `classify` (core/src/lib.rs, "The transport
+/// contract").
+final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @unchecked Sendable {
     /// The app's own body and headers, kept per call id while the call runs.
     struct AppBody { let data: Data?; let headers: [String: String] }
-    /// A 2xx app answer waiting for its call.
-    struct Kept { let status: Int; let headers: [String: String]; let body: Data }
+    /// A 2xx app answer waiting for its call: the head, and the body still arriving.
+    struct Kept { let status: Int; let headers: [String: String]; let body: PolarGridBody }
+
+    /// One request on the wire. Touched under `lock` only.
+    private final class Flight {
+        let id: UInt64
+        let reply: Reply
+        let rule: BodyRule
+        let hasBody: Bool
+        var task: URLSessionDataTask?
+        /// Evidence that a connection was made: the answer's head or request body bytes went out.
+        var connected = false
+        /// The reply was given (the core heard the head, or the failure).
+        var answered = false
+        var status = 0
+        var headers: [Header] = []
+        /// The answer's body while the core needs it (a core-owned request, or a non-2xx).
+        var buffer = Data()
+        var limit = 0
+        /// Feeds the app's body (a 2xx app answer), once the head is answered.
+        var feed: PolarGridBody.Feed?
+        var connectTimer: DispatchWorkItem?
+
+        init(id: UInt64, reply: Reply, rule: BodyRule, hasBody: Bool) {
+            self.id = id; self.reply = reply; self.rule = rule; self.hasBody = hasBody
+        }
+    }
 
     private let lock = NSLock()
     private var appBodies: [UInt64: AppBody] = [:]
-    private var inFlight: [UInt64: URLSessionDataTask] = [:]
+    /// App-call requests the driver handed over before their call's body was registered.
+    private var parked: [UInt64: [(HttpRequest, Reply)]] = [:]
+    private var flights: [Int: Flight] = [:]
+    private var byRequest: [UInt64: Flight] = [:]
     private var kept: [UInt64: Kept] = [:]
     private var session: URLSession!
+    private let timers = DispatchQueue(label: "ai.polargrid.connect-timers")
 
     init(configuration: URLSessionConfiguration) {
         super.init()
+        let configuration = configuration
+        // A body after the head is never cut (the core's rule): the core bounds the head, the
+        // connect timer the connection, the app the body (by cancelling its Task).
+        configuration.timeoutIntervalForResource = Self.noTimeout
         session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
     }
 
-    /// App-call requests the driver handed over before their call's body was registered.
-    private var parked: [UInt64: [(HttpRequest, Reply)]] = [:]
+    /// URLSession's timeouts are idle timers; the core's timers replace them (a day: finite, since
+    /// corelibs converts it to integer milliseconds).
+    static let noTimeout: TimeInterval = 86_400
 
     /// Registers a call's body. `Driver.start` may already have sent the call's first request (it
     /// sends before it returns the id), so requests parked for this call go out now.
@@ -40,6 +78,8 @@ final class URLSessionTransport: NSObject, Transport, URLSessionTaskDelegate, @u
     func dropAppBody(call: UInt64) {
         lock.withLock { appBodies.removeValue(forKey: call); parked.removeValue(forKey: call) }
     }
+
+    /// Hands a kept 2xx answer to its call; from here the app owns the body.
     func claim(_ requestId: UInt64) -> Kept? { lock.withLock { kept.removeValue(forKey: requestId) } }
 
     func send(request: HttpRequest, reply: Reply) {
@@ -54,68 +94,193 @@ final class URLSessionTransport: NSObject, Transport, URLSessionTaskDelegate, @u
 
     private func dispatch(_ request: HttpRequest, _ reply: Reply, _ app: AppBody?) {
         guard let url = URL(string: request.url) else { reply.failed(error: .connect); return }
-        var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData,
-                           timeoutInterval: TimeInterval(max(request.timeoutMs, 1)) / 1000)
+        var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.noTimeout)
         r.httpMethod = request.method
         r.httpBody = request.body ?? app?.data
         for h in request.headers { r.addValue(h.value, forHTTPHeaderField: h.name) }
         for (k, v) in app?.headers ?? [:] where r.value(forHTTPHeaderField: k) == nil { r.setValue(v, forHTTPHeaderField: k) }
-        let id = request.id
-        let rule = request.bodyRule
-        let task = session.dataTask(with: r) { [weak self] data, response, error in
-            guard let self else { return }
-            _ = self.lock.withLock { self.inFlight.removeValue(forKey: id) }
-            guard let http = response as? HTTPURLResponse, error == nil else {
-                reply.failed(error: Self.classify(error))
-                return
-            }
-            var headers: [Header] = []
-            var flat: [String: String] = [:]
-            for (k, v) in http.allHeaderFields {
-                headers.append(Header(name: "\(k)", value: "\(v)"))
-                flat["\(k)".lowercased()] = "\(v)"
-            }
-            let body = data ?? Data()
-            let status = UInt16(clamping: http.statusCode)
-            switch rule {
-            case .whole:
-                reply.response(status: status, headers: headers, body: body.prefix(64 * 1024))
-            case .keepSuccess where (200..<300).contains(http.statusCode):
-                self.lock.withLock { self.kept[id] = Kept(status: http.statusCode, headers: flat, body: body) }
-                reply.response(status: status, headers: headers, body: Data())
-            case .keepSuccess:
-                reply.response(status: status, headers: headers, body: body.prefix(4096))
-            }
+        let flight = Flight(id: request.id, reply: reply, rule: request.bodyRule, hasBody: !(r.httpBody?.isEmpty ?? true))
+        let task = session.dataTask(with: r)
+        flight.task = task
+        let timer = DispatchWorkItem { [weak self] in self?.connectTimedOut(flight) }
+        flight.connectTimer = timer
+        lock.withLock {
+            flights[task.taskIdentifier] = flight
+            byRequest[request.id] = flight
         }
-        lock.withLock { inFlight[id] = task }
+        timers.asyncAfter(deadline: .now() + .milliseconds(Int(clamping: Self.connectTimeoutMs(request))), execute: timer)
         task.resume()
     }
 
-    func release(requestId: UInt64) {
-        let task = lock.withLock { () -> URLSessionDataTask? in
-            kept.removeValue(forKey: requestId)
-            for (call, list) in parked { parked[call] = list.filter { $0.0.id != requestId } }
-            return inFlight.removeValue(forKey: requestId)
+    /// The connect timeout the core gave this request.
+    static func connectTimeoutMs(_ request: HttpRequest) -> UInt64 { 10_000 }
+
+    /// The connect timer fired. With evidence of a connection it is nothing; a request with a body
+    /// none of which went out never connected (`connect_timeout`, certain); a request without a body
+    /// gives URLSession no connection event, so it is left to the core's deadline (`timeout`,
+    /// ambiguous: never claim certainty the platform did not give).
+    private func connectTimedOut(_ flight: Flight) {
+        let fire = lock.withLock { () -> Bool in
+            guard !flight.answered, !flight.connected, flight.hasBody else { return false }
+            flight.answered = true
+            return true
         }
-        task?.cancel()
+        guard fire else { return }
+        flight.task?.cancel()
+        flight.reply.failed(error: Self.classify(URLError(.timedOut), connected: false))
     }
 
-    /// Redirects are the core's business (it never asks for one to be followed).
+    /// Takes a flight off the books, stopping its timer.
+    private func finish(_ flight: Flight) {
+        flight.connectTimer?.cancel()
+        if let t = flight.task { flights.removeValue(forKey: t.taskIdentifier) }
+        byRequest.removeValue(forKey: flight.id)
+    }
+
+    private func flight(_ task: URLSessionTask) -> Flight? { lock.withLock { flights[task.taskIdentifier] } }
+
+    // MARK: URLSessionDataDelegate
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        guard let flight = flight(dataTask), let http = response as? HTTPURLResponse else {
+            completionHandler(.cancel); return
+        }
+        let (headers, flat) = Self.headers(http)
+        let status = http.statusCode
+        let streams = flight.rule == .keepSuccess && (200..<300).contains(status)
+        let answer = lock.withLock { () -> Bool in
+            flight.connected = true
+            flight.connectTimer?.cancel()
+            flight.status = status
+            flight.headers = headers
+            if flight.answered { return false }
+            if streams {
+                // Answer at the head: the body streams to the app, the core's timer stops here.
+                let (body, feed) = PolarGridBody.make { [weak dataTask] in dataTask?.cancel() }
+                flight.feed = feed
+                flight.answered = true
+                kept[flight.id] = Kept(status: status, headers: flat, body: body)
+                return true
+            }
+            flight.limit = flight.rule == .whole ? 64 * 1024 : 4096
+            return false
+        }
+        guard lock.withLock({ !flight.answered || flight.feed != nil }) else { completionHandler(.cancel); return }
+        completionHandler(.allow)
+        if answer { flight.reply.response(status: UInt16(clamping: status), headers: headers, body: Data()) }
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard let flight = flight(dataTask) else { return }
+        let (feed, full) = lock.withLock { () -> (PolarGridBody.Feed?, Data?) in
+            if let feed = flight.feed { return (feed, nil) }
+            if flight.answered { return (nil, nil) }
+            flight.buffer.append(data.prefix(flight.limit - flight.buffer.count))
+            guard flight.buffer.count >= flight.limit else { return (nil, nil) }
+            // The core reads no more than this: answer now, and release the connection.
+            flight.answered = true
+            finish(flight)
+            return (nil, flight.buffer)
+        }
+        if let feed { feed.yield(data); return }
+        if let full {
+            dataTask.cancel()
+            flight.reply.response(status: UInt16(clamping: flight.status), headers: flight.headers, body: full)
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
+                    totalBytesSent: Int64, totalBytesExpectedToSend: Int64) {
+        guard let flight = flight(task) else { return }
+        lock.withLock { flight.connected = true }
+    }
+
+    private static func headers(_ http: HTTPURLResponse) -> ([Header], [String: String]) {
+        var headers: [Header] = []
+        var flat: [String: String] = [:]
+        for (k, v) in http.allHeaderFields {
+            headers.append(Header(name: "\(k)", value: "\(v)"))
+            flat["\(k)".lowercased()] = "\(v)"
+        }
+        return (headers, flat)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        guard let flight = flight(task) else { return }
+        // A redirect refused below (willPerformHTTPRedirection → nil) ends the task with the 3xx
+        // as its response and no didReceive(response:) on corelibs: that head is the answer.
+        let late = task.response as? HTTPURLResponse
+        lock.withLock {
+            if flight.status == 0, let late {
+                flight.connected = true
+                flight.status = late.statusCode
+                flight.headers = Self.headers(late).0
+            }
+        }
+        enum Then { case nothing, respond(Data), fail(TransportError), end(PolarGridBody.Feed) }
+        let then = lock.withLock { () -> Then in
+            finish(flight)
+            if let feed = flight.feed { return .end(feed) }
+            if flight.answered { return .nothing }
+            flight.answered = true
+            if let error { return .fail(Self.classify(error, connected: flight.connected)) }
+            if flight.status == 0 { return .fail(Self.classify(URLError(.badServerResponse), connected: true)) }
+            return .respond(flight.buffer)
+        }
+        switch then {
+        case .nothing: break
+        case .respond(let body):
+            flight.reply.response(status: UInt16(clamping: flight.status), headers: flight.headers, body: body)
+        case .fail(let kind): flight.reply.failed(error: kind)
+        case .end(let feed):
+            if let error {
+                let kind = Self.classify(error, connected: true)
+                feed.finish(throwing: PolarGridError(.network, "the answer's body broke off (\(kind))", transport: "\(kind)"))
+            } else {
+                feed.finish()
+            }
+        }
+    }
+
+    /// Redirects are the core's business: a 3xx is an answer, never followed.
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
         completionHandler(nil)
     }
 
+    // MARK: Transport
+
+    /// The driver no longer needs the request (the core's deadline passed, the call was
+    /// cancelled, or nobody claimed its answer): cancel its task at once, which closes the socket.
+    func release(requestId: UInt64) {
+        let (task, body) = lock.withLock { () -> (URLSessionDataTask?, PolarGridBody?) in
+            for (call, list) in parked { parked[call] = list.filter { $0.0.id != requestId } }
+            let body = kept.removeValue(forKey: requestId)?.body
+            guard let flight = byRequest[requestId] else { return (nil, body) }
+            flight.answered = true
+            finish(flight)
+            return (flight.task, body)
+        }
+        task?.cancel()
+        body?.cancel()
+    }
+
     func invalidate() { session.invalidateAndCancel() }
 
-    private static func classify(_ error: Error?) -> TransportError {
+    /// The one mapping from URLSession's failures to the core's transport kinds, per the table in
+    /// core/src/lib.rs ("The transport contract", column "Swift (`URLSession`)"). `connected`: a
+    /// head arrived or request body bytes went out before the failure.
+    static func classify(_ error: Error, connected: Bool) -> TransportError {
         guard let e = error as? URLError else { return .aborted }
         switch e.code {
         case .cannotFindHost, .dnsLookupFailed: return .dns
-        case .cannotConnectToHost, .notConnectedToInternet: return .connect
-        case .timedOut: return .timeout
+        case .cannotConnectToHost: return .connect
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected: return .tls
+             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot: return .tls
+        case .timedOut: return connected ? .timeout : .connect
+        case .networkConnectionLost: return .aborted
+        case .badServerResponse: return .aborted
         default: return .aborted
         }
     }

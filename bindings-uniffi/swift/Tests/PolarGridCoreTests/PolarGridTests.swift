@@ -139,6 +139,36 @@ final class PolarGridTests: XCTestCase {
         XCTAssertTrue(r.text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("data: [DONE]"))
     }
 
+    func testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered() async throws {
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try client(emu); defer { pg.close() }
+        let json = #"{"model":"llama-3.1-8b","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        let r = try await pg.stream("POST", "/v1/chat/completions", body: Data(json.utf8))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["content-type"]?.hasPrefix("text/event-stream"), true)
+        var chunks = 0
+        var all = Data()
+        for try await chunk in r.body { chunks += 1; all.append(chunk) }
+        XCTAssertGreaterThan(chunks, 0)
+        let text = String(decoding: all, as: UTF8.self)
+        XCTAssertTrue(text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("data: [DONE]"), text)
+        let buffered = try await pg.post("/v1/chat/completions", json: json)
+        XCTAssertEqual(buffered.text.components(separatedBy: "data:").count, text.components(separatedBy: "data:").count)
+    }
+
+    func testEdge307_reachesCoreAsAnAnswer_notFollowed() async throws {
+        // A 3xx from the edge is the core's to classify: the transport hands it over as it is.
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try client(emu, maxAttempts: 1); defer { pg.close() }
+        try await emu.post("/admin/fault", ["target": "region:yto-01", "kind": "status", "status": 307, "count": 1])
+        do {
+            _ = try await pg.get("/v1/models")
+            XCTFail("a 307 answered as success")
+        } catch let e as PolarGridError {
+            XCTAssertEqual(e.status, 307)
+        }
+    }
+
     func testBadEndpoints_throwsConfigWithFix() throws {
         XCTAssertThrowsError(try PolarGrid(apiKey: "pg_x", endpoints: "{not json")) { e in
             XCTAssertEqual((e as? PolarGridError)?.kind, .config)
@@ -153,6 +183,8 @@ final class PolarGridTests: XCTestCase {
         ("testRevokedKey_throwsInvalidApiKeyWithFix_noSecretInDescription", asyncTest(testRevokedKey_throwsInvalidApiKeyWithFix_noSecretInDescription)),
         ("testSnapshotSavedToStore_restoredWithoutExchange", asyncTest(testSnapshotSavedToStore_restoredWithoutExchange)),
         ("testStreamedChat_bodyArrivesUntouched", asyncTest(testStreamedChat_bodyArrivesUntouched)),
+        ("testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered", asyncTest(testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered)),
+        ("testEdge307_reachesCoreAsAnAnswer_notFollowed", asyncTest(testEdge307_reachesCoreAsAnAnswer_notFollowed)),
         ("testBadEndpoints_throwsConfigWithFix", testBadEndpoints_throwsConfigWithFix),
     ]
 }
