@@ -18,7 +18,7 @@ use polargrid_core as pc;
 use crate::convert;
 use crate::{
     CallRequest, CallResponse, DriverEvent, Header, Listener, Options, PolarGridError,
-    SessionState, Transport, TransportError,
+    SessionState, Transport, TransportErrorKind,
 };
 
 /// How a call ended, until its waiter collects it.
@@ -55,6 +55,8 @@ struct State {
     held: HashSet<pc::RequestId>,
     /// Calls started and not yet ended or abandoned.
     open: HashSet<pc::CallId>,
+    /// The bodies of open calls, attached to each of their requests.
+    bodies: HashMap<pc::CallId, Vec<u8>>,
     /// App events to deliver, in order.
     events: VecDeque<DriverEvent>,
     /// When the timer thread plans to wake (driver clock, ms).
@@ -122,7 +124,11 @@ impl Shared {
                 keeps_success: !req.purpose.core_owned(),
                 answered: AtomicBool::new(false),
             });
-            out.send.push((convert::request(req), reply));
+            let body = match req.purpose {
+                pc::Purpose::Call(c) => st.bodies.get(&c).cloned(),
+                _ => None,
+            };
+            out.send.push((convert::request(req, body), reply));
         }
         while let Some(ev) = st.core.poll_event() {
             let ended = match &ev {
@@ -149,6 +155,7 @@ impl Shared {
                 }
             };
             if let Some((call, ending)) = ended {
+                st.bodies.remove(&call);
                 // An abandoned call's ending is collected by nobody.
                 if st.open.remove(&call) {
                     st.endings.insert(call, ending);
@@ -272,11 +279,9 @@ impl Shared {
                     region,
                 })
             }
-            Ending::Failed(e) => Err(PolarGridError::Call {
-                failure: convert::failure(&e),
-            }),
-            Ending::Cancelled => Err(PolarGridError::Cancelled),
-            Ending::Closed => Err(PolarGridError::Closed),
+            Ending::Failed(e) => Err(convert::call_error(&e)),
+            Ending::Cancelled => Err(convert::ended(pc::ErrorKind::Cancelled)),
+            Ending::Closed => Err(convert::ended(pc::ErrorKind::Closed)),
         })
     }
 
@@ -294,6 +299,7 @@ impl Shared {
                 }
                 Some(_) => (true, None),
                 None => {
+                    st.bodies.remove(&call);
                     let open = st.open.remove(&call);
                     st.core.cancel_call(now, call);
                     (open, None)
@@ -347,23 +353,30 @@ impl Shared {
 
 #[uniffi::export]
 impl Driver {
-    /// Checks the configuration and builds the client; a bad configuration is a
-    /// `Config` error whose message holds the fix. `api_key` is the `pg_` key (`None` in
-    /// handoff mode); it is never returned, printed or sent anywhere but the auth
+    /// Checks the options with the core's rules (`polargrid_core::Options::build`) and
+    /// builds the client, restoring `options.session_json` if given; a refused
+    /// configuration is an `invalid_config` (or `key_in_browser`) error with the core's
+    /// cause and fix. The key is never returned, printed or sent anywhere but the auth
     /// service (session mode) or the edges (direct mode). Starts one timer thread that
     /// lives until [`Driver::close`] (or the driver is dropped).
     #[uniffi::constructor]
     pub fn new(
-        api_key: Option<String>,
         options: Options,
         transport: Arc<dyn Transport>,
         listener: Option<Arc<dyn Listener>>,
     ) -> Result<Arc<Driver>, PolarGridError> {
-        let cfg = convert::config(api_key, &options)?;
+        let built = convert::options(&options)
+            .build()
+            .map_err(|e| convert::config_error(&e))?;
         let seed = options
             .seed
             .unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64).rotate_left(32));
-        let core = pc::Client::new(cfg, seed).map_err(|e| convert::config_error(&e.to_string()))?;
+        let mut core =
+            pc::Client::new(built.config, seed).map_err(|e| convert::config_error(&e))?;
+        if let Some(snap) = &built.session {
+            core.restore(pc::Timestamp::from_millis(wall_ms()), snap)
+                .map_err(convert::misuse)?;
+        }
         let shared = Arc::new_cyclic(|me| Shared {
             state: Mutex::new(State {
                 core,
@@ -371,6 +384,7 @@ impl Driver {
                 wakers: HashMap::new(),
                 held: HashSet::new(),
                 open: HashSet::new(),
+                bodies: HashMap::new(),
                 events: VecDeque::new(),
                 timer_wake: 0,
                 closed: false,
@@ -387,24 +401,29 @@ impl Driver {
         let timer = std::thread::Builder::new()
             .name("polargrid-timer".to_string())
             .spawn(move || s.timer_loop())
-            .map_err(|_| convert::config_error("could not start the driver's timer thread"))?;
+            .map_err(|_| convert::ended(pc::ErrorKind::Closed))?;
         Ok(Arc::new(Driver {
             shared,
             timer: Mutex::new(Some(timer)),
         }))
     }
 
-    /// Starts an app call and returns its id at once (sends it asks for go to the
-    /// transport before this returns). Keep the call's body by this id: attach it to
-    /// every request whose `call` is this id. Then `wait` or `wait_blocking` for it.
+    /// Starts an app call and returns its id at once. The call's body and headers travel
+    /// with it: every request of the call carries them (the driver holds the body until
+    /// the call ends), so sends may begin before this returns. Then `wait` or
+    /// `wait_blocking` for it. A refused call (path, method, header) is `invalid_call`.
     pub fn start(&self, call: CallRequest) -> Result<u64, PolarGridError> {
         let spec = convert::call_spec(&call)?;
+        let body = call.body;
         self.shared.step(|st, now| {
             if st.closed {
-                return Err(PolarGridError::Closed);
+                return Err(convert::ended(pc::ErrorKind::Closed));
             }
             let c = st.core.start_call(now, spec).map_err(convert::misuse)?;
             st.open.insert(c);
+            if let Some(b) = body {
+                st.bodies.insert(c, b);
+            }
             Ok(c.0)
         })
     }
@@ -437,7 +456,7 @@ impl Driver {
                 return r.map(Some);
             }
             if st.closed {
-                return Err(PolarGridError::Closed);
+                return Err(convert::ended(pc::ErrorKind::Closed));
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -530,6 +549,7 @@ impl Driver {
                     st.endings.insert(c, Ending::Closed);
                 }
                 while st.core.poll_event().is_some() {}
+                st.bodies.clear();
                 release.extend(st.held.drain().map(|r| r.0));
                 wake.extend(st.wakers.drain().map(|(_, w)| w));
             }
@@ -559,9 +579,8 @@ impl Drop for Driver {
 
 #[uniffi::export]
 impl Reply {
-    /// The answer head arrived: `status`, `headers`, and the body as the request's
-    /// `body_rule` says (whole for core-owned requests; for app calls empty on 2xx, the
-    /// first 4096 bytes otherwise).
+    /// The answer head arrived: `status`, `headers`, and the body: empty for a 2xx answer
+    /// to a call (kept for the app), else at most the request's `body_limit` bytes.
     pub fn response(&self, status: u16, headers: Vec<Header>, body: Vec<u8>) {
         if self.answered.swap(true, Ordering::SeqCst) {
             return;
@@ -594,8 +613,9 @@ impl Reply {
         self.response(status, headers, body);
     }
 
-    /// The request failed below HTTP (or was interrupted: `Aborted`).
-    pub fn failed(&self, error: TransportError) {
+    /// The request failed below HTTP, as the platform's failure maps onto the core's
+    /// table (`polargrid_core` crate docs; interrupted: `Aborted`).
+    pub fn failed(&self, error: TransportErrorKind) {
         if self.answered.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -651,7 +671,7 @@ impl Future for Wait {
         if st.closed {
             drop(st);
             self.done = true;
-            return Poll::Ready(Err(PolarGridError::Closed));
+            return Poll::Ready(Err(convert::ended(pc::ErrorKind::Closed)));
         }
         st.wakers.insert(self.call, cx.waker().clone());
         Poll::Pending
