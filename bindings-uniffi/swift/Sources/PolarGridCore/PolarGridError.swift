@@ -2,9 +2,10 @@ import Foundation
 import PolarGridUniFFI
 
 /// Every failure of a PolarGrid call, classified by the core. Switch on `kind`, or read the fields.
-/// No field, message or `description` ever holds the API key, a JWT or a refresh token.
-public struct PolarGridError: Error, CustomStringConvertible, Sendable {
-    /// A stable class of failure (extensible: newer cores may add kinds).
+/// No field, message, `description`, `debugDescription` or `dump` ever holds the API key, a JWT or
+/// a refresh token.
+public struct PolarGridError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
+    /// A stable class of failure: the core's `ErrorKind` names (extensible: newer cores may add kinds).
     public struct Kind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
@@ -24,11 +25,38 @@ public struct PolarGridError: Error, CustomStringConvertible, Sendable {
         public static let malformedResponse = Kind(rawValue: "malformed_response")
         public static let unexpectedStatus = Kind(rawValue: "unexpected_status")
         /// The configuration was rejected at construction (see `fix`).
-        public static let config = Kind(rawValue: "config")
-        /// The client was used wrongly (bad path, unreadable snapshot or grant).
-        public static let misuse = Kind(rawValue: "misuse")
+        public static let invalidConfig = Kind(rawValue: "invalid_config")
+        /// An API key was configured where users can read it (see `fix`: handoff mode).
+        public static let keyInBrowser = Kind(rawValue: "key_in_browser")
+        /// The call itself was wrong (bad path, bad header, unreadable grant or snapshot).
+        public static let invalidCall = Kind(rawValue: "invalid_call")
+        /// The call was cancelled (thrown as Swift's `CancellationError`).
+        public static let cancelled = Kind(rawValue: "cancelled")
         /// The client was closed.
         public static let closed = Kind(rawValue: "closed")
+
+        init(_ k: ErrorKind) {
+            switch k {
+            case .invalidApiKey: self = .invalidApiKey
+            case .sessionExpired: self = .sessionExpired
+            case .noSession: self = .noSession
+            case .cdnBlocked: self = .cdnBlocked
+            case .insufficientScope: self = .insufficientScope
+            case .billing: self = .billing
+            case .validation: self = .validation
+            case .notFound: self = .notFound
+            case .rateLimited: self = .rateLimited
+            case .server: self = .server
+            case .network: self = .network
+            case .malformedResponse: self = .malformedResponse
+            case .unexpectedStatus: self = .unexpectedStatus
+            case .invalidConfig: self = .invalidConfig
+            case .keyInBrowser: self = .keyInBrowser
+            case .invalidCall: self = .invalidCall
+            case .cancelled: self = .cancelled
+            case .closed: self = .closed
+            }
+        }
     }
 
     public let kind: Kind
@@ -44,49 +72,65 @@ public struct PolarGridError: Error, CustomStringConvertible, Sendable {
     public let cause: String
     /// One line: how to fix it.
     public let fix: String
-    /// For `.network`: `dns`, `connect`, `tls`, `timeout` or `aborted`.
+    /// For `.network`: `dns`, `connect`, `tls`, `connect_timeout`, `timeout`, `aborted`,
+    /// `protocol` or `opaque` (the core's transport kinds).
     public let transport: String?
     /// The server's own message, scrubbed and bounded.
     public let serverMessage: String?
+    /// Attempts made.
+    public let attempts: Int
     /// The whole thing as one line.
     public let message: String
 
     public var description: String {
         "PolarGridError(\(kind)\(status.map { ", status \($0)" } ?? ""), retryable: \(retryable)): \(message)"
     }
+    public var debugDescription: String { description }
 
-    init(_ f: CallFailure) {
-        kind = Kind(rawValue: f.kind)
+    init(_ f: Failure) {
+        kind = Kind(f.kind)
         status = f.status.map(Int.init)
         retryable = f.retryable
         retryAfter = f.retryAfterMs.map { TimeInterval($0) / 1000 }
         requestId = f.requestId
         cause = f.cause
         fix = f.fix
-        transport = f.transport
+        transport = f.transport.map(Self.name)
         serverMessage = f.serverMessage
+        attempts = Int(f.attempts)
         message = f.message
     }
 
-    init(_ kind: Kind, _ message: String, transport: String? = nil) {
+    /// A failure raised on the Swift side (a body that broke off after its head).
+    init(_ kind: Kind, _ message: String, transport: TransportErrorKind? = nil) {
         self.kind = kind
-        self.transport = transport
-        status = nil; retryable = false; retryAfter = nil; requestId = nil; serverMessage = nil
+        self.transport = transport.map(Self.name)
+        status = nil; retryable = false; retryAfter = nil; requestId = nil; serverMessage = nil; attempts = 1
         cause = message
-        // The core writes "…; fix: …" into configuration and misuse messages.
-        fix = message.range(of: "fix: ").map { String(message[$0.upperBound...]) } ?? message
+        fix = "retry the call if the partial answer is not enough"
         self.message = message
     }
 
-    /// Sorts the driver's errors; `Cancelled` becomes Swift's own `CancellationError`.
+    /// The core's name of a transport kind (`TransportErrorKind::as_str`).
+    static func name(_ k: TransportErrorKind) -> String {
+        switch k {
+        case .dns: return "dns"
+        case .connect: return "connect"
+        case .tls: return "tls"
+        case .connectTimeout: return "connect_timeout"
+        case .timeout: return "timeout"
+        case .aborted: return "aborted"
+        case .protocol: return "protocol"
+        case .opaque: return "opaque"
+        }
+    }
+
+    /// Sorts the driver's errors; `cancelled` becomes Swift's own `CancellationError`.
     static func from(_ error: Error) -> Error {
         guard let e = error as? PolarGridUniFFI.PolarGridError else { return error }
         switch e {
-        case .Call(let failure): return PolarGridError(failure)
-        case .Config(let message): return PolarGridError(.config, message)
-        case .Misuse(let message): return PolarGridError(.misuse, message)
-        case .Cancelled: return CancellationError()
-        case .Closed: return PolarGridError(.closed, "the client is closed")
+        case .Failed(let failure):
+            return failure.kind == .cancelled ? CancellationError() : PolarGridError(failure)
         }
     }
 }

@@ -12,8 +12,6 @@ import PolarGridUniFFI
 /// retries, never a redirect, every failure mapped by `classify` (core/src/lib.rs, "The transport
 /// contract").
 final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @unchecked Sendable {
-    /// The app's own body and headers, kept per call id while the call runs.
-    struct AppBody { let data: Data?; let headers: [String: String] }
     /// A 2xx app answer waiting for its call: the head, and the body still arriving.
     struct Kept { let status: Int; let headers: [String: String]; let body: PolarGridBody }
 
@@ -21,7 +19,9 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     private final class Flight {
         let id: UInt64
         let reply: Reply
-        let rule: BodyRule
+        /// A 2xx answer streams to the app (an app call); else the core reads `limit` bytes.
+        let keeps: Bool
+        let limit: Int
         let hasBody: Bool
         var task: URLSessionDataTask?
         /// Evidence that a connection was made: the answer's head or request body bytes went out.
@@ -32,20 +32,16 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         var headers: [Header] = []
         /// The answer's body while the core needs it (a core-owned request, or a non-2xx).
         var buffer = Data()
-        var limit = 0
         /// Feeds the app's body (a 2xx app answer), once the head is answered.
         var feed: PolarGridBody.Feed?
         var connectTimer: DispatchWorkItem?
 
-        init(id: UInt64, reply: Reply, rule: BodyRule, hasBody: Bool) {
-            self.id = id; self.reply = reply; self.rule = rule; self.hasBody = hasBody
+        init(id: UInt64, reply: Reply, keeps: Bool, limit: Int, hasBody: Bool) {
+            self.id = id; self.reply = reply; self.keeps = keeps; self.limit = limit; self.hasBody = hasBody
         }
     }
 
     private let lock = NSLock()
-    private var appBodies: [UInt64: AppBody] = [:]
-    /// App-call requests the driver handed over before their call's body was registered.
-    private var parked: [UInt64: [(HttpRequest, Reply)]] = [:]
     private var flights: [Int: Flight] = [:]
     private var byRequest: [UInt64: Flight] = [:]
     private var kept: [UInt64: Kept] = [:]
@@ -65,41 +61,23 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     /// corelibs converts it to integer milliseconds).
     static let noTimeout: TimeInterval = 86_400
 
-    /// Registers a call's body. `Driver.start` may already have sent the call's first request (it
-    /// sends before it returns the id), so requests parked for this call go out now.
-    func setAppBody(_ body: AppBody, call: UInt64) {
-        let ready = lock.withLock { () -> [(HttpRequest, Reply)] in
-            appBodies[call] = body
-            return parked.removeValue(forKey: call) ?? []
-        }
-        for (r, reply) in ready { dispatch(r, reply, body) }
-    }
-
-    func dropAppBody(call: UInt64) {
-        lock.withLock { appBodies.removeValue(forKey: call); parked.removeValue(forKey: call) }
-    }
-
     /// Hands a kept 2xx answer to its call; from here the app owns the body.
     func claim(_ requestId: UInt64) -> Kept? { lock.withLock { kept.removeValue(forKey: requestId) } }
 
+    /// Sends `request` as it is (the app's body already attached by the driver) and returns at once.
     func send(request: HttpRequest, reply: Reply) {
-        guard let call = request.call else { return dispatch(request, reply, nil) }
-        let app = lock.withLock { () -> AppBody? in
-            if let app = appBodies[call] { return app }
-            parked[call, default: []].append((request, reply))
-            return nil
-        }
-        if let app { dispatch(request, reply, app) }
-    }
-
-    private func dispatch(_ request: HttpRequest, _ reply: Reply, _ app: AppBody?) {
         guard let url = URL(string: request.url) else { reply.failed(error: .connect); return }
         var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.noTimeout)
         r.httpMethod = request.method
-        r.httpBody = request.body ?? app?.data
-        for h in request.headers { r.addValue(h.value, forHTTPHeaderField: h.name) }
-        for (k, v) in app?.headers ?? [:] where r.value(forHTTPHeaderField: k) == nil { r.setValue(v, forHTTPHeaderField: k) }
-        let flight = Flight(id: request.id, reply: reply, rule: request.bodyRule, hasBody: !(r.httpBody?.isEmpty ?? true))
+        r.httpBody = request.body
+        // One `Name: value` line per header, joined by CRLF; every value was checked by the core.
+        for line in request.headers.split(separator: "\r\n", omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let value = line[line.index(after: colon)...].drop(while: { $0 == " " })
+            r.addValue(String(value), forHTTPHeaderField: String(line[..<colon]))
+        }
+        let flight = Flight(id: request.id, reply: reply, keeps: request.purpose == .call,
+                            limit: Int(request.bodyLimit), hasBody: !(request.body?.isEmpty ?? true))
         let task = session.dataTask(with: r)
         flight.task = task
         let timer = DispatchWorkItem { [weak self] in self?.connectTimedOut(flight) }
@@ -108,26 +86,26 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
             flights[task.taskIdentifier] = flight
             byRequest[request.id] = flight
         }
-        timers.asyncAfter(deadline: .now() + .milliseconds(Int(clamping: Self.connectTimeoutMs(request))), execute: timer)
+        timers.asyncAfter(deadline: .now() + .milliseconds(Int(clamping: request.connectTimeoutMs)), execute: timer)
         task.resume()
     }
 
-    /// The connect timeout the core gave this request.
-    static func connectTimeoutMs(_ request: HttpRequest) -> UInt64 { 10_000 }
-
-    /// The connect timer fired. With evidence of a connection it is nothing; a request with a body
-    /// none of which went out never connected (`connect_timeout`, certain); a request without a body
-    /// gives URLSession no connection event, so it is left to the core's deadline (`timeout`,
-    /// ambiguous: never claim certainty the platform did not give).
+    /// The connect timer fired (`connect_timeout_ms` after the send). With evidence of a
+    /// connection it is nothing. Without: the task is cancelled at once and the core told
+    /// `connect_timeout` when the request has a body none of which went out (it never connected),
+    /// or `opaque` when it has no body, since URLSession reports no connection event then and a
+    /// server slower than the connect timeout looks the same (the core treats `opaque` as certain
+    /// for idempotent requests, which body-less ones are).
     private func connectTimedOut(_ flight: Flight) {
         let fire = lock.withLock { () -> Bool in
-            guard !flight.answered, !flight.connected, flight.hasBody else { return false }
+            guard !flight.answered, !flight.connected else { return false }
             flight.answered = true
+            finish(flight)
             return true
         }
         guard fire else { return }
         flight.task?.cancel()
-        flight.reply.failed(error: Self.classify(URLError(.timedOut), connected: false))
+        flight.reply.failed(error: flight.hasBody ? Self.classify(URLError(.timedOut), connected: false) : .opaque)
     }
 
     /// Takes a flight off the books, stopping its timer.
@@ -148,7 +126,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         }
         let (headers, flat) = Self.headers(http)
         let status = http.statusCode
-        let streams = flight.rule == .keepSuccess && (200..<300).contains(status)
+        let streams = flight.keeps && (200..<300).contains(status)
         let answer = lock.withLock { () -> Bool in
             flight.connected = true
             flight.connectTimer?.cancel()
@@ -163,7 +141,6 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
                 kept[flight.id] = Kept(status: status, headers: flat, body: body)
                 return true
             }
-            flight.limit = flight.rule == .whole ? 64 * 1024 : 4096
             return false
         }
         guard lock.withLock({ !flight.answered || flight.feed != nil }) else { completionHandler(.cancel); return }
@@ -218,7 +195,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
                 flight.headers = Self.headers(late).0
             }
         }
-        enum Then { case nothing, respond(Data), fail(TransportError), end(PolarGridBody.Feed) }
+        enum Then { case nothing, respond(Data), fail(TransportErrorKind), end(PolarGridBody.Feed) }
         let then = lock.withLock { () -> Then in
             finish(flight)
             if let feed = flight.feed { return .end(feed) }
@@ -236,7 +213,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         case .end(let feed):
             if let error {
                 let kind = Self.classify(error, connected: true)
-                feed.finish(throwing: PolarGridError(.network, "the answer's body broke off (\(kind))", transport: "\(kind)"))
+                feed.finish(throwing: PolarGridError(.network, "the answer's body broke off after its head (\(PolarGridError.name(kind)))", transport: kind))
             } else {
                 feed.finish()
             }
@@ -255,7 +232,6 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     /// cancelled, or nobody claimed its answer): cancel its task at once, which closes the socket.
     func release(requestId: UInt64) {
         let (task, body) = lock.withLock { () -> (URLSessionDataTask?, PolarGridBody?) in
-            for (call, list) in parked { parked[call] = list.filter { $0.0.id != requestId } }
             let body = kept.removeValue(forKey: requestId)?.body
             guard let flight = byRequest[requestId] else { return (nil, body) }
             flight.answered = true
@@ -268,20 +244,21 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
 
     func invalidate() { session.invalidateAndCancel() }
 
-    /// The one mapping from URLSession's failures to the core's transport kinds, per the table in
-    /// core/src/lib.rs ("The transport contract", column "Swift (`URLSession`)"). `connected`: a
-    /// head arrived or request body bytes went out before the failure.
-    static func classify(_ error: Error, connected: Bool) -> TransportError {
-        guard let e = error as? URLError else { return .aborted }
+    /// The one mapping from URLSession's failures to the core's transport kinds, exactly the
+    /// table in core/src/lib.rs ("The transport contract", column "Swift (`URLSession`)").
+    /// `connected`: evidence that a connection was made (a head arrived or request body bytes went
+    /// out) before the failure. A code the table does not name is `opaque`: never a guess.
+    static func classify(_ error: Error, connected: Bool) -> TransportErrorKind {
+        guard let e = error as? URLError else { return .opaque }
         switch e.code {
         case .cannotFindHost, .dnsLookupFailed: return .dns
         case .cannotConnectToHost: return .connect
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
              .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot: return .tls
-        case .timedOut: return connected ? .timeout : .connect
+        case .timedOut: return connected ? .timeout : .connectTimeout
         case .networkConnectionLost: return .aborted
-        case .badServerResponse: return .aborted
-        default: return .aborted
+        case .badServerResponse: return .protocol
+        default: return .opaque
         }
     }
 }

@@ -171,7 +171,7 @@ final class PolarGridTests: XCTestCase {
 
     func testBadEndpoints_throwsConfigWithFix() throws {
         XCTAssertThrowsError(try PolarGrid(apiKey: "pg_x", endpoints: "{not json")) { e in
-            XCTAssertEqual((e as? PolarGridError)?.kind, .config)
+            XCTAssertEqual((e as? PolarGridError)?.kind, .invalidConfig)
             XCTAssertFalse((e as? PolarGridError)?.fix.isEmpty ?? true)
         }
     }
