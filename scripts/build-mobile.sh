@@ -123,7 +123,10 @@ build_swift() {
         "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
     fi
     # shellcheck disable=SC2046
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
+    # -wmo: one object file, so the linker keeps conformances nothing names (Redaction.swift's);
+    # the archive is made afresh (swiftc adds to an existing one).
+    rm -f "$SWIFT_ROOT$b/out/libPolarGridCore.a"
+    t $sc -wmo -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
       -emit-module-path "$b/out/PolarGridCore.swiftmodule" -o "$b/out/libPolarGridCore.a" $ffi \
       $(cd "$SWIFT_ROOT" && ls "${b#/}"/Sources/PolarGridCore/*.swift | sed 's|^|/|')
     exe() { # NAME SOURCES…

@@ -56,7 +56,7 @@ public struct PolarGridStreamingResponse: Sendable, CustomStringConvertible {
 /// A PolarGrid client: sessions, routing, retries and error classification from the shared Rust
 /// core, HTTP on `URLSession`. Thread-safe; make one per app and share it. Cancelling the `Task`
 /// that awaits a call cancels the call in the core.
-public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
+public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, CustomReflectable {
     public enum Mode: Sendable { case session, direct, handoff }
     public enum SessionStatus: String, Sendable { case none, exchanging, active, refreshing, ended, direct }
 
@@ -201,6 +201,9 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { "PolarGrid(region: \(region ?? "unresolved"), session: \(sessionStatus.rawValue))" }
+    /// `dump()` shows the description only: the driver and the transport's tasks (their requests
+    /// carry `Authorization`) stay out of reflection.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .class) }
 }
 
 private final class StoreListener: Listener, @unchecked Sendable {

@@ -10,8 +10,8 @@ import PolarGridUniFFI
 /// here: it is kept as a `PolarGridBody` (an `AsyncSequence` the delegate feeds chunk by chunk)
 /// under the request id until the call claims it or the driver releases it. No policy: no
 /// retries, never a redirect, every failure mapped by `classify` (core/src/lib.rs, "The transport
-/// contract").
-final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @unchecked Sendable {
+/// contract"). Public for apps and tests that drive a `Driver` of their own; `PolarGrid` makes one.
+public final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @unchecked Sendable {
     /// A 2xx app answer waiting for its call: the head, and the body still arriving.
     struct Kept { let status: Int; let headers: [String: String]; let body: PolarGridBody }
 
@@ -48,7 +48,8 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     private var session: URLSession!
     private let timers = DispatchQueue(label: "ai.polargrid.connect-timers")
 
-    init(configuration: URLSessionConfiguration) {
+    /// A transport on a `URLSession` of `configuration` (its timeouts are replaced by the core's).
+    public init(configuration: URLSessionConfiguration = .ephemeral) {
         super.init()
         let configuration = configuration
         // A body after the head is never cut (the core's rule): the core bounds the head, the
@@ -65,7 +66,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     func claim(_ requestId: UInt64) -> Kept? { lock.withLock { kept.removeValue(forKey: requestId) } }
 
     /// Sends `request` as it is (the app's body already attached by the driver) and returns at once.
-    func send(request: HttpRequest, reply: Reply) {
+    public func send(request: HttpRequest, reply: Reply) {
         guard let url = URL(string: request.url) else { reply.failed(error: .connect); return }
         var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.noTimeout)
         r.httpMethod = request.method
@@ -119,7 +120,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
 
     // MARK: URLSessionDataDelegate
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         guard let flight = flight(dataTask), let http = response as? HTTPURLResponse else {
             completionHandler(.cancel); return
@@ -148,7 +149,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         if answer { flight.reply.response(status: UInt16(clamping: status), headers: headers, body: Data()) }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let flight = flight(dataTask) else { return }
         let (feed, full) = lock.withLock { () -> (PolarGridBody.Feed?, Data?) in
             if let feed = flight.feed { return (feed, nil) }
@@ -167,7 +168,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         }
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
+    public func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
                     totalBytesSent: Int64, totalBytesExpectedToSend: Int64) {
         guard let flight = flight(task) else { return }
         lock.withLock { flight.connected = true }
@@ -183,7 +184,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         return (headers, flat)
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+    public func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         guard let flight = flight(task) else { return }
         // A redirect refused below (willPerformHTTPRedirection → nil) ends the task with the 3xx
         // as its response and no didReceive(response:) on corelibs: that head is the answer.
@@ -221,7 +222,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
     }
 
     /// Redirects are the core's business: a 3xx is an answer, never followed.
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+    public func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
         completionHandler(nil)
     }
@@ -230,7 +231,7 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
 
     /// The driver no longer needs the request (the core's deadline passed, the call was
     /// cancelled, or nobody claimed its answer): cancel its task at once, which closes the socket.
-    func release(requestId: UInt64) {
+    public func release(requestId: UInt64) {
         let (task, body) = lock.withLock { () -> (URLSessionDataTask?, PolarGridBody?) in
             let body = kept.removeValue(forKey: requestId)?.body
             guard let flight = byRequest[requestId] else { return (nil, body) }
@@ -242,13 +243,14 @@ final class URLSessionTransport: NSObject, Transport, URLSessionDataDelegate, @u
         body?.cancel()
     }
 
-    func invalidate() { session.invalidateAndCancel() }
+    /// Cancels every task and ends the session.
+    public func invalidate() { session.invalidateAndCancel() }
 
     /// The one mapping from URLSession's failures to the core's transport kinds, exactly the
     /// table in core/src/lib.rs ("The transport contract", column "Swift (`URLSession`)").
     /// `connected`: evidence that a connection was made (a head arrived or request body bytes went
     /// out) before the failure. A code the table does not name is `opaque`: never a guess.
-    static func classify(_ error: Error, connected: Bool) -> TransportErrorKind {
+    public static func classify(_ error: Error, connected: Bool) -> TransportErrorKind {
         guard let e = error as? URLError else { return .opaque }
         switch e.code {
         case .cannotFindHost, .dnsLookupFailed: return .dns
