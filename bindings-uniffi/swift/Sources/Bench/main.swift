@@ -22,6 +22,30 @@ func bare() async throws -> UInt64 {
     precondition((r as? HTTPURLResponse)?.statusCode == 200)
     return DispatchTime.now().uptimeNanoseconds - t0
 }
+/// The same request through a URLSessionDataDelegate (the transport's path: head, chunks and the
+/// end arrive as separate delegate callbacks), to tell the delegate path's cost from the layer's.
+final class Collect: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    var conts: [Int: CheckedContinuation<Void, Error>] = [:]
+    let lock = NSLock()
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) { completionHandler(.allow) }
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {}
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        let c = lock.withLock { conts.removeValue(forKey: task.taskIdentifier) }
+        if let error { c?.resume(throwing: error) } else { c?.resume() }
+    }
+}
+let collect = Collect()
+let delegated = URLSession(configuration: .ephemeral, delegate: collect, delegateQueue: nil)
+func bareDelegate() async throws -> UInt64 {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+        let task = delegated.dataTask(with: req)
+        collect.lock.withLock { collect.conts[task.taskIdentifier] = c }
+        task.resume()
+    }
+    return DispatchTime.now().uptimeNanoseconds - t0
+}
 let pg = try PolarGrid(apiKey: key, mode: .direct, region: "yto-01", endpoints: emu.startup)
 func ours() async throws -> UInt64 {
     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -29,10 +53,11 @@ func ours() async throws -> UInt64 {
     precondition(r.status == 200)
     return DispatchTime.now().uptimeNanoseconds - t0
 }
-for _ in 0..<(n / 2) { _ = try await bare(); _ = try await ours() }
-var b: [UInt64] = [], o: [UInt64] = []
-for _ in 0..<n { b.append(try await bare()); o.append(try await ours()) }
-let mb = Int(median(b) / 1000), mo = Int(median(o) / 1000)
+for _ in 0..<(n / 2) { _ = try await bare(); _ = try await bareDelegate(); _ = try await ours() }
+var b: [UInt64] = [], d: [UInt64] = [], o: [UInt64] = []
+for _ in 0..<n { b.append(try await bare()); d.append(try await bareDelegate()); o.append(try await ours()) }
+let mb = Int(median(b) / 1000), md = Int(median(d) / 1000), mo = Int(median(o) / 1000)
 print("swift   GET /v1/models x\(n)  bare URLSession median \(mb) µs · PolarGrid median \(mo) µs · overhead \(mo - mb) µs/call")
+print("swift   (bare URLSession through a data delegate, the transport's path: median \(md) µs, +\(md - mb) µs)")
 pg.close()
 emu.close()
