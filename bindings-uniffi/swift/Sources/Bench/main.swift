@@ -53,11 +53,22 @@ func ours() async throws -> UInt64 {
     precondition(r.status == 200)
     return DispatchTime.now().uptimeNanoseconds - t0
 }
-for _ in 0..<(n / 2) { _ = try await bare(); _ = try await bareDelegate(); _ = try await ours() }
-var b: [UInt64] = [], d: [UInt64] = [], o: [UInt64] = []
-for _ in 0..<n { b.append(try await bare()); d.append(try await bareDelegate()); o.append(try await ours()) }
+/// `stream()` to the head only (the body is then read outside the clock).
+func head() async throws -> UInt64 {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = try await pg.stream("GET", "/v1/models")
+    let t = DispatchTime.now().uptimeNanoseconds - t0
+    _ = try await r.body.collect()
+    return t
+}
+for _ in 0..<(n / 2) { _ = try await bare(); _ = try await bareDelegate(); _ = try await ours(); _ = try await head() }
+var b: [UInt64] = [], d: [UInt64] = [], o: [UInt64] = [], h: [UInt64] = []
+for _ in 0..<n {
+    b.append(try await bare()); d.append(try await bareDelegate()); o.append(try await ours()); h.append(try await head())
+}
 let mb = Int(median(b) / 1000), md = Int(median(d) / 1000), mo = Int(median(o) / 1000)
 print("swift   GET /v1/models x\(n)  bare URLSession median \(mb) µs · PolarGrid median \(mo) µs · overhead \(mo - mb) µs/call")
-print("swift   (bare URLSession through a data delegate, the transport's path: median \(md) µs, +\(md - mb) µs)")
+print("swift   (bare URLSession through a data delegate, the transport's path: median \(md) µs, +\(md - mb) µs;"
+      + " PolarGrid stream() to the head: median \(Int(median(h) / 1000)) µs)")
 pg.close()
 emu.close()
