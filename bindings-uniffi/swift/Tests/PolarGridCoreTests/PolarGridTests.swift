@@ -169,6 +169,22 @@ final class PolarGridTests: XCTestCase {
         }
     }
 
+    func testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest() async throws {
+        // The body went out (the connection exists): a head slower than the connect timeout is no
+        // connect timeout, and a POST that is not safe to repeat must not be cut and re-sent.
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try PolarGrid(apiKey: emu.key("read_write"), endpoints: emu.startup, maxAttempts: 3,
+                               connectTimeoutMs: 200, backoffMs: (base: 50, max: 400), seed: 1)
+        defer { pg.close() }
+        _ = try await pg.get("/v1/models")
+        try await emu.post("/admin/log/clear")
+        try await emu.post("/admin/fault", ["target": "region:yto-01", "kind": "slow", "delay_ms": 800, "count": 1])
+        let r = try await pg.post("/v1/chat/completions", json: #"{"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi"}]}"#)
+        XCTAssertEqual(r.status, 200)
+        let edge = try await emu.log("role=edge")
+        XCTAssertEqual(edge.count, 1, "the POST was cut and re-sent")
+    }
+
     func testBadEndpoints_throwsConfigWithFix() throws {
         XCTAssertThrowsError(try PolarGrid(apiKey: "pg_x", endpoints: "{not json")) { e in
             XCTAssertEqual((e as? PolarGridError)?.kind, .invalidConfig)
@@ -185,6 +201,7 @@ final class PolarGridTests: XCTestCase {
         ("testStreamedChat_bodyArrivesUntouched", asyncTest(testStreamedChat_bodyArrivesUntouched)),
         ("testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered", asyncTest(testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered)),
         ("testEdge307_reachesCoreAsAnAnswer_notFollowed", asyncTest(testEdge307_reachesCoreAsAnAnswer_notFollowed)),
+        ("testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest", asyncTest(testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest)),
         ("testBadEndpoints_throwsConfigWithFix", testBadEndpoints_throwsConfigWithFix),
     ]
 }
