@@ -94,19 +94,24 @@ train_cds() {
 # through the chroot's own loader and libraries (scripts/mobile-run.sh), no chroot needed.
 build_swift() {
   scripts/install-swift.sh
-  t gen swift bindings-swift/uniffi.toml
-  rm -rf bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  mkdir -p bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-swift/Sources/PolarGridUniFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-swift/Sources/PolarGridCoreFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-swift/Sources/PolarGridCoreFFI/module.modulemap
-  local src; src="$(find bindings-swift/Sources bindings-swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
+  t gen swift bindings-uniffi/uniffi.toml
+  rm -rf bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  mkdir -p bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-uniffi/swift/Sources/PolarGridUniFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-uniffi/swift/Sources/PolarGridCoreFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-uniffi/swift/Sources/PolarGridCoreFFI/module.modulemap
+  local src; src="$(find bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
   if ! changed swift $src "$OUT/lib/libpolargrid_uniffi.so"; then return 0; fi
   # A build dir inside the chroot named after this checkout, so two checkouts never mix.
   local tag; tag="$(echo "$ROOT_DIR" | sha256sum | cut -c1-12)"
   local b="/build/polargrid-$tag"
-  rm -rf "$SWIFT_ROOT$b" && mkdir -p "$SWIFT_ROOT$b/out"
-  cp -r bindings-swift/Sources bindings-swift/Tests "$SWIFT_ROOT$b/"
+  # The generated module (the slowest to compile) is rebuilt only when the glue changed.
+  local uni=1
+  if ! changed swift-uniffi "$OUT/gen/swift/PolarGridUniFFI.swift" "$OUT/gen/swift/PolarGridCoreFFI.h" \
+     && [ -f "$SWIFT_ROOT$b/out/libPolarGridUniFFI.a" ]; then uni=0; fi
+  [ "$uni" = 1 ] && rm -rf "$SWIFT_ROOT$b"
+  rm -rf "$SWIFT_ROOT$b/Sources" "$SWIFT_ROOT$b/Tests" "$SWIFT_ROOT$b/examples" && mkdir -p "$SWIFT_ROOT$b/out"
+  cp -r bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests "$SWIFT_ROOT$b/"
   mkdir -p "$SWIFT_ROOT$b/examples" && cp examples/swift/*.swift "$SWIFT_ROOT$b/examples/"
   cp "$OUT/lib/libpolargrid_uniffi.so" "$SWIFT_ROOT$b/out/"
   local mounted=0
@@ -118,11 +123,16 @@ build_swift() {
   (
     set -e
     cd "$SWIFT_ROOT$b"
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
-      -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
-      "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    if [ "$uni" = 1 ]; then
+      t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
+        -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
+        "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    fi
     # shellcheck disable=SC2046
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
+    # -wmo: one object file, so the linker keeps conformances nothing names (Redaction.swift's);
+    # the archive is made afresh (swiftc adds to an existing one).
+    rm -f "$SWIFT_ROOT$b/out/libPolarGridCore.a"
+    t $sc -wmo -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
       -emit-module-path "$b/out/PolarGridCore.swiftmodule" -o "$b/out/libPolarGridCore.a" $ffi \
       $(cd "$SWIFT_ROOT" && ls "${b#/}"/Sources/PolarGridCore/*.swift | sed 's|^|/|')
     exe() { # NAME SOURCES…
@@ -136,7 +146,8 @@ build_swift() {
     exe Quickstart "$b/examples/Quickstart.swift"
   ) || rc=$?
   [ "$mounted" = 1 ] && umount "$SWIFT_ROOT/proc"
-  [ "$rc" = 0 ] || return "$rc"
+  if [ "$rc" != 0 ]; then rm -f "$OUT/swift-uniffi.stamp"; return "$rc"; fi
+  if [ -f "$OUT/swift-uniffi.stamp.new" ]; then done_stamp swift-uniffi; fi
   cp "$SWIFT_ROOT$b"/out/{PolarGridCoreTests,ConformanceAdapter,Bench,Quickstart} "$OUT/swift/"
   done_stamp swift
 }

@@ -34,7 +34,11 @@ final class Adapter {
         let pg = try PolarGrid(apiKey: c["api_key"] as? String, mode: mode, region: c["region"] as? String,
                                scope: c["scope"] as? String ?? "country", baseURL: c["base_url"] as? String,
                                endpoints: json, maxAttempts: (c["max_attempts"] as? NSNumber)?.intValue,
-                               failoverPinned: c["failover_pinned"] as? Bool ?? false, backoffMs: backoff,
+                               failoverPinned: c["failover_pinned"] as? Bool ?? false,
+                               requestTimeoutMs: (c["request_timeout_ms"] as? NSNumber)?.uint64Value,
+                               callDeadlineMs: (c["call_deadline_ms"] as? NSNumber)?.uint64Value,
+                               connectTimeoutMs: (c["connect_timeout_ms"] as? NSNumber)?.uint64Value,
+                               backoffMs: backoff,
                                seed: seed ?? (c["seed"] as? NSNumber)?.uint64Value)
         // Same clock offset first, then the snapshot, as the app's restart would see them.
         if offset != 0 { pg.advanceClock(ms: offset) }
@@ -51,7 +55,8 @@ final class Adapter {
             } catch let e as PolarGridError {
                 return ["outcome": "error", "kind": e.kind.rawValue, "status": e.status ?? NSNull(), "retryable": e.retryable,
                         "retry_after_ms": e.retryAfter.map { Int(($0 * 1000).rounded()) } ?? NSNull(),
-                        "request_id": e.requestId ?? NSNull(), "message": e.message]
+                        "request_id": e.requestId ?? NSNull(), "message": e.message,
+                        "transport": e.transport ?? NSNull(), "cause": e.cause]
             } catch {
                 return ["outcome": "error", "kind": "adapter_error", "message": "\(error)"]
             }
@@ -88,8 +93,11 @@ final class Adapter {
             var keepGoing = true
             switch req["cmd"] as? String {
             case "configure":
-                pg?.close(); pg = nil
-                pg = try build(req, seed: nil, snapshot: nil)
+                pg?.close(); pg = nil; config = nil
+                do { pg = try build(req, seed: nil, snapshot: nil) } catch let e as PolarGridError {
+                    // A refused configuration: the core's kind, and the adapter stays unconfigured.
+                    return (["id": id, "ok": false, "error": e.message, "kind": e.kind.rawValue], true)
+                }
                 config = req
             case "call":
                 let count = try num("count").intValue

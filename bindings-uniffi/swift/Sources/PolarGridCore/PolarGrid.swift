@@ -30,7 +30,7 @@ public protocol SessionStore: Sendable {
     func save(_ snapshot: Data?)
 }
 
-/// A successful answer: status, headers, the region that answered, and the body untouched.
+/// A successful answer, read whole: status, headers, the region that answered, and the body untouched.
 public struct PolarGridResponse: Sendable, CustomStringConvertible {
     public let status: Int
     /// Header names are lowercased.
@@ -38,13 +38,25 @@ public struct PolarGridResponse: Sendable, CustomStringConvertible {
     public let region: String?
     public let body: Data
     public var text: String { String(decoding: body, as: UTF8.self) }
-    public var description: String { "PolarGridResponse(status: \(status), region: \(region ?? "?"))" }
+    public var description: String { "PolarGridResponse(status: \(status), region: \(region ?? "?"), \(body.count) bytes)" }
+}
+
+/// A successful answer whose body is still arriving (`PolarGrid.stream`): the head now, the body
+/// as it comes — `for try await chunk in response.body`.
+public struct PolarGridStreamingResponse: Sendable, CustomStringConvertible {
+    public let status: Int
+    /// Header names are lowercased.
+    public let headers: [String: String]
+    public let region: String?
+    /// The body, chunk by chunk; read it once (or `cancel()` it).
+    public let body: PolarGridBody
+    public var description: String { "PolarGridStreamingResponse(status: \(status), region: \(region ?? "?"))" }
 }
 
 /// A PolarGrid client: sessions, routing, retries and error classification from the shared Rust
 /// core, HTTP on `URLSession`. Thread-safe; make one per app and share it. Cancelling the `Task`
 /// that awaits a call cancels the call in the core.
-public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
+public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, CustomReflectable {
     public enum Mode: Sendable { case session, direct, handoff }
     public enum SessionStatus: String, Sendable { case none, exchanging, active, refreshing, ended, direct }
 
@@ -52,32 +64,35 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
     private let transport: URLSessionTransport
 
     /// - Parameters:
-    ///   - apiKey: the `pg_` key (default: `POLARGRID_API_KEY`); unused in `.handoff`.
+    ///   - apiKey: the `pg_` key (default: `POLARGRID_API_KEY`); unused in `.handoff`, which an app
+    ///     should use (its backend mints sessions; no key ships in the app).
     ///   - endpoints: where PolarGrid lives as JSON, e.g. the emulator's start-up line; nil for the real service.
     ///   - region: pin a region (`yto-01`, `toronto`, …); at most one of `region` and `baseURL`.
     ///   - sessionStore: restores the session at start and persists every change.
+    ///   - requestTimeoutMs: each attempt's time to its answer head; `callDeadlineMs`: the call as a
+    ///     whole to its answer head; `connectTimeoutMs`: establishing a connection (nil: the core's).
     ///   - backoffMs: retry backoff bounds (tests shorten them); `seed`: jitter and request ids (tests).
     public init(apiKey: String? = ProcessInfo.processInfo.environment["POLARGRID_API_KEY"],
                 mode: Mode = .session, region: String? = nil, scope: String = "country",
                 baseURL: String? = nil, endpoints: String? = nil, sessionStore: SessionStore? = nil,
                 maxAttempts: Int? = nil, failoverPinned: Bool = false,
+                requestTimeoutMs: UInt64? = nil, callDeadlineMs: UInt64? = nil, connectTimeoutMs: UInt64? = nil,
                 backoffMs: (base: UInt64, max: UInt64)? = nil, seed: UInt64? = nil,
                 configuration: URLSessionConfiguration = .ephemeral) throws {
         let options = Options(
-            mode: mode == .session ? .session : mode == .direct ? .direct : .handoff,
+            apiKey: mode == .handoff ? nil : apiKey,
+            mode: mode == .session ? "session" : mode == .direct ? "direct" : "handoff",
             region: region, baseUrl: baseURL, scope: scope, endpointsJson: endpoints,
+            sessionJson: sessionStore?.load().map { String(decoding: $0, as: UTF8.self) },
             failoverPinned: failoverPinned, maxAttempts: maxAttempts.map { UInt32(clamping: $0) },
-            backoffBaseMs: backoffMs?.base, backoffMaxMs: backoffMs?.max, seed: seed,
-            userAgent: "polargrid-core-swift/0.1.0")
+            backoffBaseMs: backoffMs?.base, backoffMaxMs: backoffMs?.max,
+            requestTimeoutMs: requestTimeoutMs, callDeadlineMs: callDeadlineMs, connectTimeoutMs: connectTimeoutMs,
+            userAgent: "polargrid-core-swift/0.1.0", seed: seed)
         let transport = URLSessionTransport(configuration: configuration)
         let listener = sessionStore.map { StoreListener(store: $0) }
         do {
-            driver = try Driver(apiKey: mode == .handoff ? nil : apiKey, options: options,
-                                transport: transport, listener: listener)
+            driver = try Driver(options: options, transport: transport, listener: listener)
             self.transport = transport
-            if let data = sessionStore?.load() {
-                try driver.restore(snapshotJson: String(decoding: data, as: UTF8.self))
-            }
         } catch {
             transport.invalidate()
             throw PolarGridError.from(error)
@@ -86,26 +101,36 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
 
     deinit { close() }
 
-    /// Sends one API call through the core and returns the answer, or throws a `PolarGridError`.
-    /// A JSON body's `model` is the routing hint.
+    /// Sends one API call through the core and returns the answer, read whole, or throws a
+    /// `PolarGridError`. A JSON body's `model` is the routing hint.
     public func request(_ method: String, _ path: String, body: Data? = nil,
-                        headers: [String: String] = [:]) async throws -> PolarGridResponse {
-        var model: String?
-        var headers = headers
-        if let body, let obj = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-            model = obj["model"] as? String
-            if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) { headers["Content-Type"] = "application/json" }
+                        headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridResponse {
+        let r = try await stream(method, path, body: body, headers: headers, deadlineMs: deadlineMs)
+        let data = try await r.body.collect()
+        return PolarGridResponse(status: r.status, headers: r.headers, region: r.region, body: data)
+    }
+
+    /// Sends one API call through the core and returns as soon as the answer's head is in; the
+    /// body follows as `response.body` (an `AsyncSequence` of chunks). The core's deadline ends at
+    /// the head: a long stream (a chat answer, audio) is never cut or retried once it started.
+    /// `deadlineMs` bounds this call from start to its answer head (nil: the client's).
+    public func stream(_ method: String, _ path: String, body: Data? = nil,
+                       headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridStreamingResponse {
+        var sent = headers.map { Header(name: $0.key, value: $0.value) }
+        if let first = body?.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }), first == 0x7b || first == 0x5b,
+           !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
+            sent.append(Header(name: "Content-Type", value: "application/json"))
         }
         let call: UInt64
         do {
-            call = try driver.start(call: CallRequest(method: method, path: path, model: model, idempotent: nil, timeoutMs: nil))
+            // The driver holds the body for every attempt and reads the model hint from it.
+            call = try driver.start(call: CallRequest(method: method, path: path, body: body, headers: sent,
+                                                      deadlineMs: deadlineMs))
         } catch { throw PolarGridError.from(error) }
-        transport.setAppBody(.init(data: body, headers: headers), call: call)
-        defer { transport.dropAppBody(call: call) }
         let done: CallResponse
         do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
-        guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed") }
-        return PolarGridResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
+        guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed; its answer was released") }
+        return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
     }
 
     /// Waits for the call; cancelling the Task cancels the call in the core at once. uniffi 0.32.2's
@@ -176,6 +201,9 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { "PolarGrid(region: \(region ?? "unresolved"), session: \(sessionStatus.rawValue))" }
+    /// `dump()` shows the description only: the driver and the transport's tasks (their requests
+    /// carry `Authorization`) stay out of reflection.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .class) }
 }
 
 private final class StoreListener: Listener, @unchecked Sendable {

@@ -139,9 +139,55 @@ final class PolarGridTests: XCTestCase {
         XCTAssertTrue(r.text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("data: [DONE]"))
     }
 
+    func testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered() async throws {
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try client(emu); defer { pg.close() }
+        let json = #"{"model":"llama-3.1-8b","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        let r = try await pg.stream("POST", "/v1/chat/completions", body: Data(json.utf8))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["content-type"]?.hasPrefix("text/event-stream"), true)
+        var chunks = 0
+        var all = Data()
+        for try await chunk in r.body { chunks += 1; all.append(chunk) }
+        XCTAssertGreaterThan(chunks, 0)
+        let text = String(decoding: all, as: UTF8.self)
+        XCTAssertTrue(text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("data: [DONE]"), text)
+        let buffered = try await pg.post("/v1/chat/completions", json: json)
+        XCTAssertEqual(buffered.text.components(separatedBy: "data:").count, text.components(separatedBy: "data:").count)
+    }
+
+    func testEdge307_reachesCoreAsAnAnswer_notFollowed() async throws {
+        // A 3xx from the edge is the core's to classify: the transport hands it over as it is.
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try client(emu, maxAttempts: 1); defer { pg.close() }
+        try await emu.post("/admin/fault", ["target": "region:yto-01", "kind": "status", "status": 307, "count": 1])
+        do {
+            _ = try await pg.get("/v1/models")
+            XCTFail("a 307 answered as success")
+        } catch let e as PolarGridError {
+            XCTAssertEqual(e.status, 307)
+        }
+    }
+
+    func testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest() async throws {
+        // The body went out (the connection exists): a head slower than the connect timeout is no
+        // connect timeout, and a POST that is not safe to repeat must not be cut and re-sent.
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try PolarGrid(apiKey: emu.key("read_write"), endpoints: emu.startup, maxAttempts: 3,
+                               connectTimeoutMs: 200, backoffMs: (base: 50, max: 400), seed: 1)
+        defer { pg.close() }
+        _ = try await pg.get("/v1/models")
+        try await emu.post("/admin/log/clear")
+        try await emu.post("/admin/fault", ["target": "region:yto-01", "kind": "slow", "delay_ms": 800, "count": 1])
+        let r = try await pg.post("/v1/chat/completions", json: #"{"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi"}]}"#)
+        XCTAssertEqual(r.status, 200)
+        let edge = try await emu.log("role=edge")
+        XCTAssertEqual(edge.count, 1, "the POST was cut and re-sent")
+    }
+
     func testBadEndpoints_throwsConfigWithFix() throws {
         XCTAssertThrowsError(try PolarGrid(apiKey: "pg_x", endpoints: "{not json")) { e in
-            XCTAssertEqual((e as? PolarGridError)?.kind, .config)
+            XCTAssertEqual((e as? PolarGridError)?.kind, .invalidConfig)
             XCTAssertFalse((e as? PolarGridError)?.fix.isEmpty ?? true)
         }
     }
@@ -153,6 +199,9 @@ final class PolarGridTests: XCTestCase {
         ("testRevokedKey_throwsInvalidApiKeyWithFix_noSecretInDescription", asyncTest(testRevokedKey_throwsInvalidApiKeyWithFix_noSecretInDescription)),
         ("testSnapshotSavedToStore_restoredWithoutExchange", asyncTest(testSnapshotSavedToStore_restoredWithoutExchange)),
         ("testStreamedChat_bodyArrivesUntouched", asyncTest(testStreamedChat_bodyArrivesUntouched)),
+        ("testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered", asyncTest(testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered)),
+        ("testEdge307_reachesCoreAsAnAnswer_notFollowed", asyncTest(testEdge307_reachesCoreAsAnAnswer_notFollowed)),
+        ("testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest", asyncTest(testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest)),
         ("testBadEndpoints_throwsConfigWithFix", testBadEndpoints_throwsConfigWithFix),
     ]
 }
