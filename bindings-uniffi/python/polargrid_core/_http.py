@@ -37,7 +37,8 @@ def kind_of(e: BaseException) -> Any:
         return K.TIMEOUT
     if isinstance(e, httpx.ConnectError):
         s = str(e).lower()
-        if "name or service" in s or "name resolution" in s or "nodename" in s or "getaddrinfo" in s:
+        if any(m in s for m in ("name or service", "name resolution", "nodename", "getaddrinfo",
+                                "no address associated")):
             return K.DNS
         return K.TLS if "ssl" in s or "certificate" in s or "tls" in s else K.CONNECT
     if isinstance(e, httpx.RemoteProtocolError):
