@@ -39,6 +39,10 @@ scripts/test-python.sh
 step "Kotlin and Swift packages: both suites, quickstarts and conformance adapters (kotlinc, swiftc cached in $POLARGRID_CACHE)"
 scripts/test-mobile.sh
 
+step "Android and iOS: polargrid-uniffi cargo-checks for the three Android ABIs and builds as an iOS static library (rustup targets cached; no NDK or Xcode needed)"
+scripts/check-android-targets.sh
+scripts/build-ios.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
 

@@ -367,8 +367,8 @@ fn explain(kind: ErrorKind, stage: Stage) -> (&'static str, &'static str) {
             "check that the endpoints point at PolarGrid and not at a proxy or captive portal",
         ),
         (ErrorKind::Network(TransportErrorKind::Opaque), _) => (
-            "the request failed and the platform did not say why: offline, refused, DNS, CORS or the page's Content-Security-Policy",
-            "check the network connection, and that the page's CSP connect-src and the server's CORS allow the PolarGrid hosts; calls that are not safe to repeat are not retried",
+            "the request failed and the platform did not say why: offline, refused, DNS, TLS, or in a web page also CORS or the page's Content-Security-Policy",
+            "check the network connection (in a web page also that its CSP connect-src and the server's CORS allow the PolarGrid hosts); calls that are not safe to repeat are not retried",
         ),
         (ErrorKind::MalformedResponse, _) => (
             "the service answered with something the client could not read",

@@ -161,8 +161,8 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     let configured = client
         .request(configure, CONFIGURE_TIMEOUT)
         .map_err(|e| format!("configure: {e}"))?;
-    // A platform that cannot tell transport failures apart (a page's `fetch`) says so.
-    let opaque = configured.get("opaque_transport") == Some(&Value::Bool(true));
+    // A platform that cannot tell (some) transport failures apart says so.
+    let opaque = opaque_kinds(&configured);
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
         let mut cmd = |c: Value| {
@@ -194,7 +194,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                     return Err(format!("{at}: {} outcomes for {n} calls", outcomes.len()));
                 }
                 for (k, o) in outcomes.iter().enumerate() {
-                    check_outcome_on(o, expect, opaque)
+                    check_outcome_on(o, expect, &opaque)
                         .map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
                 }
             }
@@ -387,25 +387,64 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
 
 /// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
 pub fn check_outcome(o: &Value, e: &Expect) -> Result<(), String> {
-    check_outcome_on(o, e, false)
+    check_outcome_on(o, e, &Opaque::default())
 }
 
-/// The transport kind an adapter reports for `want` (`TransportErrorKind::as_str`): the
-/// same, or `opaque` on a platform that cannot tell failures before an answer apart (the
-/// browser column of the core's table; the core's own deadline stays `timeout`).
-pub fn expected_transport(want: &str, opaque_transport: bool) -> &str {
-    match want {
-        "dns" | "connect" | "tls" | "connect_timeout" | "aborted" | "protocol"
-            if opaque_transport =>
-        {
-            "opaque"
-        }
-        w => w,
+/// The platform-reported kinds an adapter may report as `opaque` instead.
+pub const OPAQUE_ABLE: [&str; 6] = [
+    "dns",
+    "connect",
+    "tls",
+    "connect_timeout",
+    "aborted",
+    "protocol",
+];
+
+/// What a configured adapter said about the transport kinds its platform can tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Opaque {
+    /// Always reported as `opaque` (`"opaque_transport": true`: a page's `fetch`).
+    pub always: Vec<&'static str>,
+    /// Reported as themselves or as `opaque` (`"opaque_kinds": [...]`: a platform that
+    /// tells them apart only in some cases, like Swift's corelibs Foundation on Linux for a
+    /// refused TLS handshake and some malformed heads). Unknown names are ignored.
+    pub sometimes: Vec<&'static str>,
+}
+
+/// Reads [`Opaque`] from a `configure` answer.
+pub fn opaque_kinds(configured: &Value) -> Opaque {
+    if configured.get("opaque_transport") == Some(&Value::Bool(true)) {
+        return Opaque {
+            always: OPAQUE_ABLE.to_vec(),
+            sometimes: Vec::new(),
+        };
+    }
+    let listed = configured.get("opaque_kinds").and_then(Value::as_array);
+    Opaque {
+        always: Vec::new(),
+        sometimes: OPAQUE_ABLE
+            .into_iter()
+            .filter(|k| listed.is_some_and(|l| l.iter().any(|v| v.as_str() == Some(k))))
+            .collect(),
     }
 }
 
-/// [`check_outcome`] for an adapter that said `opaque_transport` when configured.
-pub fn check_outcome_on(o: &Value, e: &Expect, opaque_transport: bool) -> Result<(), String> {
+/// Whether an adapter reporting `got` meets a scenario's `want`
+/// (`TransportErrorKind::as_str`): the same kind, or `opaque` where the adapter said its
+/// platform cannot (always or sometimes) tell that kind (the browser column of the core's
+/// table; the core's own deadline stays `timeout`). On a platform that always says
+/// `opaque`, the exact kind is a failure: it cannot know it.
+pub fn transport_matches(want: &str, got: &str, opaque: &Opaque) -> bool {
+    if opaque.always.contains(&want) {
+        got == "opaque"
+    } else {
+        got == want || (got == "opaque" && opaque.sometimes.contains(&want))
+    }
+}
+
+/// [`check_outcome`] for an adapter that said, when configured, which kinds its platform
+/// reports as `opaque` ([`opaque_kinds`]).
+pub fn check_outcome_on(o: &Value, e: &Expect, opaque: &Opaque) -> Result<(), String> {
     let s = |k: &str| o.get(k).and_then(Value::as_str);
     let status = o.get("status").and_then(Value::as_u64);
     match (s("outcome"), e.outcome.as_str()) {
@@ -452,9 +491,13 @@ pub fn check_outcome_on(o: &Value, e: &Expect, opaque_transport: bool) -> Result
             }
             if let Some(want) = &e.transport {
                 let got = s("transport");
-                let want = expected_transport(want, opaque_transport);
-                if got != Some(want) {
-                    return Err(format!("transport {got:?} (expected {want}): {msg}"));
+                if !got.is_some_and(|g| transport_matches(want, g, opaque)) {
+                    let also = if opaque.always.contains(&want.as_str()) {
+                        " as opaque"
+                    } else {
+                        ""
+                    };
+                    return Err(format!("transport {got:?} (expected {want}{also}): {msg}"));
                 }
             }
             if let Some(want) = &e.cause_contains {
@@ -630,10 +673,24 @@ mod tests {
         .unwrap_or_else(|e| unreachable!("{e}"));
         let opaque = json!({"outcome": "error", "kind": "network", "transport": "opaque"});
         let exact = json!({"outcome": "error", "kind": "network", "transport": "connect_timeout"});
-        assert_eq!(check_outcome_on(&opaque, &e, true), Ok(()));
-        assert!(check_outcome_on(&opaque, &e, false).is_err());
-        assert_eq!(check_outcome_on(&exact, &e, false), Ok(()));
-        assert!(check_outcome_on(&exact, &e, true).is_err());
-        assert_eq!(expected_transport("timeout", true), "timeout");
+        let all = opaque_kinds(&json!({"opaque_transport": true}));
+        let none = Opaque::default();
+        assert_eq!(check_outcome_on(&opaque, &e, &all), Ok(()));
+        assert!(check_outcome_on(&opaque, &e, &none).is_err());
+        assert_eq!(check_outcome_on(&exact, &e, &none), Ok(()));
+        assert!(check_outcome_on(&exact, &e, &all).is_err());
+        assert!(transport_matches("timeout", "timeout", &all));
+        assert!(!transport_matches("timeout", "opaque", &all));
+    }
+
+    #[test]
+    fn listed_opaque_kinds_may_be_opaque_and_only_those() {
+        let some = opaque_kinds(&json!({"opaque_kinds": ["tls", "protocol", "nonsense"]}));
+        assert_eq!(some.sometimes, vec!["tls", "protocol"]);
+        assert!(transport_matches("tls", "opaque", &some));
+        assert!(transport_matches("tls", "tls", &some));
+        assert!(!transport_matches("tls", "connect", &some));
+        assert!(!transport_matches("connect", "opaque", &some));
+        assert_eq!(opaque_kinds(&json!({})), Opaque::default());
     }
 }

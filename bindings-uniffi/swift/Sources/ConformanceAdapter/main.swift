@@ -38,6 +38,7 @@ final class Adapter {
                                requestTimeoutMs: (c["request_timeout_ms"] as? NSNumber)?.uint64Value,
                                callDeadlineMs: (c["call_deadline_ms"] as? NSNumber)?.uint64Value,
                                connectTimeoutMs: (c["connect_timeout_ms"] as? NSNumber)?.uint64Value,
+                               authTimeoutMs: (c["auth_timeout_ms"] as? NSNumber)?.uint64Value,
                                backoffMs: backoff,
                                seed: seed ?? (c["seed"] as? NSNumber)?.uint64Value)
         // Same clock offset first, then the snapshot, as the app's restart would see them.
@@ -99,6 +100,13 @@ final class Adapter {
                     return (["id": id, "ok": false, "error": e.message, "kind": e.kind.rawValue], true)
                 }
                 config = req
+                #if canImport(FoundationNetworking)
+                // corelibs Foundation (Linux) reports a refused TLS handshake and a head with a
+                // NUL as URLErrors that name neither (seen: -1004 and unknown codes), so the
+                // transport says opaque there (PROTOCOL.md, `opaque_kinds`). Apple's URLSession
+                // has secureConnectionFailed and badServerResponse for them.
+                fields["opaque_kinds"] = ["tls", "protocol"]
+                #endif
             case "call":
                 let count = try num("count").intValue
                 if count < 1 { throw BadRequest(message: "count must be >= 1") }

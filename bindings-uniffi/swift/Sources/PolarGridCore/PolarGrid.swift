@@ -64,29 +64,33 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     private let transport: URLSessionTransport
 
     /// - Parameters:
-    ///   - apiKey: the `pg_` key (default: `POLARGRID_API_KEY`); unused in `.handoff`, which an app
-    ///     should use (its backend mints sessions; no key ships in the app).
+    ///   - apiKey: the `pg_` key (nil: `POLARGRID_API_KEY`, except in `.handoff`, which an app
+    ///     should use: its backend mints sessions and no key ships in the app; a key passed with
+    ///     `.handoff` is refused by the core, kind `invalidConfig`).
     ///   - endpoints: where PolarGrid lives as JSON, e.g. the emulator's start-up line; nil for the real service.
     ///   - region: pin a region (`yto-01`, `toronto`, …); at most one of `region` and `baseURL`.
     ///   - sessionStore: restores the session at start and persists every change.
     ///   - requestTimeoutMs: each attempt's time to its answer head; `callDeadlineMs`: the call as a
-    ///     whole to its answer head; `connectTimeoutMs`: establishing a connection (nil: the core's).
+    ///     whole to its answer head; `connectTimeoutMs`: establishing a connection;
+    ///     `authTimeoutMs`: each exchange or refresh (nil: the core's).
     ///   - backoffMs: retry backoff bounds (tests shorten them); `seed`: jitter and request ids (tests).
-    public init(apiKey: String? = ProcessInfo.processInfo.environment["POLARGRID_API_KEY"],
+    public init(apiKey: String? = nil,
                 mode: Mode = .session, region: String? = nil, scope: String = "country",
                 baseURL: String? = nil, endpoints: String? = nil, sessionStore: SessionStore? = nil,
                 maxAttempts: Int? = nil, failoverPinned: Bool = false,
                 requestTimeoutMs: UInt64? = nil, callDeadlineMs: UInt64? = nil, connectTimeoutMs: UInt64? = nil,
+                authTimeoutMs: UInt64? = nil,
                 backoffMs: (base: UInt64, max: UInt64)? = nil, seed: UInt64? = nil,
                 configuration: URLSessionConfiguration = .ephemeral) throws {
         let options = Options(
-            apiKey: mode == .handoff ? nil : apiKey,
+            apiKey: apiKey ?? (mode == .handoff ? nil : ProcessInfo.processInfo.environment["POLARGRID_API_KEY"]),
             mode: mode == .session ? "session" : mode == .direct ? "direct" : "handoff",
             region: region, baseUrl: baseURL, scope: scope, endpointsJson: endpoints,
             sessionJson: sessionStore?.load().map { String(decoding: $0, as: UTF8.self) },
             failoverPinned: failoverPinned, maxAttempts: maxAttempts.map { UInt32(clamping: $0) },
             backoffBaseMs: backoffMs?.base, backoffMaxMs: backoffMs?.max,
             requestTimeoutMs: requestTimeoutMs, callDeadlineMs: callDeadlineMs, connectTimeoutMs: connectTimeoutMs,
+            authTimeoutMs: authTimeoutMs,
             userAgent: "polargrid-core-swift/0.1.0", seed: seed)
         let transport = URLSessionTransport(configuration: configuration)
         let listener = sessionStore.map { StoreListener(store: $0) }

@@ -192,6 +192,13 @@ final class PolarGridTests: XCTestCase {
         }
     }
 
+    func testKeyPassedInHandoffMode_refusedAsInvalidConfig_keyNotInMessage() throws {
+        XCTAssertThrowsError(try PolarGrid(apiKey: "pg_handoff_secret", mode: .handoff)) { e in
+            XCTAssertEqual((e as? PolarGridError)?.kind, .invalidConfig)
+            XCTAssertFalse("\(e)".contains("pg_handoff_secret"))
+        }
+    }
+
     static let allTests = [
         ("testHundredConcurrentCalls_acrossJwtExpiry_refreshOnce", asyncTest(testHundredConcurrentCalls_acrossJwtExpiry_refreshOnce)),
         ("testCancelledCall_endsInCore_noRetryAfterIt", asyncTest(testCancelledCall_endsInCore_noRetryAfterIt)),
@@ -203,5 +210,6 @@ final class PolarGridTests: XCTestCase {
         ("testEdge307_reachesCoreAsAnAnswer_notFollowed", asyncTest(testEdge307_reachesCoreAsAnAnswer_notFollowed)),
         ("testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest", asyncTest(testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest)),
         ("testBadEndpoints_throwsConfigWithFix", testBadEndpoints_throwsConfigWithFix),
+        ("testKeyPassedInHandoffMode_refusedAsInvalidConfig_keyNotInMessage", testKeyPassedInHandoffMode_refusedAsInvalidConfig_keyNotInMessage),
     ]
 }
