@@ -2,6 +2,8 @@
 //! level when present.
 
 use crate::json::{Any, Reader};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::time::Timestamp;
 
 /// The claims the core uses, read from the JWT payload without verifying it (the edge
