@@ -2,6 +2,8 @@
 //! [`CallError`] a program can act on. Follows the troubleshooting table of PolarGrid's
 //! authentication docs; see `PROTOCOL.md` "Error bodies and classification inputs".
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::error::{CallError, ErrorKind};

@@ -1,5 +1,7 @@
 //! Configuration: what the app says, checked before any request is made.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::error::ConfigError;

@@ -1,7 +1,9 @@
 //! What every machine needs to act: the checked config, fresh ids and jitter, and the
 //! queues of outgoing requests and events.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use core::time::Duration;
 

@@ -1,6 +1,8 @@
 //! Public error types: the classification every failure is sorted into, configuration
 //! errors, and driver misuse.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 use core::time::Duration;
 
@@ -193,7 +195,7 @@ impl fmt::Display for CallError {
     }
 }
 
-impl std::error::Error for CallError {}
+impl core::error::Error for CallError {}
 
 /// A configuration problem, found before any request is made. Its
 /// [`kind`](Self::kind), [`cause`](Self::cause) and [`fix`](Self::fix) are what bindings
@@ -411,7 +413,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 impl fmt::Display for MisuseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -419,7 +421,7 @@ impl fmt::Display for MisuseError {
     }
 }
 
-impl std::error::Error for MisuseError {}
+impl core::error::Error for MisuseError {}
 
 #[cfg(test)]
 mod tests {

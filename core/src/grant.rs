@@ -1,6 +1,8 @@
 //! Reading a session grant (an exchange/refresh answer, a hand-over, a snapshot) into
 //! [`Tokens`]: what is malformed, what is cleaned before anyone sees it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::classify::printable;

@@ -2,6 +2,8 @@
 
 use crate::http::MAX_CORE_BODY;
 use crate::json::{Any, Reader};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Longest model name used as a hint (the same bound [`CallSpec`](crate::CallSpec) checks).
 const MAX_MODEL: usize = 256;

@@ -7,6 +7,8 @@
 //! in id order, as with the `BTreeMap` it replaces — at a fraction of the code in the
 //! wasm build, where every generic map type is paid for once per key/value pair.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct IdMap<K, V> {

@@ -12,6 +12,8 @@
 //! in the strings it keeps; ignored strings are only checked for UTF-8 and surrogates in
 //! [`Reader::strict`] mode (serde's `Value`), not in struct mode (serde's derive).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// Deepest nesting read (serde_json's limit).
 const MAX_DEPTH: u32 = 128;
 
@@ -420,12 +422,12 @@ impl<'a> Reader<'a> {
         let mut f = mant as f64;
         while exp > 0 && f.is_finite() && f != 0.0 {
             let k = exp.min(22);
-            f *= 10f64.powi(k as i32);
+            f *= pow10(k);
             exp -= k;
         }
         while exp < 0 && f != 0.0 {
             let k = (-exp).min(22);
-            f /= 10f64.powi(k as i32);
+            f /= pow10(k);
             exp += k;
         }
         Some(Num::F(if neg { -f } else { f }))
@@ -436,6 +438,11 @@ impl<'a> Reader<'a> {
     fn finite(&mut self) -> Option<Num> {
         self.number().filter(|n| n.f64().is_finite())
     }
+}
+
+/// `10^k` for `k <= 22`, exactly (every power up to 1e22 is an exact `f64`).
+fn pow10(k: i64) -> f64 {
+    (0..k).fold(1.0, |p, _| p * 10.0)
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.

@@ -88,6 +88,18 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+// `alloc` only: a wasm build can then drop std's panic and formatting runtime (its own
+// panic handler), and every other binding links std as before.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude gave every module, from `alloc`.
+mod prelude {
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
 
 mod call;
 mod calls;

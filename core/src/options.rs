@@ -14,6 +14,8 @@
 //! - A region and a base URL together are refused (which would win is a guess).
 //! - A session to restore must be a snapshot this client wrote; direct mode keeps none.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::config::{Config, DiscoveryScope, Endpoints, Mode, Routing};

@@ -47,6 +47,8 @@
 //! and a pinned region without failover have nowhere else to go: there a call retries
 //! the same place whatever the failure.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::idmap::{IdMap, VecMap};

@@ -28,6 +28,8 @@
 //!
 //! [`RetryPolicy::max_retry_after`]: crate::RetryPolicy::max_retry_after
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::classify::{classify_response, classify_transport, local, malformed, Credential, Stage};

@@ -11,6 +11,8 @@
 //! Later versions add fields or change shape; [`SessionSnapshot::from_json`] keeps
 //! reading every earlier version.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 use crate::error::MisuseError;

@@ -3,6 +3,8 @@
 //! The core only ever needs `scheme://host[:port][/path]`; anything richer (userinfo,
 //! query, fragment in a base URL) is rejected rather than interpreted.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// A parsed base URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {

@@ -1,6 +1,7 @@
 //! The core's own JSON reader (core/src/json.rs) against serde_json on the same bytes,
 //! through every public parser of JSON: the model hint, JWT claims, the session
-//! snapshot, the endpoints option, the hand-over grant, and the error body's message.
+//! snapshot, the endpoints option, the hand-over grant, and the error body's message;
+//! and the JWT's base64url decoder (core/src/jwt.rs) against the base64 crate.
 //! Each reference below is what the core did with serde_json before it had its own
 //! reader; the two must agree, except where core/src/json.rs documents a difference:
 //! a top-level array is never read as a struct, and an `f64` may differ in its last bits
@@ -11,7 +12,7 @@ use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use polargrid_core::{
     classify_response, model_hint, read_claims, Client, Config, Credential, Endpoints,
-    HttpResponse, SessionSnapshot, Stage, Timestamp,
+    HttpResponse, JwtError, SessionSnapshot, Stage, Timestamp,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -282,6 +283,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+
+    // The JWT payload's base64url: the core's own decoder refuses what the base64 crate
+    // (its reader before) refuses.
+    if !text.contains('.') && text.len() <= 8 * 1024 {
+        let refused = matches!(
+            read_claims(&format!("e30.{text}.c2ln")),
+            Err(JwtError::Base64)
+        );
+        assert_eq!(
+            refused,
+            e.decode(text.trim_end_matches('=')).is_err(),
+            "base64url"
+        );
+    }
+
     if array {
         return;
     }
