@@ -37,10 +37,16 @@ class UrlConnectionStack : HttpStack {
             if (body != null) conn.outputStream.use { it.write(body) }
             val status = conn.responseCode
             if (status < 0) throw MalformedAnswer("not an HTTP answer")
+            // Header by header, in order: a line without a name after the status line, or a value
+            // holding CR, LF or NUL, is a head the core refuses (`protocol`), never passed on.
             val headers = ArrayList<Pair<String, String>>()
-            for ((name, values) in conn.headerFields) {
-                if (name == null) continue // the status line
-                for (v in values) headers.add(name to v)
+            var i = 1
+            while (true) {
+                val value = conn.getHeaderField(i) ?: break
+                val name = conn.getHeaderFieldKey(i) ?: throw MalformedAnswer("a header line without a name")
+                if (value.any { it == '\r' || it == '\n' || it == '\u0000' }) throw MalformedAnswer("a header value with CR, LF or NUL")
+                headers.add(name to value)
+                i++
             }
             val raw: InputStream? = if (status >= 400) conn.errorStream else try {
                 conn.inputStream
