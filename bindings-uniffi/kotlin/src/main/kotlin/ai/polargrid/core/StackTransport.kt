@@ -69,6 +69,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
         val req = HttpStack.Request(
             request.method, request.url, headerLines(request.headers), request.body,
             request.connectTimeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
+            if (request.purpose == Purpose.CALL) 0 else request.timeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
         )
         try {
             val resp = stack.open(req, flight)
