@@ -37,6 +37,11 @@ interface HttpStack {
         val body: ByteArray?,
         /** How long connecting (DNS, TCP, TLS) may take, in ms (the core's `connect_timeout`). */
         val connectTimeoutMs: Int,
+        /**
+         * How long one read may block, in ms; 0 for no limit. Set only for answers the core reads
+         * whole (its own requests): an app's stream after the head is never cut.
+         */
+        val readTimeoutMs: Int = 0,
     ) {
         override fun toString() = "HttpStack.Request($method $url, ${headers.size} headers redacted)"
     }

@@ -67,8 +67,9 @@ class Response internal constructor(
  * a call cancels the call in the core. Every option left null takes the core's default; the core's
  * rules apply (a key in handoff mode, a region with a base URL, … are a [PolarGridException.Config]).
  *
- * @param apiKey the `pg_` key (default: `POLARGRID_API_KEY`); ignored in [Mode.HANDOFF] (apps: see
- *   the package README, a key shipped in an app is extractable)
+ * @param apiKey the `pg_` key (null: `POLARGRID_API_KEY`, except in [Mode.HANDOFF]); a key in
+ *   handoff mode is refused ([PolarGridException.Config], `invalid_config`): a key shipped in an app
+ *   is extractable (package README)
  * @param endpoints where PolarGrid lives as JSON, e.g. the emulator's start-up line; null for the real service
  * @param region pin a region (`yto-01`, `toronto`, …); at most one of [region] and [baseUrl]
  * @param sessionStore restores the session at start (its `load` runs here, on the constructing
@@ -83,7 +84,7 @@ class Response internal constructor(
  * @param httpStack the HTTP stack to send on (default [UrlConnectionStack]: no dependency)
  */
 class PolarGrid(
-    apiKey: String? = System.getenv("POLARGRID_API_KEY"),
+    apiKey: String? = null,
     mode: Mode = Mode.SESSION,
     region: String? = null,
     scope: String? = null,
@@ -107,7 +108,9 @@ class PolarGrid(
 
     init {
         val options = Options(
-            apiKey = if (mode == Mode.HANDOFF) null else apiKey,
+            // The key as given: the core refuses one in handoff mode (invalid_config). The
+            // environment's is read only where a key belongs.
+            apiKey = apiKey ?: if (mode == Mode.HANDOFF) null else System.getenv("POLARGRID_API_KEY"),
             mode = when (mode) { Mode.SESSION -> "session"; Mode.DIRECT -> "direct"; Mode.HANDOFF -> "handoff" },
             region = region, baseUrl = baseUrl, scope = scope, endpointsJson = endpoints,
             sessionJson = session ?: sessionStore?.load(),

@@ -69,6 +69,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
         val req = HttpStack.Request(
             request.method, request.url, headerLines(request.headers), request.body,
             request.connectTimeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
+            if (request.purpose == Purpose.CALL) 0 else request.timeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
         )
         try {
             val resp = stack.open(req, flight)
@@ -76,17 +77,17 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
             val head = headBlock(resp.headers)
             if (request.purpose == Purpose.CALL && status in 200..299) {
                 // The head is the answer: the body is the app's, unread.
-                if (flight.aborted) { close(resp.body); throw IOException("aborted before the answer was handed over") }
+                if (flight.aborted || flight.released) { close(resp.body); throw IOException("aborted before the answer was handed over") }
                 val grouped = LinkedHashMap<String, MutableList<String>>()
                 for ((k, v) in resp.headers) grouped.getOrPut(k) { ArrayList() }.add(v)
                 kept[id] = Kept(status, grouped, resp.body)
-                if (flight.aborted) { kept.remove(id)?.stream?.let { close(it) }; return }
+                if (flight.aborted || flight.released) { kept.remove(id)?.stream?.let { close(it) }; return }
                 inFlight.remove(id)
                 reply.responseHead(status.toUShort(), head, ByteArray(0))
             } else {
                 // Everything else the core reads itself, up to body_limit, under its deadline.
                 val bytes = try { readUpTo(resp.body, request.bodyLimit.toInt()) } finally { close(resp.body) }
-                if (flight.aborted) throw IOException("aborted before the answer was handed over")
+                if (flight.aborted || flight.released) throw IOException("aborted before the answer was handed over")
                 inFlight.remove(id)
                 reply.responseHead(status.toUShort(), head, bytes)
             }
@@ -100,8 +101,17 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     }
 
     override fun release(requestId: ULong) {
-        inFlight.remove(requestId)?.let { it.released = true; it.abort() }
-        kept.remove(requestId)?.let { close(it.stream) }
+        // Called on the driver's own threads (its timer at a deadline): never block them. Closing a
+        // JDK HttpURLConnection whose body read is blocked waits on that read's lock, so the abort
+        // and the close run on a worker.
+        val flight = inFlight.remove(requestId)
+        val body = kept.remove(requestId)
+        if (flight == null && body == null) return
+        flight?.released = true
+        workers.execute {
+            flight?.abort()
+            body?.let { close(it.stream) }
+        }
     }
 
     /** Hands a kept success body to the call that won it (null if it was released). */

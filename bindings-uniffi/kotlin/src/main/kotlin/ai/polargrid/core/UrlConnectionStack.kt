@@ -10,8 +10,13 @@ import java.net.URL
  * The default [HttpStack]: `java.net.HttpURLConnection`, present on every JVM and on Android (where
  * it is OkHttp inside the platform). No dependency, no configuration: keep-alive and TLS are the
  * platform's. Redirects are never followed (`instanceFollowRedirects = false`); the connect timeout
- * is the core's; there is no socket read timeout, because the core's deadline bounds the wait for the
- * answer's head and a body after the head is never cut (the client aborts through [HttpStack.Exchange]).
+ * is the core's; a read timeout only for the core's own requests (an app's stream is never cut; the
+ * core's deadline bounds its head, and the client aborts through [HttpStack.Exchange]).
+ *
+ * On a JDK (not Android), `disconnect()` cannot close a connection whose body read is blocked, and
+ * an abandoned body is drained by the JDK's keep-alive cleaner for up to 5 s before its socket
+ * closes; run with `-Dhttp.KeepAlive.remainingData=0` to close at once (the tests here do). Android's
+ * `HttpURLConnection` and [ai.polargrid.core.okhttp] close at once.
  *
  * `HttpURLConnection` refuses the `PATCH` method (the OpenAI API does not use it); use
  * another stack (OkHttp) for an endpoint that needs it.
@@ -24,7 +29,7 @@ class UrlConnectionStack : HttpStack {
             conn.instanceFollowRedirects = false
             conn.useCaches = false
             conn.connectTimeout = request.connectTimeoutMs.coerceAtLeast(1)
-            conn.readTimeout = 0
+            conn.readTimeout = request.readTimeoutMs
             conn.requestMethod = request.method
             for ((name, value) in request.headers) conn.addRequestProperty(name, value)
             val body = request.body
@@ -37,10 +42,16 @@ class UrlConnectionStack : HttpStack {
             if (body != null) conn.outputStream.use { it.write(body) }
             val status = conn.responseCode
             if (status < 0) throw MalformedAnswer("not an HTTP answer")
+            // Header by header, in order: a line without a name after the status line, or a value
+            // holding CR, LF or NUL, is a head the core refuses (`protocol`), never passed on.
             val headers = ArrayList<Pair<String, String>>()
-            for ((name, values) in conn.headerFields) {
-                if (name == null) continue // the status line
-                for (v in values) headers.add(name to v)
+            var i = 1
+            while (true) {
+                val value = conn.getHeaderField(i) ?: break
+                val name = conn.getHeaderFieldKey(i) ?: throw MalformedAnswer("a header line without a name")
+                if (value.any { it == '\r' || it == '\n' || it == '\u0000' }) throw MalformedAnswer("a header value with CR, LF or NUL")
+                headers.add(name to value)
+                i++
             }
             val raw: InputStream? = if (status >= 400) conn.errorStream else try {
                 conn.inputStream

@@ -138,6 +138,12 @@ suspend fun badEndpoints_failsAtConstructionWithFix() {
     check(e!!.fix.isNotBlank()) { "no fix" }
 }
 
+suspend fun keyInHandoffMode_refusedAtConstruction() {
+    val e = try { PolarGrid(apiKey = "pg_handoff_key_0123456789", mode = Mode.HANDOFF); null } catch (e: PolarGridException) { e }
+    check(e is PolarGridException.Config && e.kind == "invalid_config") { "got $e" }
+    check(!e.toString().contains("pg_handoff_key")) { "the key leaked into the error" }
+}
+
 fun main(args: Array<String>) {
     val tests: List<Pair<String, suspend () -> Unit>> = listOf(
         "hundred_concurrent_calls_across_jwt_expiry_refresh_once" to ::hundredConcurrentCalls_acrossJwtExpiry_refreshOnce,
@@ -147,6 +153,7 @@ fun main(args: Array<String>) {
         "snapshot_saved_to_store_restored_without_exchange" to ::snapshotSavedToStore_restoredWithoutExchange,
         "streamed_chat_body_arrives_untouched" to ::streamedChat_bodyArrivesUntouched,
         "bad_endpoints_fails_at_construction_with_fix" to ::badEndpoints_failsAtConstructionWithFix,
+        "key_in_handoff_mode_refused_at_construction" to ::keyInHandoffMode_refusedAtConstruction,
     ).plus(transportTests()).plus(
         "every_generated_value_printed_holds_no_secret" to ::everyGeneratedValue_printed_holdsNoSecret,
     ).filter { args.isEmpty() || it.first in args }

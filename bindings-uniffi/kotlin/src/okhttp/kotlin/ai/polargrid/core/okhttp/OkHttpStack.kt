@@ -37,6 +37,7 @@ class OkHttpStack(client: OkHttpClient = OkHttpClient()) : HttpStack {
     override fun open(request: HttpStack.Request, exchange: HttpStack.Exchange): HttpStack.Response {
         val client = base.newBuilder()
             .connectTimeout(request.connectTimeoutMs.toLong().coerceAtLeast(1), TimeUnit.MILLISECONDS)
+            .readTimeout(request.readTimeoutMs.toLong(), TimeUnit.MILLISECONDS)
             .eventListener(object : EventListener() {
                 override fun connectionAcquired(call: Call, connection: Connection) {
                     try { exchange.connected() } catch (e: IOException) { call.cancel() }
