@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
+.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -10,6 +10,7 @@ test:
 bench:
 	cargo bench --quiet -p polargrid-core --bench core_bench
 	scripts/bench-npm.sh
+	scripts/bench-web.sh
 	$(MAKE) --no-print-directory bench-mobile
 	$(MAKE) --no-print-directory bench-python
 
@@ -19,6 +20,11 @@ bench-mobile:
 	scripts/build-mobile.sh all
 	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
 	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
+
+# The npm package as a frontend ships it: Vite production build minus an empty app (gzip -9)
+# beside auth-js/firebase-auth/openai, and navigation -> first call in Chromium (median of 5).
+bench-web:
+	scripts/bench-web.sh
 
 # The Python wheel (maturin, uniffi; release) into target/wheels/; PYTHON_PROFILE=debug for a debug one.
 python:

@@ -13,6 +13,7 @@ mkdir -p "$OUT/lib" "$OUT/gen" "$OUT/kotlin" "$OUT/swift"
 KHOME="$POLARGRID_CACHE/kotlin/node_modules/kotlin-compiler"
 SWIFT_ROOT="$POLARGRID_CACHE/swift-chroot"
 JNA=/usr/share/java/jna.jar
+OKHTTP=/usr/share/java/okhttp.jar:/usr/share/java/okio.jar
 
 t() { local s=$SECONDS; "$@"; echo "  [$(( SECONDS - s )) s] $*" | cut -c1-120 >&2; }
 # stamp NAME FILES… : true (and records) when the hash of FILES changed since the last run.
@@ -47,21 +48,26 @@ gen() {
 
 build_kotlin() {
   scripts/install-kotlin.sh
-  t gen kotlin bindings-kotlin/uniffi.toml
+  # The crate's config is Android's (`android = true`: API-34 SystemCleaner, androidx annotations);
+  # the JVM build here generates with it off (JNA's or java.lang.ref's cleaner).
+  sed 's/^android = true$/android = false/' bindings-uniffi/uniffi.toml > "$OUT/uniffi-jvm.toml"
+  t gen kotlin "$OUT/uniffi-jvm.toml"
   # The Gradle layout's generated source set (gitignored), so the tree is what an IDE expects.
-  rm -rf bindings-kotlin/src/generated && mkdir -p bindings-kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-kotlin/src/generated/kotlin
+  rm -rf bindings-uniffi/kotlin/src/generated && mkdir -p bindings-uniffi/kotlin/src/generated && cp -r "$OUT/gen/kotlin" bindings-uniffi/kotlin/src/generated/kotlin
   local cp="$JNA:$KHOME/lib/kotlinx-coroutines-core-jvm.jar"
-  local lib_src; lib_src="$(find bindings-kotlin/src/main bindings-kotlin/src/generated -name '*.kt' | sort)"
-  if changed kotlin-lib $lib_src; then
+  # The library as Android compiles it (Java 8 bytecode); the OkHttp stack is its own jar (optional).
+  local lib_src; lib_src="$(find bindings-uniffi/kotlin/src/main bindings-uniffi/kotlin/src/generated -name '*.kt' | sort)"
+  if changed kotlin-lib $lib_src bindings-uniffi/kotlin/src/okhttp/kotlin/ai/polargrid/core/okhttp/*.kt; then
     # shellcheck disable=SC2086
-    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$OUT/kotlin/polargrid-core.jar" $lib_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 1.8 -cp "$cp" -d "$OUT/kotlin/polargrid-core.jar" $lib_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 1.8 -cp "$cp:$OKHTTP:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/polargrid-core-okhttp.jar" bindings-uniffi/kotlin/src/okhttp/kotlin/ai/polargrid/core/okhttp/*.kt
     done_stamp kotlin-lib
     rm -f "$OUT/kotlin-kit.stamp"
   fi
-  local kit_src; kit_src="$(find bindings-kotlin/src/test bindings-kotlin/src/conformance bindings-kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
+  local kit_src; kit_src="$(find bindings-uniffi/kotlin/src/test bindings-uniffi/kotlin/src/conformance bindings-uniffi/kotlin/src/bench examples/kotlin -name '*.kt' | sort)"
   if changed kotlin-kit $kit_src; then
     # shellcheck disable=SC2086
-    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OUT/kotlin/polargrid-core.jar" -d "$OUT/kotlin/kit.jar" $kit_src
+    t "$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp:$OKHTTP:$OUT/kotlin/polargrid-core.jar:$OUT/kotlin/polargrid-core-okhttp.jar" -d "$OUT/kotlin/kit.jar" $kit_src
     t train_cds
     done_stamp kotlin-kit
   fi
@@ -88,19 +94,24 @@ train_cds() {
 # through the chroot's own loader and libraries (scripts/mobile-run.sh), no chroot needed.
 build_swift() {
   scripts/install-swift.sh
-  t gen swift bindings-swift/uniffi.toml
-  rm -rf bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  mkdir -p bindings-swift/Sources/PolarGridUniFFI bindings-swift/Sources/PolarGridCoreFFI
-  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-swift/Sources/PolarGridUniFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-swift/Sources/PolarGridCoreFFI/
-  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-swift/Sources/PolarGridCoreFFI/module.modulemap
-  local src; src="$(find bindings-swift/Sources bindings-swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
+  t gen swift bindings-uniffi/uniffi.toml
+  rm -rf bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  mkdir -p bindings-uniffi/swift/Sources/PolarGridUniFFI bindings-uniffi/swift/Sources/PolarGridCoreFFI
+  cp "$OUT/gen/swift/PolarGridUniFFI.swift" bindings-uniffi/swift/Sources/PolarGridUniFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.h" bindings-uniffi/swift/Sources/PolarGridCoreFFI/
+  cp "$OUT/gen/swift/PolarGridCoreFFI.modulemap" bindings-uniffi/swift/Sources/PolarGridCoreFFI/module.modulemap
+  local src; src="$(find bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests examples/swift -name '*.swift' -o -name '*.h' -o -name '*.modulemap' | sort)"
   if ! changed swift $src "$OUT/lib/libpolargrid_uniffi.so"; then return 0; fi
   # A build dir inside the chroot named after this checkout, so two checkouts never mix.
   local tag; tag="$(echo "$ROOT_DIR" | sha256sum | cut -c1-12)"
   local b="/build/polargrid-$tag"
-  rm -rf "$SWIFT_ROOT$b" && mkdir -p "$SWIFT_ROOT$b/out"
-  cp -r bindings-swift/Sources bindings-swift/Tests "$SWIFT_ROOT$b/"
+  # The generated module (the slowest to compile) is rebuilt only when the glue changed.
+  local uni=1
+  if ! changed swift-uniffi "$OUT/gen/swift/PolarGridUniFFI.swift" "$OUT/gen/swift/PolarGridCoreFFI.h" \
+     && [ -f "$SWIFT_ROOT$b/out/libPolarGridUniFFI.a" ]; then uni=0; fi
+  [ "$uni" = 1 ] && rm -rf "$SWIFT_ROOT$b"
+  rm -rf "$SWIFT_ROOT$b/Sources" "$SWIFT_ROOT$b/Tests" "$SWIFT_ROOT$b/examples" && mkdir -p "$SWIFT_ROOT$b/out"
+  cp -r bindings-uniffi/swift/Sources bindings-uniffi/swift/Tests "$SWIFT_ROOT$b/"
   mkdir -p "$SWIFT_ROOT$b/examples" && cp examples/swift/*.swift "$SWIFT_ROOT$b/examples/"
   cp "$OUT/lib/libpolargrid_uniffi.so" "$SWIFT_ROOT$b/out/"
   local mounted=0
@@ -112,11 +123,16 @@ build_swift() {
   (
     set -e
     cd "$SWIFT_ROOT$b"
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
-      -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
-      "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    if [ "$uni" = 1 ]; then
+      t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridUniFFI \
+        -emit-module-path "$b/out/PolarGridUniFFI.swiftmodule" -o "$b/out/libPolarGridUniFFI.a" $ffi \
+        "$b/Sources/PolarGridUniFFI/PolarGridUniFFI.swift"
+    fi
     # shellcheck disable=SC2046
-    t $sc -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
+    # -wmo: one object file, so the linker keeps conformances nothing names (Redaction.swift's);
+    # the archive is made afresh (swiftc adds to an existing one).
+    rm -f "$SWIFT_ROOT$b/out/libPolarGridCore.a"
+    t $sc -wmo -parse-as-library -emit-library -static -emit-module -module-name PolarGridCore \
       -emit-module-path "$b/out/PolarGridCore.swiftmodule" -o "$b/out/libPolarGridCore.a" $ffi \
       $(cd "$SWIFT_ROOT" && ls "${b#/}"/Sources/PolarGridCore/*.swift | sed 's|^|/|')
     exe() { # NAME SOURCES…
@@ -130,7 +146,8 @@ build_swift() {
     exe Quickstart "$b/examples/Quickstart.swift"
   ) || rc=$?
   [ "$mounted" = 1 ] && umount "$SWIFT_ROOT/proc"
-  [ "$rc" = 0 ] || return "$rc"
+  if [ "$rc" != 0 ]; then rm -f "$OUT/swift-uniffi.stamp"; return "$rc"; fi
+  if [ -f "$OUT/swift-uniffi.stamp.new" ]; then done_stamp swift-uniffi; fi
   cp "$SWIFT_ROOT$b"/out/{PolarGridCoreTests,ConformanceAdapter,Bench,Quickstart} "$OUT/swift/"
   done_stamp swift
 }

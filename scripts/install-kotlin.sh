@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Kotlin compiler (npm `kotlin-compiler`, the full kotlinc distribution: Maven
-# Central is unreachable) into $POLARGRID_CACHE/kotlin, and JNA from Debian (libjna-java).
+# Central is unreachable) into $POLARGRID_CACHE/kotlin, JNA from Debian (libjna-java), and OkHttp 3
+# with okio from Debian (libokhttp-java: the OkHttp stack is compiled and tested against it).
 # Each piece is skipped when the right version is already there.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -23,4 +24,9 @@ fi
 if [ ! -f /usr/share/java/jna.jar ]; then
   echo "installing libjna-java (apt)" >&2
   apt-get install -y -q libjna-java >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libjna-java >/dev/null; }
+fi
+
+if [ ! -f /usr/share/java/okhttp.jar ] || [ ! -f /usr/share/java/okio.jar ]; then
+  echo "installing libokhttp-java (apt)" >&2
+  apt-get install -y -q libokhttp-java >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libokhttp-java >/dev/null; }
 fi

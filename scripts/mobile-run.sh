@@ -17,10 +17,12 @@ case "$lang" in
     if [ -n "${POLARGRID_CDS_TRAIN:-}" ]; then cds=(-XX:ArchiveClassesAtExit="$POLARGRID_CDS_TRAIN")
     elif [ -f "$OUT/kotlin/kit.jsa" ]; then cds=(-XX:SharedArchiveFile="$OUT/kotlin/kit.jsa"); fi
     # POLARGRID_JVM_OPTS replaces the start-up flags (the bench wants the full JIT).
+    # http.KeepAlive.remainingData=0: an abandoned HttpURLConnection body closes its socket at once
+    # (the JDK's default drains it for up to 5 s; UrlConnectionStack's docs).
     # shellcheck disable=SC2086
     exec java -Xlog:disable -Xlog:all=warning:stderr ${POLARGRID_JVM_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Xshare:auto "${cds[@]}" \
-      -Djna.library.path="$OUT/lib" -Djna.nosys=true \
-      -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
+      -Djna.library.path="$OUT/lib" -Djna.nosys=true -Dhttp.KeepAlive.remainingData=0 \
+      -cp "$OUT/kotlin/kit.jar:$OUT/kotlin/polargrid-core.jar:$OUT/kotlin/polargrid-core-okhttp.jar:/usr/share/java/jna.jar:/usr/share/java/okhttp.jar:/usr/share/java/okio.jar:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-stdlib.jar" \
       "$main" "$@" ;;
   swift)
     R="$POLARGRID_CACHE/swift-chroot"

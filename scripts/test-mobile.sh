@@ -17,6 +17,8 @@ step "build: uniffi crate, bindgen, kotlinc, swiftc (skipped when unchanged)"
 timed scripts/build-mobile.sh all
 step "Kotlin suite (JVM 17)"
 timed scripts/mobile-run.sh kotlin ai.polargrid.core.PolarGridTestKt
+step "Kotlin on Android: nothing above minSdk 21 (Java 8 API, java.base only, denylist)"
+timed scripts/check-android-api.sh
 step "Swift suite (XCTest)"
 timed scripts/mobile-run.sh swift PolarGridCoreTests
 step "quickstarts against the emulator"

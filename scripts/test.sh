@@ -39,6 +39,10 @@ scripts/test-python.sh
 step "Kotlin and Swift packages: both suites, quickstarts and conformance adapters (kotlinc, swiftc cached in $POLARGRID_CACHE)"
 scripts/test-mobile.sh
 
+step "Android and iOS: polargrid-uniffi cargo-checks for the three Android ABIs and builds as an iOS static library (rustup targets cached; no NDK or Xcode needed)"
+scripts/check-android-targets.sh
+scripts/build-ios.sh
+
 step "fuzz smoke: every fuzz target for 10 s (cargo-fuzz cached in $POLARGRID_CACHE)"
 scripts/fuzz.sh --smoke
 
@@ -47,3 +51,6 @@ scripts/test-npm.sh
 
 step "browser: the npm package in headless Chromium against the emulator (scripts/test-browser.sh)"
 scripts/test-browser.sh
+
+step "bundlers: the packed npm package in fresh Vite/webpack/esbuild/import-map apps, Node ESM+CJS, tsc bundler/node16 (scripts/test-bundlers.sh)"
+scripts/test-bundlers.sh

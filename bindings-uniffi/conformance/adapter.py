@@ -5,10 +5,15 @@ import json
 import sys
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from polargrid_core import PolarGrid, PolarGridError
+from polargrid_core import ConfigError, PolarGrid, PolarGridError
 
 KEYS = ("endpoints", "mode", "api_key", "region", "base_url", "scope", "failover_pinned",
-        "max_attempts", "backoff_ms", "seed")
+        "max_attempts", "backoff_ms", "seed", "request_timeout_ms", "connect_timeout_ms",
+        "call_deadline_ms", "auth_timeout_ms")
+
+
+def seconds(ms):
+    return None if ms is None else ms / 1000
 
 
 class Adapter:
@@ -24,7 +29,11 @@ class Adapter:
                             endpoints=c["endpoints"], max_attempts=c.get("max_attempts"),
                             failover_pinned=bool(c.get("failover_pinned")), seed=seed,
                             backoff_ms=(backoff["base"], backoff["max"]) if backoff else None,
-                            clock_offset_ms=self.offset, session=session)
+                            clock_offset_ms=self.offset, session=session,
+                            timeout=seconds(c.get("request_timeout_ms")),
+                            connect_timeout=seconds(c.get("connect_timeout_ms")),
+                            call_deadline=seconds(c.get("call_deadline_ms")),
+                            auth_timeout=seconds(c.get("auth_timeout_ms")))
 
     def client(self):
         if self.pg is None:
@@ -37,7 +46,7 @@ class Adapter:
         if self.pg is not None:
             self.pg.close()
         self.pg, self.cfg, self.offset = None, {k: m.get(k) for k in KEYS}, 0
-        self.build(m.get("seed"))
+        self.build(m.get("seed"))  # a ConfigError leaves the adapter unconfigured
         return {}
 
     def one(self, method, path, body):
@@ -49,8 +58,9 @@ class Adapter:
                         "stream_done": text.endswith("data: [DONE]")}
         except PolarGridError as e:
             ra = None if e.retry_after is None else int(round(e.retry_after * 1000))
-            return {"outcome": "error", "kind": e.kind, "status": e.status, "retryable": e.retryable,
-                    "retry_after_ms": ra, "request_id": e.request_id, "message": str(e)}
+            return {"outcome": "error", "kind": e.kind.value, "transport": e.transport, "cause": e.cause,
+                    "status": e.status, "retryable": e.retryable, "retry_after_ms": ra,
+                    "request_id": e.request_id, "message": str(e)}
 
     def call(self, m):
         method, path, count = m["method"], m["path"], m.get("count", 1)
@@ -112,6 +122,8 @@ def main():
             if fn is None:
                 raise ValueError(f"unknown cmd {json.dumps(cmd)}" if cmd is not None else "missing cmd")
             out = {"id": mid, "ok": True, **fn(m)}
+        except ConfigError as e:
+            out = {"id": mid, "ok": False, "error": str(e), "kind": e.kind.value}
         except PolarGridError as e:
             out = {"id": mid, "ok": False, "error": f"{type(e).__name__}: {e}"}
         except (ValueError, KeyError, TypeError) as e:

@@ -1,152 +1,234 @@
-//! Conversions between the exported records and the core's types, all in one place.
+//! Conversions between the exported records and the core's types, all in one place. No
+//! rule lives here: options go through `polargrid_core::Options::build`, errors keep the
+//! core's kind, cause and fix.
 
 use core::time::Duration;
 
 use polargrid_core as pc;
 
-use crate::{
-    AuthMode, BodyRule, CallFailure, CallRequest, DriverEvent, Header, HttpRequest, Options,
-    PolarGridError, TransportError,
+use crate::records::{
+    CallRequest, DriverEvent, ErrorKind, Failure, HttpRequest, Options, PolarGridError, Purpose,
+    RegionReason, SessionChange, TransportErrorKind,
 };
 
-pub(crate) fn config(api_key: Option<String>, o: &Options) -> Result<pc::Config, PolarGridError> {
-    let mut cfg = pc::Config::handoff();
-    cfg.mode = match o.mode {
-        AuthMode::Session => pc::Mode::Session,
-        AuthMode::Direct => pc::Mode::Direct,
-        AuthMode::Handoff => pc::Mode::Handoff,
-    };
-    cfg.api_key = api_key.map(pc::Secret::new);
-    match (&o.region, &o.base_url) {
-        (Some(_), Some(_)) => {
-            return Err(config_error(
-                "region and base_url were both given; fix: pass one of them (or neither, to auto-route)",
-            ))
-        }
-        (Some(r), None) => cfg.routing = pc::Routing::Region(r.clone()),
-        (None, Some(u)) => cfg.routing = pc::Routing::BaseUrl(u.clone()),
-        (None, None) => {}
+/// The core's options (every field but the driver's `seed`).
+pub(crate) fn options(o: &Options) -> pc::Options {
+    pc::Options {
+        api_key: o.api_key.clone(),
+        mode: o.mode.clone(),
+        region: o.region.clone(),
+        base_url: o.base_url.clone(),
+        scope: o.scope.clone(),
+        endpoints_json: o.endpoints_json.clone(),
+        session_json: o.session_json.clone(),
+        failover_pinned: o.failover_pinned,
+        max_attempts: o.max_attempts,
+        backoff_base_ms: o.backoff_base_ms,
+        backoff_max_ms: o.backoff_max_ms,
+        request_timeout_ms: o.request_timeout_ms,
+        call_deadline_ms: o.call_deadline_ms,
+        connect_timeout_ms: o.connect_timeout_ms,
+        auth_timeout_ms: o.auth_timeout_ms,
+        user_agent: o.user_agent.clone(),
+        key_visible_to_users: o.key_visible_to_users,
+        allow_key_in_browser: o.allow_key_in_browser,
     }
-    if let Some(s) = &o.scope {
-        cfg.scope = pc::DiscoveryScope::parse(s);
-    }
-    if let Some(json) = &o.endpoints_json {
-        cfg.endpoints = pc::Endpoints::from_json(json).map_err(|e| config_error(&e.to_string()))?;
-    }
-    cfg.failover_pinned = o.failover_pinned;
-    if let Some(n) = o.max_attempts {
-        cfg.retry.max_attempts = n;
-    }
-    if let Some(ms) = o.backoff_base_ms {
-        cfg.retry.base_backoff = Duration::from_millis(ms);
-    }
-    if let Some(ms) = o.backoff_max_ms {
-        cfg.retry.max_backoff = Duration::from_millis(ms);
-    }
-    if let Some(ua) = &o.user_agent {
-        cfg.user_agent = ua.clone();
-    }
-    Ok(cfg)
 }
 
-pub(crate) fn config_error(message: &str) -> PolarGridError {
-    PolarGridError::Config {
-        message: message.to_string(),
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An error with no answer behind it (configuration, misuse, cancelled, closed).
+fn local(kind: pc::ErrorKind, cause: String, fix: &str) -> PolarGridError {
+    let k = error_kind(kind);
+    let message = [kind.as_str(), ": ", &cause, ". Fix: ", fix].concat();
+    PolarGridError::Failed {
+        failure: Failure {
+            kind: k,
+            transport: None,
+            status: None,
+            retryable: false,
+            retry_after_ms: None,
+            request_id: None,
+            cause,
+            fix: fix.to_string(),
+            server_message: None,
+            attempts: 0,
+            message,
+        },
     }
+}
+
+pub(crate) fn config_error(e: &pc::ConfigError) -> PolarGridError {
+    local(e.kind(), e.cause(), e.fix())
 }
 
 pub(crate) fn misuse(e: pc::MisuseError) -> PolarGridError {
-    PolarGridError::Misuse {
-        message: e.to_string(),
+    local(e.kind(), e.cause().to_string(), e.fix())
+}
+
+pub(crate) fn call_error(e: &pc::CallError) -> PolarGridError {
+    PolarGridError::Failed {
+        failure: failure(e),
     }
 }
 
+/// `Cancelled` or `Closed`, as the core words them.
+pub(crate) fn ended(kind: pc::ErrorKind) -> PolarGridError {
+    call_error(&pc::CallError::local(kind))
+}
+
+/// The core's call spec; the body stays with the driver.
 pub(crate) fn call_spec(c: &CallRequest) -> Result<pc::CallSpec, PolarGridError> {
-    let method = pc::Method::parse(&c.method).ok_or_else(|| PolarGridError::Misuse {
-        message: format!(
-            "unsupported method {:?}; use GET, POST, PUT, DELETE, PATCH or HEAD",
-            c.method.chars().take(16).collect::<String>()
-        ),
+    let method = pc::Method::parse(&c.method).ok_or_else(|| {
+        misuse(pc::MisuseError::BadCall(
+            "the method is not GET, POST, PUT, DELETE, PATCH or HEAD",
+        ))
     })?;
     let mut spec = pc::CallSpec::new(method, &c.path);
-    spec.model = c.model.clone();
+    spec.model = match &c.model {
+        Some(m) => Some(m.clone()),
+        None => c.body.as_deref().and_then(pc::model_hint),
+    };
     spec.idempotent = c.idempotent;
     spec.timeout = c.timeout_ms.map(Duration::from_millis);
+    spec.deadline = c.deadline_ms.map(Duration::from_millis);
+    spec.headers = c
+        .headers
+        .iter()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
     Ok(spec)
 }
 
-pub(crate) fn request(r: pc::HttpRequest) -> HttpRequest {
-    let call = match r.purpose {
-        pc::Purpose::Call(c) => Some(c.0),
-        _ => None,
+/// The request record; `app_body` is the call's body for `Purpose::Call`.
+pub(crate) fn request(r: pc::HttpRequest, app_body: Option<Vec<u8>>) -> HttpRequest {
+    let (purpose, call) = match r.purpose {
+        pc::Purpose::Exchange => (Purpose::Exchange, None),
+        pc::Purpose::Refresh => (Purpose::Refresh, None),
+        pc::Purpose::Discover => (Purpose::Discover, None),
+        pc::Purpose::Call(c) => (Purpose::Call, Some(c.0)),
     };
+    let mut headers = String::with_capacity(256);
+    for (name, value) in &r.headers {
+        if !headers.is_empty() {
+            headers.push_str("\r\n");
+        }
+        headers.push_str(name);
+        headers.push_str(": ");
+        headers.push_str(value);
+    }
+    // The limit for a non-2xx answer: what the core reads of any answer it reads.
+    let body_limit = r.body_limit(500).unwrap_or(pc::MAX_ERROR_BODY);
     HttpRequest {
         id: r.id.0,
+        purpose,
         call,
         method: r.method.as_str().to_string(),
         url: r.url,
-        headers: r
-            .headers
-            .into_iter()
-            .map(|(name, value)| Header { name, value })
-            .collect(),
-        body: r.body,
-        timeout_ms: u64::try_from(r.timeout.as_millis()).unwrap_or(u64::MAX),
-        body_rule: if call.is_some() {
-            BodyRule::KeepSuccess
-        } else {
-            BodyRule::Whole
-        },
+        headers,
+        body: if call.is_some() { app_body } else { r.body },
+        timeout_ms: ms(r.timeout),
+        connect_timeout_ms: ms(r.connect_timeout),
+        body_limit: u32::try_from(body_limit).unwrap_or(u32::MAX),
     }
 }
 
-pub(crate) fn transport_error(e: TransportError) -> pc::TransportErrorKind {
+pub(crate) fn transport_error(e: TransportErrorKind) -> pc::TransportErrorKind {
     match e {
-        TransportError::Dns => pc::TransportErrorKind::Dns,
-        TransportError::Connect => pc::TransportErrorKind::Connect,
-        TransportError::Tls => pc::TransportErrorKind::Tls,
-        TransportError::Timeout => pc::TransportErrorKind::Timeout,
-        TransportError::Aborted => pc::TransportErrorKind::Aborted,
+        TransportErrorKind::Dns => pc::TransportErrorKind::Dns,
+        TransportErrorKind::Connect => pc::TransportErrorKind::Connect,
+        TransportErrorKind::Tls => pc::TransportErrorKind::Tls,
+        TransportErrorKind::ConnectTimeout => pc::TransportErrorKind::ConnectTimeout,
+        TransportErrorKind::Timeout => pc::TransportErrorKind::Timeout,
+        TransportErrorKind::Aborted => pc::TransportErrorKind::Aborted,
+        TransportErrorKind::Protocol => pc::TransportErrorKind::Protocol,
+        TransportErrorKind::Opaque => pc::TransportErrorKind::Opaque,
     }
 }
 
-pub(crate) fn failure(e: &pc::CallError) -> CallFailure {
-    CallFailure {
-        kind: e.kind.as_str().to_string(),
-        transport: match e.kind {
-            pc::ErrorKind::Network(t) => Some(t.as_str().to_string()),
-            _ => None,
-        },
+pub(crate) fn transport_kind(e: pc::TransportErrorKind) -> TransportErrorKind {
+    // The core's enum is non-exhaustive: a kind added there and not here reads as opaque
+    // (the test `every_transport_kind_round_trips` fails first).
+    TransportErrorKind::ALL
+        .into_iter()
+        .find(|k| transport_error(*k) == e)
+        .unwrap_or(TransportErrorKind::Opaque)
+}
+
+impl TransportErrorKind {
+    /// Every kind, in the core's table order.
+    pub const ALL: [TransportErrorKind; 8] = [
+        TransportErrorKind::Dns,
+        TransportErrorKind::Connect,
+        TransportErrorKind::Tls,
+        TransportErrorKind::ConnectTimeout,
+        TransportErrorKind::Timeout,
+        TransportErrorKind::Aborted,
+        TransportErrorKind::Protocol,
+        TransportErrorKind::Opaque,
+    ];
+}
+
+pub(crate) fn error_kind(k: pc::ErrorKind) -> ErrorKind {
+    use pc::ErrorKind as K;
+    match k {
+        K::InvalidApiKey => ErrorKind::InvalidApiKey,
+        K::SessionExpired => ErrorKind::SessionExpired,
+        K::NoSession => ErrorKind::NoSession,
+        K::CdnBlocked => ErrorKind::CdnBlocked,
+        K::InsufficientScope => ErrorKind::InsufficientScope,
+        K::Billing => ErrorKind::Billing,
+        K::Validation => ErrorKind::Validation,
+        K::NotFound => ErrorKind::NotFound,
+        K::RateLimited => ErrorKind::RateLimited,
+        K::Server => ErrorKind::Server,
+        K::Network(_) => ErrorKind::Network,
+        K::MalformedResponse => ErrorKind::MalformedResponse,
+        K::UnexpectedStatus => ErrorKind::UnexpectedStatus,
+        K::InvalidConfig => ErrorKind::InvalidConfig,
+        K::KeyInBrowser => ErrorKind::KeyInBrowser,
+        K::InvalidCall => ErrorKind::InvalidCall,
+        K::Cancelled => ErrorKind::Cancelled,
+        K::Closed => ErrorKind::Closed,
+        // Non-exhaustive upstream; `every_error_kind_has_its_core_name` keeps this unused.
+        _ => ErrorKind::UnexpectedStatus,
+    }
+}
+
+pub(crate) fn failure(e: &pc::CallError) -> Failure {
+    Failure {
+        kind: error_kind(e.kind),
+        transport: e.kind.transport().map(transport_kind),
         status: e.status,
         retryable: e.retryable,
-        retry_after_ms: e
-            .retry_after
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        retry_after_ms: e.retry_after.map(ms),
         request_id: e.request_id.clone(),
         cause: e.cause.to_string(),
         fix: e.fix.to_string(),
         server_message: e.server_message.clone(),
         attempts: e.attempts,
-        message: e.to_string(),
+        message: e.message(),
     }
 }
 
-fn change_name(c: pc::SessionChange) -> &'static str {
+fn change(c: pc::SessionChange) -> SessionChange {
     match c {
-        pc::SessionChange::Exchanged => "exchanged",
-        pc::SessionChange::Refreshed => "refreshed",
-        pc::SessionChange::HandedOver => "handed_over",
-        pc::SessionChange::Restored => "restored",
-        pc::SessionChange::Cleared => "cleared",
+        pc::SessionChange::Exchanged => SessionChange::Exchanged,
+        pc::SessionChange::Refreshed => SessionChange::Refreshed,
+        pc::SessionChange::HandedOver => SessionChange::HandedOver,
+        pc::SessionChange::Restored => SessionChange::Restored,
+        pc::SessionChange::Cleared => SessionChange::Cleared,
     }
 }
 
-fn region_reason(r: pc::RegionReason) -> &'static str {
+fn region_reason(r: pc::RegionReason) -> RegionReason {
     match r {
-        pc::RegionReason::Discovered => "discovered",
-        pc::RegionReason::Fallback => "fallback",
-        pc::RegionReason::Failover => "failover",
-        pc::RegionReason::Configured => "configured",
+        pc::RegionReason::Discovered => RegionReason::Discovered,
+        pc::RegionReason::Fallback => RegionReason::Fallback,
+        pc::RegionReason::Failover => RegionReason::Failover,
+        pc::RegionReason::Configured => RegionReason::Configured,
     }
 }
 
@@ -158,7 +240,7 @@ pub(crate) fn event(e: &pc::Event) -> Option<DriverEvent> {
             info,
             snapshot,
         } => DriverEvent::SessionChanged {
-            reason: change_name(*reason).to_string(),
+            reason: change(*reason),
             session_id: info.as_ref().and_then(|i| i.session_id.clone()),
             expires_at_ms: info.as_ref().map(|i| i.expires_at.as_millis()),
             snapshot_json: snapshot.as_ref().map(|s| s.to_json()),
@@ -173,7 +255,7 @@ pub(crate) fn event(e: &pc::Event) -> Option<DriverEvent> {
         } => DriverEvent::RegionChanged {
             region: region.clone(),
             endpoint: endpoint.clone(),
-            reason: region_reason(*reason).to_string(),
+            reason: region_reason(*reason),
         },
         _ => return None,
     })

@@ -18,7 +18,7 @@ use polargrid_core as pc;
 use crate::convert;
 use crate::{
     CallRequest, CallResponse, DriverEvent, Header, Listener, Options, PolarGridError,
-    SessionState, Transport, TransportError,
+    SessionState, Transport, TransportErrorKind,
 };
 
 /// How a call ended, until its waiter collects it.
@@ -55,10 +55,18 @@ struct State {
     held: HashSet<pc::RequestId>,
     /// Calls started and not yet ended or abandoned.
     open: HashSet<pc::CallId>,
+    /// The bodies of open calls, attached to each of their requests.
+    bodies: HashMap<pc::CallId, Vec<u8>>,
     /// App events to deliver, in order.
     events: VecDeque<DriverEvent>,
-    /// When the timer thread plans to wake (driver clock, ms).
+    /// When the timer thread plans to wake (driver clock, ms; `u64::MAX`: not until
+    /// kicked, nothing is due).
     timer_wake: u64,
+    /// How many times the timer thread went to sleep (tests read it).
+    timer_parks: u64,
+    /// The driver clock and the monotonic clock when last read: a gap between how far
+    /// each moved is a clock jump (device sleep, a clock correction, `advance_clock`).
+    seen: (u64, std::time::Instant),
     closed: bool,
 }
 
@@ -95,6 +103,10 @@ pub struct Reply {
     answered: AtomicBool,
 }
 
+/// How far the driver clock may drift from the monotonic one between two reads before it
+/// counts as a jump.
+const CLOCK_JUMP_MS: i128 = 1000;
+
 fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -122,7 +134,11 @@ impl Shared {
                 keeps_success: !req.purpose.core_owned(),
                 answered: AtomicBool::new(false),
             });
-            out.send.push((convert::request(req), reply));
+            let body = match req.purpose {
+                pc::Purpose::Call(c) => st.bodies.get(&c).cloned(),
+                _ => None,
+            };
+            out.send.push((convert::request(req, body), reply));
         }
         while let Some(ev) = st.core.poll_event() {
             let ended = match &ev {
@@ -149,6 +165,7 @@ impl Shared {
                 }
             };
             if let Some((call, ending)) = ended {
+                st.bodies.remove(&call);
                 // An abandoned call's ending is collected by nobody.
                 if st.open.remove(&call) {
                     st.endings.insert(call, ending);
@@ -203,12 +220,31 @@ impl Shared {
         }
     }
 
+    /// Tells the core what time it is before anything else happens: a deadline that
+    /// passed (the app was asleep, the clock jumped) is handled now, so the first call
+    /// after a resume sees the truth; a jump replans the timer, whose sleep was measured
+    /// on the monotonic clock.
+    fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
+        let mono = std::time::Instant::now();
+        let (wall0, mono0) = st.seen;
+        st.seen = (now.as_millis(), mono);
+        let moved = i128::from(now.as_millis()) - i128::from(wall0);
+        let elapsed = i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
+        if (moved - elapsed).abs() > CLOCK_JUMP_MS {
+            out.kick_timer = true;
+        }
+        if st.core.poll_timeout().is_some_and(|at| at <= now) {
+            st.core.handle_timeout(now);
+        }
+    }
+
     /// Runs `f` on the core, then does what it asked for.
     fn step<T>(&self, f: impl FnOnce(&mut State, pc::Timestamp) -> T) -> T {
         let mut out = Flush::default();
         let value = {
             let mut st = self.lock();
             let now = self.now();
+            self.catch_up(&mut st, now, &mut out);
             let v = f(&mut st, now);
             self.pump(&mut st, &mut out);
             v
@@ -227,6 +263,7 @@ impl Shared {
         {
             let mut st = self.lock();
             let now = self.now();
+            self.catch_up(&mut st, now, &mut out);
             let kept = keeps_success && matches!(&result, Ok(r) if (200..300).contains(&r.status));
             if st.closed {
                 if kept {
@@ -272,11 +309,9 @@ impl Shared {
                     region,
                 })
             }
-            Ending::Failed(e) => Err(PolarGridError::Call {
-                failure: convert::failure(&e),
-            }),
-            Ending::Cancelled => Err(PolarGridError::Cancelled),
-            Ending::Closed => Err(PolarGridError::Closed),
+            Ending::Failed(e) => Err(convert::call_error(&e)),
+            Ending::Cancelled => Err(convert::ended(pc::ErrorKind::Cancelled)),
+            Ending::Closed => Err(convert::ended(pc::ErrorKind::Closed)),
         })
     }
 
@@ -294,6 +329,7 @@ impl Shared {
                 }
                 Some(_) => (true, None),
                 None => {
+                    st.bodies.remove(&call);
                     let open = st.open.remove(&call);
                     st.core.cancel_call(now, call);
                     (open, None)
@@ -323,19 +359,21 @@ impl Shared {
                     return;
                 }
                 let now = self.now();
-                st.core.handle_timeout(now);
+                self.catch_up(&mut st, now, &mut out);
                 self.pump(&mut st, &mut out);
                 if out.is_idle() {
-                    let now_ms = self.now().as_millis();
-                    let wait = match st.core.poll_timeout() {
-                        Some(at) => at.as_millis().saturating_sub(now_ms).clamp(1, 1000),
-                        None => 1000,
-                    };
-                    st.timer_wake = now_ms.saturating_add(wait);
-                    let _unused = self
-                        .timer
-                        .wait_timeout(st, Duration::from_millis(wait))
-                        .unwrap_or_else(|p| p.into_inner());
+                    // Sleep until the core's next deadline; with none, until kicked (a
+                    // step that gives the core one, a clock jump, close).
+                    let next = st.core.poll_timeout();
+                    st.timer_wake = next.map_or(u64::MAX, |at| at.as_millis());
+                    st.timer_parks += 1;
+                    match next {
+                        None => drop(self.timer.wait(st)),
+                        Some(at) => {
+                            let wait = at.as_millis().saturating_sub(now.as_millis()).max(1);
+                            drop(self.timer.wait_timeout(st, Duration::from_millis(wait)));
+                        }
+                    }
                     continue;
                 }
             }
@@ -347,23 +385,31 @@ impl Shared {
 
 #[uniffi::export]
 impl Driver {
-    /// Checks the configuration and builds the client; a bad configuration is a
-    /// `Config` error whose message holds the fix. `api_key` is the `pg_` key (`None` in
-    /// handoff mode); it is never returned, printed or sent anywhere but the auth
+    /// Checks the options with the core's rules (`polargrid_core::Options::build`) and
+    /// builds the client, restoring `options.session_json` if given; a refused
+    /// configuration is an `invalid_config` (or `key_in_browser`) error with the core's
+    /// cause and fix. The key is never returned, printed or sent anywhere but the auth
     /// service (session mode) or the edges (direct mode). Starts one timer thread that
     /// lives until [`Driver::close`] (or the driver is dropped).
     #[uniffi::constructor]
     pub fn new(
-        api_key: Option<String>,
         options: Options,
         transport: Arc<dyn Transport>,
         listener: Option<Arc<dyn Listener>>,
     ) -> Result<Arc<Driver>, PolarGridError> {
-        let cfg = convert::config(api_key, &options)?;
+        let built = convert::options(&options)
+            .build()
+            .map_err(|e| convert::config_error(&e))?;
         let seed = options
             .seed
             .unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64).rotate_left(32));
-        let core = pc::Client::new(cfg, seed).map_err(|e| convert::config_error(&e.to_string()))?;
+        let mut core =
+            pc::Client::new(built.config, seed).map_err(|e| convert::config_error(&e))?;
+        let offset = options.clock_offset_ms;
+        if let Some(snap) = &built.session {
+            let now = pc::Timestamp::from_millis(wall_ms()).offset(offset);
+            core.restore(now, snap).map_err(convert::misuse)?;
+        }
         let shared = Arc::new_cyclic(|me| Shared {
             state: Mutex::new(State {
                 core,
@@ -371,8 +417,16 @@ impl Driver {
                 wakers: HashMap::new(),
                 held: HashSet::new(),
                 open: HashSet::new(),
+                bodies: HashMap::new(),
                 events: VecDeque::new(),
                 timer_wake: 0,
+                timer_parks: 0,
+                seen: (
+                    pc::Timestamp::from_millis(wall_ms())
+                        .offset(offset)
+                        .as_millis(),
+                    std::time::Instant::now(),
+                ),
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -380,31 +434,36 @@ impl Driver {
             delivery: Mutex::new(()),
             transport,
             listener,
-            offset_ms: AtomicI64::new(0),
+            offset_ms: AtomicI64::new(offset),
             self_ref: me.clone(),
         });
         let s = Arc::clone(&shared);
         let timer = std::thread::Builder::new()
             .name("polargrid-timer".to_string())
             .spawn(move || s.timer_loop())
-            .map_err(|_| convert::config_error("could not start the driver's timer thread"))?;
+            .map_err(|_| convert::ended(pc::ErrorKind::Closed))?;
         Ok(Arc::new(Driver {
             shared,
             timer: Mutex::new(Some(timer)),
         }))
     }
 
-    /// Starts an app call and returns its id at once (sends it asks for go to the
-    /// transport before this returns). Keep the call's body by this id: attach it to
-    /// every request whose `call` is this id. Then `wait` or `wait_blocking` for it.
+    /// Starts an app call and returns its id at once. The call's body and headers travel
+    /// with it: every request of the call carries them (the driver holds the body until
+    /// the call ends), so sends may begin before this returns. Then `wait` or
+    /// `wait_blocking` for it. A refused call (path, method, header) is `invalid_call`.
     pub fn start(&self, call: CallRequest) -> Result<u64, PolarGridError> {
         let spec = convert::call_spec(&call)?;
+        let body = call.body;
         self.shared.step(|st, now| {
             if st.closed {
-                return Err(PolarGridError::Closed);
+                return Err(convert::ended(pc::ErrorKind::Closed));
             }
             let c = st.core.start_call(now, spec).map_err(convert::misuse)?;
             st.open.insert(c);
+            if let Some(b) = body {
+                st.bodies.insert(c, b);
+            }
             Ok(c.0)
         })
     }
@@ -437,7 +496,7 @@ impl Driver {
                 return r.map(Some);
             }
             if st.closed {
-                return Err(PolarGridError::Closed);
+                return Err(convert::ended(pc::ErrorKind::Closed));
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -530,6 +589,7 @@ impl Driver {
                     st.endings.insert(c, Ending::Closed);
                 }
                 while st.core.poll_event().is_some() {}
+                st.bodies.clear();
                 release.extend(st.held.drain().map(|r| r.0));
                 wake.extend(st.wakers.drain().map(|(_, w)| w));
             }
@@ -559,9 +619,8 @@ impl Drop for Driver {
 
 #[uniffi::export]
 impl Reply {
-    /// The answer head arrived: `status`, `headers`, and the body as the request's
-    /// `body_rule` says (whole for core-owned requests; for app calls empty on 2xx, the
-    /// first 4096 bytes otherwise).
+    /// The answer head arrived: `status`, `headers`, and the body: empty for a 2xx answer
+    /// to a call (kept for the app), else at most the request's `body_limit` bytes.
     pub fn response(&self, status: u16, headers: Vec<Header>, body: Vec<u8>) {
         if self.answered.swap(true, Ordering::SeqCst) {
             return;
@@ -594,8 +653,9 @@ impl Reply {
         self.response(status, headers, body);
     }
 
-    /// The request failed below HTTP (or was interrupted: `Aborted`).
-    pub fn failed(&self, error: TransportError) {
+    /// The request failed below HTTP, as the platform's failure maps onto the core's
+    /// table (`polargrid_core` crate docs; interrupted: `Aborted`).
+    pub fn failed(&self, error: TransportErrorKind) {
         if self.answered.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -651,7 +711,7 @@ impl Future for Wait {
         if st.closed {
             drop(st);
             self.done = true;
-            return Poll::Ready(Err(PolarGridError::Closed));
+            return Poll::Ready(Err(convert::ended(pc::ErrorKind::Closed)));
         }
         st.wakers.insert(self.call, cx.waker().clone());
         Poll::Pending
@@ -663,5 +723,24 @@ impl Drop for Wait {
         if !self.done {
             self.shared.abandon(self.call, false);
         }
+    }
+}
+
+#[cfg(test)]
+impl Driver {
+    /// How many times the timer slept, and when it plans to wake (driver clock, ms).
+    pub(crate) fn timer_plan(&self) -> (u64, u64) {
+        let st = self.shared.lock();
+        (st.timer_parks, st.timer_wake)
+    }
+
+    /// The driver clock, ms.
+    pub(crate) fn clock_ms(&self) -> u64 {
+        self.shared.now().as_millis()
+    }
+
+    /// Moves the clock without a step, as a device that slept (nobody tells the driver).
+    pub(crate) fn jump_clock_silently(&self, ms: i64) {
+        self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    AuthMode, CallRequest, Driver, HttpRequest, Options, PolarGridError, Reply, Transport,
-    TransportError,
+    CallRequest, Driver, ErrorKind, HttpRequest, Options, PolarGridError, Purpose, Reply,
+    Transport, TransportErrorKind,
 };
 
 #[derive(Default)]
@@ -26,19 +26,14 @@ impl Transport for Scripted {
 fn driver(max_attempts: u32) -> (Arc<Driver>, Arc<Scripted>) {
     let t = Arc::new(Scripted::default());
     let options = Options {
-        mode: AuthMode::Direct,
-        region: None,
+        api_key: Some("pg_test_key_123".into()),
+        mode: Some("direct".into()),
         base_url: Some("http://127.0.0.1:9".into()),
-        scope: None,
-        endpoints_json: None,
-        failover_pinned: false,
         max_attempts: Some(max_attempts),
-        backoff_base_ms: None,
-        backoff_max_ms: None,
         seed: Some(7),
-        user_agent: None,
+        ..Options::default()
     };
-    let d = Driver::new(Some("pg_test_key_123".into()), options, t.clone(), None).unwrap();
+    let d = Driver::new(options, t.clone(), None).unwrap();
     (d, t)
 }
 
@@ -46,9 +41,12 @@ fn models() -> CallRequest {
     CallRequest {
         method: "GET".into(),
         path: "/v1/models".into(),
+        body: None,
+        headers: vec![],
         model: None,
         idempotent: None,
         timeout_ms: None,
+        deadline_ms: None,
     }
 }
 
@@ -62,7 +60,8 @@ fn success_answer_is_claimed_by_its_request_id() {
     let call = d.start(models()).unwrap();
     let (req, reply) = next(&t);
     assert_eq!(req.call, Some(call));
-    assert_eq!(req.body_rule, crate::BodyRule::KeepSuccess);
+    assert_eq!(req.purpose, Purpose::Call);
+    assert_eq!(req.body_limit, 4096);
     reply.response_head(
         200,
         b"content-type: application/json\r\nx-a: b".to_vec(),
@@ -80,9 +79,9 @@ fn reply_dropped_unanswered_counts_as_aborted() {
     let call = d.start(models()).unwrap();
     drop(next(&t));
     match d.wait_blocking(call, 0) {
-        Err(PolarGridError::Call { failure }) => {
-            assert_eq!(failure.kind, "network");
-            assert_eq!(failure.transport.as_deref(), Some("aborted"));
+        Err(PolarGridError::Failed { failure }) => {
+            assert_eq!(failure.kind, ErrorKind::Network);
+            assert_eq!(failure.transport, Some(TransportErrorKind::Aborted));
         }
         other => panic!("expected a network failure, got {other:?}"),
     }
@@ -107,9 +106,12 @@ fn close_ends_open_calls_and_refuses_new_ones() {
     let call = d.start(models()).unwrap();
     let (_req, reply) = next(&t);
     d.close();
-    assert_eq!(d.wait_blocking(call, 0), Err(PolarGridError::Closed));
-    assert!(matches!(d.start(models()), Err(PolarGridError::Closed)));
-    reply.failed(TransportError::Connect);
+    assert_eq!(
+        d.wait_blocking(call, 0).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+    assert_eq!(d.start(models()).unwrap_err().kind(), ErrorKind::Closed);
+    reply.failed(TransportErrorKind::Connect);
 }
 
 /// Records that it was woken.
@@ -139,13 +141,363 @@ fn cancel_from_elsewhere_wakes_the_parked_async_waiter_with_cancelled() {
         woken.0.load(std::sync::atomic::Ordering::SeqCst),
         "the waiter was woken"
     );
-    assert_eq!(
-        wait.as_mut().poll(&mut cx),
-        Poll::Ready(Err(PolarGridError::Cancelled))
-    );
+    match wait.as_mut().poll(&mut cx) {
+        Poll::Ready(Err(e)) => assert_eq!(e.kind(), ErrorKind::Cancelled),
+        other => panic!("expected cancelled, got {other:?}"),
+    }
     drop(wait);
     // The answer that arrives after the cancel is released, not kept.
     reply.response(200, vec![], vec![]);
     assert!(t.released.lock().unwrap().contains(&req.id));
+    d.close();
+}
+
+fn post(body: &[u8], headers: Vec<crate::Header>) -> CallRequest {
+    CallRequest {
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        body: Some(body.to_vec()),
+        headers,
+        ..models()
+    }
+}
+
+fn header(name: &str, value: &str) -> crate::Header {
+    crate::Header {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn snake(debug_name: &str) -> String {
+    let mut s = String::new();
+    for (i, c) in debug_name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            s.push('_');
+        }
+        s.push(c.to_ascii_lowercase());
+    }
+    s
+}
+
+#[test]
+fn every_error_kind_has_its_core_name() {
+    let all = [
+        ErrorKind::InvalidApiKey,
+        ErrorKind::SessionExpired,
+        ErrorKind::NoSession,
+        ErrorKind::CdnBlocked,
+        ErrorKind::InsufficientScope,
+        ErrorKind::Billing,
+        ErrorKind::Validation,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimited,
+        ErrorKind::Server,
+        ErrorKind::Network,
+        ErrorKind::MalformedResponse,
+        ErrorKind::UnexpectedStatus,
+        ErrorKind::InvalidConfig,
+        ErrorKind::KeyInBrowser,
+        ErrorKind::InvalidCall,
+        ErrorKind::Cancelled,
+        ErrorKind::Closed,
+    ];
+    let names: Vec<String> = all.iter().map(|k| snake(&format!("{k:?}"))).collect();
+    assert_eq!(names, polargrid_core::ErrorKind::NAMES.to_vec());
+    let core = [
+        polargrid_core::ErrorKind::InvalidApiKey,
+        polargrid_core::ErrorKind::RateLimited,
+        polargrid_core::ErrorKind::Network(polargrid_core::TransportErrorKind::Tls),
+        polargrid_core::ErrorKind::InvalidConfig,
+        polargrid_core::ErrorKind::KeyInBrowser,
+        polargrid_core::ErrorKind::Closed,
+    ];
+    for k in core {
+        assert_eq!(
+            snake(&format!("{:?}", crate::convert::error_kind(k))),
+            k.as_str()
+        );
+    }
+}
+
+#[test]
+fn every_transport_kind_round_trips_with_the_core_table() {
+    for k in polargrid_core::TransportErrorKind::ALL {
+        let ours = crate::convert::transport_kind(k);
+        assert_eq!(snake(&format!("{ours:?}")), k.as_str());
+        assert_eq!(crate::convert::transport_error(ours), k);
+    }
+}
+
+#[test]
+fn a_call_s_body_and_headers_go_with_every_attempt_of_it() {
+    let (d, t) = driver(2);
+    let body = br#"{"model":"llama-3.1-8b","messages":[]}"#;
+    let call = d
+        .start(post(body, vec![header("Content-Type", "application/json")]))
+        .unwrap();
+    let (first, reply) = next(&t);
+    assert_eq!(first.body.as_deref(), Some(&body[..]));
+    assert!(first.headers.contains("\r\nContent-Type: application/json"));
+    assert_eq!(first.purpose, Purpose::Call);
+    assert_eq!(first.connect_timeout_ms, 10_000);
+    // An inference call is safe to repeat: a reset is retried, with the same body.
+    reply.failed(TransportErrorKind::Aborted);
+    d.advance_clock(5_000); // past the backoff
+    let (second, reply) = next(&t);
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.body.as_deref(), Some(&body[..]));
+    assert!(second.headers.contains("Content-Type: application/json"));
+    reply.response_head(200, vec![], vec![]);
+    assert_eq!(
+        d.wait_blocking(call, 0).unwrap().unwrap().request_id,
+        second.id
+    );
+    d.close();
+}
+
+#[test]
+fn a_header_value_with_a_line_break_is_an_invalid_call_and_nothing_is_sent() {
+    let (d, t) = driver(2);
+    let e = d
+        .start(post(b"{}", vec![header("X-Evil", "a\r\nHost: elsewhere")]))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidCall);
+    let PolarGridError::Failed { failure } = e;
+    assert!(failure.cause.contains("CR, LF, NUL"), "{}", failure.cause);
+    assert!(!failure.fix.is_empty());
+    assert!(t.sent.lock().unwrap().is_empty());
+    d.close();
+}
+
+fn refused(options: Options) -> crate::Failure {
+    let t = Arc::new(Scripted::default());
+    match Driver::new(options, t, None) {
+        Err(PolarGridError::Failed { failure }) => failure,
+        Ok(_) => panic!("the options were accepted"),
+    }
+}
+
+#[test]
+fn options_follow_the_core_rules_with_its_kinds_causes_and_fixes() {
+    let key = Some("pg_test_key_123".to_string());
+    let handoff_with_key = refused(Options {
+        api_key: key.clone(),
+        mode: Some("handoff".into()),
+        ..Options::default()
+    });
+    assert_eq!(handoff_with_key.kind, ErrorKind::InvalidConfig);
+    assert_eq!(
+        handoff_with_key.fix,
+        polargrid_core::ConfigError::KeyInHandoff.fix()
+    );
+    let both = refused(Options {
+        api_key: key.clone(),
+        region: Some("yto-01".into()),
+        base_url: Some("http://127.0.0.1:9".into()),
+        ..Options::default()
+    });
+    assert_eq!(both.cause, "region and base url were both given");
+    assert_eq!(
+        refused(Options {
+            api_key: key.clone(),
+            mode: Some("sesion".into()),
+            ..Options::default()
+        })
+        .kind,
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        refused(Options {
+            api_key: key.clone(),
+            key_visible_to_users: true,
+            ..Options::default()
+        })
+        .kind,
+        ErrorKind::KeyInBrowser
+    );
+    let no_key = refused(Options::default());
+    assert!(
+        no_key.message.starts_with("invalid_config: "),
+        "{}",
+        no_key.message
+    );
+    assert!(no_key.message.ends_with(&no_key.fix), "{}", no_key.message);
+}
+
+#[test]
+fn connect_timeout_and_call_deadline_options_reach_the_requests() {
+    let t = Arc::new(Scripted::default());
+    let options = Options {
+        api_key: Some("pg_test_key_123".into()),
+        mode: Some("direct".into()),
+        base_url: Some("http://127.0.0.1:9".into()),
+        connect_timeout_ms: Some(1_500),
+        call_deadline_ms: Some(5_000),
+        ..Options::default()
+    };
+    let d = Driver::new(options, t.clone(), None).unwrap();
+    d.start(models()).unwrap();
+    let (req, _reply) = next(&t);
+    assert_eq!(req.connect_timeout_ms, 1_500);
+    assert!(req.timeout_ms <= 5_000, "{}", req.timeout_ms);
+    d.close();
+}
+
+#[test]
+fn the_model_hint_comes_from_the_body_when_the_call_names_none() {
+    assert_eq!(
+        crate::model_hint(br#" {"model":"m-1","x":1}"#.to_vec()).as_deref(),
+        Some("m-1")
+    );
+    assert_eq!(crate::model_hint(b"[1]".to_vec()), None);
+    let spec = crate::convert::call_spec(&post(br#"{"model":"m-2"}"#, vec![])).unwrap();
+    assert_eq!(spec.model.as_deref(), Some("m-2"));
+}
+
+#[test]
+fn no_printed_record_holds_a_secret() {
+    let key = "pg_test_key_123";
+    let snapshot = r#"{"v":1,"session_token":"eyJhbGciOi.secret.jwt","refresh_token":"rt_secret"}"#;
+    let options = Options {
+        api_key: Some(key.into()),
+        session_json: Some(snapshot.into()),
+        ..Options::default()
+    };
+    let auth = header("Authorization", &format!("Bearer {key}"));
+    let (d, t) = driver(1);
+    d.start(models()).unwrap();
+    let (req, _reply) = next(&t);
+    assert!(req.headers.contains(key), "the request does carry the key");
+    let event = crate::DriverEvent::SessionChanged {
+        reason: crate::SessionChange::Exchanged,
+        session_id: Some("s1".into()),
+        expires_at_ms: Some(1),
+        snapshot_json: Some(snapshot.into()),
+    };
+    let printed = [
+        format!("{options:?}"),
+        format!("{options}"),
+        format!("{auth:?}"),
+        format!("{auth}"),
+        format!("{req:?}"),
+        format!("{req}"),
+        format!("{event:?}"),
+        format!("{event}"),
+    ];
+    for p in printed {
+        for secret in [key, "eyJhbGciOi", "rt_secret"] {
+            assert!(!p.contains(secret), "{p} holds {secret}");
+        }
+    }
+    d.close();
+}
+
+/// Waits (bounded, yielding) until the timer thread has gone to sleep `n` times, and says
+/// when it plans to wake.
+fn timer_parked(d: &Driver, n: u64) -> u64 {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (parks, wake) = d.timer_plan();
+        if parks >= n {
+            return wake;
+        }
+        assert!(std::time::Instant::now() < give_up, "the timer never slept");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn the_timer_sleeps_until_the_next_deadline_and_not_at_all_when_none_is_due() {
+    let (d, t) = driver(1);
+    assert_eq!(
+        timer_parked(&d, 1),
+        u64::MAX,
+        "nothing is due: no wake-up planned"
+    );
+    d.start(models()).unwrap();
+    let (req, _reply) = next(&t);
+    let now = d.clock_ms();
+    let wake = timer_parked(&d, 2);
+    // It wakes for the request's deadline, not every second.
+    assert!(wake >= now + req.timeout_ms - 1000, "{wake} vs {now}");
+    assert!(wake <= now + req.timeout_ms + 1000, "{wake} vs {now}");
+    d.close();
+}
+
+fn session_driver() -> (Arc<Driver>, Arc<Scripted>) {
+    let t = Arc::new(Scripted::default());
+    let options = Options {
+        api_key: Some("pg_test_key_123".into()),
+        base_url: Some("http://127.0.0.1:9".into()),
+        seed: Some(7),
+        ..Options::default()
+    };
+    (Driver::new(options, t.clone(), None).unwrap(), t)
+}
+
+fn grant(n: u32) -> Vec<u8> {
+    format!(
+        r#"{{"session_token":"session-token-{n}","refresh_token":"refresh-{n}","session_id":"s1","expires_in":3600,"refresh_expires_in":2592000}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_resumed_app_s_first_call_renews_the_session_before_it_sends_anything_else() {
+    let (d, t) = session_driver();
+    let call = d.start(models()).unwrap();
+    let (exchange, reply) = next(&t);
+    assert_eq!(exchange.purpose, Purpose::Exchange);
+    reply.response_head(200, b"content-type: application/json".to_vec(), grant(1));
+    let (first, reply) = next(&t);
+    assert!(first.headers.contains("Bearer session-token-1"));
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    // The device sleeps two hours: the wall clock jumps and nobody tells the driver.
+    d.jump_clock_silently(2 * 3600 * 1000);
+    let call = d.start(models()).unwrap();
+    let (refresh, reply) = next(&t);
+    assert_eq!(refresh.purpose, Purpose::Refresh, "{refresh:?}");
+    assert!(t.sent.lock().unwrap().is_empty(), "nothing else went out");
+    reply.response_head(200, vec![], grant(2));
+    let (second, reply) = next(&t);
+    assert!(second.headers.contains("Bearer session-token-2"));
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    d.close();
+}
+
+#[test]
+fn a_clock_jump_replans_the_timer_at_once() {
+    let (d, t) = session_driver();
+    let call = d.start(models()).unwrap();
+    let (_exchange, reply) = next(&t);
+    reply.response_head(200, vec![], grant(1));
+    let (_first, reply) = next(&t);
+    reply.response_head(200, vec![], vec![]);
+    d.wait_blocking(call, 0).unwrap().unwrap();
+    let (parks, planned) = d.timer_plan();
+    let planned = if parks == 0 {
+        timer_parked(&d, 1)
+    } else {
+        planned
+    };
+    let parks = parks.max(1);
+    assert!(planned < u64::MAX, "a proactive refresh is planned");
+    // Past the planned refresh, before the JWT expires: the next step renews the session
+    // first, and the timer replans at once.
+    d.jump_clock_silently(3500 * 1000);
+    d.start(models()).unwrap();
+    let sent: Vec<Purpose> = t
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(r, _)| r.purpose)
+        .collect();
+    assert!(sent.contains(&Purpose::Refresh), "{sent:?}");
+    let replanned = timer_parked(&d, parks + 1);
+    assert_ne!(replanned, planned);
     d.close();
 }

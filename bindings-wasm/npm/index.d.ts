@@ -30,15 +30,45 @@ export interface ConnectOptions {
   backoffMaxMs?: number;
   /** Whether a pinned region may fail over to another when it is down. */
   failoverPinned?: boolean;
+  /** Each attempt's time to the answer head, ms (default 60 000). */
+  requestTimeoutMs?: number;
+  /** Establishing a connection, ms, for every request (default 10 000; honoured by
+   * Node's own fetch, a page's fetch has no such setting). */
+  connectTimeoutMs?: number;
+  /** Each exchange and refresh request, ms (default 10 000). */
+  authTimeoutMs?: number;
+  /** A call as a whole, every attempt and backoff, to its answer head, ms (default twice
+   * the request timeout). A stream's body after the head is never cut. */
+  callDeadlineMs?: number;
   /** Tests: the seed of jitter and request ids (default: random). */
   seed?: number;
+  /** Where the wasm core is, when your bundler does not emit it beside the package (see
+   * the README's "Bundlers"). Used by the first `connect` or `load` only. */
+  wasm?: WasmSource;
 }
 
-/** Error kinds: the core's classification, plus `invalid_config` from `connect`. */
+/** Error kinds: every kind the package produces (the core's `ErrorKind::NAMES`, in
+ * core/src/error.rs; a test keeps this list equal to it). `invalid_config` also covers a
+ * wasm that cannot load (404, CSP without 'wasm-unsafe-eval', not WebAssembly): its `fix`
+ * names the cause. */
 export type ErrorKind =
   | 'invalid_api_key' | 'session_expired' | 'no_session' | 'cdn_blocked' | 'insufficient_scope'
   | 'billing' | 'validation' | 'not_found' | 'rate_limited' | 'server' | 'network'
-  | 'malformed_response' | 'unexpected_status' | 'invalid_config';
+  | 'malformed_response' | 'unexpected_status' | 'invalid_config' | 'key_in_browser'
+  | 'invalid_call' | 'cancelled' | 'closed';
+
+/** What failed below HTTP, as the core names it. */
+export type TransportErrorKind =
+  | 'dns' | 'connect' | 'tls' | 'connect_timeout' | 'timeout' | 'aborted' | 'protocol' | 'opaque';
+
+/** Where the wasm core is, when not beside the package's JavaScript (where bundlers put it):
+ * its URL, a `Response` (or a promise of one), the compiled module or its bytes. */
+export type WasmSource = string | URL | Request | Response | Promise<Response> | WebAssembly.Module | ArrayBuffer | ArrayBufferView;
+
+/** Fetches and compiles the wasm core once (`connect` does; call it earlier to start the
+ * download sooner). Rejects with a `PolarGridError` of kind `invalid_config` whose `fix`
+ * names the cause; a later call tries again. */
+export function load(wasm?: WasmSource): Promise<void>;
 
 /** A classified failure. Never holds a secret in `message`, `stack` or its JSON. */
 export class PolarGridError extends Error {
@@ -60,6 +90,9 @@ export class PolarGridError extends Error {
   readonly serverMessage: string | null;
   /** Attempts made. */
   readonly attempts: number;
+  /** For kind `network`: what failed below HTTP (the core's table; `opaque` in a page,
+   * whose fetch does not say). */
+  readonly transport: TransportErrorKind | null;
   toJSON(): Record<string, unknown>;
 }
 
@@ -97,15 +130,17 @@ export interface EventMap {
 export type SessionStatus = 'none' | 'exchanging' | 'active' | 'refreshing' | 'ended' | 'direct';
 
 export class PolarGrid {
-  /** Checks the options and builds a client; no request is made until the first call.
-   * Rejects with a `PolarGridError` of kind `invalid_config` (with its `fix`) on bad options. */
+  /** Loads the wasm core (see `load`), checks the options and builds a client; no request is
+   * made until the first call. Rejects with a `PolarGridError` of kind `invalid_config` (with
+   * its `fix`) on bad options or a wasm that cannot load. */
   static connect(options?: ConnectOptions): Promise<PolarGrid>;
   private constructor();
   /** A drop-in `fetch`: routes, authorizes, retries per the core and resolves to the real
    * `Response` (streams untouched). Takes a path (`/v1/models`) or a full URL under
    * `baseURL` (or any PolarGrid region). `init.signal` cancels the call. Rejects with a
-   * `PolarGridError` when the call fails, with the signal's reason when aborted. */
-  readonly fetch: typeof globalThis.fetch;
+   * `PolarGridError` when the call fails, with the signal's reason when aborted.
+   * `init.deadline` (ms) bounds this call as a whole (see `callDeadlineMs`). */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit & { deadline?: number }) => Promise<Response>;
   /** The base URL for OpenAI-style clients (`…/v1`). */
   readonly baseURL: string;
   readonly status: SessionStatus;

@@ -11,23 +11,168 @@ const SEP = '\u001f';
 const MODEL_HINT_MAX = 65536;
 const ERROR_PREFIX = 4096; // the core classifies at most this much of a failed call's body
 const STRING_OPTIONS = ['apiKey', 'mode', 'region', 'baseURL', 'scope'];
-const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs'];
+const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'requestTimeoutMs', 'connectTimeoutMs', 'authTimeoutMs', 'callDeadlineMs'];
 const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
+// The browser entry's fetch, told each request's purpose (exchange, refresh, discover,
+// call) by the core: `(purpose, url, init) => Promise<Response>`. A symbol, not an option.
+export const PURPOSE_FETCH = Symbol.for('polargrid-core.purposeFetch');
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
-const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal']);
+const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
 
-let loaded;
-function load() {
-  return (loaded ??= (async () => {
-    const url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
-    if (url.protocol === 'file:') {
-      const { readFile } = await import('node:fs/promises');
-      await init({ module_or_path: await readFile(url) });
-    } else {
-      await init({ module_or_path: url });
+// Loading the wasm core. The literal `new URL('./polargrid_wasm_bg.wasm', import.meta.url)`
+// is what bundlers (Vite, webpack, Parcel, Rollup) rewrite to the file they emit; Node reads
+// the file through `process.getBuiltinModule`, which no browser bundler follows (a dynamic
+// import of node:fs/promises here broke webpack and esbuild builds). Every failure is a
+// PolarGridError of kind invalid_config whose fix names the cause.
+let loading;
+
+/**
+ * Fetches and compiles the wasm core, once (`connect` calls it; call it earlier to start the
+ * download sooner). `wasm`: where it is when not next to this file — a URL, a `Response`
+ * (or a promise of one), a compiled `WebAssembly.Module` or the bytes.
+ */
+export function load(wasm) {
+  if (!loading) {
+    loading = instantiate(wasm);
+    loading.catch(() => (loading = undefined)); // a later connect tries again
+  }
+  return loading;
+}
+
+function loadError(cause, fix) {
+  return new PolarGridError(['invalid_config', '', '0', '', '', cause, fix, '', '0', `polargrid-core could not load its wasm: ${cause}. Fix: ${fix}`]);
+}
+
+const PASS_URL = "or serve polargrid_wasm_bg.wasm (in the package's folder) yourself and pass its URL: PolarGrid.connect({ wasm: '/polargrid_wasm_bg.wasm', … })";
+
+async function instantiate(wasm) {
+  let source = wasm;
+  if (source === undefined) {
+    let url;
+    try {
+      url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
+    } catch {
+      throw loadError(
+        'import.meta.url is not a URL here, so the .wasm beside the package cannot be located (the package was bundled into a classic script, such as an esbuild iife)',
+        `bundle it as an ES module (esbuild --format=esm, loaded with <script type="module">), ${PASS_URL}`,
+      );
     }
-  })());
+    source = url.protocol === 'file:' ? await readLocal(url) : url;
+  }
+  let module;
+  if (source instanceof WebAssembly.Module) module = source;
+  else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) module = await compile(source, 'the given bytes');
+  else module = await fromResponse(source);
+  try {
+    await init({ module_or_path: module });
+  } catch (e) {
+    throw loadError(`the .wasm does not fit this version of the package's JavaScript (${e?.message ?? e})`, 'serve the polargrid_wasm_bg.wasm of the same package version (clear caches that may hold an older one)');
+  }
+}
+
+async function readLocal(url) {
+  const fs = globalThis.process?.getBuiltinModule?.('node:fs');
+  if (!fs) {
+    throw loadError(
+      `this runtime cannot read ${url.href} (it has no process.getBuiltinModule, which Node has from 20.16 and 22.3)`,
+      "upgrade the runtime, or read the file yourself and pass its bytes: PolarGrid.connect({ wasm: bytes, … })",
+    );
+  }
+  try {
+    return await fs.promises.readFile(url);
+  } catch (e) {
+    throw loadError(`cannot read ${url.href} (${e?.code ?? e?.message ?? e})`, 'reinstall polargrid-core: its polargrid_wasm_bg.wasm is missing or unreadable');
+  }
+}
+
+async function fromResponse(source) {
+  const byUrl = typeof source === 'string' || source instanceof URL;
+  if (byUrl && String(source).startsWith('file:')) return compile(await readLocal(new URL(source)), String(source));
+  const what = byUrl ? String(source) : typeof Request === 'function' && source instanceof Request ? source.url : 'the .wasm';
+  let res;
+  // A page's CSP blocking the fetch fails it like a network error; the page is told apart.
+  let violation = null;
+  const onViolation = (ev) => (violation ??= ev);
+  globalThis.addEventListener?.('securitypolicyviolation', onViolation);
+  try {
+    res = await (byUrl || what !== 'the .wasm' ? fetch(source) : source);
+  } catch (e) {
+    await new Promise((r) => setTimeout(r, 0)); // the report is a task of its own
+    if (violation?.effectiveDirective === 'connect-src') {
+      let origin = what;
+      try {
+        origin = new URL(what, globalThis.location?.href).origin;
+      } catch {}
+      throw loadError(
+        `the page's Content-Security-Policy blocked fetching ${what} (connect-src does not allow it)`,
+        `add ${origin} to connect-src (Content-Security-Policy: connect-src 'self' ${origin} …), ${PASS_URL}`,
+      );
+    }
+    throw loadError(
+      `fetching ${what} failed before any answer (${e?.message ?? e}): the network failed, or the page's Content-Security-Policy connect-src does not allow that URL`,
+      `check that ${what} is served and that connect-src allows it, ${PASS_URL}`,
+    );
+  } finally {
+    globalThis.removeEventListener?.('securitypolicyviolation', onViolation);
+  }
+  if (typeof Response !== 'function' || !(res instanceof Response)) {
+    throw loadError(`options.wasm is a ${typeof source}, not a URL, Response, WebAssembly.Module or bytes`, "pass the .wasm's URL, a Response of it, its compiled WebAssembly.Module or its bytes");
+  }
+  const url = res.url || what;
+  if (!res.ok) {
+    const fix =
+      res.status === 404
+        ? `your bundler did not emit polargrid_wasm_bg.wasm next to the script (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`
+        : res.status === 403
+          ? `the server refused to serve it; with Vite's dev server the package is outside server.fs.allow (as when installed from a folder, a symlink): install the packed tarball or add the folder to server.fs.allow, ${PASS_URL}`
+          : `serve polargrid_wasm_bg.wasm at that URL, ${PASS_URL}`;
+    throw loadError(`fetching ${url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix);
+  }
+  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+    // Compiled while it downloads.
+    return compile(res, url, () => WebAssembly.compileStreaming(res));
+  }
+  let bytes;
+  try {
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw loadError(`reading ${url} failed (${e?.message ?? e})`, `check the network, ${PASS_URL}`);
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/\s+/g, ' ');
+    throw loadError(
+      `${url} is not WebAssembly: the server answered ${type || 'with no content-type'}, starting ${JSON.stringify(head)} (a page served in place of a missing file?)`,
+      `make the bundler emit polargrid_wasm_bg.wasm (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`,
+    );
+  }
+  if (type !== 'application/wasm') {
+    console.warn(`polargrid-core: ${url} is served as ${type || 'no content-type'}, not application/wasm, so it is compiled only once downloaded (slower): serve .wasm files as application/wasm`);
+  }
+  return compile(bytes, url);
+}
+
+async function compile(source, what, streaming = () => WebAssembly.compile(source)) {
+  try {
+    return await streaming();
+  } catch (e) {
+    const text = String(e?.message ?? e);
+    if (/unsafe-eval|Content.Security.Policy|CSP/i.test(text)) {
+      throw loadError(
+        `the page's Content-Security-Policy does not allow WebAssembly (${text})`,
+        "add 'wasm-unsafe-eval' to script-src, e.g. Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'",
+      );
+    }
+    throw loadError(`${what} is not a WebAssembly module this runtime can compile (${text})`, `serve the polargrid_wasm_bg.wasm of this package unchanged, ${PASS_URL}`);
+  }
+}
+
+/** Whether `v` (JSON or an object) is a session snapshot the core wrote, not a grant
+ * (`wasm`: as for `load`). */
+export async function isSessionSnapshot(v, wasm) {
+  await load(wasm);
+  return Core.is_snapshot(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
 const num = (s) => (s === '' || s === undefined ? null : Number(s));
@@ -46,32 +191,113 @@ export class PolarGridError extends Error {
     this.fix = f[6];
     this.serverMessage = f[7] || null;
     this.attempts = num(f[8]) ?? 0;
+    /** For kind `network`: the transport failure (`dns`, `connect`, …, `opaque`). */
+    this.transport = f[10] || null;
   }
   toJSON() {
-    const { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts } = this;
-    return { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts };
+    const { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts, transport } = this;
+    return { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts, transport };
   }
 }
 
-function configError(message, fix = '') {
-  return new PolarGridError(['invalid_config', '', '0', '', '', message, fix, '', '0', `invalid configuration: ${message}${fix ? `. Fix: ${fix}` : ''}`]);
+function configError(message, fix = '', kind = 'invalid_config') {
+  const what = kind === 'invalid_call' ? 'invalid call' : 'invalid configuration';
+  return new PolarGridError([kind, '', '0', '', '', message, fix, '', '0', `${what}: ${message}${fix ? `. Fix: ${fix}` : ''}`]);
 }
 
-// The core throws `kind␟message␟fix` strings for configuration problems.
+// The core throws `kind␟message␟fix` strings for refused options and values (its
+// ConfigError and MisuseError: kind, cause and fix as the core words them).
 function fromCore(e) {
   if (typeof e !== 'string') return e;
-  const [, message, fix] = e.split(SEP);
-  return configError(message, fix);
+  const [kind, message, fix] = e.split(SEP);
+  return configError(message, fix, kind);
 }
 
-// A failure below HTTP, by Node's (undici) error codes; without a code (browsers) the
-// request may have reached the server: "aborted".
-function transportKind(e) {
-  const code = String(e?.cause?.code ?? e?.code ?? '');
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 0;
-  if (/^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code)) return 1;
-  if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) return 2;
-  return 4;
+const IN_NODE = !!globalThis.process?.versions?.node;
+
+// The platform's failure → the core's TransportErrorKind, in Node (undici), exactly as
+// the table "The transport contract" in core/src/lib.rs says:
+//   ENOTFOUND, EAI_AGAIN → dns; ECONNREFUSED, EHOSTUNREACH, ENETUNREACH → connect;
+//   ERR_TLS_*, ERR_SSL_*, CERT_* (and OpenSSL's verify codes) → tls;
+//   UND_ERR_CONNECT_TIMEOUT → connect_timeout; ECONNRESET, UND_ERR_SOCKET → aborted,
+//   and UND_ERR_RES_CONTENT_LENGTH_MISMATCH (the connection ended inside the body: what
+//   undici says for a reset after the head) → aborted; HPE_* (llhttp) and
+//   UND_ERR_HEADERS_OVERFLOW (a head over the core's 64 KiB) → protocol.
+//   Anything else says nothing the table knows: opaque.
+// ("no answer in time → timeout" is the core's own deadline, never an error here.)
+function nodeTransportKind(e) {
+  for (let c = e, depth = 0; c && depth < 4; c = c.cause, depth++) {
+    const codes = [c.code, ...(Array.isArray(c.errors) ? c.errors.map((x) => x?.code) : [])];
+    for (const code of codes.map((x) => String(x ?? ''))) {
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+      if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
+      if (/^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)_)/.test(code)) return 'tls';
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect_timeout';
+      if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'aborted';
+      if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW') return 'protocol';
+    }
+  }
+  return 'opaque';
+}
+
+// The platform's failure → the core's TransportErrorKind in a page (the same table's
+// browser column): fetch rejects with a bare TypeError for refused, DNS, TLS, reset, CORS,
+// CSP and offline alike, so every failure is opaque; the core decides what that means.
+function pageTransportKind(_e) {
+  return 'opaque';
+}
+
+const transportKind = IN_NODE ? nodeTransportKind : pageTransportKind;
+
+// Node's fetch (undici) connects with its global dispatcher's 10 s timeout; a request's
+// own connect_timeout needs an Agent of the same class with that timeout (one per value),
+// heads up to the core's 64 KiB (undici's default is 16), and no timeouts of undici's own
+// (the core's deadlines rule; a stream's body is never cut). Only when the global
+// dispatcher is undici's default Agent: one the app set up (a proxy, a CA) is kept.
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+const MAX_HEAD = 64 * 1024;
+// Each client has its own agents (its connection pool), all closed by close().
+function connectAgent(agents, ms) {
+  if (!IN_NODE) return undefined;
+  let a = agents.get(ms);
+  if (a !== undefined) return a;
+  if (!globalThis[GLOBAL_DISPATCHER]) {
+    try {
+      new Request('http://127.0.0.1/'); // loads undici, which installs its global dispatcher
+    } catch {}
+  }
+  const g = globalThis[GLOBAL_DISPATCHER];
+  const Agent = g?.constructor;
+  a = typeof Agent === 'function' && Agent.name === 'Agent' && isDefaultAgent(g)
+    ? new Agent({ connect: { timeout: ms }, maxHeaderSize: MAX_HEAD, headersTimeout: 0, bodyTimeout: 0 })
+    : null;
+  if (a) a.pool = agents;
+  agents.set(ms, a);
+  return a;
+}
+
+// Node's own default Agent has empty options; an Agent the app installed with options of
+// its own (a CA, a proxy, a socket path) is kept as it is.
+function isDefaultAgent(g) {
+  const key = Object.getOwnPropertySymbols(g).find((k) => k.description === 'options');
+  const o = key && g[key];
+  return !!o && typeof o === 'object' && Object.values(o).every((v) => v === undefined);
+}
+
+// After a request is aborted or fails, undici (Node 20) opens a fresh connection to the
+// same origin that carries nothing and lingers for its keep-alive time (seconds). So the
+// Agent that carried it is retired: later requests get a new one, and the old one closes
+// every connection as soon as its other requests (a stream) are done.
+function retireAgent(a) {
+  if (!a || a.retired) return;
+  a.retired = true;
+  for (const [k, v] of a.pool) if (v === a) a.pool.delete(k);
+  a.close().catch(() => {});
+}
+
+function abortRequest(ctrl, reason) {
+  ctrl.abort(reason);
+  retireAgent(ctrl.agent);
 }
 
 async function bodyPrefix(res) {
@@ -115,14 +341,16 @@ export class PolarGrid {
   #refd = true;
   #timerNow = false; // the timer is armed to fire at once
   #fixed = {}; // the headers of the last request but X-Request-ID
-  #shared = new AbortController();
   #region = null;
   #wantsModel;
+  #purposeFetch = null;
+  #agents = new Map(); // connect timeout ms → undici Agent (Node's own fetch only)
 
   /** Checks the options and builds a client; no request is made until the first call. */
   static async connect(options = {}) {
-    await load();
-    return new PolarGrid(options, INTERNAL);
+    const { wasm, ...rest } = options;
+    await load(wasm);
+    return new PolarGrid(rest, INTERNAL);
   }
 
   constructor(opts, token) {
@@ -148,10 +376,11 @@ export class PolarGrid {
       for (const k of NUMBER_OPTIONS) {
         const v = opts[k];
         if (v == null) continue;
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw configError(`${k} is not a non-negative integer`, `pass a whole number for ${k}`);
-        o.set_number(k, v);
+        if (typeof v !== 'number') throw configError(`${k} is not a number`, `pass a whole number for ${k}`);
+        o.set_number(k, v); // the core's range rules
       }
       if (opts.failoverPinned) o.set_number('failoverPinned', 1);
+      if (opts[PURPOSE_FETCH]) this.#purposeFetch = opts[PURPOSE_FETCH];
       this.#core = new Core(o, opts.seed ?? randomSeed(), now());
     } catch (e) {
       throw fromCore(e);
@@ -189,14 +418,29 @@ export class PolarGrid {
     this.#pump();
   }
 
-  /** 'none', 'exchanging', 'active', 'refreshing', 'ended' or 'direct'. */
+  /** 'none', 'exchanging', 'active', 'refreshing', 'ended' or 'direct', at this moment:
+   * a deadline the clock passed (a device that slept) is handled first. */
   get status() {
+    this.#catchUp();
     return this.#live().status();
   }
 
-  /** The region the last call went to, or null. */
+  /** The region the last call went to, or null, at this moment (as `status`). */
   get region() {
-    return this.#region;
+    this.#catchUp();
+    return this.#live().current_region() ?? null;
+  }
+
+  // Ticks the core at now if one of its deadlines is due: a timer cannot have fired
+  // while the device slept or the clock jumped. Then sends and reports what that caused.
+  #catchUp() {
+    const core = this.#live();
+    const now = this.#now();
+    const at = core.timeout();
+    if (at >= 0 && at <= now) {
+      core.tick(now);
+      this.#pump();
+    }
   }
 
   /** The region that answered a response from `pg.fetch`. */
@@ -210,8 +454,8 @@ export class PolarGrid {
     if (!core) return;
     this.#core = null;
     clearTimeout(this.#timer);
-    this.#shared.abort();
-    for (const c of this.#inflight.values()) c.abort();
+    for (const c of this.#inflight.values()) abortRequest(c);
+    for (const a of [...this.#agents.values()]) retireAgent(a);
     for (const res of this.#held.values()) res.body?.cancel().catch(() => {});
     const err = abortError('the PolarGrid client was closed');
     for (const c of this.#calls.values()) {
@@ -233,7 +477,7 @@ export class PolarGrid {
     const core = this.#core;
     if (!core) return Promise.reject(abortError('the PolarGrid client was closed'));
     let url = input;
-    let { method, headers, body, signal } = init;
+    let { method, headers, body, signal, deadline } = init;
     if (typeof input !== 'string') {
       if (typeof Request === 'function' && input instanceof Request) {
         url = input.url;
@@ -253,10 +497,12 @@ export class PolarGrid {
         if (typeof v === 'string') model = v;
       } catch {}
     }
+    if (deadline != null && typeof deadline !== 'number') return Promise.reject(new TypeError('pg.fetch: deadline is not a number of milliseconds'));
     const now = this.#now();
     // A deadline the clock jumped past (device sleep) is due before this call starts.
-    if (this.#timerAt >= 0 && this.#timerAt <= now) core.tick(now);
-    const id = core.start(now, m, url, model);
+    const at = core.timeout();
+    if (at >= 0 && at <= now) core.tick(now);
+    const id = core.start(now, m, url, model, deadline ?? undefined);
     if (id === 0) return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
     return new Promise((resolve, reject) => {
       const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
@@ -268,7 +514,7 @@ export class PolarGrid {
             c.reason = signal.reason;
             this.#core?.cancel(this.#now(), id);
             this.#pump();
-          } else c.ctrl?.abort(signal.reason); // already answered: stop its body
+          } else if (c.ctrl) abortRequest(c.ctrl, signal.reason); // already answered: stop its body
         };
         signal.addEventListener('abort', c.onAbort, { once: true });
       }
@@ -282,7 +528,10 @@ export class PolarGrid {
     let id;
     while ((id = core.poll_request(this.#now())) !== 0) {
       const call = core.request_call();
-      this.#send(id, call, core.request_head(), call === 0 ? core.request_body() : undefined);
+      // An app call's purpose is 'call' (no string crosses for it, ~0.4 µs).
+      const purpose = call === 0 ? core.request_purpose() : 'call';
+      const connectMs = IN_NODE ? core.request_connect_timeout() : 0;
+      this.#send(id, call, purpose, connectMs, core.request_head(), call === 0 ? core.request_body() : undefined);
     }
     let k;
     while (this.#core && (k = core.poll_event()) !== 0) {
@@ -295,10 +544,12 @@ export class PolarGrid {
         const c = this.#calls.get(core.event_call());
         this.#end(core.event_call(), c?.reason ?? abortError('the call was cancelled'));
       } else if (k === 5) {
+        // The core gave up on a request (its deadline, a cancelled call): abort the fetch
+        // now, which closes its connection, rather than leave it to finish unread.
         const r = core.event_request();
         const ctrl = this.#inflight.get(r);
         this.#inflight.delete(r);
-        if (ctrl !== this.#shared) ctrl?.abort();
+        if (ctrl) abortRequest(ctrl);
       } else if (k === 6) {
         const f = core.event_fields().split(SEP);
         this.#emit('session', {
@@ -379,7 +630,7 @@ export class PolarGrid {
     c.resolve(res);
   }
 
-  async #send(id, callId, head, coreBody) {
+  async #send(id, callId, purpose, connectMs, head, coreBody) {
     const parts = head.split('\n');
     if (parts.length > 3) {
       // The headers changed (a new JWT, a core-owned request): keep them for the next ones.
@@ -389,13 +640,11 @@ export class PolarGrid {
     }
     const fixed = this.#fixed;
     const rid = parts[2];
-    // An app call without a signal of its own shares the client's controller (aborted by
-    // close()); when the core gives up on such a request it is abandoned, and its late
-    // answer dropped. A controller per request costs ~1 µs in Node, most of the budget.
-    const own = callId === 0 || this.#calls.get(callId)?.signal;
-    const ctrl = own ? new AbortController() : this.#shared;
+    // Every request has its own controller: when the core gives up on it (deadline,
+    // cancel) or the client closes, its fetch is aborted and its connection released.
+    const ctrl = new AbortController();
     this.#inflight.set(id, ctrl);
-    if (own && callId !== 0) this.#calls.get(callId).ctrl = ctrl; // a signal after the answer stops its body
+    if (callId !== 0 && this.#calls.get(callId)?.signal) this.#calls.get(callId).ctrl = ctrl; // a signal after the answer stops its body
     let init;
     if (callId === 0) {
       const headers = { ...fixed };
@@ -403,6 +652,8 @@ export class PolarGrid {
       // Never follow a redirect: the core classifies a 3xx, and following one would carry
       // the key or a refresh token to whatever host the answer names.
       init = { method: parts[0], headers, body: coreBody, signal: ctrl.signal, redirect: 'manual' };
+      const agent = connectAgent(this.#agents, connectMs);
+      if (agent) init.dispatcher = ctrl.agent = agent;
     } else {
       const c = this.#calls.get(callId);
       if (!c) return void this.#inflight.delete(id);
@@ -419,6 +670,9 @@ export class PolarGrid {
         if (rid) headers.set('x-request-id', rid);
       }
       init = c.extra ? { ...c.init } : {};
+      delete init.deadline;
+      const agent = init.dispatcher ? null : connectAgent(this.#agents, connectMs);
+      if (agent) init.dispatcher = ctrl.agent = agent;
       init.method = parts[0];
       init.headers = headers;
       init.body = c.body;
@@ -429,7 +683,7 @@ export class PolarGrid {
     let res, text;
     try {
       const f = this.#fetch;
-      res = await f(parts[1], init);
+      res = await (this.#purposeFetch ? this.#purposeFetch(purpose, parts[1], init) : f(parts[1], init));
       // A page's fetch hides a redirect's status and headers (an "opaqueredirect" answer
       // with status 0): the core's contract for that is status 300, "a redirect".
       if (res.type === 'opaqueredirect') res = new Response(null, { status: 300 });
@@ -438,12 +692,14 @@ export class PolarGrid {
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);
+      abortRequest(ctrl); // release what the failure left open
       this.#core.transport_error(this.#now(), id, transportKind(e));
       this.#pump();
       return;
     }
     if (this.#inflight.get(id) !== ctrl) {
       if (text === undefined) res.body?.cancel().catch(() => {});
+      retireAgent(ctrl.agent);
       return;
     }
     this.#inflight.delete(id);
@@ -456,6 +712,7 @@ export class PolarGrid {
       // A success the core did not make any call's answer (the call had ended): drop it.
       this.#held.delete(id);
       res.body?.cancel().catch(() => {});
+      retireAgent(ctrl.agent);
     }
   }
 }

@@ -13,9 +13,10 @@
 //!   separated by U+001F, in the order [`Core::event_fields`] documents.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
 
+mod alloc;
 use polargrid_core::{
-    resolve_region, CallError, CallSpec, Client, Config, DiscoveryScope, Endpoints, Event,
-    HttpRequest, HttpResponse, Method, Purpose, RegionReason, RequestId, SessionChange,
+    resolve_region, CallError, CallSpec, Client, ConfigError, Endpoints, Event, HttpRequest,
+    HttpResponse, Method, MisuseError, Purpose, RegionReason, RequestId, SessionChange,
     SessionSnapshot, SessionStatus, Timestamp, TransportErrorKind,
 };
 use polargrid_core::{CallId, SessionInfo};
@@ -45,21 +46,13 @@ pub struct Core {
     last_headers: Vec<(String, String)>,
 }
 
-/// The options of `PolarGrid.connect`, as the driver passes them.
+/// The options of `PolarGrid.connect`, as the driver passes them: the core's own
+/// [`polargrid_core::Options`], checked by its `build` (the one options → Config path, with
+/// the core's rules and errors).
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct Options {
-    api_key: Option<String>,
-    mode: Option<String>,
-    region: Option<String>,
-    base_url: Option<String>,
-    scope: Option<String>,
-    endpoints: Option<String>,
-    session: Option<String>,
-    max_attempts: Option<u32>,
-    backoff_base_ms: Option<u32>,
-    backoff_max_ms: Option<u32>,
-    failover_pinned: bool,
+    inner: polargrid_core::Options,
 }
 
 #[wasm_bindgen]
@@ -71,27 +64,44 @@ impl Options {
     }
     /// Sets a string option by name; an unknown name is an error naming it.
     pub fn set(&mut self, name: &str, value: String) -> Result<(), JsValue> {
+        let o = &mut self.inner;
         let slot = match name {
-            "apiKey" => &mut self.api_key,
-            "mode" => &mut self.mode,
-            "region" => &mut self.region,
-            "baseURL" => &mut self.base_url,
-            "scope" => &mut self.scope,
-            "endpoints" => &mut self.endpoints,
-            "session" => &mut self.session,
+            "apiKey" => &mut o.api_key,
+            "mode" => &mut o.mode,
+            "region" => &mut o.region,
+            "baseURL" => &mut o.base_url,
+            "scope" => &mut o.scope,
+            "endpoints" => &mut o.endpoints_json,
+            "session" => &mut o.session_json,
             _ => return Err(config_error(&format!("unknown option {name}"), "")),
         };
         *slot = Some(value);
         Ok(())
     }
-    /// Sets a number option by name (`maxAttempts`, `backoffBaseMs`, `backoffMaxMs`,
-    /// `failoverPinned` as 0/1).
-    pub fn set_number(&mut self, name: &str, value: u32) -> Result<(), JsValue> {
+    /// Sets a number option by name: `maxAttempts`, `backoffBaseMs`, `backoffMaxMs`,
+    /// `requestTimeoutMs`, `callDeadlineMs`, `connectTimeoutMs`, `authTimeoutMs`, and the flags
+    /// `failoverPinned`, `keyVisibleToUsers`, `allowKeyInBrowser` as 0/1. A value that is
+    /// not a whole number from 0 to 2^53 is an error naming the option.
+    pub fn set_number(&mut self, name: &str, value: f64) -> Result<(), JsValue> {
+        if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9.0e15) {
+            return Err(config_error(
+                &format!("{name} is not a non-negative whole number"),
+                &format!("pass a whole number for {name}"),
+            ));
+        }
+        let v = value as u64;
+        let o = &mut self.inner;
         match name {
-            "maxAttempts" => self.max_attempts = Some(value),
-            "backoffBaseMs" => self.backoff_base_ms = Some(value),
-            "backoffMaxMs" => self.backoff_max_ms = Some(value),
-            "failoverPinned" => self.failover_pinned = value != 0,
+            "maxAttempts" => o.max_attempts = Some(u32::try_from(v).unwrap_or(u32::MAX)),
+            "backoffBaseMs" => o.backoff_base_ms = Some(v),
+            "backoffMaxMs" => o.backoff_max_ms = Some(v),
+            "requestTimeoutMs" => o.request_timeout_ms = Some(v),
+            "callDeadlineMs" => o.call_deadline_ms = Some(v),
+            "connectTimeoutMs" => o.connect_timeout_ms = Some(v),
+            "authTimeoutMs" => o.auth_timeout_ms = Some(v),
+            "failoverPinned" => o.failover_pinned = v != 0,
+            "keyVisibleToUsers" => o.key_visible_to_users = v != 0,
+            "allowKeyInBrowser" => o.allow_key_in_browser = v != 0,
             _ => return Err(config_error(&format!("unknown option {name}"), "")),
         }
         Ok(())
@@ -101,6 +111,16 @@ impl Options {
 /// A configuration error as it crosses: `invalid_config␟message␟fix`.
 fn config_error(message: &str, fix: &str) -> JsValue {
     JsValue::from_str(&join(&["invalid_config", message, fix]))
+}
+
+/// The core's configuration error as it crosses: `kind␟cause␟fix`.
+fn core_config_error(e: &ConfigError) -> JsValue {
+    JsValue::from_str(&join(&[e.kind().as_str(), &e.cause(), e.fix()]))
+}
+
+/// A refused value (snapshot, grant) as it crosses: `invalid_call␟cause␟fix`.
+fn misuse_error(e: &MisuseError) -> JsValue {
+    JsValue::from_str(&join(&[e.kind().as_str(), e.cause(), e.fix()]))
 }
 
 fn join(fields: &[&str]) -> String {
@@ -127,73 +147,6 @@ fn opt_num<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Builds the core's `Config`; errors carry the core's own message and fix.
-fn build_config(o: &Options) -> Result<(Config, Endpoints), JsValue> {
-    let key = o.api_key.clone();
-    let mut cfg = match (o.mode.as_deref().unwrap_or("session"), key) {
-        ("session", Some(k)) => Config::new(k),
-        ("direct", Some(k)) => Config::direct(k),
-        ("handoff", None) => Config::handoff(),
-        ("handoff", Some(_)) => {
-            return Err(config_error(
-                "handoff mode keeps no API key on this device",
-                "drop apiKey, or use mode 'session'",
-            ))
-        }
-        ("session" | "direct", None) if o.session.is_some() => {
-            // A restored session needs no key until it must be exchanged again.
-            Config::handoff()
-        }
-        ("session" | "direct", None) => {
-            return Err(config_error(
-                "apiKey is missing",
-                "pass your pg_… key (or a session to restore, or mode 'handoff')",
-            ))
-        }
-        (m, _) => {
-            return Err(config_error(
-                &format!("mode {m:?} is not session, direct or handoff"),
-                "use mode 'session' (default), 'direct' or 'handoff'",
-            ))
-        }
-    };
-    let endpoints = match &o.endpoints {
-        Some(json) => Endpoints::from_json(json).map_err(|e| core_config_error(&e))?,
-        None => Endpoints::default(),
-    };
-    cfg = cfg.with_endpoints(endpoints.clone());
-    if let Some(r) = &o.region {
-        cfg = cfg.with_region(r);
-    }
-    if let Some(u) = &o.base_url {
-        cfg = cfg.with_base_url(u);
-    }
-    if let Some(s) = &o.scope {
-        cfg.scope = DiscoveryScope::parse(s);
-    }
-    cfg.failover_pinned = o.failover_pinned;
-    if let Some(n) = o.max_attempts {
-        cfg.retry.max_attempts = n;
-    }
-    if let Some(ms) = o.backoff_base_ms {
-        cfg.retry.base_backoff = core::time::Duration::from_millis(ms.into());
-    }
-    if let Some(ms) = o.backoff_max_ms {
-        cfg.retry.max_backoff = core::time::Duration::from_millis(ms.into());
-    }
-    cfg.user_agent = concat!("polargrid-core-js/", env!("CARGO_PKG_VERSION")).to_string();
-    Ok((cfg, endpoints))
-}
-
-/// The core's `ConfigError` says `…; fix: …`: split it into message and fix.
-fn core_config_error(e: &dyn core::fmt::Display) -> JsValue {
-    let text = e.to_string();
-    match text.split_once("; fix: ") {
-        Some((m, f)) => config_error(m, f),
-        None => config_error(&text, ""),
-    }
-}
-
 fn region_url(e: &Endpoints, id: &str) -> String {
     match e
         .regions
@@ -212,19 +165,20 @@ impl Core {
     /// and request ids. A `session` option is restored at `now`.
     #[wasm_bindgen(constructor)]
     pub fn new(o: &Options, seed: f64, now: f64) -> Result<Core, JsValue> {
-        let (cfg, endpoints) = build_config(o)?;
+        let mut inner = o.inner.clone();
+        if inner.user_agent.is_none() {
+            inner.user_agent =
+                Some(concat!("polargrid-core-js/", env!("CARGO_PKG_VERSION")).to_string());
+        }
+        let built = inner.build().map_err(|e| core_config_error(&e))?;
+        let cfg = built.config;
+        let endpoints = cfg.endpoints.clone();
         let routing = cfg.routing.clone();
         let mut client = Client::new(cfg, seed as u64).map_err(|e| core_config_error(&e))?;
-        if let Some(json) = &o.session {
-            let snap = SessionSnapshot::from_json(json).map_err(|e| {
-                config_error(
-                    &e.to_string(),
-                    "pass the snapshot from pg.snapshot() or a 'session' event as it was",
-                )
-            })?;
+        if let Some(snap) = &built.session {
             client
-                .restore(ts(now), &snap)
-                .map_err(|e| config_error(&e.to_string(), "drop mode 'direct' to restore"))?;
+                .restore(ts(now), snap)
+                .map_err(|e| misuse_error(&e))?;
         }
         let autorouter = trim_slash(&endpoints.autorouter);
         let mut prefixes: Vec<String> = endpoints
@@ -266,6 +220,12 @@ impl Core {
         })
     }
 
+    /// Whether `json` is a session snapshot this core wrote (not a grant): the browser
+    /// entry's `session` option takes either, and only the core reads the format.
+    pub fn is_snapshot(json: &str) -> bool {
+        SessionSnapshot::from_json(json).is_ok()
+    }
+
     /// The URL to give an OpenAI-style client as its base (`…/v1`); `pg.fetch` accepts
     /// full URLs under it (and under every region and the autorouter).
     #[wasm_bindgen(getter)]
@@ -281,9 +241,17 @@ impl Core {
     }
 
     /// Starts a call: `method` 0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD; `target` a
-    /// path (`/v1/models`) or a full URL on a PolarGrid host. Returns the call id, or 0
-    /// with the reason in [`last_error`](Self::last_error).
-    pub fn start(&mut self, now: f64, method: u8, target: &str, model: Option<String>) -> f64 {
+    /// path (`/v1/models`) or a full URL on a PolarGrid host; `deadline_ms` bounds the call
+    /// as a whole (`CallSpec::deadline`; none: the configured call deadline). Returns the
+    /// call id, or 0 with the reason in [`last_error`](Self::last_error).
+    pub fn start(
+        &mut self,
+        now: f64,
+        method: u8,
+        target: &str,
+        model: Option<String>,
+        deadline_ms: Option<f64>,
+    ) -> f64 {
         let method = match method {
             0 => Method::Get,
             1 => Method::Post,
@@ -308,6 +276,12 @@ impl Core {
         let path = if path.is_empty() { "/" } else { path };
         let mut spec = CallSpec::new(method, path);
         spec.model = model;
+        if let Some(ms) = deadline_ms {
+            if !(ms.is_finite() && ms >= 1.0) {
+                return self.fail("the deadline is not a number of milliseconds of at least 1");
+            }
+            spec.deadline = Some(core::time::Duration::from_millis(ms as u64));
+        }
         match self.client.start_call(ts(now), spec) {
             Ok(CallId(id)) => id as f64,
             Err(e) => {
@@ -350,7 +324,7 @@ impl Core {
     pub fn hand_over(&mut self, now: f64, grant: &str) -> Result<(), JsValue> {
         self.client
             .hand_over(ts(now), grant)
-            .map_err(|e| config_error(&e.to_string(), "pass the auth service's answer as is"))
+            .map_err(|e| misuse_error(&e))
     }
 
     /// The session snapshot to persist (holds secrets), if a session is held.
@@ -358,7 +332,8 @@ impl Core {
         self.client.session_snapshot().map(|s| s.to_json())
     }
 
-    /// `none`, `exchanging`, `active`, `refreshing`, `ended` or `direct`.
+    /// `none`, `exchanging`, `active`, `refreshing`, `ended` or `direct`, as of the last
+    /// input (the driver ticks the core at `now` first when a deadline is due).
     pub fn status(&self) -> String {
         match self.client.session_status() {
             SessionStatus::Direct => "direct",
@@ -369,6 +344,11 @@ impl Core {
             _ => "ended",
         }
         .to_string()
+    }
+
+    /// The region the last call went to (the core's `current_region`), if any.
+    pub fn current_region(&self) -> Option<String> {
+        self.client.current_region().map(str::to_string)
     }
 
     /// Calls that have not ended.
@@ -405,6 +385,29 @@ impl Core {
             Some(Purpose::Call(CallId(c))) => c as f64,
             _ => 0.0,
         }
+    }
+
+    /// Why the request is sent: `exchange`, `refresh`, `discover` or `call`
+    /// ([`Purpose::as_str`]); the driver never guesses it from the URL.
+    pub fn request_purpose(&self) -> String {
+        self.req
+            .as_ref()
+            .map_or("", |r| r.purpose.as_str())
+            .to_string()
+    }
+
+    /// How long to wait for the answer the core needs, ms (`HttpRequest::timeout`).
+    pub fn request_timeout(&self) -> f64 {
+        self.req
+            .as_ref()
+            .map_or(0.0, |r| r.timeout.as_millis() as f64)
+    }
+
+    /// How long to wait for the connection, ms (`HttpRequest::connect_timeout`).
+    pub fn request_connect_timeout(&self) -> f64 {
+        self.req
+            .as_ref()
+            .map_or(0.0, |r| r.connect_timeout.as_millis() as f64)
     }
 
     /// Everything to send but the body: `METHOD\nURL\nX-Request-ID`, then — only when
@@ -473,15 +476,12 @@ impl Core {
             .handle_response(ts(now), RequestId(id as u64), resp);
     }
 
-    /// Request `id` failed below HTTP: `kind` 0 dns, 1 connect, 2 tls, 3 timeout, 4 aborted.
-    pub fn transport_error(&mut self, now: f64, id: f64, kind: u8) {
-        let kind = match kind {
-            0 => TransportErrorKind::Dns,
-            1 => TransportErrorKind::Connect,
-            2 => TransportErrorKind::Tls,
-            3 => TransportErrorKind::Timeout,
-            _ => TransportErrorKind::Aborted,
-        };
+    /// Request `id` failed below HTTP: `kind` is a [`TransportErrorKind`] name (`dns`,
+    /// `connect`, `tls`, `connect_timeout`, `timeout`, `aborted`, `protocol`, `opaque`), as
+    /// the driver's mapping function (the table in the core's docs) gives it. A name the
+    /// core does not know is `opaque`: the cause was not said in words the core reads.
+    pub fn transport_error(&mut self, now: f64, id: f64, kind: &str) {
+        let kind = TransportErrorKind::parse(kind).unwrap_or(TransportErrorKind::Opaque);
         let _ = self
             .client
             .handle_transport_error(ts(now), RequestId(id as u64), kind);
@@ -568,7 +568,8 @@ impl Core {
 }
 
 /// kind, status, retryable (0/1), retry after ms, request id, cause, fix, server message,
-/// attempts, and the whole human message (the core's `Display`: never a secret).
+/// attempts, the whole human message (the core's `Display`: never a secret), and the
+/// transport failure behind a `network` error (empty otherwise).
 fn error_fields(e: &CallError) -> String {
     join(&[
         e.kind.as_str(),
@@ -584,6 +585,7 @@ fn error_fields(e: &CallError) -> String {
         e.server_message.as_deref().unwrap_or(""),
         &e.attempts.to_string(),
         &e.to_string(),
+        e.kind.transport().map_or("", TransportErrorKind::as_str),
     ])
 }
 

@@ -63,7 +63,7 @@ test('rate_limited_call_carries_retry_after_and_request_id', async () => {
     assert.equal(e.retryAfterMs, 120000);
     assert.match(e.requestId, /\S/);
     const sent = JSON.parse(JSON.stringify(e));
-    assert.deepEqual(Object.keys(sent).sort(), ['attempts', 'cause', 'fix', 'kind', 'message', 'name', 'requestId', 'retryAfterMs', 'retryable', 'serverMessage', 'status']);
+    assert.deepEqual(Object.keys(sent).sort(), ['attempts', 'cause', 'fix', 'kind', 'message', 'name', 'requestId', 'retryAfterMs', 'retryable', 'serverMessage', 'status', 'transport']);
     assertNoSecret(e, [emu.info.keys.read_write, pg.snapshot()]);
     return true;
   });
@@ -193,4 +193,41 @@ test('node_process_with_a_closed_client_exits_on_its_own', async () => {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   assert.equal(code, 0);
   assert.match(out, /call: AbortError\nclosed/);
+});
+
+test('status_after_sleeping_past_the_refresh_tokens_life_is_ended_at_once', async () => {
+  const now = testClock();
+  const pg = await connect({ apiKey: undefined, mode: 'handoff', now });
+  const mint = await fetch(`${emu.info.auth}/v1/auth/session`, { method: 'POST', headers: { authorization: `Bearer ${emu.info.keys.read_write}` } });
+  pg.handOver(await mint.text());
+  assert.equal(pg.status, 'active');
+  const ended = [];
+  pg.on('sessionEnded', (e) => ended.push(e.error.kind));
+  now.advance(40 * 86_400_000); // the device slept past the refresh token's 30 days: no timer fired
+  assert.equal(pg.status, 'ended');
+  assert.deepEqual(ended, ['session_expired']);
+  pg.close();
+});
+
+test('cancelled_call_closes_its_connection_at_once', async () => {
+  const { createServer } = await import('node:net');
+  let closed;
+  const gone = new Promise((resolve) => (closed = resolve));
+  let arrived;
+  const there = new Promise((resolve) => (arrived = resolve));
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', arrived);
+    s.on('close', closed); // never answers: only the client can hang up
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pg = await connect({ mode: 'direct', baseURL: `http://127.0.0.1:${server.address().port}` });
+  const ctrl = new AbortController();
+  const call = pg.fetch('/v1/models', { signal: ctrl.signal });
+  await there;
+  ctrl.abort(new Error('user left'));
+  await assert.rejects(call, /user left/);
+  await gone; // the test's timeout is the failure guard
+  pg.close();
+  server.close();
 });

@@ -15,6 +15,8 @@
 //! region again, after an ambiguous one (timeout, 5xx) possibly the same — the rule
 //! and why are in [`crate::route`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::classify::capped;

@@ -19,8 +19,10 @@
 //! Everything is a vector or a binary heap: small code (the wasm build pays for each
 //! generic map type) and no per-input scan.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
 
 use crate::call::{Call, Phase};
 use crate::config::DiscoveryScope;

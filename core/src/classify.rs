@@ -2,11 +2,14 @@
 //! [`CallError`] a program can act on. Follows the troubleshooting table of PolarGrid's
 //! authentication docs; see `PROTOCOL.md` "Error bodies and classification inputs".
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::error::{CallError, ErrorKind};
 use crate::http::{HttpResponse, TransportErrorKind, MAX_ERROR_BODY};
 use crate::httpdate::{parse_http_date, parse_retry_after};
+use crate::json::Reader;
 use crate::secret::{scrub, Secret};
 use crate::time::Timestamp;
 
@@ -168,35 +171,91 @@ pub fn local(kind: ErrorKind, stage: Stage) -> CallError {
 /// service's scope answer — even when it travelled through the CDN and carries its headers.
 /// An answer that is not service-shaped is treated as the CDN's: "use an admin key" would
 /// be the wrong fix for it.
-fn is_cdn_block(json: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
+fn is_cdn_block(json: Option<&ErrorBody>) -> bool {
     match json {
-        Some(obj) => !["message", "detail", "code", "error"]
+        Some(ErrorBody([message, detail, error, _, code])) => ![message, detail, error, code]
             .iter()
-            .any(|k| obj.get(*k).is_some_and(|v| !v.is_null())),
+            .any(|t| t.as_ref().is_some_and(|t| !t.null)),
         None => true,
     }
 }
 
-fn parse_json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
-    match serde_json::from_slice::<serde_json::Value>(body).ok()? {
-        serde_json::Value::Object(m) => Some(m),
-        _ => None,
-    }
+/// A member of an error body, as far as the message needs it.
+#[derive(Default)]
+struct Text {
+    null: bool,
+    string: bool,
+    /// What a person is shown: a string as it is, an object's `message`, anything else
+    /// (number, array, boolean) as its JSON text; `None` for `null`.
+    text: Option<String>,
 }
 
-fn server_message(
-    body: &[u8],
-    json: Option<&serde_json::Map<String, serde_json::Value>>,
-    secrets: &[&Secret],
-) -> Option<String> {
+/// The members of an error body the core reads, the last of each as a JSON object keeps
+/// them: `message`, `detail`, `error`, `Message`, `code`.
+struct ErrorBody([Option<Text>; 5]);
+
+const BODY_KEYS: [&str; 5] = ["message", "detail", "error", "Message", "code"];
+
+fn parse_json_object(body: &[u8]) -> Option<ErrorBody> {
+    let mut b = ErrorBody(Default::default());
+    Reader::document(body, true, |r| {
+        r.object(
+            true,
+            &mut |k, r| match BODY_KEYS.iter().position(|n| *n == k) {
+                Some(i) => {
+                    let t = text_of(r)?;
+                    if let Some(slot) = b.0.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                    Some(())
+                }
+                None => r.skip(),
+            },
+        )
+    })?;
+    Some(b)
+}
+
+fn text_of(r: &mut Reader<'_>) -> Option<Text> {
+    let mut t = Text::default();
+    match r.peek()? {
+        b'"' => {
+            t.string = true;
+            t.text = Some(r.string()?);
+        }
+        b'{' => {
+            r.object(true, &mut |k, r| {
+                if k == "message" {
+                    t.text = text_of(r)?.text;
+                    Some(())
+                } else {
+                    r.skip()
+                }
+            })?;
+        }
+        _ if r.null() => t.null = true,
+        _ => {
+            let from = r.pos();
+            r.skip()?;
+            t.text = Some(String::from_utf8_lossy(r.source(from, r.pos())).into_owned());
+        }
+    }
+    Some(t)
+}
+
+fn server_message(body: &[u8], json: Option<&ErrorBody>, secrets: &[&Secret]) -> Option<String> {
     let text = match json {
         Some(obj) => {
-            let msg = ["message", "detail", "error", "Message"]
-                .iter()
-                .find_map(|k| obj.get(*k).and_then(value_text));
-            let code = obj.get("code").and_then(|v| v.as_str());
+            let [message, detail, error, capital, code] = &obj.0;
+            let msg = [message, detail, error, capital]
+                .into_iter()
+                .find_map(|t| t.as_ref()?.text.clone());
+            let code = code
+                .as_ref()
+                .filter(|t| t.string)
+                .and_then(|t| t.text.as_deref());
             match (msg, code) {
-                (Some(m), Some(c)) => format!("{m} ({c})"),
+                (Some(m), Some(c)) => [m.as_str(), " (", c, ")"].concat(),
                 (Some(m), None) => m,
                 (None, Some(c)) => c.to_string(),
                 (None, None) => return None,
@@ -232,15 +291,6 @@ pub(crate) fn printable(s: &str) -> String {
                 && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
         })
         .collect()
-}
-
-fn value_text(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Null => None,
-        serde_json::Value::Object(o) => o.get("message").and_then(value_text),
-        other => Some(other.to_string()),
-    }
 }
 
 /// One line of cause and one line of fix per kind.
@@ -319,8 +369,8 @@ fn explain(kind: ErrorKind, stage: Stage) -> (&'static str, &'static str) {
             "check that the endpoints point at PolarGrid and not at a proxy or captive portal",
         ),
         (ErrorKind::Network(TransportErrorKind::Opaque), _) => (
-            "the request failed and the platform did not say why: offline, refused, DNS, CORS or the page's Content-Security-Policy",
-            "check the network connection, and that the page's CSP connect-src and the server's CORS allow the PolarGrid hosts; calls that are not safe to repeat are not retried",
+            "the request failed and the platform did not say why: offline, refused, DNS, TLS, or in a web page also CORS or the page's Content-Security-Policy",
+            "check the network connection (in a web page also that its CSP connect-src and the server's CORS allow the PolarGrid hosts); calls that are not safe to repeat are not retried",
         ),
         (ErrorKind::MalformedResponse, _) => (
             "the service answered with something the client could not read",

@@ -1,6 +1,8 @@
 //! The client: the machines wired together behind the Sans-IO surface.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use crate::call::{Budget, Call, CallSpec, Next, Outcome, Phase, UsedCredential};
 use crate::calls::{Calls, Timer, Timers};

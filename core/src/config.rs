@@ -1,8 +1,11 @@
 //! Configuration: what the app says, checked before any request is made.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::error::ConfigError;
+use crate::json::Reader;
 use crate::secret::Secret;
 use crate::url::BaseUrl;
 
@@ -179,27 +182,6 @@ impl Endpoints {
     /// Every binding's `endpoints` option goes through here, so one option points any
     /// binding at the emulator. URLs are checked later, by [`crate::Client::new`].
     pub fn from_json(json: &str) -> Result<Endpoints, ConfigError> {
-        #[derive(serde::Deserialize)]
-        struct Region {
-            id: String,
-            #[serde(default)]
-            name: Option<String>,
-            #[serde(default)]
-            country: Option<String>,
-            #[serde(default)]
-            url: Option<String>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Shape {
-            #[serde(default)]
-            autorouter: Option<String>,
-            #[serde(default)]
-            auth: Option<String>,
-            #[serde(default)]
-            edge_template: Option<String>,
-            #[serde(default)]
-            regions: Option<Vec<Region>>,
-        }
         let bad = |problem: &'static str| ConfigError::BadEndpoints { problem };
         if json.len() > 64 * 1024 {
             return Err(bad("longer than 64 KiB"));
@@ -207,34 +189,68 @@ impl Endpoints {
         if !json.trim_start().starts_with('{') {
             return Err(bad("not a JSON object"));
         }
-        let shape: Shape = serde_json::from_str(json)
-            .map_err(|_| bad("not a JSON object of the expected shape"))?;
         let mut e = Endpoints::default();
-        if let Some(a) = shape.autorouter {
-            e.autorouter = a;
-        }
-        if let Some(a) = shape.auth {
-            e.auth = a;
-        }
-        if let Some(t) = shape.edge_template {
-            e.edge_template = t;
-        }
-        if let Some(regions) = shape.regions {
+        let mut regions: Option<Vec<RegionInfo>> = None;
+        Reader::document(json.as_bytes(), false, |r| {
+            r.fields(
+                &["autorouter", "auth", "edge_template", "regions"],
+                &mut |i, r| {
+                    let slot = match i {
+                        0 => &mut e.autorouter,
+                        1 => &mut e.auth,
+                        2 => &mut e.edge_template,
+                        _ => {
+                            regions = r.opt(|r| {
+                                let mut list = Vec::new();
+                                r.array(&mut |r| {
+                                    list.push(read_region(r)?);
+                                    Some(())
+                                })?;
+                                Some(list)
+                            })?;
+                            return Some(());
+                        }
+                    };
+                    if let Some(v) = r.opt(Reader::string)? {
+                        *slot = v;
+                    }
+                    Some(())
+                },
+            )
+        })
+        .ok_or(bad("not a JSON object of the expected shape"))?;
+        if let Some(regions) = regions {
             if regions.is_empty() {
                 return Err(bad("`regions` is empty"));
             }
-            e.regions = regions
-                .into_iter()
-                .map(|r| RegionInfo {
-                    name: r.name.unwrap_or_else(|| r.id.clone()),
-                    country: r.country.unwrap_or_default(),
-                    id: r.id,
-                    url: r.url,
-                })
-                .collect();
+            e.regions = regions;
         }
         Ok(e)
     }
+}
+
+/// One region of an endpoints JSON: `id` required; `name` defaults to it.
+fn read_region(r: &mut Reader<'_>) -> Option<RegionInfo> {
+    let mut f: [Option<String>; 4] = Default::default();
+    r.fields(&["id", "name", "country", "url"], &mut |i, r| {
+        let v = r.opt(Reader::string)?;
+        if i == 0 {
+            // `id` is a String, not an Option: `null` is of the wrong type.
+            v.as_ref()?;
+        }
+        if let Some(slot) = f.get_mut(i) {
+            *slot = v;
+        }
+        Some(())
+    })?;
+    let [id, name, country, url] = f;
+    let id = id?;
+    Some(RegionInfo {
+        name: name.unwrap_or_else(|| id.clone()),
+        country: country.unwrap_or_default(),
+        id,
+        url,
+    })
 }
 
 /// Retry policy for app calls.

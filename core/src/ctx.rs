@@ -1,7 +1,9 @@
 //! What every machine needs to act: the checked config, fresh ids and jitter, and the
 //! queues of outgoing requests and events.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use core::time::Duration;
 
@@ -31,7 +33,11 @@ impl Ctx<'_> {
     pub(crate) fn trace_id(&mut self) -> String {
         let a = self.rng.next_u64();
         let b = self.rng.next_u64() & 0xFFFF_FFFF;
-        format!("pgc-{a:016x}{b:08x}")
+        let mut s = String::with_capacity(28);
+        s.push_str("pgc-");
+        crate::json::push_hex(&mut s, a, 16);
+        crate::json::push_hex(&mut s, b, 8);
+        s
     }
 
     /// Equal jitter: a delay uniformly in `[d/2, d]`.

@@ -1,6 +1,8 @@
 //! Public error types: the classification every failure is sorted into, configuration
 //! errors, and driver misuse.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 use core::time::Duration;
 
@@ -167,7 +169,7 @@ impl CallError {
         }
         if let Some(code) = self.status {
             s.push_str(" (HTTP ");
-            push_decimal(&mut s, u64::from(code));
+            crate::json::push_decimal(&mut s, u64::from(code));
             s.push(')');
         }
         s.push_str(": ");
@@ -187,66 +189,44 @@ impl CallError {
     }
 }
 
-/// Appends `n` in decimal (no `core::fmt`).
-fn push_decimal(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message())
     }
 }
 
-impl std::error::Error for CallError {}
+impl core::error::Error for CallError {}
 
 /// A configuration problem, found before any request is made. Its
 /// [`kind`](Self::kind), [`cause`](Self::cause) and [`fix`](Self::fix) are what bindings
 /// show; `Display` joins them for Rust users.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The API key does not look like a PolarGrid key.
-    #[error("api key is malformed: {problem}; fix: pass the key exactly as the Console showed it (it starts with `pg_`)")]
     MalformedApiKey {
         /// What is wrong with it (never the key itself).
         problem: &'static str,
     },
     /// The mode needs an API key and none was given.
-    #[error("mode {mode} needs an api key; fix: pass a `pg_…` key, or use handoff mode with a session minted by your backend")]
     MissingApiKey {
         /// The mode that needs it.
         mode: &'static str,
     },
     /// Handoff mode was given an API key: it keeps none on the device.
-    #[error(
-        "handoff mode keeps no api key on this device; fix: drop the key, or use session mode"
-    )]
     KeyInHandoff,
     /// A key where the people using the app can read it (a page or worker).
-    #[error("a pg_ key in a web page can be read by anyone who opens it; fix: keep the key on your backend, mint sessions there and hand them over (handoff mode); for a local tool only, allow the key in the browser explicitly")]
     KeyInBrowser,
     /// Both a region and a base URL were given.
-    #[error(
-        "region and base url were both given; fix: pass one of them, or neither to auto-route"
-    )]
     RegionAndBaseUrl,
     /// The mode is not one the client knows.
-    #[error(
-        "mode is not session, direct or handoff; fix: use session (the default), direct or handoff"
-    )]
     UnknownMode,
     /// The session snapshot to restore could not be read.
-    #[error("the session to restore is unusable ({problem}); fix: pass the snapshot exactly as the client gave it (pg.snapshot() or a session event), or none")]
     BadSession {
         /// What is wrong.
         problem: &'static str,
     },
     /// A URL could not be parsed or is not allowed.
-    #[error("{field} is not a usable url ({problem}); fix: {fix}")]
     BadUrl {
         /// Which setting.
         field: &'static str,
@@ -256,19 +236,16 @@ pub enum ConfigError {
         fix: &'static str,
     },
     /// A region name is neither a known id, an alias, nor a well-formed id.
-    #[error("region {region:?} is not a region id or alias; fix: use an id like `yto-01` or an alias like `toronto`")]
     UnknownRegion {
         /// The name given.
         region: String,
     },
     /// The endpoints JSON could not be read.
-    #[error("endpoints JSON is unusable ({problem}); fix: pass the emulator's start-up JSON as it is, or an object with `autorouter`, `auth` and `regions`")]
     BadEndpoints {
         /// What is wrong.
         problem: &'static str,
     },
     /// A setting is out of range.
-    #[error("{field} is out of range ({problem}); fix: pass a value in range, or leave it unset for the default")]
     OutOfRange {
         /// Which setting.
         field: &'static str,
@@ -278,6 +255,29 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The whole error as one line (what `Display` prints: `…; fix: …`), built without
+    /// `core::fmt` so the wasm build can use it. Never holds a secret.
+    pub fn message(&self) -> String {
+        let region;
+        let parts: &[&str] = match self {
+            ConfigError::MalformedApiKey { problem } => &["api key is malformed: ", problem, "; fix: pass the key exactly as the Console showed it (it starts with `pg_`)"],
+            ConfigError::MissingApiKey { mode } => &["mode ", mode, " needs an api key; fix: pass a `pg_…` key, or use handoff mode with a session minted by your backend"],
+            ConfigError::KeyInHandoff => &["handoff mode keeps no api key on this device; fix: drop the key, or use session mode"],
+            ConfigError::KeyInBrowser => &["a pg_ key in a web page can be read by anyone who opens it; fix: keep the key on your backend, mint sessions there and hand them over (handoff mode); for a local tool only, allow the key in the browser explicitly"],
+            ConfigError::RegionAndBaseUrl => &["region and base url were both given; fix: pass one of them, or neither to auto-route"],
+            ConfigError::UnknownMode => &["mode is not session, direct or handoff; fix: use session (the default), direct or handoff"],
+            ConfigError::BadSession { problem } => &["the session to restore is unusable (", problem, "); fix: pass the snapshot exactly as the client gave it (pg.snapshot() or a session event), or none"],
+            ConfigError::BadUrl { field, problem, fix } => &[field, " is not a usable url (", problem, "); fix: ", fix],
+            ConfigError::UnknownRegion { region: r } => {
+                region = quoted(r);
+                &["region ", &region, " is not a region id or alias; fix: use an id like `yto-01` or an alias like `toronto`"]
+            }
+            ConfigError::BadEndpoints { problem } => &["endpoints JSON is unusable (", problem, "); fix: pass the emulator's start-up JSON as it is, or an object with `autorouter`, `auth` and `regions`"],
+            ConfigError::OutOfRange { field, problem } => &[field, " is out of range (", problem, "); fix: pass a value in range, or leave it unset for the default"],
+        };
+        parts.concat()
+    }
+
     /// [`ErrorKind::InvalidConfig`], or [`ErrorKind::KeyInBrowser`].
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -342,21 +342,32 @@ impl ConfigError {
 
 /// The driver or the app used the core wrongly; the core's state is unchanged. Its
 /// [`kind`](Self::kind) is always [`ErrorKind::InvalidCall`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MisuseError {
     /// An answer for a request id the core never emitted (or already answered).
-    #[error("unknown request id {0}: it was never emitted by this client or was already answered")]
     UnknownRequest(RequestId),
     /// A session snapshot could not be read.
-    #[error("session snapshot unreadable: {0}")]
     BadSnapshot(&'static str),
     /// A call spec is unusable.
-    #[error("bad call: {0}")]
     BadCall(&'static str),
 }
 
 impl MisuseError {
+    /// The whole error as one line (what `Display` prints), built without `core::fmt`.
+    pub fn message(&self) -> String {
+        match self {
+            MisuseError::UnknownRequest(id) => {
+                let mut s = String::from("unknown request id req#");
+                crate::json::push_decimal(&mut s, id.0);
+                s.push_str(": it was never emitted by this client or was already answered");
+                s
+            }
+            MisuseError::BadSnapshot(why) => ["session snapshot unreadable: ", why].concat(),
+            MisuseError::BadCall(why) => ["bad call: ", why].concat(),
+        }
+    }
+
     /// Always [`ErrorKind::InvalidCall`].
     pub fn kind(&self) -> ErrorKind {
         ErrorKind::InvalidCall
@@ -379,5 +390,70 @@ impl MisuseError {
             MisuseError::BadSnapshot(_) => "pass the snapshot or grant exactly as it was given (a session event's snapshot, or your backend's session answer)",
             MisuseError::BadCall(_) => "fix the call as the cause says; paths look like /v1/models, methods are GET, POST, PUT, DELETE, PATCH or HEAD",
         }
+    }
+}
+
+/// `s` in double quotes, escaped as Rust's `{:?}` escapes it (without `core::fmt`).
+fn quoted(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '\'' => q.push(c),
+            c => q.extend(c.escape_debug()),
+        }
+    }
+    q.push('"');
+    q
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+impl fmt::Display for MisuseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for MisuseError {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn config_and_misuse_messages_are_what_display_printed_before_without_fmt() {
+        let region = ConfigError::UnknownRegion {
+            region: "a\"b'c\n".into(),
+        };
+        assert_eq!(
+            region.message(),
+            r#"region "a\"b'c\n" is not a region id or alias; fix: use an id like `yto-01` or an alias like `toronto`"#
+        );
+        let url = ConfigError::BadUrl {
+            field: "base url",
+            problem: "no host",
+            fix: "pass https://…",
+        };
+        assert_eq!(
+            url.to_string(),
+            "base url is not a usable url (no host); fix: pass https://…"
+        );
+        assert_eq!(
+            MisuseError::UnknownRequest(RequestId(42)).message(),
+            "unknown request id req#42: it was never emitted by this client or was already answered"
+        );
+        assert_eq!(
+            MisuseError::BadSnapshot("x").to_string(),
+            "session snapshot unreadable: x"
+        );
+        assert_eq!(MisuseError::BadCall("y").message(), "bad call: y");
     }
 }

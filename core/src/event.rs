@@ -2,6 +2,8 @@
 
 use crate::error::CallError;
 use crate::http::{CallId, RequestId};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::snapshot::SessionSnapshot;
 use crate::time::Timestamp;
 

@@ -1,12 +1,13 @@
 //! Reading a session grant (an exchange/refresh answer, a hand-over, a snapshot) into
 //! [`Tokens`]: what is malformed, what is cleaned before anyone sees it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
-
-use serde::Deserialize;
 
 use crate::classify::printable;
 use crate::http::{HttpResponse, MAX_CORE_BODY};
+use crate::json::{Any, Reader};
 use crate::jwt::{read_claims, Scope};
 use crate::secret::Secret;
 use crate::skew::GrantTimes;
@@ -61,14 +62,54 @@ pub(crate) fn header_safe_token(t: &str) -> bool {
     !t.is_empty() && t.len() <= MAX_TOKEN && t.bytes().all(|b| (0x21..0x7f).contains(&b))
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Answer {
     session_token: Option<String>,
     token: Option<String>,
     refresh_token: Option<String>,
-    session_id: Option<serde_json::Value>,
-    expires_in: Option<serde_json::Value>,
-    refresh_expires_in: Option<serde_json::Value>,
+    session_id: Option<Any>,
+    expires_in: Option<Any>,
+    refresh_expires_in: Option<Any>,
+}
+
+impl Answer {
+    /// The answer's fields, typed as serde's derive would read them (a string field
+    /// holding anything but a string or `null` makes the answer malformed).
+    fn read(body: &[u8]) -> Option<Answer> {
+        const NAMES: [&str; 6] = [
+            "session_token",
+            "token",
+            "refresh_token",
+            "session_id",
+            "expires_in",
+            "refresh_expires_in",
+        ];
+        let mut a = Answer::default();
+        Reader::document(body, false, |r| {
+            r.fields(&NAMES, &mut |i, r| {
+                match i {
+                    0 => a.session_token = r.opt(Reader::string)?,
+                    1 => a.token = r.opt(Reader::string)?,
+                    2 => a.refresh_token = r.opt(Reader::string)?,
+                    3 => {
+                        r.peek();
+                        let from = r.pos();
+                        a.session_id = r.any()?.map(|v| match v {
+                            // A number stays as the server wrote it.
+                            Any::Num(_) => Any::Str(
+                                String::from_utf8_lossy(r.source(from, r.pos())).into_owned(),
+                            ),
+                            v => v,
+                        });
+                    }
+                    4 => a.expires_in = r.any()?,
+                    _ => a.refresh_expires_in = r.any()?,
+                }
+                Some(())
+            })
+        })?;
+        Some(a)
+    }
 }
 
 /// Reads an exchange/refresh answer (or a hand-over of one). `server_now` anchors the
@@ -86,7 +127,7 @@ pub(crate) fn parse_answer(resp: &HttpResponse, server_now: Timestamp) -> Result
 
 /// Reads the JSON of an exchange answer.
 pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, ()> {
-    let a: Answer = serde_json::from_slice(body).map_err(|_| ())?;
+    let a = Answer::read(body).ok_or(())?;
     let jwt = a
         .session_token
         .or(a.token)
@@ -95,9 +136,9 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
         // the key on a device that must not hold it (handoff mode, browsers).
         .filter(|t| !t.starts_with("pg_"))
         .ok_or(())?;
-    let secs = |v: &Option<serde_json::Value>| {
+    let secs = |v: &Option<Any>| {
         v.as_ref()
-            .and_then(serde_json::Value::as_f64)
+            .and_then(Any::f64)
             .filter(|s| *s > 0.0 && *s < 1.0e10)
             .map(|s| Duration::from_millis((s * 1000.0) as u64))
     };
@@ -124,8 +165,7 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
         .as_ref()
         .map(|_| server_now.plus(secs(&a.refresh_expires_in).unwrap_or(DEFAULT_REFRESH_TTL)));
     let session_id = match a.session_id {
-        Some(serde_json::Value::String(s)) if s.len() <= MAX_SESSION_ID => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(Any::Str(s)) if s.len() <= MAX_SESSION_ID => Some(s),
         _ => None,
     };
     let claims_exp = claims.as_ref().map(|c| c.exp);

@@ -1,6 +1,9 @@
 //! The model routing hint, read from an app call's body: one rule for every binding.
 
 use crate::http::MAX_CORE_BODY;
+use crate::json::{Any, Reader};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Longest model name used as a hint (the same bound [`CallSpec`](crate::CallSpec) checks).
 const MAX_MODEL: usize = 256;
@@ -10,11 +13,6 @@ const MAX_MODEL: usize = 256;
 /// object, no string `model`, too large). Bindings pass the body as they send it and never
 /// look into it themselves.
 pub fn model_hint(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Shape {
-        #[serde(default)]
-        model: Option<serde_json::Value>,
-    }
     if body.len() > MAX_CORE_BODY {
         return None;
     }
@@ -22,9 +20,15 @@ pub fn model_hint(body: &[u8]) -> Option<String> {
     if *first != b'{' {
         return None;
     }
-    let shape: Shape = serde_json::from_slice(body).ok()?;
-    match shape.model? {
-        serde_json::Value::String(m) if !m.is_empty() && m.len() <= MAX_MODEL => Some(m),
+    let mut model = None;
+    Reader::document(body, false, |r| {
+        r.fields(&["model"], &mut |_, r| {
+            model = r.any()?;
+            Some(())
+        })
+    })?;
+    match model? {
+        Any::Str(m) if !m.is_empty() && m.len() <= MAX_MODEL => Some(m),
         _ => None,
     }
 }

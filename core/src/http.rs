@@ -1,6 +1,8 @@
 //! What crosses the Sans-IO boundary: complete request descriptions out, responses and
 //! transport errors in. The transport rules every driver follows are in the crate docs.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 use core::time::Duration;
 

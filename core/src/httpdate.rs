@@ -1,5 +1,7 @@
 //! `Retry-After` and HTTP-date (`Date` header) parsing.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::time::Timestamp;

@@ -7,6 +7,8 @@
 //! in id order, as with the `BTreeMap` it replaces — at a fraction of the code in the
 //! wasm build, where every generic map type is paid for once per key/value pair.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct IdMap<K, V> {
@@ -41,8 +43,10 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
         }
         match self.find(&k) {
             Ok(i) => {
-                if self.slots[i].1.replace(v).is_none() {
-                    self.live += 1;
+                if let Some((_, slot)) = self.slots.get_mut(i) {
+                    if slot.replace(v).is_none() {
+                        self.live += 1;
+                    }
                 }
             }
             Err(i) => {
@@ -54,17 +58,17 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
 
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
         let i = self.find(k).ok()?;
-        self.slots[i].1.as_ref()
+        self.slots.get(i)?.1.as_ref()
     }
 
     pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         let i = self.find(k).ok()?;
-        self.slots[i].1.as_mut()
+        self.slots.get_mut(i)?.1.as_mut()
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let i = self.find(k).ok()?;
-        let v = self.slots[i].1.take()?;
+        let v = self.slots.get_mut(i)?.1.take()?;
         self.live -= 1;
         while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
             self.slots.pop();
@@ -91,9 +95,98 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
     }
 }
 
+/// A small map as a vector of pairs, searched linearly: for the router's few keys
+/// (routes by model and scope, regions), where a `BTreeMap` would cost its code once per
+/// key/value pair in the wasm build. Order is insertion order.
+#[derive(Debug)]
+pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap(Vec::new())
+    }
+}
+
+impl<K, V> VecMap<K, V> {
+    fn find<Q>(&self, k: &Q) -> Option<usize>
+    where
+        K: core::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.iter().position(|(x, _)| x.borrow() == k)
+    }
+
+    pub(crate) fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: core::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.get(self.find(k)?).map(|(_, v)| v)
+    }
+
+    pub(crate) fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: core::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        let i = self.find(k)?;
+        self.0.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// Inserts or replaces.
+    pub(crate) fn insert(&mut self, k: K, v: V)
+    where
+        K: PartialEq,
+    {
+        match self.get_mut(&k) {
+            Some(slot) => *slot = v,
+            None => self.0.push((k, v)),
+        }
+    }
+
+    /// The value for `k`, inserted as `V::default()` first when missing.
+    pub(crate) fn get_or_default(&mut self, k: K) -> Option<&mut V>
+    where
+        K: PartialEq,
+        V: Default,
+    {
+        let i = match self.find(&k) {
+            Some(i) => i,
+            None => {
+                self.0.push((k, V::default()));
+                self.0.len() - 1
+            }
+        };
+        self.0.get_mut(i).map(|(_, v)| v)
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::IdMap;
+    use super::{IdMap, VecMap};
+
+    #[test]
+    fn vec_map_inserts_replaces_and_finds_by_borrowed_key() {
+        let mut m: VecMap<String, u32> = VecMap::default();
+        m.insert("a".into(), 1);
+        m.insert("b".into(), 2);
+        m.insert("a".into(), 3);
+        assert_eq!(m.get("a"), Some(&3));
+        assert_eq!(m.get("c"), None);
+        *m.get_or_default("c".into()).unwrap_or(&mut 0) += 5;
+        *m.get_or_default("b".into()).unwrap_or(&mut 0) += 5;
+        assert_eq!(m.get("c"), Some(&5));
+        assert_eq!(m.get("b"), Some(&7));
+        for v in m.values_mut() {
+            *v = 0;
+        }
+        assert_eq!(m.0.len(), 3);
+        assert!(m.0.iter().all(|(_, v)| *v == 0));
+    }
 
     #[test]
     fn holes_and_out_of_order_ids_keep_lookups_and_order_right() {

@@ -1,9 +1,9 @@
 //! Reading (never verifying) a session JWT's claims: `exp`, `iat`, and the permission
 //! level when present.
 
-use base64::Engine as _;
-use serde::Deserialize;
-
+use crate::json::{Any, Reader};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::time::Timestamp;
 
 /// The claims the core uses, read from the JWT payload without verifying it (the edge
@@ -48,15 +48,6 @@ pub enum JwtError {
     Claims,
 }
 
-#[derive(Deserialize)]
-struct RawClaims {
-    exp: Option<serde_json::Value>,
-    iat: Option<serde_json::Value>,
-    scope: Option<serde_json::Value>,
-    permissions: Option<serde_json::Value>,
-    scp: Option<serde_json::Value>,
-}
-
 /// Longest token the core will look at.
 const MAX_JWT: usize = 16 * 1024;
 
@@ -71,39 +62,71 @@ pub fn read_claims(token: &str) -> Result<JwtClaims, JwtError> {
     else {
         return Err(JwtError::Shape);
     };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(p.trim_end_matches('='))
-        .map_err(|_| JwtError::Base64)?;
-    let raw: RawClaims = serde_json::from_slice(&bytes).map_err(|_| JwtError::Claims)?;
-    let exp = raw.exp.as_ref().and_then(seconds).ok_or(JwtError::Claims)?;
-    let iat = raw.iat.as_ref().and_then(seconds);
-    let scope = [raw.scope, raw.permissions, raw.scp]
-        .into_iter()
-        .flatten()
-        .find_map(|v| scope_words(&v));
+    let bytes = base64url(p.trim_end_matches('=')).ok_or(JwtError::Base64)?;
+    // exp, iat, scope, permissions, scp.
+    let mut raw: [Option<Any>; 5] = Default::default();
+    Reader::document(&bytes, false, |r| {
+        r.fields(
+            &["exp", "iat", "scope", "permissions", "scp"],
+            &mut |i, r| {
+                let v = r.any()?;
+                if let Some(slot) = raw.get_mut(i) {
+                    *slot = v;
+                }
+                Some(())
+            },
+        )
+    })
+    .ok_or(JwtError::Claims)?;
+    let [exp, iat, scopes @ ..] = raw;
+    let exp = exp.as_ref().and_then(seconds).ok_or(JwtError::Claims)?;
+    let iat = iat.as_ref().and_then(seconds);
+    let scope = scopes.into_iter().flatten().find_map(|v| scope_words(&v));
     Ok(JwtClaims { exp, iat, scope })
 }
 
-fn seconds(v: &serde_json::Value) -> Option<Timestamp> {
-    let f = v.as_f64()?;
+/// Decodes unpadded base64url as strictly as the `base64` crate's `URL_SAFE_NO_PAD`:
+/// only the URL-safe alphabet, no length of the form 4n+1, and the unused low bits of the
+/// last character zero.
+fn base64url(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (bits < 6 && acc == 0).then_some(out)
+}
+
+fn seconds(v: &Any) -> Option<Timestamp> {
+    let f = v.f64()?;
     if !(0.0..=1.0e13).contains(&f) {
         return None;
     }
     Some(Timestamp((f * 1000.0) as u64))
 }
 
-fn scope_words(v: &serde_json::Value) -> Option<Scope> {
+fn scope_words(v: &Any) -> Option<Scope> {
     let words: Vec<String> = match v {
-        serde_json::Value::String(s) => s
+        Any::Str(s) => s
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|w| !w.is_empty())
             .map(str::to_ascii_lowercase)
             .collect(),
-        serde_json::Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str())
-            .map(str::to_ascii_lowercase)
-            .collect(),
+        Any::Arr(a) => a.iter().map(|x| x.to_ascii_lowercase()).collect(),
         _ => return None,
     };
     Some(Scope { words })
@@ -111,6 +134,7 @@ fn scope_words(v: &serde_json::Value) -> Option<Scope> {
 
 #[cfg(test)]
 pub(crate) fn make_test_jwt(payload: &str) -> String {
+    use base64::Engine as _;
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     format!(
         "{}.{}.{}",
@@ -145,6 +169,25 @@ mod tests {
     fn claims_without_scope_have_none() {
         let t = make_test_jwt(r#"{"exp":1700000000.5}"#);
         assert_eq!(read_claims(&t).unwrap().scope, None);
+    }
+
+    #[test]
+    fn base64url_decodes_as_strictly_as_the_base64_crate() {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut cases: Vec<String> = [
+            "", "A", "AA", "AB", "AAA", "AAB", "AAAA", "-_", "a+b", "ab=", "Zm9vYg",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for n in 0..40u8 {
+            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect();
+            cases.push(e.encode(&bytes));
+        }
+        for c in cases {
+            assert_eq!(base64url(&c), e.decode(&c).ok(), "{c:?}");
+        }
     }
 
     #[test]

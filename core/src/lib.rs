@@ -63,12 +63,12 @@
 //! |---|---|---|---|---|---|---|
 //! | name not resolved | `dns` | `ENOTFOUND`, `EAI_AGAIN` → `dns` | `opaque` | `ConnectError` (name resolution) → `dns` | `UnknownHostException` → `dns` | `cannotFindHost`, `dnsLookupFailed` → `dns` |
 //! | refused, unreachable | `connect` | `ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH` → `connect` | `opaque` | `ConnectError` → `connect` | `ConnectException`, `NoRouteToHostException` → `connect` | `cannotConnectToHost` → `connect` |
-//! | TLS handshake | `tls` | `ERR_TLS_*`, `CERT_*` → `tls` | `opaque` | `ConnectError` (SSL) → `tls` | `SSLException` → `tls` | `secureConnectionFailed`, `serverCertificate*` → `tls` |
+//! | TLS handshake | `tls` | `ERR_TLS_*`, `ERR_SSL_*`, `CERT_*`, OpenSSL verify codes (`DEPTH_ZERO_SELF_SIGNED_CERT`, `SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_*`) → `tls` | `opaque` | `ConnectError` (SSL) → `tls` | `SSLException` → `tls` | `secureConnectionFailed`, `serverCertificate*` → `tls` |
 //! | connect timed out | `connect_timeout` | `UND_ERR_CONNECT_TIMEOUT` → `connect_timeout` | `opaque` | `ConnectTimeout` → `connect_timeout` | `SocketTimeoutException` while connecting → `connect_timeout` | `timedOut` before the connection → `connect_timeout` |
 //! | no answer in time | `timeout` | the core's deadline → `timeout` | the core's deadline → `timeout` | `ReadTimeout`, `WriteTimeout`, `PoolTimeout` → `timeout` | `SocketTimeoutException` while reading → `timeout` | `timedOut` after the connection → `timeout` |
-//! | reset, closed after sending | `aborted` | `ECONNRESET`, `UND_ERR_SOCKET` → `aborted` | `opaque` | `ReadError`, `RemoteProtocolError` (closed) → `aborted` | other `IOException` → `aborted` | `networkConnectionLost` → `aborted` |
-//! | malformed answer | `protocol` | `HPE_*` → `protocol` | `opaque` | `RemoteProtocolError` (parse) → `protocol` | a head the core refuses → `protocol` | `badServerResponse` → `protocol` |
-//! | cause not given | — | — | `TypeError` → `opaque` | — | — | — |
+//! | reset, closed after sending | `aborted` | `ECONNRESET`, `UND_ERR_SOCKET`, `UND_ERR_RES_CONTENT_LENGTH_MISMATCH` → `aborted` | `opaque` | `ReadError`, `RemoteProtocolError` (closed) → `aborted` | other `IOException` → `aborted` | `networkConnectionLost` → `aborted` |
+//! | malformed answer | `protocol` | `HPE_*`, `UND_ERR_HEADERS_OVERFLOW` → `protocol` | `opaque` | `RemoteProtocolError` (parse) → `protocol` | a head the core refuses → `protocol` | `badServerResponse` → `protocol` |
+//! | cause not given | — | any other error → `opaque` | `TypeError` → `opaque` | — | — | — |
 //!
 //! (Each binding's mapping function cites this table; its tests produce each row the
 //! emulator can produce.)
@@ -88,6 +88,18 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+// `alloc` only: a wasm build can then drop std's panic and formatting runtime (its own
+// panic handler), and every other binding links std as before.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude gave every module, from `alloc`.
+mod prelude {
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
 
 mod call;
 mod calls;
@@ -102,6 +114,7 @@ mod hint;
 mod http;
 mod httpdate;
 mod idmap;
+mod json;
 mod jwt;
 mod options;
 mod rng;
@@ -128,6 +141,7 @@ pub use http::{
     TransportErrorKind, MAX_APP_HEADERS, MAX_CORE_BODY, MAX_ERROR_BODY, MAX_HEAD, MAX_HEADER_VALUE,
 };
 pub use httpdate::{parse_http_date, parse_retry_after};
+pub use json::push_decimal;
 pub use jwt::{read_claims, JwtClaims, JwtError, Scope};
 pub use options::{Built, Options};
 pub use secret::Secret;

@@ -14,6 +14,8 @@
 //! - A region and a base URL together are refused (which would win is a guess).
 //! - A session to restore must be a snapshot this client wrote; direct mode keeps none.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::config::{Config, DiscoveryScope, Endpoints, Mode, Routing};
@@ -50,6 +52,10 @@ pub struct Options {
     pub request_timeout_ms: Option<u64>,
     /// A call as a whole, ms (default twice the request timeout).
     pub call_deadline_ms: Option<u64>,
+    /// Establishing a connection, ms, for every request (default 10 000).
+    pub connect_timeout_ms: Option<u64>,
+    /// Each exchange or refresh request, ms (default 10 000).
+    pub auth_timeout_ms: Option<u64>,
     /// `User-Agent` product token, like `polargrid-core-python/0.1.0`.
     pub user_agent: Option<String>,
     /// The app runs where its users can read it (a web page or worker).
@@ -148,6 +154,12 @@ impl Options {
         }
         if let Some(ms) = self.call_deadline_ms {
             cfg.timeouts.call_deadline = Some(range("call_deadline_ms", ms)?);
+        }
+        if let Some(ms) = self.connect_timeout_ms {
+            cfg.timeouts.connect = range("connect_timeout_ms", ms)?;
+        }
+        if let Some(ms) = self.auth_timeout_ms {
+            cfg.timeouts.auth = range("auth_timeout_ms", ms)?;
         }
         if let Some(ua) = &self.user_agent {
             cfg.user_agent = ua.clone();

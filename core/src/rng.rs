@@ -3,6 +3,8 @@
 //! Same seed and same inputs give the same jitter and the same request ids, which is
 //! what makes deterministic simulation and replayable traces possible.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for jitter and ids.
 #[derive(Clone, Debug)]
 pub(crate) struct Rng {

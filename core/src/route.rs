@@ -47,11 +47,12 @@
 //! and a pinned region without failover have nowhere else to go: there a call retries
 //! the same place whatever the failure.
 
-use std::collections::BTreeMap;
-
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
-use serde::Deserialize;
+use crate::idmap::{IdMap, VecMap};
+use crate::json::{Any, Reader};
 
 use crate::config::{resolve_region, Checked, DiscoveryScope, RouteMode};
 use crate::ctx::Ctx;
@@ -112,9 +113,9 @@ pub(crate) enum Input<'a> {
 /// The route machine.
 #[derive(Debug, Default)]
 pub(crate) struct Router {
-    entries: BTreeMap<RouteKey, Entry>,
-    health: BTreeMap<String, Health>,
-    discovering: BTreeMap<RequestId, RouteKey>,
+    entries: VecMap<RouteKey, Entry>,
+    health: VecMap<String, Health>,
+    discovering: IdMap<RequestId, RouteKey>,
     current: Option<String>,
 }
 
@@ -252,11 +253,12 @@ impl Router {
             Input::EdgeFailed(region) => {
                 let threshold = ctx.cfg.cfg.failures_before_down;
                 let cooldown = ctx.cfg.cfg.region_cooldown;
-                let h = self.health.entry(region.to_string()).or_default();
-                h.failures += 1;
-                if h.failures >= threshold {
-                    h.down_until = Some(now.plus(cooldown));
-                    h.failures = 0;
+                if let Some(h) = self.health.get_or_default(region.to_string()) {
+                    h.failures += 1;
+                    if h.failures >= threshold {
+                        h.down_until = Some(now.plus(cooldown));
+                        h.failures = 0;
+                    }
                 }
             }
             Input::EdgeOk(region) => {
@@ -362,7 +364,7 @@ impl Router {
 fn discover(key: &RouteKey, ctx: &mut Ctx<'_>) -> RequestId {
     let mut query = Vec::new();
     if let Some(m) = &key.model {
-        query.push(format!("model={}", percent_encode(m)));
+        query.push(["model=", &percent_encode(m)].concat());
     }
     if key.scope == DiscoveryScope::Global {
         query.push("scope=global".to_string());
@@ -387,17 +389,35 @@ pub(crate) fn percent_encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            crate::json::push_hex(&mut out, u64::from(b), 2);
         }
     }
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct RouteAnswer {
     region: Option<String>,
     endpoint: Option<String>,
-    ttl: Option<serde_json::Value>,
+    ttl: Option<Any>,
+}
+
+impl RouteAnswer {
+    fn read(body: &[u8]) -> Option<RouteAnswer> {
+        let mut a = RouteAnswer::default();
+        Reader::document(body, false, |r| {
+            r.fields(&["region", "endpoint", "ttl"], &mut |i, r| {
+                match i {
+                    0 => a.region = r.opt(Reader::string)?,
+                    1 => a.endpoint = r.opt(Reader::string)?,
+                    _ => a.ttl = r.any()?,
+                }
+                Some(())
+            })
+        })?;
+        Some(a)
+    }
 }
 
 /// Reads a 200 discovery answer; `None` for anything unusable, including an endpoint the
@@ -406,7 +426,7 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
     if resp.status != 200 || resp.body.len() > MAX_CORE_BODY {
         return None;
     }
-    let a: RouteAnswer = serde_json::from_slice(&resp.body).ok()?;
+    let a = RouteAnswer::read(&resp.body)?;
     let region = resolve_region(a.region.as_deref()?)?;
     let url = BaseUrl::parse(a.endpoint.as_deref()?).ok()?;
     if !cfg.edge_allowed(&url) {
@@ -415,7 +435,7 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
     let ttl = a
         .ttl
         .as_ref()
-        .and_then(serde_json::Value::as_f64)
+        .and_then(Any::f64)
         .filter(|t| *t > 0.0 && t.is_finite())
         .map(|t| {
             Duration::from_millis(

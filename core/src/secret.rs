@@ -1,5 +1,7 @@
 //! `Secret`: an API key, JWT or refresh token that never shows up in output.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 /// A credential (API key, session JWT, refresh token).

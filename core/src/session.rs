@@ -28,6 +28,8 @@
 //!
 //! [`RetryPolicy::max_retry_after`]: crate::RetryPolicy::max_retry_after
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::classify::{classify_response, classify_transport, local, malformed, Credential, Stage};
@@ -364,7 +366,7 @@ impl Session {
         let refresh_alive = t.refresh_exp.is_none_or(|e| server_now < e);
         match (&t.refresh, refresh_alive, ctx.cfg.api_key.is_some()) {
             (Some(r), true, _) => {
-                let body = serde_json::json!({ "refresh_token": r.expose() }).to_string();
+                let body = one_field("refresh_token", r.expose());
                 let id = self.auth_request(Purpose::Refresh, "/v1/auth/refresh", None, body, ctx);
                 self.state = State::Refreshing(id);
                 None
@@ -388,7 +390,7 @@ impl Session {
         let Some(key) = ctx.cfg.api_key.clone() else {
             return;
         };
-        let body = serde_json::json!({ "user_agent": ctx.cfg.cfg.user_agent }).to_string();
+        let body = one_field("user_agent", &ctx.cfg.cfg.user_agent);
         let id = self.auth_request(Purpose::Exchange, "/v1/auth/session", Some(&key), body, ctx);
         self.state = State::Exchanging(id);
     }
@@ -405,7 +407,7 @@ impl Session {
         if let Some(k) = key {
             headers.push((
                 "Authorization".to_string(),
-                format!("Bearer {}", k.expose()),
+                ["Bearer ", k.expose()].concat(),
             ));
         }
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
@@ -687,4 +689,15 @@ fn info(t: &Tokens, refresh_at: Option<Timestamp>) -> SessionInfo {
         refresh_at,
         scope: t.scope.as_ref().map(|s| s.words.clone()),
     }
+}
+
+/// `{"name":"value"}`, the body of the core's auth requests.
+fn one_field(name: &str, value: &str) -> String {
+    let mut s = String::with_capacity(8 + name.len() + value.len());
+    s.push('{');
+    crate::json::push_str(&mut s, name);
+    s.push(':');
+    crate::json::push_str(&mut s, value);
+    s.push('}');
+    s
 }

@@ -29,6 +29,8 @@
 //! `Retry-After` is read against the `Date` of the same answer (see
 //! [`crate::classify::classify_response`]), never against this estimate, when it has one.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::time::Duration;
 
 use crate::time::Timestamp;

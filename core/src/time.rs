@@ -1,5 +1,7 @@
 //! Time as the core sees it: instants handed in by the driver, never read from a clock.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 use core::time::Duration;
 

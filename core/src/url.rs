@@ -3,6 +3,8 @@
 //! The core only ever needs `scheme://host[:port][/path]`; anything richer (userinfo,
 //! query, fragment in a base URL) is rejected rather than interpreted.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// A parsed base URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
@@ -92,16 +94,22 @@ impl BaseUrl {
 
     /// `scheme://host[:port]`.
     pub(crate) fn origin(&self) -> String {
-        let scheme = if self.https { "https" } else { "http" };
-        match self.port {
-            Some(p) => format!("{scheme}://{}:{p}", self.host),
-            None => format!("{scheme}://{}", self.host),
+        let scheme = if self.https { "https://" } else { "http://" };
+        let mut s = String::with_capacity(self.host.len() + self.path.len() + 16);
+        s.push_str(scheme);
+        s.push_str(&self.host);
+        if let Some(p) = self.port {
+            s.push(':');
+            crate::json::push_decimal(&mut s, u64::from(p));
         }
+        s
     }
 
     /// The full base (origin and path, no trailing slash).
     pub(crate) fn base(&self) -> String {
-        format!("{}{}", self.origin(), self.path)
+        let mut s = self.origin();
+        s.push_str(&self.path);
+        s
     }
 
     /// `base + path`, where `path` starts with `/`.
@@ -111,13 +119,12 @@ impl BaseUrl {
     /// `/v1/models` is `https://edge/v1/models`.
     pub(crate) fn join(&self, path: &str) -> String {
         let already = !self.path.is_empty()
-            && path.starts_with(self.path.as_str())
-            && path[self.path.len()..].starts_with('/');
-        if already {
-            format!("{}{}", self.origin(), path)
-        } else {
-            format!("{}{}", self.base(), path)
-        }
+            && path
+                .strip_prefix(self.path.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+        let mut s = if already { self.origin() } else { self.base() };
+        s.push_str(path);
+        s
     }
 
     /// Same scheme, host and port.

@@ -112,6 +112,28 @@ fn contested_combinations_are_refused_the_same_way_everywhere() {
                 problem: "must be from 1 ms to 24 h",
             },
         ),
+        (
+            "zero connect timeout",
+            Options {
+                connect_timeout_ms: Some(0),
+                ..opts()
+            },
+            ConfigError::OutOfRange {
+                field: "connect_timeout_ms",
+                problem: "must be from 1 ms to 24 h",
+            },
+        ),
+        (
+            "auth timeout over a day",
+            Options {
+                auth_timeout_ms: Some(86_400_001),
+                ..opts()
+            },
+            ConfigError::OutOfRange {
+                field: "auth_timeout_ms",
+                problem: "must be from 1 ms to 24 h",
+            },
+        ),
     ];
     for (what, o, want) in cases {
         let e = o.build().unwrap_err();
@@ -169,6 +191,8 @@ fn numbers_reach_the_config() {
         backoff_max_ms: Some(20),
         request_timeout_ms: Some(1500),
         call_deadline_ms: Some(4000),
+        connect_timeout_ms: Some(700),
+        auth_timeout_ms: Some(900),
         failover_pinned: true,
         scope: Some(" GLOBAL ".into()),
         user_agent: Some("polargrid-core-test/1".into()),
@@ -180,6 +204,8 @@ fn numbers_reach_the_config() {
     assert_eq!(c.retry.max_backoff.as_millis(), 20);
     assert_eq!(c.timeouts.call.as_millis(), 1500);
     assert_eq!(c.timeouts.call_deadline.unwrap().as_millis(), 4000);
+    assert_eq!(c.timeouts.connect.as_millis(), 700);
+    assert_eq!(c.timeouts.auth.as_millis(), 900);
     assert!(c.failover_pinned);
     assert_eq!(c.scope, polargrid_core::DiscoveryScope::Global);
     assert_eq!(c.user_agent, "polargrid-core-test/1");

@@ -13,13 +13,15 @@ from typing import Any
 
 from ._client import BASE_URL, AsyncPolarGrid, PolarGrid, __version__
 from ._errors import (APIConnectionError, AuthenticationError, BadRequestError, BillingError,
-                      ClientClosedError, ConfigError, InternalServerError, NotFoundError,
-                      PermissionDeniedError, PolarGridError, RateLimitError, UnexpectedResponseError)
+                      ClientClosedError, ConfigError, ErrorKind, InternalServerError, InvalidCallError,
+                      NotFoundError, PermissionDeniedError, PolarGridError, RateLimitError,
+                      UnexpectedResponseError)
 
 __all__ = ["PolarGrid", "AsyncPolarGrid", "PolarGridTransport", "AsyncPolarGridTransport", "BASE_URL",
            "PolarGridError", "AuthenticationError", "PermissionDeniedError", "BillingError",
            "BadRequestError", "NotFoundError", "RateLimitError", "InternalServerError",
-           "APIConnectionError", "UnexpectedResponseError", "ConfigError", "ClientClosedError",
+           "APIConnectionError", "UnexpectedResponseError", "ConfigError", "InvalidCallError",
+           "ClientClosedError", "ErrorKind",
            "__version__"]
 
 

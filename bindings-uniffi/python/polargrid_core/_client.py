@@ -12,7 +12,7 @@ import os
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Tuple, Union
 
-from ._errors import ConfigError, PolarGridError, from_native
+from ._errors import from_native
 
 if TYPE_CHECKING:
     import httpx
@@ -21,7 +21,10 @@ __version__ = "0.1.0"
 #: The base URL to give an OpenAI client that runs through a PolarGrid transport: only
 #: its path is used; the transport routes to the right edge.
 BASE_URL = "https://polargrid.invalid/v1"
-_MODES = ("session", "direct", "handoff")
+
+
+def _ms(seconds: Optional[float]) -> Optional[int]:
+    return None if seconds is None else max(1, int(seconds * 1000))
 
 
 def _native() -> Any:
@@ -34,40 +37,36 @@ class _Client:
                  base_url: Optional[str], endpoints: Union[str, Mapping[str, Any], None],
                  session: Optional[str], on_session: Optional[Callable[[Optional[str]], None]],
                  max_attempts: Optional[int], failover_pinned: bool, seed: Optional[int],
-                 backoff_ms: Optional[Tuple[int, int]], clock_offset_ms: int, transport: Any) -> None:
+                 backoff_ms: Optional[Tuple[int, int]], clock_offset_ms: int, timeout: Optional[float],
+                 call_deadline: Optional[float], connect_timeout: Optional[float], auth_timeout: Optional[float],
+                 transport: Any) -> None:
         n = _native()
         from . import _http
-        if mode not in _MODES:
-            raise ConfigError(f"mode {mode!r} is not one of {', '.join(_MODES)}; fix: pick one", kind="config")
         if api_key is None and mode != "handoff":
             api_key = os.environ.get("POLARGRID_API_KEY")
         if endpoints is not None and not isinstance(endpoints, str):
             endpoints = _json.dumps(endpoints)
         options = n.Options(
-            mode=getattr(n.AuthMode, mode.upper()), region=region, base_url=base_url, scope=scope,
-            endpoints_json=endpoints, failover_pinned=failover_pinned, max_attempts=max_attempts,
-            backoff_base_ms=backoff_ms[0] if backoff_ms else None,
-            backoff_max_ms=backoff_ms[1] if backoff_ms else None, seed=seed,
-            user_agent=f"polargrid-core-python/{__version__}")
+            api_key=api_key, mode=mode, region=region, base_url=base_url, scope=scope,
+            endpoints_json=endpoints, session_json=session, failover_pinned=failover_pinned,
+            max_attempts=max_attempts, backoff_base_ms=backoff_ms[0] if backoff_ms else None,
+            backoff_max_ms=backoff_ms[1] if backoff_ms else None, request_timeout_ms=_ms(timeout),
+            call_deadline_ms=_ms(call_deadline), connect_timeout_ms=_ms(connect_timeout),
+            auth_timeout_ms=_ms(auth_timeout),
+            user_agent=f"polargrid-core-python/{__version__}", seed=seed, clock_offset_ms=clock_offset_ms)
         self._t = transport
         listener = _http.Listener(on_session) if on_session is not None else None
         try:
-            self._driver = n.Driver(api_key, options, transport, listener)
-            if clock_offset_ms:
-                self._driver.advance_clock(clock_offset_ms)
-            if session is not None:
-                self._driver.restore(session)
+            self._driver = n.Driver(options, transport, listener)
         except n.PolarGridError as e:
             raise from_native(e) from None
         self.base_url = BASE_URL
 
-    def _start(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
-               model: Optional[str], timeout: Optional[float]) -> int:
-        n = _native()
-        req = n.CallRequest(method=method, path=path, model=model, idempotent=None,
-                            timeout_ms=None if timeout is None else int(timeout * 1000))
+    def _start(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+               timeout: Optional[float]) -> int:
+        req = _native().CallRequest(method=method, path=path, body=content, headers=headers,
+                                    timeout_ms=_ms(timeout))
         call: int = self._driver.start(req)
-        self._t.put_body(call, (content, headers))
         return call
 
     def hand_over(self, grant: Union[str, Mapping[str, Any]]) -> None:
@@ -110,16 +109,15 @@ class _Client:
 
 
 def _body(json: Any, content: Union[str, bytes, None], headers: Optional[Mapping[str, str]]
-          ) -> Tuple[Optional[bytes], List[Tuple[str, str]], Optional[str]]:
-    hdrs = [(k, v) for k, v in (headers or {}).items()]
-    model = None
+          ) -> Tuple[Optional[bytes], List[Any]]:
+    Header = _native().Header
+    hdrs = [Header(name=k, value=v) for k, v in (headers or {}).items()]
     if json is not None:
         content = _json.dumps(json).encode()
-        hdrs.append(("Content-Type", "application/json"))
-        model = json.get("model") if isinstance(json, dict) else None
+        hdrs.append(Header(name="Content-Type", value="application/json"))
     elif isinstance(content, str):
         content = content.encode()
-    return content, hdrs, model if isinstance(model, str) else None
+    return content, hdrs
 
 
 class PolarGrid(_Client):
@@ -131,6 +129,10 @@ class PolarGrid(_Client):
     ``scope`` is ``country`` or ``global``. ``endpoints`` points at another PolarGrid (the
     emulator's start-up JSON, str or dict, as is). ``session`` restores a snapshot saved
     from ``on_session(snapshot_or_none)``. A bad configuration raises ``ConfigError``.
+    ``timeout`` bounds each attempt's wait for the answer head (s, default 60),
+    ``call_deadline`` a call as a whole (s, default twice ``timeout``; a stream's body is
+    never cut), ``connect_timeout`` connecting (s, default 10), ``auth_timeout`` each key
+    exchange or refresh (s, default 10).
     Advanced/test options: ``failover_pinned``, ``seed``, ``backoff_ms=(base, max)``,
     ``clock_offset_ms`` (start with the client's clock moved). ``http_transport`` replaces
     the httpx transport underneath (proxies, TLS settings, connection limits).
@@ -142,19 +144,23 @@ class PolarGrid(_Client):
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
-                 clock_offset_ms: int = 0, http_transport: "Optional[httpx.BaseTransport]" = None) -> None:
+                 clock_offset_ms: int = 0, timeout: Optional[float] = None,
+                 call_deadline: Optional[float] = None, connect_timeout: Optional[float] = None,
+                 auth_timeout: Optional[float] = None,
+                 http_transport: "Optional[httpx.BaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, clock_offset_ms,
+                         failover_pinned, seed, backoff_ms, clock_offset_ms, timeout, call_deadline,
+                         connect_timeout, auth_timeout,
                          _http.SyncTransport(http_transport or httpx.HTTPTransport()))
 
-    def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
-              model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
+    def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+              timeout: Optional[float]) -> "httpx.Response":
         n, t, q = _native(), self._t, []  # sends this call causes run inline, on this thread
         prev, t.local.q, call = getattr(t.local, "q", None), q, None
         try:
-            call = self._start(method, path, content, headers, model, timeout)
+            call = self._start(method, path, content, headers, timeout)
             t.drain(q)
             while (r := self._driver.wait_blocking(call, 100)) is None:
                 pass  # slices keep Ctrl-C deliverable
@@ -171,7 +177,6 @@ class PolarGrid(_Client):
             t.local.q = prev
             for item in q:
                 t.pool().submit(t.worker, item)
-            t.bodies.pop(call, None)
 
     def request(self, method: str, path: str, *, json: Any = None, content: Union[str, bytes, None] = None,
                 headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> "httpx.Response":
@@ -179,8 +184,8 @@ class PolarGrid(_Client):
 
         Raises a ``PolarGridError`` subclass once the core gives up (after its retries).
         """
-        body, hdrs, model = _body(json, content, headers)
-        resp = self._call(method, path, body, hdrs, model, timeout)
+        body, hdrs = _body(json, content, headers)
+        resp = self._call(method, path, body, hdrs, timeout)
         try:
             resp.read()
         finally:
@@ -192,8 +197,8 @@ class PolarGrid(_Client):
                headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None
                ) -> Iterator["httpx.Response"]:
         """Like ``request`` but the body is not read: iterate ``iter_lines()``/``iter_bytes()`` (SSE, audio)."""
-        body, hdrs, model = _body(json, content, headers)
-        resp = self._call(method, path, body, hdrs, model, timeout)
+        body, hdrs = _body(json, content, headers)
+        resp = self._call(method, path, body, hdrs, timeout)
         try:
             yield resp
         finally:
@@ -223,20 +228,24 @@ class AsyncPolarGrid(_Client):
                  on_session: Optional[Callable[[Optional[str]], None]] = None,
                  max_attempts: Optional[int] = None, failover_pinned: bool = False,
                  seed: Optional[int] = None, backoff_ms: Optional[Tuple[int, int]] = None,
-                 clock_offset_ms: int = 0, http_transport: "Optional[httpx.AsyncBaseTransport]" = None) -> None:
+                 clock_offset_ms: int = 0, timeout: Optional[float] = None,
+                 call_deadline: Optional[float] = None, connect_timeout: Optional[float] = None,
+                 auth_timeout: Optional[float] = None,
+                 http_transport: "Optional[httpx.AsyncBaseTransport]" = None) -> None:
         import httpx
         from . import _http
         super().__init__(api_key, mode, region, scope, base_url, endpoints, session, on_session, max_attempts,
-                         failover_pinned, seed, backoff_ms, clock_offset_ms,
+                         failover_pinned, seed, backoff_ms, clock_offset_ms, timeout, call_deadline,
+                         connect_timeout, auth_timeout,
                          _http.AsyncTransport(http_transport or httpx.AsyncHTTPTransport()))
 
-    async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
-                    model: Optional[str], timeout: Optional[float]) -> "httpx.Response":
+    async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+                    timeout: Optional[float]) -> "httpx.Response":
         n, t, q = _native(), self._t, []
         t.bind()
         token, call = t.q.set(q), None
         try:
-            call = self._start(method, path, content, headers, model, timeout)
+            call = self._start(method, path, content, headers, timeout)
             await t.drain(q)
             r = self._driver.wait_blocking(call, 0)  # usually done already: skip the future
             if r is None:
@@ -254,14 +263,13 @@ class AsyncPolarGrid(_Client):
             t.q.reset(token)
             for item in q:
                 t.spawn(item)
-            t.bodies.pop(call, None)
 
     async def request(self, method: str, path: str, *, json: Any = None, content: Union[str, bytes, None] = None,
                       headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None
                       ) -> "httpx.Response":
         """Makes one call and returns the read ``httpx.Response`` (see ``PolarGrid.request``)."""
-        body, hdrs, model = _body(json, content, headers)
-        resp = await self._call(method, path, body, hdrs, model, timeout)
+        body, hdrs = _body(json, content, headers)
+        resp = await self._call(method, path, body, hdrs, timeout)
         try:
             await resp.aread()
         finally:
@@ -273,8 +281,8 @@ class AsyncPolarGrid(_Client):
                      headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None
                      ) -> AsyncIterator["httpx.Response"]:
         """Like ``request`` with the body unread: ``async for line in resp.aiter_lines()``."""
-        body, hdrs, model = _body(json, content, headers)
-        resp = await self._call(method, path, body, hdrs, model, timeout)
+        body, hdrs = _body(json, content, headers)
+        resp = await self._call(method, path, body, hdrs, timeout)
         try:
             yield resp
         finally:

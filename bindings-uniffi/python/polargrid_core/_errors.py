@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Optional
 
 
-class PolarGridError(Exception):
-    """A PolarGrid call failed; ``kind`` says why (``rate_limited``, ``invalid_api_key``, …).
+class ErrorKind(str, enum.Enum):
+    """Why a call failed: the core's ``ErrorKind`` names (equal to their strings)."""
 
-    ``cause`` and ``fix`` are one line each. No field, ``str`` or ``repr`` ever holds the
-    API key, a JWT or a refresh token.
+    INVALID_API_KEY = "invalid_api_key"
+    SESSION_EXPIRED = "session_expired"
+    NO_SESSION = "no_session"
+    CDN_BLOCKED = "cdn_blocked"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    BILLING = "billing"
+    VALIDATION = "validation"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    SERVER = "server"
+    NETWORK = "network"
+    MALFORMED_RESPONSE = "malformed_response"
+    UNEXPECTED_STATUS = "unexpected_status"
+    INVALID_CONFIG = "invalid_config"
+    KEY_IN_BROWSER = "key_in_browser"
+    INVALID_CALL = "invalid_call"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PolarGridError(Exception):
+    """A PolarGrid call failed; ``kind`` (an ``ErrorKind``, equal to its name) says why.
+
+    ``cause`` and ``fix`` are one line each; ``transport`` names the failure below HTTP for
+    ``network`` (``dns``, ``connect``, ``tls``, ``connect_timeout``, ``timeout``, ``aborted``,
+    ``protocol``, ``opaque``). No field, ``str`` or ``repr`` ever holds the API key, a JWT or
+    a refresh token.
     """
 
-    kind: str
+    kind: ErrorKind
+    transport: Optional[str]
     status: Optional[int]
     retryable: bool
     retry_after: Optional[float]
@@ -22,17 +52,18 @@ class PolarGridError(Exception):
     server_message: Optional[str]
     attempts: int
 
-    def __init__(self, message: str, *, kind: str = "error", status: Optional[int] = None,
-                 retryable: bool = False, retry_after: Optional[float] = None,
+    def __init__(self, message: str, *, kind: "ErrorKind | str", transport: Optional[str] = None,
+                 status: Optional[int] = None, retryable: bool = False, retry_after: Optional[float] = None,
                  request_id: Optional[str] = None, cause: str = "", fix: str = "",
                  server_message: Optional[str] = None, attempts: int = 0) -> None:
         super().__init__(message)
-        self.kind, self.status, self.retryable, self.retry_after = kind, status, retryable, retry_after
+        self.kind, self.transport, self.status = ErrorKind(kind), transport, status
+        self.retryable, self.retry_after = retryable, retry_after
         self.request_id, self.cause, self.fix = request_id, cause, fix
         self.server_message, self.attempts = server_message, attempts
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(kind={self.kind!r}, status={self.status!r}, request_id={self.request_id!r})"
+        return f"{type(self).__name__}(kind={self.kind.value!r}, status={self.status!r}, request_id={self.request_id!r})"
 
 
 class AuthenticationError(PolarGridError):
@@ -64,7 +95,7 @@ class InternalServerError(PolarGridError):
 
 
 class APIConnectionError(PolarGridError):
-    """The request failed below HTTP (``network``: DNS, connect, TLS, timeout, broken)."""
+    """The request failed below HTTP (``network``; ``transport`` says how)."""
 
 
 class UnexpectedResponseError(PolarGridError):
@@ -72,11 +103,15 @@ class UnexpectedResponseError(PolarGridError):
 
 
 class ConfigError(PolarGridError, ValueError):
-    """The configuration was rejected at construction; the message says how to fix it."""
+    """The configuration was refused at construction (``invalid_config``, ``key_in_browser``)."""
+
+
+class InvalidCallError(PolarGridError, ValueError):
+    """The call was refused before any request (``invalid_call``: path, method, header, grant)."""
 
 
 class ClientClosedError(PolarGridError):
-    """The client was closed."""
+    """The client was closed (``closed``)."""
 
 
 _BY_KIND = {
@@ -86,27 +121,21 @@ _BY_KIND = {
     "validation": BadRequestError, "not_found": NotFoundError, "rate_limited": RateLimitError,
     "server": InternalServerError, "network": APIConnectionError,
     "malformed_response": UnexpectedResponseError, "unexpected_status": UnexpectedResponseError,
+    "invalid_config": ConfigError, "key_in_browser": ConfigError, "invalid_call": InvalidCallError,
+    "closed": ClientClosedError,
 }
 
 
 def from_failure(f: Any) -> PolarGridError:
-    """Builds the exception for a native ``CallFailure``."""
-    cls = _BY_KIND.get(f.kind, PolarGridError)
+    """Builds the exception for a native ``Failure`` (its fields, never its text parsed)."""
+    kind = f.kind.name.lower()
     retry = None if f.retry_after_ms is None else f.retry_after_ms / 1000
-    return cls(f.message, kind=f.kind, status=f.status, retryable=f.retryable, retry_after=retry,
-               request_id=f.request_id, cause=f.cause, fix=f.fix,
-               server_message=f.server_message, attempts=f.attempts)
+    return _BY_KIND.get(kind, PolarGridError)(
+        f.message, kind=kind, transport=None if f.transport is None else f.transport.name.lower(),
+        status=f.status, retryable=f.retryable, retry_after=retry, request_id=f.request_id,
+        cause=f.cause, fix=f.fix, server_message=f.server_message, attempts=f.attempts)
 
 
-def from_native(e: Exception) -> BaseException:
-    """Sorts a native ``PolarGridError`` into the public classes."""
-    name = type(e).__name__
-    if name == "Call":
-        return from_failure(e.failure)  # type: ignore[attr-defined]
-    if name == "Config":
-        return ConfigError(e.message, kind="config")  # type: ignore[attr-defined]
-    if name == "Misuse":
-        return PolarGridError(e.message, kind="misuse")  # type: ignore[attr-defined]
-    if name == "Closed":
-        return ClientClosedError("the client is closed", kind="closed")
-    return PolarGridError("the call was cancelled", kind="cancelled")
+def from_native(e: Any) -> PolarGridError:
+    """The public exception for a native ``PolarGridError`` (one shape: ``failure``)."""
+    return from_failure(e.failure)

@@ -2,16 +2,19 @@
 
 Imported on first use (it loads httpx and the native library), so ``import polargrid_core``
 stays fast. The calling thread or task sends its own call's requests inline (no hand-off
-on the common path); anything else runs on a worker pool or as an asyncio task.
+on the common path); anything else runs on a worker pool or as an asyncio task. Each
+request arrives complete (the app's body and headers included): this module decides
+nothing, it follows the transport contract in polargrid-core's crate docs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
+import socket
 import sys
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -21,37 +24,36 @@ import httpx
 from . import _native as n
 from ._errors import PolarGridError
 
-_SKIP = frozenset({"authorization", "host", "content-length", "user-agent", "x-request-id",
-                   "transfer-encoding", "connection"})
 Item = Tuple[Any, Any]
+K = n.TransportErrorKind
 
 
 def kind_of(e: BaseException) -> Any:
-    """The transport error kind for an httpx exception."""
-    if isinstance(e, httpx.TimeoutException):
-        return n.TransportError.TIMEOUT
+    """The core's transport error kind for an httpx exception: the Python (httpx) column of
+    the failure table in polargrid-core's crate docs ("The transport contract")."""
+    if isinstance(e, httpx.ConnectTimeout):
+        return K.CONNECT_TIMEOUT  # nothing reached the server
+    if isinstance(e, httpx.TimeoutException):  # ReadTimeout, WriteTimeout, PoolTimeout
+        return K.TIMEOUT
     if isinstance(e, httpx.ConnectError):
         s = str(e).lower()
-        if "name or service" in s or "name resolution" in s or "nodename" in s:
-            return n.TransportError.DNS
-        return n.TransportError.TLS if "ssl" in s or "certificate" in s else n.TransportError.CONNECT
-    return n.TransportError.ABORTED
+        if any(m in s for m in ("name or service", "name resolution", "nodename", "getaddrinfo",
+                                "no address associated")):
+            return K.DNS
+        return K.TLS if "ssl" in s or "certificate" in s or "tls" in s else K.CONNECT
+    if isinstance(e, httpx.RemoteProtocolError):
+        # httpcore words a peer that closed the connection "Server disconnected ..." or
+        # "... closed ..."; anything else is a malformed answer.
+        s = str(e).lower()
+        return K.ABORTED if "disconnect" in s or "closed" in s else K.PROTOCOL
+    if isinstance(e, httpx.ProtocolError):  # LocalProtocolError: we could not frame it
+        return K.PROTOCOL
+    return K.ABORTED  # ReadError, WriteError, CloseError: broken after sending began
 
 
-def app_headers(headers: httpx.Headers) -> List[Tuple[str, str]]:
-    """The app's headers minus those the core sets (credentials, User-Agent, request id)."""
-    return [(k, v) for k, v in headers.multi_items() if k.lower() not in _SKIP]
-
-
-def model_of(content: Optional[bytes]) -> Optional[str]:
-    """The JSON body's ``model``, the routing hint."""
-    if not content or not content.lstrip().startswith(b"{") or b'"model"' not in content:
-        return None
-    try:
-        m = json.loads(content).get("model")
-    except (ValueError, AttributeError):
-        return None
-    return m if isinstance(m, str) else None
+def app_headers(headers: httpx.Headers) -> List[Any]:
+    """An httpx request's headers as the driver's records (the core drops those it sets)."""
+    return [n.Header(name=k, value=v) for k, v in headers.multi_items()]
 
 
 def error_response(e: PolarGridError) -> httpx.Response:
@@ -60,56 +62,43 @@ def error_response(e: PolarGridError) -> httpx.Response:
     if e.retry_after is not None:
         headers["retry-after"] = str(int(e.retry_after))
     return httpx.Response(e.status or 500, headers=headers,
-                          json={"error": {"message": str(e), "type": e.kind, "code": e.kind}})
+                          json={"error": {"message": str(e), "type": e.kind.value, "code": e.kind.value}})
 
 
-class _Base(n.Transport):
-    def __init__(self) -> None:
-        self.kept: Dict[int, httpx.Response] = {}
-        self.bodies: Dict[int, Tuple[Optional[bytes], List[Tuple[str, str]]]] = {}
-        self.ready = threading.Condition()
-
-    def put_body(self, call: int, body: Tuple[Optional[bytes], List[Tuple[str, str]]]) -> None:
-        with self.ready:
-            self.bodies[call] = body
-            self.ready.notify_all()
-
-    def build(self, req: Any) -> httpx.Request:
-        headers = [(h.name, h.value) for h in req.headers]
-        content = req.body
-        if req.call is not None:
-            with self.ready:  # a retry may be sent before start() has returned the call id
-                self.ready.wait_for(lambda: req.call in self.bodies, timeout=2)
-                content, extra = self.bodies.get(req.call, (None, []))
-            headers += extra
-        t = req.timeout_ms / 1000
-        timeout = {"connect": min(t, 10.0), "read": t, "write": t, "pool": t}
-        return httpx.Request(req.method, req.url, headers=headers, content=content,
-                             extensions={"timeout": timeout})
-
-    def answer(self, req: Any, reply: Any, resp: httpx.Response) -> bool:
-        """Answers a 2xx app-call head (keeping the body) and says True, else False."""
-        if req.body_rule == n.BodyRule.KEEP_SUCCESS and 200 <= resp.status_code < 300:
-            self.kept[req.id] = resp
-            reply.response_head(resp.status_code, _head(resp), b"")
-            return True
-        return False
+def build(req: Any) -> httpx.Request:
+    """The httpx request for a driver request: exactly its method, URL, headers and body."""
+    headers = [tuple(line.split(": ", 1)) for line in req.headers.split("\r\n")] if req.headers else []
+    t, c = req.timeout_ms / 1000, req.connect_timeout_ms / 1000
+    return httpx.Request(req.method, req.url, headers=headers, content=req.body,
+                         extensions={"timeout": {"connect": c, "read": t, "write": t, "pool": t}})
 
 
 def _head(resp: httpx.Response) -> bytes:
     return b"\n".join([k + b": " + v for k, v in resp.headers.raw])
 
 
-def _limit(req: Any) -> int:
-    return 65536 if req.body_rule == n.BodyRule.WHOLE else 4096
+def _kept(req: Any, resp: httpx.Response) -> bool:
+    return bool(req.purpose == n.Purpose.CALL and 200 <= resp.status_code < 300)
 
 
-class SyncTransport(_Base):
+def _shutdown(resp: httpx.Response) -> None:
+    """Shuts the response's socket down, which wakes a thread blocked reading it."""
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class SyncTransport(n.Transport):
     """Threads: the caller sends inline; other sends go to a small pool."""
 
     def __init__(self, http: httpx.BaseTransport) -> None:
-        super().__init__()
         self.http = http
+        self.kept: Dict[int, httpx.Response] = {}
+        self.reading: Dict[int, httpx.Response] = {}  # error bodies being read, by request id
         self.local = threading.local()
         self._pool: Optional[ThreadPoolExecutor] = None
         self._lock = threading.Lock()
@@ -128,12 +117,16 @@ class SyncTransport(_Base):
             try:
                 self.pool().submit(self.worker, (request, reply))
             except RuntimeError:  # shut down
-                reply.failed(n.TransportError.ABORTED)
+                reply.failed(K.ABORTED)
 
     def release(self, request_id: int) -> None:
+        """Closes a kept body, or cuts a body being read (the core gave up on it)."""
         resp = self.kept.pop(request_id, None)
         if resp is not None:
             resp.close()
+        resp = self.reading.get(request_id)
+        if resp is not None:
+            _shutdown(resp)
 
     def worker(self, item: Item) -> None:
         self.local.q = q = [item]
@@ -152,28 +145,45 @@ class SyncTransport(_Base):
             self.exchange(req, reply)
 
     def exchange(self, req: Any, reply: Any) -> None:
+        started = time.monotonic()
         try:
-            hreq = self.build(req)
+            hreq = build(req)
             resp = self.http.handle_request(hreq)
             resp.request = hreq
         except httpx.HTTPError as e:
+            return reply.failed(kind_of(e))  # httpcore closed the connection
+        except BaseException:
+            reply.failed(K.ABORTED)
+            raise
+        if _kept(req, resp):
+            self.kept[req.id] = resp
+            return reply.response_head(resp.status_code, _head(resp), b"")
+        self.reading[req.id] = resp
+        try:
+            body = self.read_limited(req, resp, started)
+        except httpx.HTTPError as e:
             return reply.failed(kind_of(e))
         except BaseException:
-            reply.failed(n.TransportError.ABORTED)
+            reply.failed(K.ABORTED)
             raise
-        try:
-            if self.answer(req, reply, resp):
-                return None
-            body = resp.read()[:_limit(req)]
-            resp.close()
-        except httpx.HTTPError:
-            resp.close()
-            return reply.failed(n.TransportError.ABORTED)
-        except BaseException:
-            resp.close()
-            reply.failed(n.TransportError.ABORTED)
-            raise
+        finally:
+            self.reading.pop(req.id, None)
+            resp.close()  # not read to its end: httpcore closes the connection
+        if body is None:
+            return reply.failed(K.TIMEOUT)
         return reply.response_head(resp.status_code, _head(resp), body)
+
+    @staticmethod
+    def read_limited(req: Any, resp: httpx.Response, started: float) -> Optional[bytes]:
+        """At most ``body_limit`` bytes, by the request's deadline (``None`` past it)."""
+        deadline, body = started + req.timeout_ms / 1000, b""
+        for chunk in resp.iter_bytes():
+            body += chunk
+            if len(body) >= req.body_limit:
+                break
+            if time.monotonic() > deadline:
+                return None
+        return body[:req.body_limit]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -181,12 +191,12 @@ class SyncTransport(_Base):
         self.http.close()
 
 
-class AsyncTransport(_Base):
+class AsyncTransport(n.Transport):
     """asyncio: the calling task sends inline; other sends become tasks on its loop."""
 
     def __init__(self, http: httpx.AsyncBaseTransport) -> None:
-        super().__init__()
         self.http = http
+        self.kept: Dict[int, httpx.Response] = {}
         self.q: contextvars.ContextVar[Optional[List[Item]]] = contextvars.ContextVar("pg_q", default=None)
         self.tasks: Dict[int, "asyncio.Task[None]"] = {}
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -198,7 +208,8 @@ class AsyncTransport(_Base):
             self.loop, self.thread = loop, threading.get_ident()
         elif loop is not self.loop:
             raise PolarGridError("this AsyncPolarGrid is used by another event loop; make one per loop",
-                                 kind="misuse")
+                                 kind="invalid_call", cause="an AsyncPolarGrid was used by a second event loop",
+                                 fix="make one AsyncPolarGrid per event loop")
 
     def _on_loop(self, fn: Callable[..., None], *args: Any) -> None:
         if threading.get_ident() == self.thread:
@@ -211,7 +222,7 @@ class AsyncTransport(_Base):
         if q is not None:
             q.append((request, reply))
         elif self.loop is None or self.loop.is_closed():
-            reply.failed(n.TransportError.ABORTED)
+            reply.failed(K.ABORTED)
         else:
             self._on_loop(self.spawn, (request, reply))
 
@@ -228,7 +239,7 @@ class AsyncTransport(_Base):
     def _release(self, request_id: int) -> None:
         task = self.tasks.pop(request_id, None)
         if task is not None and task is not asyncio.current_task():
-            task.cancel()
+            task.cancel()  # httpcore closes a connection whose exchange was cancelled
         resp = self.kept.pop(request_id, None)
         if resp is not None and self.loop is not None:
             self.loop.create_task(resp.aclose())
@@ -246,21 +257,37 @@ class AsyncTransport(_Base):
             await self.exchange(req, reply)
 
     async def exchange(self, req: Any, reply: Any) -> None:
+        started = time.monotonic()
         try:
-            hreq = self.build(req)
+            hreq = build(req)
             resp = await self.http.handle_async_request(hreq)
             resp.request = hreq
-            if not self.answer(req, reply, resp):
-                try:
-                    body = (await resp.aread())[:_limit(req)]
-                finally:
-                    await resp.aclose()
-                reply.response_head(resp.status_code, _head(resp), body)
+            if _kept(req, resp):
+                self.kept[req.id] = resp
+                reply.response_head(resp.status_code, _head(resp), b"")
+                return
+            try:
+                left = started + req.timeout_ms / 1000 - time.monotonic()
+                body = await asyncio.wait_for(self.read_limited(req, resp), max(left, 0.001))
+            finally:
+                await resp.aclose()  # not read to its end: httpcore closes the connection
+            reply.response_head(resp.status_code, _head(resp), body)
         except httpx.HTTPError as e:
             reply.failed(kind_of(e))
+        except asyncio.TimeoutError:
+            reply.failed(K.TIMEOUT)
         except BaseException:
-            reply.failed(n.TransportError.ABORTED)
+            reply.failed(K.ABORTED)
             raise
+
+    @staticmethod
+    async def read_limited(req: Any, resp: httpx.Response) -> bytes:
+        body = b""
+        async for chunk in resp.aiter_bytes():
+            body += chunk
+            if len(body) >= req.body_limit:
+                break
+        return body[:req.body_limit]
 
 
 class Listener(n.Listener):

@@ -30,7 +30,7 @@ class PolarGridTransport(httpx.BaseTransport):
         content = request.read()
         try:
             return self._pg._call(request.method, request.url.raw_path.decode("ascii"), content,
-                                  _http.app_headers(request.headers), _http.model_of(content), _timeout(request))
+                                  _http.app_headers(request.headers), _timeout(request))
         except PolarGridError as e:
             if e.status is None:
                 raise
@@ -47,8 +47,7 @@ class AsyncPolarGridTransport(httpx.AsyncBaseTransport):
         content = await request.aread()
         try:
             return await self._pg._call(request.method, request.url.raw_path.decode("ascii"), content,
-                                        _http.app_headers(request.headers), _http.model_of(content),
-                                        _timeout(request))
+                                        _http.app_headers(request.headers), _timeout(request))
         except PolarGridError as e:
             if e.status is None:
                 raise

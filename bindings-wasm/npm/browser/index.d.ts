@@ -1,7 +1,7 @@
 // Types of the package's browser entry (browser/index.js).
-import { ConnectOptions, PolarGrid as Base, PolarGridError } from '../index.js';
+import { ConnectOptions, PolarGrid as Base, PolarGridError, load } from '../index.js';
 
-export { PolarGridError };
+export { PolarGridError, load };
 
 /** Where the session snapshot is kept: every access is bounded, a throwing or hanging
  * store only costs persistence. */

@@ -7,10 +7,10 @@
 //
 // No policy here: the core decides when to exchange or refresh; this layer only makes
 // the tabs take turns (tabs.js) and moves sessions between the core, storage and tabs.
-import { PolarGrid as Base, PolarGridError } from '../index.js';
-import { TabSession, parseSnapshot } from './tabs.js';
+import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, isSessionSnapshot, load } from '../index.js';
+import { TabSession, refreshTokenOf, sameSession } from './tabs.js';
 
-export { PolarGridError, TabSession };
+export { PolarGridError, TabSession, load };
 
 const BROWSER_OPTIONS = ['getSession', 'storage', 'allowKeyInBrowser', 'tabs', 'lockTimeoutMs', 'storageTimeoutMs', 'storageKey'];
 
@@ -33,18 +33,6 @@ function abortError(message) {
   return new DOMException(message, 'AbortError');
 }
 
-/** A grant (the auth service's answer your backend passes on) vs the core's snapshot. */
-function isSnapshot(v) {
-  const o = typeof v === 'string' ? safeParse(v) : v;
-  return !!o && typeof o === 'object' && 'schema_version' in o;
-}
-function safeParse(s) {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return null;
-  }
-}
 
 const SKIPPED_REFRESH = JSON.stringify({
   message: 'refresh not sent: another tab may be spending this refresh token',
@@ -73,8 +61,11 @@ export async function connectInBrowser(options = {}) {
     storageKey,
     session,
     onSession,
+    wasm,
     ...rest
   } = options;
+  // The wasm downloads and compiles while storage and getSession() answer.
+  const wasmReady = load(wasm);
   const browser = inBrowser();
   if (rest.apiKey != null && browser && !allowKeyInBrowser) {
     throw error(
@@ -89,7 +80,6 @@ export async function connectInBrowser(options = {}) {
   if (rest.apiKey == null && rest.mode === undefined) rest.mode = 'handoff';
 
   const realFetch = rest.fetch ?? globalThis.fetch.bind(globalThis);
-  const auth = String((rest.endpoints && (typeof rest.endpoints === 'string' ? safeParse(rest.endpoints) : rest.endpoints)?.auth) || 'https://auth.polargrid.ai').replace(/\/+$/, '');
   const tabs = new TabSession({
     name: storageKey,
     storage,
@@ -106,27 +96,6 @@ export async function connectInBrowser(options = {}) {
   if (!share && tabs.channel) {
     tabs.channel.close();
     tabs.channel = null;
-  }
-
-  // The core's exchanges and refreshes: POSTs to the auth service (the driver hands
-  // fetch no purpose, so the URL tells; the core builds them as {auth}/v1/auth/…).
-  let authBase = auth; // a bad URL is the core's to refuse (connect rejects with the fix)
-  try {
-    const u = new URL(auth);
-    authBase = u.origin + u.pathname.replace(/\/+$/, '');
-  } catch {}
-  function sessionRequest(input, init) {
-    if (String(init.method).toUpperCase() !== 'POST') return null;
-    let u;
-    try {
-      u = new URL(typeof input === 'string' ? input : String(input.url ?? input));
-    } catch {
-      return null;
-    }
-    const at = u.origin + u.pathname;
-    if (at === `${authBase}/v1/auth/refresh`) return 'refresh';
-    if (at === `${authBase}/v1/auth/session`) return 'exchange';
-    return null;
   }
 
   let pg = null;
@@ -161,7 +130,7 @@ export async function connectInBrowser(options = {}) {
       last = snap;
       tabs.noteSession(snap);
       if (waiter) waiter(snap);
-      else if (!adopting && parseSnapshot(snap)?.token !== parseSnapshot(prev)?.token) tabs.publish(snap);
+      else if (!adopting && !sameSession(snap, prev)) tabs.publish(snap);
     } else {
       const prev = last;
       last = null;
@@ -170,11 +139,12 @@ export async function connectInBrowser(options = {}) {
     if (onSession) onSession(ev);
   }
 
-  // The fetch the driver sends with: exchanges and refreshes take turns with other tabs.
-  function coordinatedFetch(input, init = {}) {
-    const kind = sessionRequest(input, init);
+  // The fetch the driver sends with, told each request's purpose by the core: exchanges
+  // and refreshes take turns with other tabs, everything else goes straight out.
+  function coordinatedFetch(purpose, input, init = {}) {
+    const kind = purpose === 'exchange' || purpose === 'refresh' ? purpose : null;
     if (!kind || closed) return realFetch(input, init);
-    const refreshToken = kind === 'refresh' ? safeParse(init.body)?.refresh_token : undefined;
+    const refreshToken = kind === 'refresh' ? refreshTokenOf(init.body) : undefined;
     return new Promise((resolve, reject) => {
       let settled = false;
       const answer = (f) => (v) => {
@@ -260,16 +230,19 @@ export async function connectInBrowser(options = {}) {
   const stored = await tabs.stored();
   let initial = stored ? stored.json : session;
   let grant = null;
-  if (initial != null && !isSnapshot(initial)) {
+  // A grant (your backend's answer) is handed over; a snapshot restored: the core tells.
+  if (initial != null && !(await isSessionSnapshot(initial, rest.wasm))) {
     grant = initial;
     initial = undefined;
   }
   try {
     if (initial == null && grant == null && getSession) grant = await getSession();
+    await wasmReady;
     pg = await Base.connect({
       ...rest,
       ...(initial != null ? { session: initial } : {}),
-      fetch: coordinatedFetch,
+      fetch: realFetch,
+      [PURPOSE_FETCH]: coordinatedFetch,
       onSession: sessionEvent,
     });
   } catch (e) {

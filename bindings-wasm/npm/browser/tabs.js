@@ -40,6 +40,21 @@ export function parseSnapshot(json) {
   }
 }
 
+/** Whether two snapshots hold the same session token (tab coordination publishes a new one). */
+export function sameSession(a, b) {
+  return parseSnapshot(a)?.token === parseSnapshot(b)?.token;
+}
+
+/** The refresh token a refresh request spends (for the spent-token ledger), from its body. */
+export function refreshTokenOf(body) {
+  try {
+    const t = JSON.parse(body)?.refresh_token;
+    return typeof t === 'string' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A fingerprint of a refresh token for the ledger: SHA-256, 128 bits, hex. */
 export async function fingerprint(token) {
   const subtle = globalThis.crypto && globalThis.crypto.subtle;

@@ -2,6 +2,8 @@
 //! waiting call once a credential and a route are there.
 
 use super::*;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 impl Client {
     pub(super) fn on_transport_error(

@@ -37,7 +37,7 @@ use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnecto
 
 use polargrid_core::{
     CallError, CallId, CallSpec, Client, Config, Event, HttpRequest, HttpResponse, Method,
-    MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind, MAX_ERROR_BODY,
+    MisuseError, Purpose, RequestId, Timestamp, TransportErrorKind,
 };
 
 /// The endpoints of a running emulator (its start-up JSON), for a client to talk to it.
@@ -614,7 +614,7 @@ fn send(
     let config = agent
         .configure_request(http_req)
         .timeout_recv_response(Some(req.timeout))
-        .timeout_connect(Some(req.timeout.min(Duration::from_secs(10))))
+        .timeout_connect(Some(req.connect_timeout))
         .build();
     let resp = agent.run(config).map_err(transport_kind)?;
     let status = resp.status().as_u16();
@@ -629,9 +629,9 @@ fn send(
         })
         .collect();
     let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
-    let core_owned = req.purpose.core_owned();
-    let success = (200..300).contains(&status);
-    if !core_owned && success {
+    // The core says how much to read: none of an app call's 2xx body (it is the app's),
+    // a bounded amount of anything else.
+    let Some(limit) = req.body_limit(status) else {
         return Ok((
             HttpResponse {
                 status,
@@ -640,15 +640,17 @@ fn send(
             },
             Some(reader),
         ));
-    }
-    let limit = if core_owned {
-        polargrid_core::MAX_CORE_BODY
-    } else {
-        MAX_ERROR_BODY
-    } as u64;
+    };
+    let limit = limit as u64;
     let mut buf = Vec::new();
-    if (&mut reader).take(limit + 1).read_to_end(&mut buf).is_err() && buf.is_empty() {
-        return Err(TransportErrorKind::Aborted);
+    // A body that breaks off is a failure, never a shorter answer.
+    if let Err(e) = (&mut reader).take(limit + 1).read_to_end(&mut buf) {
+        return Err(
+            match e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
+                Some(ureq::Error::Timeout(_)) => TransportErrorKind::Timeout,
+                _ => io_kind(&e),
+            },
+        );
     }
     Ok((
         HttpResponse {
@@ -660,21 +662,105 @@ fn send(
     ))
 }
 
+/// ureq's failures onto the core's kinds: the "Rust (ureq)" column of the table in
+/// `polargrid_core`'s docs ("The transport contract"), the one mapping of this driver.
 fn transport_kind(e: ureq::Error) -> TransportErrorKind {
+    use ureq::Timeout as T;
     match e {
-        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-        ureq::Error::HostNotFound => TransportErrorKind::Dns,
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+        // Connect timed out: nothing reached the server (certain).
+        ureq::Error::Timeout(T::Connect) => TransportErrorKind::ConnectTimeout,
+        ureq::Error::Timeout(T::Resolve) | ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        // No answer in time (the core's own deadline usually comes first).
+        ureq::Error::Timeout(_) | ureq::Error::BodyStalled => TransportErrorKind::Timeout,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::TlsRequired => {
+            TransportErrorKind::Tls
+        }
         ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
-        ureq::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable => {
-                TransportErrorKind::Connect
-            }
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                TransportErrorKind::Timeout
-            }
-            _ => TransportErrorKind::Aborted,
-        },
+        // A head the transport refuses (a bare CR or a NUL in a value, over 64 KiB,
+        // unparseable): malformed answer.
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) | ureq::Error::Http(_) => {
+            TransportErrorKind::Protocol
+        }
+        ureq::Error::Io(io) => io_kind(&io),
+        // Reset or closed after sending, or anything ureq does not say more about.
         _ => TransportErrorKind::Aborted,
+    }
+}
+
+/// An I/O failure: refused or unreachable before sending, a timeout, malformed data, or a
+/// reset after sending.
+fn io_kind(io: &std::io::Error) -> TransportErrorKind {
+    use std::io::ErrorKind as K;
+    // rustls reports a failed handshake (a certificate, a peer that does not speak TLS)
+    // as an I/O error around its own.
+    if io
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
+    {
+        return TransportErrorKind::Tls;
+    }
+    match io.kind() {
+        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+            TransportErrorKind::Connect
+        }
+        K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+        K::InvalidData => TransportErrorKind::Protocol,
+        _ => TransportErrorKind::Aborted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error as IoError, ErrorKind as K};
+    use ureq::Timeout as T;
+    use TransportErrorKind as Kind;
+
+    /// Each row of the core's table that ureq can report (the emulator produces them in
+    /// the conformance scenarios too: `blackhole`, `down`, `stall`, `reset_after_head`,
+    /// `bad_header`, `huge_head`).
+    #[test]
+    fn ureq_failures_map_onto_the_core_table() {
+        let cases = [
+            (ureq::Error::Timeout(T::Connect), Kind::ConnectTimeout),
+            (ureq::Error::Timeout(T::Resolve), Kind::Dns),
+            (ureq::Error::HostNotFound, Kind::Dns),
+            (ureq::Error::Timeout(T::RecvResponse), Kind::Timeout),
+            (ureq::Error::Timeout(T::RecvBody), Kind::Timeout),
+            (ureq::Error::ConnectionFailed, Kind::Connect),
+            (
+                ureq::Error::Io(IoError::from(K::ConnectionRefused)),
+                Kind::Connect,
+            ),
+            (ureq::Error::Io(IoError::from(K::TimedOut)), Kind::Timeout),
+            (
+                ureq::Error::Io(IoError::from(K::ConnectionReset)),
+                Kind::Aborted,
+            ),
+            (
+                ureq::Error::Io(IoError::from(K::UnexpectedEof)),
+                Kind::Aborted,
+            ),
+            (
+                ureq::Error::Io(IoError::from(K::InvalidData)),
+                Kind::Protocol,
+            ),
+            (
+                ureq::Error::LargeResponseHeader(70_000, 65_536),
+                Kind::Protocol,
+            ),
+            (ureq::Error::Tls("handshake"), Kind::Tls),
+            (
+                ureq::Error::Io(IoError::new(
+                    K::InvalidData,
+                    rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                )),
+                Kind::Tls,
+            ),
+        ];
+        for (e, want) in cases {
+            let shown = e.to_string();
+            assert_eq!(transport_kind(e), want, "{shown}");
+        }
     }
 }

@@ -25,6 +25,10 @@ function build(c, seed, session) {
   if (c.failover_pinned) opts.failoverPinned = true;
   if (c.max_attempts != null) opts.maxAttempts = c.max_attempts;
   if (c.backoff_ms) Object.assign(opts, { backoffBaseMs: c.backoff_ms.base, backoffMaxMs: c.backoff_ms.max });
+  if (c.request_timeout_ms != null) opts.requestTimeoutMs = c.request_timeout_ms;
+  if (c.connect_timeout_ms != null) opts.connectTimeoutMs = c.connect_timeout_ms;
+  if (c.call_deadline_ms != null) opts.callDeadlineMs = c.call_deadline_ms;
+  if (c.auth_timeout_ms != null) opts.authTimeoutMs = c.auth_timeout_ms;
   if (session) opts.session = session;
   // Each configure is its own app: a fresh lock/storage name, so no state of an earlier
   // client in this page is shared with it.
@@ -34,7 +38,7 @@ function build(c, seed, session) {
 
 function errorOutcome(e) {
   if (e instanceof PolarGridError) {
-    return { outcome: 'error', kind: e.kind, status: e.status, retryable: e.retryable, retry_after_ms: e.retryAfterMs, request_id: e.requestId, message: e.message };
+    return { outcome: 'error', kind: e.kind, transport: e.transport, status: e.status, retryable: e.retryable, retry_after_ms: e.retryAfterMs, request_id: e.requestId, cause: e.cause, message: e.message };
   }
   return { outcome: 'error', kind: e?.name === 'AbortError' ? 'aborted' : 'adapter_error', status: null, retryable: false, retry_after_ms: null, request_id: null, message: String(e?.message ?? e) };
 }
@@ -91,9 +95,20 @@ async function run(req) {
       if (typeof req.endpoints !== 'object' || req.endpoints === null) throw new Bad('field "endpoints" must be an object');
       pg?.close();
       pg = null;
+      setup = null;
+      try {
+        pg = await build(req, req.seed ?? 1, null);
+      } catch (e) {
+        // A refused configuration: its kind (the core's ConfigError kind); unconfigured.
+        if (e instanceof PolarGridError) throw Object.assign(new Bad(e.message), { kind: e.kind });
+        throw e;
+      }
       setup = req;
-      pg = await build(req, req.seed ?? 1, null);
-      return {};
+      // A page's fetch cannot tell transport failures apart (the browser column of the
+      // core's table): the runner then expects opaque where others say connect, dns, ….
+      // Nor see the connection phase (no connect timeout) or the raw head (only
+      // CORS-exposed headers): see /work/plan/requests/web.md.
+      return { opaque_transport: true, observes_connect: false, observes_head: false };
     }
     case 'call': {
       const method = need(req, 'method', 'string');
@@ -135,7 +150,7 @@ window.adapter = {
     try {
       return { ok: true, ...(await run(req)) };
     } catch (e) {
-      return { ok: false, error: String(e?.message ?? e) };
+      return { ok: false, error: String(e?.message ?? e), ...(e?.kind ? { kind: e.kind } : {}) };
     }
   },
 };

@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 
 pub use adapter::{Adapter, AdapterCommand};
 pub use scenario::{
-    ClientSetup, EmulatorSetup, Expect, LogExpect, Scenario, Step, DEFAULT_CALL_TIMEOUT_MS,
+    ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
+    DEFAULT_CALL_TIMEOUT_MS,
 };
 
 /// How long the adapter may take to answer `configure` (it may be starting a runtime).
@@ -140,9 +141,28 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     }
     let call_timeout = s.call_timeout_ms.unwrap_or(DEFAULT_CALL_TIMEOUT_MS);
     let mut client = Adapter::spawn(adapter)?;
-    client
-        .request(configure_command(&s.client, &info)?, CONFIGURE_TIMEOUT)
+    let configure = configure_command(&s.client, &info)?;
+    if let Some(want) = &s.configure_refused {
+        let mut cmd = configure;
+        cmd["id"] = json!(1);
+        let answer = client.exchange(&cmd.to_string(), CONFIGURE_TIMEOUT)?;
+        let got = answer.get("kind").and_then(Value::as_str);
+        return match answer.get("ok") {
+            Some(Value::Bool(false)) if got == Some(want.as_str()) => client
+                .close(COMMAND_TIMEOUT)
+                .map_err(|e| format!("close: {e}")),
+            Some(Value::Bool(false)) => Err(format!(
+                "configure refused with kind {got:?} (expected {want}): {}",
+                answer.get("error").and_then(Value::as_str).unwrap_or("")
+            )),
+            _ => Err(format!("configure was accepted, expected refused ({want})")),
+        };
+    }
+    let configured = client
+        .request(configure, CONFIGURE_TIMEOUT)
         .map_err(|e| format!("configure: {e}"))?;
+    // A platform that cannot tell (some) transport failures apart says so.
+    let opaque = opaque_kinds(&configured);
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
         let mut cmd = |c: Value| {
@@ -174,7 +194,8 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                     return Err(format!("{at}: {} outcomes for {n} calls", outcomes.len()));
                 }
                 for (k, o) in outcomes.iter().enumerate() {
-                    check_outcome(o, expect).map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
+                    check_outcome_on(o, expect, &opaque)
+                        .map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
                 }
             }
             Step::AdvanceMs(ms) => {
@@ -215,6 +236,32 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                     }
                 }
             }
+            Step::ExpectConnections(c) => {
+                let within = Duration::from_millis(c.within_ms.unwrap_or(2000));
+                let until = std::time::Instant::now() + within;
+                loop {
+                    let answer = admin_get(&info.admin, "/admin/connections")?;
+                    let open = answer
+                        .get("open")
+                        .and_then(|o| o.get(&c.target))
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| {
+                            format!("{at}: no open count for {:?}: {answer}", c.target)
+                        })?;
+                    if open == c.open as u64 {
+                        break;
+                    }
+                    if std::time::Instant::now() >= until {
+                        return Err(format!(
+                            "{at}: {open} connections to {} open after {} ms, expected {}",
+                            c.target,
+                            within.as_millis(),
+                            c.open
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             Step::ExpectSession(want) => {
                 let answer = cmd(json!({"cmd": "session"}))?;
                 let got = answer.get("status").and_then(Value::as_str).unwrap_or("?");
@@ -252,6 +299,7 @@ fn step_name(s: &Step) -> String {
         Step::ClearLog => "clear log".into(),
         Step::ExpectLog(_) => "expect log".into(),
         Step::ExpectSession(s) => format!("expect session {s}"),
+        Step::ExpectConnections(c) => format!("expect {} open to {}", c.open, c.target),
         Step::HandOver => "hand over".into(),
         Step::Restart => "restart".into(),
         Step::Logout => "logout".into(),
@@ -277,7 +325,17 @@ fn key_of(info: &StartupInfo, which: &str) -> Result<String, String> {
 /// The `configure` command for `c`: key name → key, routing → `region`/`base_url`, the
 /// emulator's start-up JSON as `endpoints`.
 fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, String> {
-    let endpoints = serde_json::to_value(info).map_err(|e| e.to_string())?;
+    let mut endpoints = serde_json::to_value(info).map_err(|e| e.to_string())?;
+    for id in &c.tls_regions {
+        let region = endpoints
+            .get_mut("regions")
+            .and_then(Value::as_array_mut)
+            .and_then(|rs| rs.iter_mut().find(|r| r.get("id") == Some(&json!(id))))
+            .ok_or_else(|| format!("tls_regions: no region {id}"))?;
+        let url = region.get("url").and_then(Value::as_str).unwrap_or("");
+        let tls = url.replacen("http://", "https://", 1);
+        region["url"] = json!(tls);
+    }
     let key = key_of(info, &c.key)?;
     let api_key = match c.mode.as_str() {
         "session" | "direct" => Some(key),
@@ -300,7 +358,7 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
     } else if routing != "auto" {
         return Err(format!("unknown routing {routing:?}"));
     }
-    Ok(json!({
+    let mut cmd = json!({
         "cmd": "configure",
         "endpoints": endpoints,
         "mode": c.mode,
@@ -312,11 +370,81 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
         "max_attempts": c.max_attempts,
         "backoff_ms": {"base": BACKOFF_MS.0, "max": BACKOFF_MS.1},
         "seed": 1,
-    }))
+    });
+    // Sent only when set: an adapter that predates them still runs every other scenario.
+    for (field, v) in [
+        ("request_timeout_ms", c.request_timeout_ms),
+        ("connect_timeout_ms", c.connect_timeout_ms),
+        ("call_deadline_ms", c.call_deadline_ms),
+        ("auth_timeout_ms", c.auth_timeout_ms),
+    ] {
+        if let Some(ms) = v {
+            cmd[field] = json!(ms);
+        }
+    }
+    Ok(cmd)
 }
 
 /// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
 pub fn check_outcome(o: &Value, e: &Expect) -> Result<(), String> {
+    check_outcome_on(o, e, &Opaque::default())
+}
+
+/// The platform-reported kinds an adapter may report as `opaque` instead.
+pub const OPAQUE_ABLE: [&str; 6] = [
+    "dns",
+    "connect",
+    "tls",
+    "connect_timeout",
+    "aborted",
+    "protocol",
+];
+
+/// What a configured adapter said about the transport kinds its platform can tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Opaque {
+    /// Always reported as `opaque` (`"opaque_transport": true`: a page's `fetch`).
+    pub always: Vec<&'static str>,
+    /// Reported as themselves or as `opaque` (`"opaque_kinds": [...]`: a platform that
+    /// tells them apart only in some cases, like Swift's corelibs Foundation on Linux for a
+    /// refused TLS handshake and some malformed heads). Unknown names are ignored.
+    pub sometimes: Vec<&'static str>,
+}
+
+/// Reads [`Opaque`] from a `configure` answer.
+pub fn opaque_kinds(configured: &Value) -> Opaque {
+    if configured.get("opaque_transport") == Some(&Value::Bool(true)) {
+        return Opaque {
+            always: OPAQUE_ABLE.to_vec(),
+            sometimes: Vec::new(),
+        };
+    }
+    let listed = configured.get("opaque_kinds").and_then(Value::as_array);
+    Opaque {
+        always: Vec::new(),
+        sometimes: OPAQUE_ABLE
+            .into_iter()
+            .filter(|k| listed.is_some_and(|l| l.iter().any(|v| v.as_str() == Some(k))))
+            .collect(),
+    }
+}
+
+/// Whether an adapter reporting `got` meets a scenario's `want`
+/// (`TransportErrorKind::as_str`): the same kind, or `opaque` where the adapter said its
+/// platform cannot (always or sometimes) tell that kind (the browser column of the core's
+/// table; the core's own deadline stays `timeout`). On a platform that always says
+/// `opaque`, the exact kind is a failure: it cannot know it.
+pub fn transport_matches(want: &str, got: &str, opaque: &Opaque) -> bool {
+    if opaque.always.contains(&want) {
+        got == "opaque"
+    } else {
+        got == want || (got == "opaque" && opaque.sometimes.contains(&want))
+    }
+}
+
+/// [`check_outcome`] for an adapter that said, when configured, which kinds its platform
+/// reports as `opaque` ([`opaque_kinds`]).
+pub fn check_outcome_on(o: &Value, e: &Expect, opaque: &Opaque) -> Result<(), String> {
     let s = |k: &str| o.get(k).and_then(Value::as_str);
     let status = o.get("status").and_then(Value::as_u64);
     match (s("outcome"), e.outcome.as_str()) {
@@ -359,6 +487,23 @@ pub fn check_outcome(o: &Value, e: &Expect) -> Result<(), String> {
                 let got = o.get("retryable").and_then(Value::as_bool);
                 if got != Some(r) {
                     return Err(format!("retryable {got:?} (expected {r}): {msg}"));
+                }
+            }
+            if let Some(want) = &e.transport {
+                let got = s("transport");
+                if !got.is_some_and(|g| transport_matches(want, g, opaque)) {
+                    let also = if opaque.always.contains(&want.as_str()) {
+                        " as opaque"
+                    } else {
+                        ""
+                    };
+                    return Err(format!("transport {got:?} (expected {want}{also}): {msg}"));
+                }
+            }
+            if let Some(want) = &e.cause_contains {
+                let got = s("cause").unwrap_or("");
+                if !got.contains(want.as_str()) {
+                    return Err(format!("cause {got:?} does not contain {want:?}: {msg}"));
                 }
             }
             if let Some(want) = e.retry_after_ms {
@@ -518,5 +663,34 @@ mod tests {
         let two: LogExpect = serde_json::from_value(json!({"role": "edge", "count": 2}))
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(check_log(&log, &two).is_err());
+    }
+
+    #[test]
+    fn an_opaque_platform_is_expected_to_say_opaque_except_for_the_core_deadline() {
+        let e: Expect = serde_json::from_value(
+            json!({"outcome": "error", "kind": "network", "transport": "connect_timeout"}),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let opaque = json!({"outcome": "error", "kind": "network", "transport": "opaque"});
+        let exact = json!({"outcome": "error", "kind": "network", "transport": "connect_timeout"});
+        let all = opaque_kinds(&json!({"opaque_transport": true}));
+        let none = Opaque::default();
+        assert_eq!(check_outcome_on(&opaque, &e, &all), Ok(()));
+        assert!(check_outcome_on(&opaque, &e, &none).is_err());
+        assert_eq!(check_outcome_on(&exact, &e, &none), Ok(()));
+        assert!(check_outcome_on(&exact, &e, &all).is_err());
+        assert!(transport_matches("timeout", "timeout", &all));
+        assert!(!transport_matches("timeout", "opaque", &all));
+    }
+
+    #[test]
+    fn listed_opaque_kinds_may_be_opaque_and_only_those() {
+        let some = opaque_kinds(&json!({"opaque_kinds": ["tls", "protocol", "nonsense"]}));
+        assert_eq!(some.sometimes, vec!["tls", "protocol"]);
+        assert!(transport_matches("tls", "opaque", &some));
+        assert!(transport_matches("tls", "tls", &some));
+        assert!(!transport_matches("tls", "connect", &some));
+        assert!(!transport_matches("connect", "opaque", &some));
+        assert_eq!(opaque_kinds(&json!({})), Opaque::default());
     }
 }

@@ -24,7 +24,12 @@ pub struct Scenario {
     /// (default [`DEFAULT_CALL_TIMEOUT_MS`]).
     #[serde(default)]
     pub call_timeout_ms: Option<u64>,
+    /// The adapter must refuse `configure` with this `ConfigError` kind (`invalid_config`,
+    /// …); the scenario then has no steps.
+    #[serde(default)]
+    pub configure_refused: Option<String>,
     /// What happens, in order.
+    #[serde(default)]
     pub steps: Vec<Step>,
 }
 
@@ -62,6 +67,22 @@ pub struct ClientSetup {
     /// Attempts per call.
     #[serde(default)]
     pub max_attempts: Option<u32>,
+    /// Each app-call attempt's time to its answer head, ms (`Timeouts.call`).
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// Establishing a connection, ms (`Timeouts.connect`).
+    #[serde(default)]
+    pub connect_timeout_ms: Option<u64>,
+    /// A call as a whole to its answer head, ms (`Timeouts.call_deadline`).
+    #[serde(default)]
+    pub call_deadline_ms: Option<u64>,
+    /// Each exchange/refresh request, ms (`Timeouts.auth`).
+    #[serde(default)]
+    pub auth_timeout_ms: Option<u64>,
+    /// Regions whose URL the client is given as `https://` while the emulator speaks plain
+    /// HTTP there: the TLS handshake fails (a `tls` transport failure).
+    #[serde(default)]
+    pub tls_regions: Vec<String>,
 }
 
 impl Default for ClientSetup {
@@ -73,6 +94,11 @@ impl Default for ClientSetup {
             scope: None,
             failover_pinned: false,
             max_attempts: None,
+            request_timeout_ms: None,
+            connect_timeout_ms: None,
+            call_deadline_ms: None,
+            auth_timeout_ms: None,
+            tls_regions: Vec::new(),
         }
     }
 }
@@ -104,7 +130,7 @@ pub enum Step {
         #[serde(default)]
         count: Option<usize>,
         /// Expected outcome of each.
-        expect: Expect,
+        expect: Box<Expect>,
     },
     /// Move both clocks (client and emulator) forward.
     AdvanceMs(i64),
@@ -124,6 +150,9 @@ pub enum Step {
     ExpectLog(Vec<LogExpect>),
     /// Check the client's session status: `none`, `active`, `ended`, `direct`.
     ExpectSession(String),
+    /// Check how many connections to a listener are open (`GET /admin/connections`),
+    /// re-read until it holds or `within_ms` has gone by.
+    ExpectConnections(ConnExpect),
     /// The app's backend exchanges the key itself and hands the answer over.
     HandOver,
     /// Persist the session snapshot, drop the client, start a new one and restore it.
@@ -159,6 +188,25 @@ pub struct Expect {
     /// The error's `retry_after_ms` (from the server's `Retry-After`).
     #[serde(default)]
     pub retry_after_ms: Option<u64>,
+    /// The transport failure behind a `network` error (`TransportErrorKind::as_str`).
+    #[serde(default)]
+    pub transport: Option<String>,
+    /// A substring of the error's `cause`.
+    #[serde(default)]
+    pub cause_contains: Option<String>,
+}
+
+/// How many connections to one listener may be open.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnExpect {
+    /// `autorouter`, `auth`, `region:<id>` or `trap`.
+    pub target: String,
+    /// Exactly this many open.
+    pub open: usize,
+    /// How long a wrong count is re-read before the step fails (default 2000 ms).
+    #[serde(default)]
+    pub within_ms: Option<u64>,
 }
 
 /// A count over the emulator's request log.

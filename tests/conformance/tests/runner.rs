@@ -67,14 +67,33 @@ fn scenarios_with_wrong_expectations_fail_with_the_reason() {
     // Each file name says what must appear in the failure.
     let want = [
         ("call_timeout_reports_adapter_timeout", "adapter_timeout"),
+        (
+            "configure_refused_but_accepted",
+            "accepted, expected refused (invalid_config)",
+        ),
+        (
+            "configure_refused_with_another_kind",
+            "kind Some(\"invalid_config\") (expected key_in_browser)",
+        ),
         ("expected_200_gets_404", "expected ready"),
         ("log_count_is_off_by_one", "expected 2"),
         ("name_differs_from_file", "differs from the file name"),
+        (
+            "open_connections_expected_one",
+            "0 connections to auth open after 300 ms, expected 1",
+        ),
+        ("redirect_cause_and_trap_count_wrong", "does not contain"),
         (
             "retry_after_ms_differs",
             "retry_after_ms Some(2000) (expected 1000)",
         ),
         ("session_expected_ended", "expected ended"),
+        ("slow_stream_expected_a_retry", "1 requests, expected 2"),
+        (
+            "transport_connect_expected_timeout",
+            "transport Some(\"connect\") (expected timeout)",
+        ),
+        ("trap_expected_one_request", "0 requests, expected 1"),
     ];
     assert_eq!(scenarios.len(), want.len());
     let mut seen = Vec::new();

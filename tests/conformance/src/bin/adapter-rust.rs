@@ -49,12 +49,34 @@ struct Configure {
     max_attempts: Option<u32>,
     backoff_ms: Option<Backoff>,
     seed: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    connect_timeout_ms: Option<u64>,
+    call_deadline_ms: Option<u64>,
+    auth_timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct Backoff {
     base: u64,
     max: u64,
+}
+
+/// A refused command: the message, and the `ConfigError` kind when `configure` was refused.
+struct Fail {
+    error: String,
+    kind: Option<&'static str>,
+}
+
+impl From<String> for Fail {
+    fn from(error: String) -> Fail {
+        Fail { error, kind: None }
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(error: &str) -> Fail {
+        error.to_string().into()
+    }
 }
 
 #[derive(Default)]
@@ -75,6 +97,7 @@ fn outcome(result: Result<polargrid_blocking::Response, Error>) -> Value {
             }
         }
         Err(Error::Call(e)) => json!({"outcome": "error", "kind": e.kind.as_str(),
+            "transport": e.kind.transport().map(|t| t.as_str()), "cause": e.cause,
             "status": e.status, "retryable": e.retryable, "request_id": e.request_id,
             "retry_after_ms": e.retry_after.map(|d| d.as_millis() as u64), "message": e.to_string()}),
         Err(e) => json!({"outcome": "error", "kind": "driver", "message": e.to_string()}),
@@ -86,25 +109,39 @@ impl Adapter {
         self.pg.clone().ok_or_else(|| "not configured".to_string())
     }
 
-    fn build(&mut self, seed: u64, offset_ms: i64) -> Result<(), String> {
+    fn build(&mut self, seed: u64, offset_ms: i64) -> Result<(), Fail> {
         let cfg = self.config.clone().ok_or("not configured")?;
-        let pg = PolarGrid::with_seed(cfg, seed).map_err(|e| e.to_string())?;
+        let pg = PolarGrid::with_seed(cfg, seed).map_err(|e| match e {
+            Error::Config(c) => Fail {
+                error: c.to_string(),
+                kind: Some(c.kind().as_str()),
+            },
+            e => e.to_string().into(),
+        })?;
         pg.advance_clock(offset_ms);
         self.pg = Some(Arc::new(pg));
         Ok(())
     }
 
-    fn handle(&mut self, cmd: Cmd) -> Result<Value, String> {
+    fn handle(&mut self, cmd: Cmd) -> Result<Value, Fail> {
         match cmd {
             Cmd::Configure(c) => {
                 let endpoints =
-                    Endpoints::from_json(&c.endpoints.to_string()).map_err(|e| e.to_string())?;
+                    Endpoints::from_json(&c.endpoints.to_string()).map_err(|e| Fail {
+                        error: e.to_string(),
+                        kind: Some(e.kind().as_str()),
+                    })?;
                 let key = c.api_key.unwrap_or_default();
                 let mut cfg = match c.mode.as_str() {
                     "session" => Config::new(key),
                     "direct" => Config::direct(key),
                     "handoff" => Config::handoff(),
-                    m => return Err(format!("unknown mode {m:?}")),
+                    m => {
+                        return Err(Fail {
+                            error: format!("unknown mode {m:?}"),
+                            kind: Some("invalid_config"),
+                        })
+                    }
                 }
                 .with_endpoints(endpoints);
                 if let Some(r) = c.region {
@@ -120,8 +157,19 @@ impl Adapter {
                     cfg.retry.base_backoff = Duration::from_millis(b.base);
                     cfg.retry.max_backoff = Duration::from_millis(b.max);
                 }
+                let ms = Duration::from_millis;
+                let t = &mut cfg.timeouts;
+                t.call = c.request_timeout_ms.map_or(t.call, ms);
+                t.connect = c.connect_timeout_ms.map_or(t.connect, ms);
+                t.auth = c.auth_timeout_ms.map_or(t.auth, ms);
+                t.call_deadline = c.call_deadline_ms.map(ms).or(t.call_deadline);
+                self.config = None;
+                self.pg = None;
                 self.config = Some(cfg);
-                self.build(c.seed.unwrap_or(1), 0)?;
+                if let Err(e) = self.build(c.seed.unwrap_or(1), 0) {
+                    self.config = None;
+                    return Err(e);
+                }
             }
             Cmd::Call {
                 method,
@@ -209,11 +257,13 @@ fn main() {
             .ok()
             .and_then(|v| v.get("id").cloned())
             .unwrap_or(Value::Null);
-        let cmd = value.and_then(|v| Cmd::deserialize(v).map_err(|e| format!("bad command: {e}")));
+        let cmd = value
+            .and_then(|v| Cmd::deserialize(v).map_err(|e| format!("bad command: {e}")))
+            .map_err(Fail::from);
         let closing = matches!(cmd, Ok(Cmd::Close));
         let mut reply = match cmd.and_then(|c| adapter.handle(c)) {
             Ok(fields) => fields,
-            Err(error) => json!({"ok": false, "error": error}),
+            Err(Fail { error, kind }) => json!({"ok": false, "error": error, "kind": kind}),
         };
         reply["id"] = id;
         if reply.get("ok").is_none() {

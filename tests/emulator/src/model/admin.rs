@@ -93,6 +93,7 @@ fn log(m: &Model, req: &Request) -> Value {
         LogRole::Autorouter => "autorouter",
         LogRole::Auth => "auth",
         LogRole::Edge => "edge",
+        LogRole::Trap => "trap",
     };
     let entries: Vec<_> = m
         .log

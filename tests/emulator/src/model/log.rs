@@ -32,6 +32,8 @@ pub enum LogRole {
     Auth,
     /// An edge region (see [`LogEntry::region`]).
     Edge,
+    /// The trap a `redirect` wire fault points at (nothing should ever reach it).
+    Trap,
 }
 
 /// The outcome of a logged request: an HTTP status, or `"refused"` when the
@@ -107,6 +109,7 @@ impl LogEntry {
             Role::Autorouter => self.role == LogRole::Autorouter,
             Role::Auth => self.role == LogRole::Auth,
             Role::Edge(id) => self.role == LogRole::Edge && self.region.as_deref() == Some(id),
+            Role::Trap => self.role == LogRole::Trap,
             Role::Admin => false,
         }
     }

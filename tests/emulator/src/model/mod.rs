@@ -49,6 +49,9 @@ pub enum Role {
     Edge(String),
     /// The admin API (`/admin/*`): never faulted, never logged.
     Admin,
+    /// The trap a `redirect` wire fault points at: answers `200` to anything and logs it
+    /// (role `trap`), so a test sees whether a client followed the redirect.
+    Trap,
 }
 
 impl Role {
@@ -58,7 +61,7 @@ impl Role {
             Role::Autorouter => Some(Target::Autorouter),
             Role::Auth => Some(Target::Auth),
             Role::Edge(id) => Some(Target::Region(id.clone())),
-            Role::Admin => None,
+            Role::Admin | Role::Trap => None,
         }
     }
 }
@@ -562,32 +565,16 @@ impl Model {
     /// Serves one request at server time `now_ms` (Unix ms, clock offset included:
     /// see [`Model::server_time`]) received by `role`.
     pub fn handle(&mut self, now_ms: u64, role: &Role, req: &Request) -> Outcome {
+        if *role == Role::Trap {
+            self.record(now_ms, role, req, 200);
+            let resp = json_response(200, &serde_json::json!({"trap": true}));
+            return Outcome::Respond(self.finish(now_ms, role, req, Answer::cors(resp)));
+        }
         let Some(target) = role.target() else {
             let resp = admin::handle(self, now_ms, req);
             return Outcome::Respond(self.finish(now_ms, role, req, Answer::cors(resp)));
         };
-        let secrets = self.auth.key_secrets();
-        let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let (credential, query) = log::inspect(req, &secret_refs);
-        let (log_role, region) = match role {
-            Role::Autorouter => (LogRole::Autorouter, None),
-            Role::Auth => (LogRole::Auth, None),
-            Role::Edge(id) => (LogRole::Edge, Some(id.clone())),
-            Role::Admin => (LogRole::Edge, None),
-        };
-        let mut entry = LogEntry {
-            seq: 0,
-            time_ms: now_ms,
-            role: log_role,
-            region,
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query,
-            credential,
-            request_id: req.header("x-request-id").map(str::to_string),
-            status: LogStatus::Refused,
-            delay_ms: None,
-        };
+        let mut entry = self.entry(now_ms, role, req);
         let unknown_region = matches!(&target, Target::Region(id) if self.region(id).is_none());
         if unknown_region || self.faults.is_down(&target) {
             self.log.push(entry);
@@ -608,6 +595,42 @@ impl Model {
         match delay {
             Some(ms) if ms > 0 => Outcome::Delay(ms, resp),
             _ => Outcome::Respond(resp),
+        }
+    }
+
+    /// Logs a request the HTTP layer answered itself (a wire fault: a redirect, a stalled
+    /// or trickling body) with the status it sent, without serving it: no session is
+    /// minted, no refresh token rotated.
+    pub fn record(&mut self, now_ms: u64, role: &Role, req: &Request, status: u16) {
+        let mut entry = self.entry(now_ms, role, req);
+        entry.status = LogStatus::Status(status);
+        self.log.push(entry);
+    }
+
+    /// A log entry for `req` (status still `refused`).
+    fn entry(&self, now_ms: u64, role: &Role, req: &Request) -> LogEntry {
+        let secrets = self.auth.key_secrets();
+        let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let (credential, query) = log::inspect(req, &secret_refs);
+        let (log_role, region) = match role {
+            Role::Autorouter => (LogRole::Autorouter, None),
+            Role::Auth => (LogRole::Auth, None),
+            Role::Edge(id) => (LogRole::Edge, Some(id.clone())),
+            Role::Admin => (LogRole::Edge, None),
+            Role::Trap => (LogRole::Trap, None),
+        };
+        LogEntry {
+            seq: 0,
+            time_ms: now_ms,
+            role: log_role,
+            region,
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query,
+            credential,
+            request_id: req.header("x-request-id").map(str::to_string),
+            status: LogStatus::Refused,
+            delay_ms: None,
         }
     }
 
@@ -637,7 +660,7 @@ impl Model {
             Role::Autorouter => route::handle(self, req),
             Role::Auth => Answer::cors(auth::handle(self, now_ms, req)),
             Role::Edge(id) => Answer::cors(edge::handle(self, now_ms, id, req)),
-            Role::Admin => Answer::cors(error_json(404, "Not found", "not_found")),
+            Role::Admin | Role::Trap => Answer::cors(error_json(404, "Not found", "not_found")),
         };
         (delay, answer)
     }

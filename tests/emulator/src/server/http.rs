@@ -246,6 +246,12 @@ pub fn read_request_on<S: Read + Write>(
 
 fn read_one<S: Read + Write>(input: &mut Input<'_, S>) -> Result<(Request, bool), ReadError> {
     let end = loop {
+        // A TLS ClientHello (a client given an https URL for this plain-HTTP port) is
+        // answered at once, in plain text, as a server without TLS would: the client's
+        // handshake fails instead of waiting for a head that never comes.
+        if input.buf.get(input.pos) == Some(&0x16) {
+            return Err(reject(400, "TLS handshake on a plain HTTP port"));
+        }
         if let Some(end) = head_end(&input.buf) {
             break end;
         }
@@ -328,7 +334,7 @@ fn read_one<S: Read + Write>(input: &mut Input<'_, S>) -> Result<(Request, bool)
     ))
 }
 
-fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",

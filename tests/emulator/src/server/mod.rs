@@ -11,6 +11,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod http;
+mod wire;
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -21,8 +22,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::model::{
-    Fault, LogEntry, Model, ModelConfig, ModelError, Outcome, RegionConfig, Request, Role,
-    StartupInfo, Target,
+    Fault, LogEntry, Model, ModelConfig, ModelError, Outcome, RegionConfig, Request, Response,
+    Role, StartupInfo, Target,
 };
 
 /// Most connections served at once; more are closed unanswered.
@@ -99,6 +100,9 @@ struct Shared {
     next_conn: AtomicU64,
     shutdown: AtomicBool,
     connections: AtomicUsize,
+    wire: Mutex<wire::WireState>,
+    /// The trap listener's URL (where a `redirect` wire fault points).
+    trap_url: String,
 }
 
 /// Unix milliseconds of the real clock.
@@ -156,6 +160,14 @@ impl Shared {
         self.conns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn wire(&self) -> MutexGuard<'_, wire::WireState> {
+        self.wire.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn trap_url(&self) -> &str {
+        &self.trap_url
+    }
+
     fn is_down(&self, role: &Role) -> bool {
         role.target()
             .is_some_and(|t| self.model().down_targets().contains(&t))
@@ -164,18 +176,30 @@ impl Shared {
     /// Closes the listeners (and idle connections) of down targets and rebinds those
     /// back up.
     fn sync_listeners(self: &Arc<Self>) {
-        let down = self.model().down_targets();
+        let mut down = self.model().down_targets();
+        let blackholed = self.wire().blackholed.clone();
         let mut slots = self.slots();
         for slot in slots.iter_mut() {
             let Some(target) = slot.role.target() else {
                 continue;
             };
             let want_down = down.contains(&target);
-            if want_down {
+            let want_hole = !want_down && blackholed.contains(&target);
+            if want_down || want_hole {
                 if let Some(acceptor) = slot.acceptor.take() {
                     stop_acceptor(slot.addr, acceptor);
                 }
-            } else if slot.acceptor.is_none() {
+            }
+            let mut w = self.wire();
+            if !want_hole {
+                w.holes.remove(&target); // closes the backlog-0 listener and its filler
+            } else if !w.holes.contains_key(&target) {
+                if let Ok(hole) = wire::blackhole(slot.addr) {
+                    w.holes.insert(target.clone(), hole);
+                }
+            }
+            drop(w);
+            if !want_down && !want_hole && slot.acceptor.is_none() {
                 // Fails only if another process took the port meanwhile; retried at the
                 // next admin call.
                 if let Ok(l) = TcpListener::bind(slot.addr) {
@@ -184,6 +208,7 @@ impl Shared {
             }
         }
         drop(slots);
+        down.extend(blackholed);
         for conn in self.conns().values() {
             let down = conn.role.target().is_some_and(|t| down.contains(&t));
             if down && conn.idle {
@@ -277,6 +302,24 @@ fn serve_connection(shared: &Arc<Shared>, id: u64, role: &Role, mut stream: TcpS
     }
 }
 
+/// The model's answer to `req` after any injected delay, or `None` when the target
+/// refused it (the connection is shut) or the emulator is shutting down.
+fn model_answer(shared: &Arc<Shared>, role: &Role, req: &Request) -> Option<Response> {
+    let outcome = {
+        let mut m = shared.model();
+        let now = m.server_time(real_now_ms());
+        m.handle(now, role, req)
+    };
+    match outcome {
+        Outcome::Refuse => {
+            shared.sync_listeners();
+            None
+        }
+        Outcome::Respond(r) => Some(r),
+        Outcome::Delay(ms, r) => shared.sleep_unless_shutdown(ms).then_some(r),
+    }
+}
+
 /// Answers one request; whether the connection stays open for the next.
 fn serve_request(
     shared: &Arc<Shared>,
@@ -285,6 +328,14 @@ fn serve_request(
     request: &Request,
     keep_alive: bool,
 ) -> bool {
+    if *role == Role::Admin {
+        if let Some(resp) = wire::admin(shared, request) {
+            return http::write_response_on(stream, &resp, keep_alive).unwrap_or(false);
+        }
+    }
+    if let Some(kind) = wire::take(shared, role, request) {
+        return wire::serve(shared, role, stream, request, kind, keep_alive);
+    }
     let outcome = {
         let mut m = shared.model();
         let now = m.server_time(real_now_ms());
@@ -399,6 +450,9 @@ impl Emulator {
             }
             model_cfg.regions.push(region);
         }
+        let trap = bind_local()?;
+        let trap_url = url(&trap)?;
+        listeners.push((Role::Trap, trap));
         model_cfg.jwt_ttl_s = cfg.jwt_ttl_s;
         model_cfg.refresh_ttl_s = cfg.refresh_ttl_s;
         model_cfg.route_ttl_s = cfg.route_ttl_s;
@@ -410,6 +464,8 @@ impl Emulator {
             next_conn: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            wire: Mutex::new(wire::WireState::default()),
+            trap_url,
         });
         let emulator = Emulator {
             shared: Arc::clone(&shared),

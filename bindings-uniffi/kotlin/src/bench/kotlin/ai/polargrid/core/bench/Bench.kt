@@ -1,0 +1,45 @@
+package ai.polargrid.core.bench
+
+import ai.polargrid.core.Mode
+import ai.polargrid.core.PolarGrid
+import ai.polargrid.core.testing.Emulator
+import java.net.HttpURLConnection
+import java.net.URL
+import kotlinx.coroutines.runBlocking
+
+// Per-call overhead of the Kotlin package vs the bare HttpURLConnection it rides on: sequential
+// `GET /v1/models` against the emulator's edge (direct mode, pinned region: no exchange, no
+// discovery, so both send the same one request per call). Medians, printed, never asserted.
+
+private fun median(xs: List<Long>): Long = xs.sorted()[xs.size / 2]
+
+fun main(args: Array<String>) {
+    val n = args.firstOrNull()?.toInt() ?: 400
+    Emulator().use { emu ->
+        val key = emu.key("read_write")
+        val edge = ((emu.info["regions"] as List<*>)[0] as Map<*, *>)["url"] as String
+        val url = URL("$edge/v1/models")
+        fun bare(): Long {
+            val t0 = System.nanoTime()
+            val c = url.openConnection() as HttpURLConnection
+            c.instanceFollowRedirects = false
+            c.setRequestProperty("Authorization", "Bearer $key")
+            check(c.responseCode == 200)
+            c.inputStream.use { it.readBytes() } // read to the end: the connection goes back to the pool
+            return System.nanoTime() - t0
+        }
+        PolarGrid(apiKey = key, mode = Mode.DIRECT, region = "yto-01", endpoints = emu.startup).use { pg ->
+            fun ours(): Long = runBlocking {
+                val t0 = System.nanoTime()
+                pg.get("/v1/models").use { check(it.status == 200); it.bytes() }
+                System.nanoTime() - t0
+            }
+            repeat(n / 2) { bare(); ours() } // warm-up: JIT, connections, the .so
+            val b = ArrayList<Long>(); val o = ArrayList<Long>()
+            repeat(n) { b.add(bare()); o.add(ours()) } // interleaved, so drift hits both alike
+            val mb = median(b) / 1000; val mo = median(o) / 1000
+            println("kotlin  GET /v1/models x$n  bare HttpURLConnection median ${mb} µs · PolarGrid median ${mo} µs · overhead ${mo - mb} µs/call")
+        }
+    }
+    kotlin.system.exitProcess(0)
+}
