@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Checks what `make dist` left in DIR against VERSION, without installing anything (dist-check
+# installs): every artifact carries the version; the wheels have the README as long description,
+# the project links, the licenses, a native library with no debug info but with uniffi's metadata
+# symbols, and the platform tag auditwheel agrees with; the npm tarball has README, LICENSE,
+# types and the wasm; the jar has its manifest version and both native libraries; SHA256SUMS
+# matches. Prints a table of sizes. Usage: check-artifacts.sh DIR VERSION
+set -euo pipefail
+DIR="$1"; V="$2"
+. "$(dirname "$0")/../../scripts/env.sh"
+AW="$POLARGRID_CACHE/venv-dist/bin/auditwheel"
+T="$(mktemp -d)"; trap 'rm -rf "$T"' EXIT
+fails=0
+# DIST_ONLY: the kinds built (scripts/dist.sh passes its list); a kind not built is not missing.
+wanted() { [[ " ${DIST_ONLY:-wheels sdist npm jar} " == *" $1 "* ]]; }
+fail() { echo "  FAIL $*" >&2; fails=$((fails + 1)); }
+has() { grep -q -- "$2" "$1" || fail "$(basename "$(dirname "$1")")/$(basename "$1") lacks: $2"; }
+
+# A native library: stripped of debug info, uniffi metadata kept, the expected machine.
+check_so() { # file machine-regexp
+  local f="$1" m="$2"
+  readelf -h "$f" | grep -E >/dev/null "Machine: +$m" || fail "$f: not $m"
+  if readelf -S -W "$f" | grep >/dev/null '\.debug_'; then fail "$f: has debug sections"; fi
+  [ "$(readelf -s -W "$f" | grep -c 'UNIFFI_META_')" -gt 0 ] || fail "$f: no UNIFFI_META_ symbols (stripped too far)"
+}
+
+n=0
+for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_17_x86_64,manylinux2014_aarch64.manylinux_2_17_aarch64,musllinux_1_2_x86_64,musllinux_1_2_aarch64}.whl; do
+  [ -f "$w" ] || { wanted wheels && fail "missing $(basename "$w")"; continue; }
+  n=$((n + 1))
+  d="$T/$(basename "$w")"; mkdir -p "$d"; (cd "$d" && unzip -q "$w")
+  meta="$d/polargrid_core-$V.dist-info/METADATA"
+  has "$meta" "^Version: $V\$"
+  has "$meta" '^Description-Content-Type: text/markdown'
+  has "$meta" '^# polargrid-core for Python'
+  has "$meta" '^Project-URL: Homepage, '
+  has "$meta" '^Requires-Dist: httpx'
+  ls "$d/polargrid_core-$V.dist-info/licenses/"LICENSE-MIT >/dev/null 2>&1 || ls "$d/polargrid_core-$V.dist-info/"*/LICENSE-MIT >/dev/null 2>&1 || fail "$w: no LICENSE-MIT"
+  case "$w" in *aarch64*) m=AArch64 ;; *) m='Advanced Micro Devices X86-64' ;; esac
+  so="$(find "$d/polargrid_core" -name 'libpolargrid_uniffi*.so' | head -1)"
+  [ -n "$so" ] || { fail "$w: no native library"; continue; }
+  check_so "$so" "$m"
+  tag="$(basename "$w" .whl | sed 's/.*-py3-none-//')"
+  case "$tag" in
+    musllinux*)
+      # auditwheel on a glibc host cannot place a musl wheel (it reads the host's libc): the
+      # library must need musl's libc.so alone and no glibc symbol version.
+      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.so " ] || fail "$w: needs more than musl's libc.so"
+      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi ;;
+    *)
+      want="${tag#*.}"
+      "$AW" show "$w" > "$T/aw" 2>&1 || true
+      grep -q "\"${want}\"" "$T/aw" || { fail "$w: auditwheel does not place it on $want"; cat "$T/aw" >&2; } ;;
+  esac
+  grep -q "polargrid_core/_native/polargrid_uniffi.py" < <(unzip -l "$w") || fail "$w: no generated uniffi glue"
+done
+
+sd="$DIR/polargrid_core-$V.tar.gz"
+if [ -f "$sd" ]; then
+  tar -xzf "$sd" -C "$T"
+  has "$T/polargrid_core-$V/PKG-INFO" "^Version: $V\$"
+  has "$T/polargrid_core-$V/PKG-INFO" '^# polargrid-core for Python'
+  tar -tzf "$sd" > "$T/sdist"
+  grep -q '/core/src/lib.rs$' "$T/sdist" || fail "sdist lacks the core's sources"
+elif wanted sdist; then fail "missing $(basename "$sd")"; fi
+
+tgz="$DIR/polargrid-core-$V.tgz"
+if [ -f "$tgz" ]; then
+  tar -tzf "$tgz" > "$T/npm"
+  for f in package/package.json package/README.md package/LICENSE package/index.js package/index.d.ts package/polargrid_wasm.js package/polargrid_wasm_bg.wasm; do
+    grep -qx "$f" "$T/npm" || fail "npm tarball lacks $f"
+  done
+  [ "$(tar -xzOf "$tgz" package/package.json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).version))')" = "$V" ] || fail "npm tarball: version is not $V"
+elif wanted npm; then fail "missing $(basename "$tgz")"; fi
+
+jar="$DIR/polargrid-core-$V.jar"
+if [ -f "$jar" ]; then
+  unzip -p "$jar" META-INF/MANIFEST.MF | grep >/dev/null "^Implementation-Version: $V" || fail "jar manifest: version is not $V"
+  unzip -l "$jar" > "$T/jar"
+  for f in linux-x86-64/libpolargrid_uniffi.so linux-aarch64/libpolargrid_uniffi.so META-INF/LICENSE-MIT ai/polargrid/core/PolarGrid.class; do
+    grep -q " $f\$" "$T/jar" || fail "jar lacks $f"
+  done
+  mkdir -p "$T/jarx" && (cd "$T/jarx" && unzip -q "$jar" 'linux-*')
+  check_so "$T/jarx/linux-x86-64/libpolargrid_uniffi.so" 'Advanced Micro Devices X86-64'
+  check_so "$T/jarx/linux-aarch64/libpolargrid_uniffi.so" AArch64
+  unzip -l "$DIR/polargrid-core-$V-sources.jar" | grep >/dev/null 'PolarGrid.kt$' || fail "sources jar lacks PolarGrid.kt"
+  grep -q "<version>$V</version>" "$DIR/polargrid-core-$V.pom" || fail "pom: version is not $V"
+elif wanted jar; then fail "missing $(basename "$jar")"; fi
+
+ios="$DIR/polargrid-core-ios-arm64-$V.tar.gz"
+if [ -f "$ios" ]; then
+  tar -xzf "$ios" -C "$T"
+  a="$T/polargrid-core-ios-arm64-$V/lib/libpolargrid_uniffi.a"
+  # A Mach-O arm64 object starts with cffaedfe, cputype 0x0100000c.
+  mkdir -p "$T/ar" && (cd "$T/ar" && ar x "$a" "$(ar t "$a" | grep -m1 'polargrid_uniffi.*\.o$')")
+  [ "$(od -An -tx1 -N8 "$T"/ar/*.o | tr -d ' \n')" = "cffaedfe0c000001" ] || fail "iOS library: not Mach-O arm64"
+  for f in include/PolarGridCoreFFI.h include/module.modulemap Sources/PolarGridUniFFI/PolarGridUniFFI.swift Sources/PolarGridCore/PolarGrid.swift; do
+    [ -f "$T/polargrid-core-ios-arm64-$V/$f" ] || fail "iOS archive lacks $f"
+  done
+elif wanted ios; then fail "missing $(basename "$ios")"; fi
+
+(cd "$DIR" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
+echo "target/dist ($n wheels):" >&2
+(cd "$DIR" && for f in *; do printf '  %9s  %s\n' "$(stat -c %s "$f" | numfmt --to=iec --suffix=B)" "$f"; done) >&2
+[ "$fails" = 0 ] || { echo "check-artifacts: $fails failures" >&2; exit 1; }
+echo "check-artifacts: every artifact carries $V" >&2
