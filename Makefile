@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test bench wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
+.PHONY: demo test dist dist-check bench wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -25,6 +25,18 @@ bench-mobile:
 # beside auth-js/firebase-auth/openai, and navigation -> first call in Chromium (median of 5).
 bench-web:
 	scripts/bench-web.sh
+
+# Every release artifact this machine can build, into target/dist/ with SHA256SUMS: Python wheels
+# (manylinux2014 + musllinux_1_2, x86_64 + aarch64), sdist, npm tarball, jar + sources jar + pom;
+# DIST_ONLY="... ios" adds the iOS static library. One version: the workspace Cargo.toml's.
+dist:
+	scripts/dist.sh
+
+# Each artifact of `make dist` installed the way its users install it, outside the checkout, and
+# run against the emulator (fresh venv here, Debian 11 root, qemu aarch64, musl loader, fresh Node
+# project, bare JVM). DIST_CHECK_SDIST=1 also builds the sdist from source in a fresh venv.
+dist-check:
+	scripts/dist-check.sh
 
 # The Python wheel (maturin, uniffi; release) into target/wheels/; PYTHON_PROFILE=debug for a debug one.
 python:
