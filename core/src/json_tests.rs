@@ -78,6 +78,13 @@ fn nesting_deeper_than_serde_allows_is_refused() {
 }
 
 #[test]
+fn many_siblings_do_not_add_up_to_depth() {
+    let wide = "[".to_string() + &"[{\"a\":[]}],".repeat(300) + "[]]";
+    assert!(valid(&wide));
+    assert!(serde_json::from_str::<serde_json::Value>(&wide).is_ok());
+}
+
+#[test]
 fn numbers_read_as_serde_keeps_them() {
     assert_eq!(num("0"), Some(Num::U(0)));
     assert_eq!(num("18446744073709551615"), Some(Num::U(u64::MAX)));
@@ -154,6 +161,7 @@ fn fields_read_the_named_members_skip_others_and_refuse_a_repeated_one() {
         vec![(0, Some(Any::Other))]
     );
     assert_eq!(read(r#"{"a":1,"a":1}"#), None);
+    assert_eq!(read(r#"{"b":1,"a":2,"b":1}"#), None);
     assert_eq!(read(r#"{"z":1,"z":1}"#).unwrap(), vec![]);
     assert_eq!(read("[1]"), None);
     assert_eq!(read(r#"{"a":1"#), None);
