@@ -298,3 +298,41 @@ fn names_come_from_the_core() {
     let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     assert_eq!(names, ErrorKind::NAMES);
 }
+
+#[test]
+fn a_timeout_of_exactly_a_day_is_accepted_and_reaches_the_config() {
+    let o = Options {
+        request_timeout_ms: Some(86_400_000),
+        auth_timeout_ms: Some(86_400_000),
+        ..opts()
+    };
+    let c = o.build().unwrap().config;
+    assert_eq!(c.timeouts.call.as_millis(), 86_400_000);
+    assert_eq!(c.timeouts.auth.as_millis(), 86_400_000);
+}
+
+#[test]
+fn options_debug_names_its_fields_and_hides_the_key_and_session() {
+    let o = Options {
+        session_json: Some(snapshot_json()),
+        ..opts()
+    };
+    let shown = format!("{o:?}");
+    assert!(
+        shown.contains("Options") && shown.contains("api_key"),
+        "{shown}"
+    );
+    assert!(shown.contains("[redacted]"), "{shown}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(!shown.contains("rt_1"), "{shown}");
+}
+
+#[test]
+fn the_key_is_handed_out_only_as_a_secret_and_only_when_given() {
+    assert_eq!(opts().api_key_secret().unwrap().expose(), KEY);
+    let none = Options {
+        api_key: None,
+        ..opts()
+    };
+    assert!(none.api_key_secret().is_none());
+}
