@@ -14,10 +14,8 @@ cd "$(dirname "$0")/.."
 scripts/install-browser-test.sh
 scripts/install-bundlers.sh
 scripts/install-npm-dev.sh --compare
-wasm=bindings-wasm/npm/polargrid_wasm_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find core bindings-wasm/src bindings-wasm/Cargo.toml Cargo.lock -newer "$wasm" -type f -print -quit)" ]; then
-  scripts/build-npm.sh
-fi
+# make npm, unless the package is newer than everything it is built from.
+scripts/ensure-npm.sh
 cargo build --quiet -p polargrid-emulator
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/polargrid-bench-web.XXXXXX")

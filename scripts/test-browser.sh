@@ -7,12 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 scripts/install-browser-test.sh
-# make npm, unless the package is newer than everything it is built from (make test has
-# just built it in scripts/test-npm.sh).
-wasm=bindings-wasm/npm/polargrid_wasm_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find core bindings-wasm/src bindings-wasm/Cargo.toml Cargo.lock -newer "$wasm" -type f -print -quit)" ]; then
-  scripts/build-npm.sh
-fi
+# make npm, unless the package is newer than everything it is built from.
+scripts/ensure-npm.sh
 cargo build --quiet -p polargrid-emulator
 echo "--- types of the browser entry (tsc --noEmit tests/browser/typecheck.ts)"
 "$POLARGRID_CACHE/npm-node/node_modules/.bin/tsc" -p tests/browser/tsconfig.json

@@ -12,10 +12,7 @@ start=$(date +%s)
 scripts/install-browser-test.sh
 scripts/install-bundlers.sh
 # make npm, unless the package is newer than everything it is built from.
-wasm=bindings-wasm/npm/polargrid_wasm_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find core bindings-wasm/src bindings-wasm/Cargo.toml Cargo.lock -newer "$wasm" -type f -print -quit)" ]; then
-  scripts/build-npm.sh
-fi
+scripts/ensure-npm.sh
 cargo build --quiet -p polargrid-emulator
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/polargrid-bundlers.XXXXXX")
