@@ -61,7 +61,8 @@ END {
     print line
     if (cell[i, 6] == "NO") over++
   }
-  printf "%d of %d figures with a budget are over it (printed, not asserted)\n", over, budgeted()
+  if (budgeted() == 0) print "(none of these figures has a budget)"
+  else printf "%d of %d figures with a budget are over it (printed, not asserted)\n", over, budgeted()
 }
 function budgeted(   i, k) { k = 0; for (i = 1; i <= n; i++) if (budget[order[i]] != "-") k++; return k }
 ' "$file"

@@ -8,6 +8,7 @@
 #    of 5 cold loads, unthrottled and on DevTools' "Slow 4G" (tests/bundlers/startup.mjs).
 #    `scripts/bench-web.sh before.tgz` alternates loads of that package and this one (A B A B)
 #    and prints the ratio.
+# Each figure is also recorded (scripts/bench-record.sh) for the table `make bench` ends with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -21,10 +22,10 @@ cargo build --quiet -p polargrid-emulator
 work=$(mktemp -d "${TMPDIR:-/tmp}/polargrid-bench-web.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tarball=$work/$(cd bindings-wasm/npm && npm pack --pack-destination "$work" --loglevel=error | tail -1)
-node tests/bundlers/size.mjs "$work" "$tarball"
+scripts/bench-record.sh --run node tests/bundlers/size.mjs "$work" "$tarball"
 echo "== start-up: navigation -> first call (handoff page built by Vite, served gzipped, emulator on 127.0.0.1)"
 if [ -n "${1:-}" ]; then
-  node tests/bundlers/startup.mjs "$work" 5 "before=$(realpath "$1")" "this=$tarball"
+  scripts/bench-record.sh --run node tests/bundlers/startup.mjs "$work" 5 "before=$(realpath "$1")" "this=$tarball"
 else
-  node tests/bundlers/startup.mjs "$work" 5 "polargrid-core=$tarball"
+  scripts/bench-record.sh --run node tests/bundlers/startup.mjs "$work" 5 "polargrid-core=$tarball"
 fi

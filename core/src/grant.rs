@@ -127,21 +127,16 @@ pub(crate) fn parse_answer(resp: &HttpResponse, server_now: Timestamp) -> Result
 
 /// Reads the JSON of an exchange answer.
 pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, ()> {
-    let a = Answer::read(body).ok_or(())?;
+    let mut a = Answer::read(body).ok_or(())?;
     let jwt = a
         .session_token
-        .or(a.token)
+        .take()
+        .or(a.token.take())
         .filter(|t| header_safe_token(t))
         // An API key is not a session: a backend that hands its key over as one would put
         // the key on a device that must not hold it (handoff mode, browsers).
         .filter(|t| !t.starts_with("pg_"))
         .ok_or(())?;
-    let secs = |v: &Option<Any>| {
-        v.as_ref()
-            .and_then(Any::f64)
-            .filter(|s| *s > 0.0 && *s < 1.0e10)
-            .map(|s| Duration::from_millis((s * 1000.0) as u64))
-    };
     let expires_in = secs(&a.expires_in);
     let claims = read_claims(&jwt).ok();
     let exp = match (&claims, expires_in) {
@@ -155,15 +150,7 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
         (_, Some(d)) => d,
         _ => exp.since(server_now),
     };
-    let refresh = match a.refresh_token {
-        // A refresh token travels in a JSON body, but one with control characters is
-        // not a token any server minted: the grant is malformed.
-        Some(r) if r.chars().any(char::is_control) => return Err(()),
-        r => r.filter(|r| !r.is_empty() && r.len() <= MAX_TOKEN),
-    };
-    let refresh_exp = refresh
-        .as_ref()
-        .map(|_| server_now.plus(secs(&a.refresh_expires_in).unwrap_or(DEFAULT_REFRESH_TTL)));
+    let (refresh, refresh_exp) = read_refresh(&a, server_now)?;
     let session_id = match a.session_id {
         Some(Any::Str(s)) if s.len() <= MAX_SESSION_ID => Some(s),
         _ => None,
@@ -186,6 +173,61 @@ pub(crate) fn parse_grant(body: &[u8], server_now: Timestamp) -> Result<Tokens, 
             exp: claims_exp,
         },
     })
+}
+
+/// A lifetime in seconds (`expires_in`, `refresh_expires_in`): positive and sane, else none.
+fn secs(v: &Option<Any>) -> Option<Duration> {
+    v.as_ref()
+        .and_then(Any::f64)
+        .filter(|s| *s > 0.0 && *s < 1.0e10)
+        .map(|s| Duration::from_millis((s * 1000.0) as u64))
+}
+
+/// The answer's refresh token and its expiry (server clock); `Err` for one with control
+/// characters.
+fn read_refresh(
+    a: &Answer,
+    server_now: Timestamp,
+) -> Result<(Option<String>, Option<Timestamp>), ()> {
+    let refresh = match &a.refresh_token {
+        // A refresh token travels in a JSON body, but one with control characters is
+        // not a token any server minted: the grant is malformed.
+        Some(r) if r.chars().any(char::is_control) => return Err(()),
+        r => r.clone().filter(|r| !r.is_empty() && r.len() <= MAX_TOKEN),
+    };
+    let ttl = secs(&a.refresh_expires_in).unwrap_or(DEFAULT_REFRESH_TTL);
+    let refresh_exp = refresh.as_ref().map(|_| server_now.plus(ttl));
+    Ok((refresh, refresh_exp))
+}
+
+/// What a 2xx refresh answer that cannot be installed (malformed, dead on arrival) still
+/// says about the refresh token: the auth service answered it, so it has replaced the
+/// token that was sent when the answer names a new one (PROTOCOL.md: rotation; the old
+/// one is never sent again — a server that detects its reuse revokes the whole session).
+#[derive(Debug)]
+pub(crate) enum Rotation {
+    /// The answer names no refresh token (or cannot be read): the old one stays.
+    Kept,
+    /// The new refresh token and its expiry (server clock): it replaces the old one.
+    New(Secret, Timestamp),
+    /// A refresh token no request may carry (control characters): the old one is
+    /// replaced all the same, and nothing is left to refresh with.
+    Unusable,
+}
+
+/// Reads the refresh token of a 2xx refresh answer that could not be installed.
+pub(crate) fn rotation(resp: &HttpResponse, server_now: Timestamp) -> Rotation {
+    let answer = (resp.body.len() <= MAX_CORE_BODY)
+        .then(|| Answer::read(&resp.body))
+        .flatten();
+    let Some(a) = answer else {
+        return Rotation::Kept;
+    };
+    match read_refresh(&a, server_now) {
+        Ok((Some(r), Some(exp))) => Rotation::New(Secret::new(r), exp),
+        Ok(_) => Rotation::Kept,
+        Err(()) => Rotation::Unusable,
+    }
 }
 
 /// A session id as shown to humans: no control or bidi-override characters, `None`

@@ -44,8 +44,8 @@ use crate::skew::Clock;
 use crate::snapshot::SessionSnapshot;
 use crate::time::{millis, Timestamp};
 
-use crate::grant::parse_answer;
 pub(crate) use crate::grant::{from_snapshot, parse_grant, Tokens};
+use crate::grant::{parse_answer, rotation, Rotation};
 
 const SESSION_BACKOFF_BASE: Duration = Duration::from_millis(500);
 const SESSION_BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -458,7 +458,15 @@ impl Session {
                 Ok(mut t) => {
                     if self.server_now(now).plus(t.min_validity()) >= t.exp {
                         // Dead on arrival: installing it would drop a valid session, or
-                        // refresh again at once, in a loop. Treat it as unreadable.
+                        // refresh again at once, in a loop. Treat it as unreadable (but
+                        // its refresh token did replace the one sent).
+                        if stage == Stage::Refresh {
+                            let r = match (t.refresh.take(), t.refresh_exp) {
+                                (Some(r), Some(exp)) => Rotation::New(r, exp),
+                                _ => Rotation::Kept,
+                            };
+                            self.rotate(r, ctx);
+                        }
                         return self.transient(now, malformed(stage, resp.status), None, ctx);
                     }
                     if stage == Stage::Refresh && t.refresh.is_none() {
@@ -479,7 +487,12 @@ impl Session {
                     self.install(t, reason, ctx);
                     None
                 }
-                Err(()) => self.transient(now, malformed(stage, resp.status), None, ctx),
+                Err(()) => {
+                    if stage == Stage::Refresh {
+                        self.rotate(rotation(resp, self.server_now(now)), ctx);
+                    }
+                    self.transient(now, malformed(stage, resp.status), None, ctx)
+                }
             };
         }
         let secrets = self.known_secrets(ctx);
@@ -607,6 +620,36 @@ impl Session {
             snapshot: Some(snapshot(&t, self.clock.skew_ms())),
         });
         self.retire(Some(t));
+    }
+
+    /// A refresh answer that could not be installed still rotated the refresh token (see
+    /// [`Rotation`]): the retry sends the new one, or, with none usable, the session goes on
+    /// without one (an exchange with the key when held; else the JWT while it lasts). The
+    /// old one is never sent again: reusing a rotated token revokes the whole session.
+    fn rotate(&mut self, r: Rotation, ctx: &mut Ctx<'_>) {
+        let Some(t) = self.tokens.as_mut() else {
+            return;
+        };
+        let old = match r {
+            Rotation::Kept => return,
+            Rotation::New(refresh, exp) => {
+                t.refresh_exp = Some(exp);
+                t.refresh.replace(refresh)
+            }
+            Rotation::Unusable => {
+                t.refresh_exp = None;
+                t.refresh.take()
+            }
+        };
+        self.retired.extend(old);
+        let excess = self.retired.len().saturating_sub(MAX_RETIRED);
+        self.retired.drain(..excess);
+        // The app persists the snapshot: the one it holds names a dead refresh token.
+        ctx.events.push_back(Event::SessionChanged {
+            reason: SessionChange::Refreshed,
+            info: self.info(),
+            snapshot: self.snapshot(),
+        });
     }
 
     /// Replaces the tokens, keeping the old ones' secrets (the last few) for scrubbing.

@@ -529,7 +529,9 @@ fn ill_typed_refresh_answers_keep_a_valid_session() {
         serde_json::json!({"session_token": opaque, "expires_in": "3600"}),
         serde_json::json!({"session_token": opaque, "expires_in": 1.0e300}),
         serde_json::json!({"session_token": opaque}),
-        serde_json::json!({"session_token": expired, "refresh_token": "rt_new"}),
+        // Dead on arrival. (One that also names a new refresh token rotates it: the
+        // rotation tests in hostile_text.rs.)
+        serde_json::json!({"session_token": expired}),
         serde_json::json!({"session_token": opaque, "expires_in": 0.0001}),
         serde_json::json!([1, 2, 3]),
         serde_json::json!("just a string"),

@@ -113,7 +113,11 @@ fn refresh_grant_with_crlf_in_its_token_is_malformed_and_the_old_session_is_kept
         );
         let after = h.client.session_snapshot().expect("session kept");
         assert_eq!(after.session_token, before.session_token, "{bad:?}");
-        assert_eq!(after.refresh_token, before.refresh_token, "{bad:?}");
+        // The answer's refresh token replaced the one sent (rotation): it is the one kept.
+        assert_eq!(
+            after.refresh_token.as_ref().map(|r| r.expose()),
+            Some("rt_2")
+        );
         // Calls still go out with the old, valid JWT.
         let call = h.get_models();
         let c = h.take(is_call);
@@ -122,6 +126,132 @@ fn refresh_grant_with_crlf_in_its_token_is_malformed_and_the_old_session_is_kept
         h.respond(c.id, HttpResponse::new(200));
         assert!(h.ready(call));
     }
+}
+
+/// A session held since `T0` with refresh token `rt_1`, and its proactive refresh sent.
+fn refreshing() -> (Harness, polargrid_core::HttpRequest) {
+    let mut h = Harness::new(session_config());
+    let call = h.get_models();
+    let ex = h.take(is_exchange);
+    let now = h.server_now();
+    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
+    let d = h.take(is_discover);
+    h.respond(
+        d.id,
+        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 86_400),
+    );
+    let c = h.take(is_call);
+    h.respond(c.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    assert!(h.next_wakeup());
+    let r = h.take(is_refresh);
+    assert_eq!(body_json(&r)["refresh_token"], "rt_1");
+    (h, r)
+}
+
+/// Every refresh token the client sent, in order.
+fn refresh_tokens_sent(h: &Harness) -> Vec<String> {
+    h.sent
+        .iter()
+        .filter(|r| is_refresh(&r.purpose))
+        .map(|r| {
+            body_json(r)["refresh_token"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn refresh_answer_with_a_crlf_jwt_still_rotates_the_refresh_token_so_the_retry_sends_the_new_one() {
+    let (mut h, r) = refreshing();
+    let now = h.server_now();
+    let body = grant(
+        &format!("{}\r\nX-Injected: 1", jwt(now, now + HOUR, None)),
+        "s",
+    );
+    h.respond(r.id, json(200, &body.to_string()));
+    // The app is told, so the snapshot it persists does not name the dead token.
+    let persisted = h.events.iter().rev().find_map(|e| match e {
+        Event::SessionChanged { snapshot, .. } => snapshot.clone(),
+        _ => None,
+    });
+    let persisted = persisted.expect("a snapshot to persist");
+    assert_eq!(
+        persisted
+            .refresh_token
+            .map(|r| r.expose().to_string())
+            .as_deref(),
+        Some("rt_2")
+    );
+    // The retry (after its backoff) sends rt_2, and its good answer is installed.
+    assert!(h.next_wakeup());
+    let retry = h.take(is_refresh);
+    let now = h.server_now();
+    h.respond(retry.id, session_answer(now, HOUR, "rt_3", None));
+    assert_eq!(refresh_tokens_sent(&h), ["rt_1", "rt_2"]);
+    let snap = h.client.session_snapshot().expect("session");
+    assert_eq!(
+        snap.refresh_token
+            .map(|r| r.expose().to_string())
+            .as_deref(),
+        Some("rt_3")
+    );
+    assert_eq!(h.count_sent(is_exchange), 1, "no new exchange");
+}
+
+#[test]
+fn refresh_answer_dead_on_arrival_still_rotates_the_refresh_token() {
+    let (mut h, r) = refreshing();
+    let now = h.server_now();
+    // Issued two hours ago: expired when it arrives (by its Date, which agrees with the
+    // clock the client knows, so the grant is judged stale rather than moving the clock).
+    let body = grant(&jwt(now - 2 * HOUR, now - HOUR, None), "s");
+    let answer = json(200, &body.to_string()).with_header("Date", &http_date(now));
+    h.respond(r.id, answer);
+    let snap = h.client.session_snapshot().expect("the old JWT is kept");
+    assert!(snap.expires_at.as_millis() > now, "not installed");
+    assert!(h.next_wakeup());
+    let retry = h.take(is_refresh);
+    assert_eq!(body_json(&retry)["refresh_token"], "rt_2");
+    assert_eq!(refresh_tokens_sent(&h), ["rt_1", "rt_2"]);
+}
+
+#[test]
+fn refresh_answer_whose_own_refresh_token_has_crlf_leaves_none_so_the_key_is_exchanged_again() {
+    let (mut h, r) = refreshing();
+    let now = h.server_now();
+    let mut body = grant(&jwt(now, now + HOUR, None), "s");
+    body["refresh_token"] = "rt_2\r\nX-Injected: 1".into();
+    h.respond(r.id, json(200, &body.to_string()));
+    // rt_1 was replaced (the answer says so) and rt_2 cannot be sent: never send rt_1 again.
+    let snap = h.client.session_snapshot().expect("the JWT is still held");
+    assert!(snap.refresh_token.is_none());
+    assert!(h.next_wakeup());
+    let ex = h.take(is_exchange);
+    assert_eq!(refresh_tokens_sent(&h), ["rt_1"]);
+    let now = h.server_now();
+    h.respond(ex.id, session_answer(now, HOUR, "rt_9", None));
+    let snap = h.client.session_snapshot().expect("session");
+    assert_eq!(
+        snap.refresh_token
+            .map(|r| r.expose().to_string())
+            .as_deref(),
+        Some("rt_9")
+    );
+}
+
+#[test]
+fn refresh_answer_that_is_not_json_keeps_the_refresh_token_it_sent() {
+    let (mut h, r) = refreshing();
+    h.respond(
+        r.id,
+        HttpResponse::new(200).with_body("<html>captive portal</html>"),
+    );
+    assert!(h.next_wakeup());
+    let retry = h.take(is_refresh);
+    assert_eq!(body_json(&retry)["refresh_token"], "rt_1");
 }
 
 #[test]

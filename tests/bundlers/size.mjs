@@ -12,6 +12,9 @@ import { BIN, CACHE, run } from './lib.mjs';
 const [work, tarball] = process.argv.slice(2);
 const COMPARE = join(CACHE, 'npm-node/compare/node_modules');
 const BUDGET = 30 * 1024;
+// Each package's figure at main 72704ee (this script, 2026-12-03), in KiB: the baseline of
+// `make bench`'s closing table (scripts/bench-record.sh).
+const BASELINE_KIB = { 'polargrid-core': 82.6, '@supabase/auth-js': 22.1, 'firebase/auth': 29.9, openai: 81.4 };
 
 const PAGES = {
   empty: "document.title = 'app';\n",
@@ -65,4 +68,6 @@ for (const [name, source] of Object.entries(PAGES)) {
   const parts = m.wasm ? ` (wasm ${kib(m.wasm)} = ${Math.round((100 * m.wasm) / t)}%, JS ${kib(m.js - empty.js)})` : '';
   const budget = name === 'polargrid-core' ? `; budget ${kib(BUDGET)}: ${t <= BUDGET ? 'within' : `${kib(t - BUDGET)} over`}` : '';
   console.log(`${name.padEnd(20)} ${kib(t).padStart(10)}${parts}${budget}`);
+  const fields = [`web: bundle gzip, ${name}`, (t / 1024).toFixed(1), 'KiB', BASELINE_KIB[name] ?? '-', name === 'polargrid-core' ? `<=${BUDGET / 1024}` : '-'];
+  console.log(['bench-figure', ...fields].join('\t'));
 }

@@ -29,6 +29,9 @@ const backend = await startBackend(emu.info);
 const sites = await Promise.all(apps.map((a) => serveDir(a.dir, {}, { gzip: true })));
 const browser = await launchBrowser();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// The median at main 72704ee (this script, 5 loads, 2026-12-03, 2-core machine under a load
+// average of ~12), in ms: the baseline of `make bench`'s closing table (scripts/bench-record.sh).
+const BASELINE_MS = { unthrottled: 318, 'slow 4G': 4044 };
 try {
   for (const [name, throttle] of [['unthrottled', undefined], ['slow 4G', SLOW_4G]]) {
     const times = apps.map(() => []);
@@ -46,6 +49,8 @@ try {
     }
     // The requests of the last package's median load: [name, start, end] ms.
     const last = times.length - 1;
+    const fields = [`web: navigation -> first call, ${name}`, median(times[last]), 'ms', BASELINE_MS[name] ?? '-', '-'];
+    console.log(['bench-figure', ...fields].join('\t'));
     const mid = times[last].indexOf(median(times[last]));
     console.log(`  ${apps[last].label}, ${name}, requests of the median load (start-end ms): ${timelines[last][mid].map(([n, a, b]) => `${n} ${a}-${b}`).join(', ')}`);
     if (apps.length === 2) {

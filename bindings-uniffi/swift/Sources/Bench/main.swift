@@ -70,5 +70,9 @@ let mb = Int(median(b) / 1000), md = Int(median(d) / 1000), mo = Int(median(o) /
 print("swift   GET /v1/models x\(n)  bare URLSession median \(mb) µs · PolarGrid median \(mo) µs · overhead \(mo - mb) µs/call")
 print("swift   (bare URLSession through a data delegate, the transport's path: median \(md) µs, +\(md - mb) µs;"
       + " PolarGrid stream() to the head: median \(Int(median(h) / 1000)) µs)")
+// For `make bench`'s closing table (scripts/bench-record.sh --run records these lines), beside
+// the figures at main 72704ee (middle of 3 runs of 400 calls, 2026-12-03).
+print("bench-figure\tswift: overhead per call vs bare URLSession\t\(mo - mb)\tµs\t263\t-")
+print("bench-figure\tswift: call through PolarGrid\t\(mo)\tµs\t936\t-")
 pg.close()
 emu.close()

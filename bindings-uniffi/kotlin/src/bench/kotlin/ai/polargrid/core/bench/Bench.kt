@@ -39,6 +39,10 @@ fun main(args: Array<String>) {
             repeat(n) { b.add(bare()); o.add(ours()) } // interleaved, so drift hits both alike
             val mb = median(b) / 1000; val mo = median(o) / 1000
             println("kotlin  GET /v1/models x$n  bare HttpURLConnection median ${mb} µs · PolarGrid median ${mo} µs · overhead ${mo - mb} µs/call")
+            // For `make bench`'s closing table (scripts/bench-record.sh --run records these lines),
+            // beside the figures at main 72704ee (middle of 3 runs of 400 calls, 2026-12-03).
+            println("bench-figure\tkotlin: overhead per call vs bare HttpURLConnection\t${mo - mb}\tµs\t570\t-")
+            println("bench-figure\tkotlin: call through PolarGrid\t${mo}\tµs\t832\t-")
         }
     }
     kotlin.system.exitProcess(0)
