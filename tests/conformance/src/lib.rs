@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 
 pub use adapter::{Adapter, AdapterCommand};
 pub use scenario::{
-    ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
-    DEFAULT_CALL_TIMEOUT_MS,
+    Alternative, ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
+    Unobserved, DEFAULT_CALL_TIMEOUT_MS,
 };
 
 /// How long the adapter may take to answer `configure` (it may be starting a runtime).
@@ -163,6 +163,8 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
         .map_err(|e| format!("configure: {e}"))?;
     // A platform that cannot tell (some) transport failures apart says so.
     let opaque = opaque_kinds(&configured);
+    // And what it cannot observe at all (a scenario may declare what happens there instead).
+    let observes = Observes::from_configured(&configured);
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
         let mut cmd = |c: Value| {
@@ -177,8 +179,10 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 body,
                 count,
                 expect,
+                unobserved,
             } => {
                 let n = count.unwrap_or(1);
+                let (expect, note) = expectation(expect, unobserved.as_deref(), observes);
                 let answer = client
                     .request(
                         json!({"cmd": "call", "method": method, "path": path, "body": body,
@@ -195,7 +199,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 }
                 for (k, o) in outcomes.iter().enumerate() {
                     check_outcome_on(o, expect, &opaque)
-                        .map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
+                        .map_err(|e| format!("{at}, call {}{note}: {e}", k + 1))?;
                 }
             }
             Step::AdvanceMs(ms) => {
@@ -383,6 +387,52 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
         }
     }
     Ok(cmd)
+}
+
+/// What an adapter's platform can observe, from its `configure` answer
+/// (`"observes_connect": false`, `"observes_head": false`; absent means it can).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observes {
+    /// Connection establishment: a connect timeout is its own failure.
+    pub connect: bool,
+    /// The raw answer head: every header, as sent.
+    pub head: bool,
+}
+
+impl Observes {
+    /// Reads the flags from a `configure` answer.
+    pub fn from_configured(configured: &Value) -> Observes {
+        let flag = |k: &str| configured.get(k) != Some(&Value::Bool(false));
+        Observes {
+            connect: flag("observes_connect"),
+            head: flag("observes_head"),
+        }
+    }
+}
+
+/// The expectation a call step holds an adapter to: the step's `expect`, or the
+/// alternative the scenario declares for what the adapter's platform cannot observe
+/// (with a note naming it for failure messages). Only a declared alternative for a
+/// declared limit replaces `expect`.
+pub fn expectation<'a>(
+    expect: &'a Expect,
+    unobserved: Option<&'a Unobserved>,
+    observes: Observes,
+) -> (&'a Expect, &'static str) {
+    let Some(u) = unobserved else {
+        return (expect, "");
+    };
+    match (&u.connect, &u.head) {
+        (Some(a), _) if !observes.connect => (
+            &a.expect,
+            " (the alternative for a platform that cannot observe connects)",
+        ),
+        (_, Some(a)) if !observes.head => (
+            &a.expect,
+            " (the alternative for a platform that cannot observe the head)",
+        ),
+        _ => (expect, ""),
+    }
 }
 
 /// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
@@ -681,6 +731,54 @@ mod tests {
         assert!(check_outcome_on(&exact, &e, &all).is_err());
         assert!(transport_matches("timeout", "timeout", &all));
         assert!(!transport_matches("timeout", "opaque", &all));
+    }
+
+    #[test]
+    fn a_declared_alternative_applies_only_where_the_adapter_declares_the_limit() {
+        let expect: Expect =
+            serde_json::from_value(json!({"outcome": "error", "transport": "connect_timeout"}))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        let u: Unobserved = serde_json::from_value(json!({
+            "connect": {"why": "no connect phase", "expect": {"outcome": "error", "transport": "timeout"}}
+        }))
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let all = Observes::from_configured(&json!({"ok": true}));
+        let page =
+            Observes::from_configured(&json!({"observes_connect": false, "observes_head": false}));
+        let headless = Observes::from_configured(&json!({"observes_head": false}));
+        assert_eq!(
+            all,
+            Observes {
+                connect: true,
+                head: true
+            }
+        );
+        assert_eq!(
+            expectation(&expect, Some(&u), all).0.transport.as_deref(),
+            Some("connect_timeout")
+        );
+        assert_eq!(
+            expectation(&expect, Some(&u), page).0.transport.as_deref(),
+            Some("timeout")
+        );
+        // A limit the scenario declares no alternative for changes nothing.
+        assert_eq!(
+            expectation(&expect, Some(&u), headless)
+                .0
+                .transport
+                .as_deref(),
+            Some("connect_timeout")
+        );
+        assert_eq!(
+            expectation(&expect, None, page).0.transport.as_deref(),
+            Some("connect_timeout")
+        );
+        let no_why =
+            serde_json::from_value::<Unobserved>(json!({"head": {"expect": {"outcome": "ready"}}}));
+        assert!(
+            no_why.is_err(),
+            "an alternative without its reason is refused"
+        );
     }
 
     #[test]
