@@ -74,6 +74,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, String> {
         .collect())
 }
 
+/// A scenario's result: `Ok` with the steps that passed under a declared alternative
+/// (`unobserved`, one line each, for the report), or `Err` saying which step failed and why.
+pub type Ran = Result<Vec<String>, String>;
+
 /// Runs `scenarios` through `adapter`, `jobs` at a time (each its own emulator and adapter
 /// process), and calls `report` for each result in the given order, as soon as it and
 /// every scenario before it have finished. Returns (passed, failed).
@@ -81,12 +85,12 @@ pub fn run_all(
     scenarios: &[Loaded],
     adapter: &AdapterCommand,
     jobs: usize,
-    mut report: impl FnMut(&str, &Result<(), String>),
+    mut report: impl FnMut(&str, &Ran),
 ) -> (usize, usize) {
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Result<(), String>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Ran)>();
     let tx = Mutex::new(tx);
-    let mut results: Vec<Option<Result<(), String>>> = scenarios.iter().map(|_| None).collect();
+    let mut results: Vec<Option<Ran>> = scenarios.iter().map(|_| None).collect();
     let (mut passed, mut failed, mut printed) = (0, 0, 0);
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
@@ -127,9 +131,9 @@ pub fn run_all(
     (passed, failed)
 }
 
-/// Runs one scenario with a fresh emulator and a fresh adapter process; `Err` says which
-/// step failed and why.
-pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
+/// Runs one scenario with a fresh emulator and a fresh adapter process; `Ok` lists the
+/// steps that passed under a declared alternative, `Err` says which step failed and why.
+pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Ran {
     let emu = Emulator::start(EmulatorConfig::default()).map_err(|e| format!("emulator: {e}"))?;
     let info = emu.info();
     let admin = |path: &str, body: &Value| admin_post(&info.admin, path, body);
@@ -150,6 +154,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
         return match answer.get("ok") {
             Some(Value::Bool(false)) if got == Some(want.as_str()) => client
                 .close(COMMAND_TIMEOUT)
+                .map(|()| Vec::new())
                 .map_err(|e| format!("close: {e}")),
             Some(Value::Bool(false)) => Err(format!(
                 "configure refused with kind {got:?} (expected {want}): {}",
@@ -165,6 +170,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     let opaque = opaque_kinds(&configured);
     // And what it cannot observe at all (a scenario may declare what happens there instead).
     let observes = Observes::from_configured(&configured);
+    let mut alternatives = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
         let mut cmd = |c: Value| {
@@ -200,6 +206,9 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 for (k, o) in outcomes.iter().enumerate() {
                     check_outcome_on(o, expect, &opaque)
                         .map_err(|e| format!("{at}, call {}{note}: {e}", k + 1))?;
+                }
+                if !note.is_empty() {
+                    alternatives.push(format!("{at}{note}"));
                 }
             }
             Step::AdvanceMs(ms) => {
@@ -288,6 +297,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     }
     client
         .close(COMMAND_TIMEOUT)
+        .map(|()| alternatives)
         .map_err(|e| format!("close: {e}"))
 }
 
