@@ -106,8 +106,9 @@ async function run(req) {
       setup = req;
       // A page's fetch cannot tell transport failures apart (the browser column of the
       // core's table): the runner then expects opaque where others say connect, dns, ….
-      // Nor see the connection phase (no connect timeout) or the raw head (only
-      // CORS-exposed headers): see /work/plan/requests/web.md.
+      // Nor see the connection phase (no connect timeout) or the raw head (Chromium's
+      // parser first; then only CORS-safelisted and exposed headers): a scenario may declare
+      // what a page does instead (its call's "unobserved" field, tests/conformance/README.md).
       return { opaque_transport: true, observes_connect: false, observes_head: false };
     }
     case 'call': {

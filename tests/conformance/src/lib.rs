@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 
 pub use adapter::{Adapter, AdapterCommand};
 pub use scenario::{
-    ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
-    DEFAULT_CALL_TIMEOUT_MS,
+    Alternative, ClientSetup, ConnExpect, EmulatorSetup, Expect, LogExpect, Scenario, Step,
+    Unobserved, DEFAULT_CALL_TIMEOUT_MS,
 };
 
 /// How long the adapter may take to answer `configure` (it may be starting a runtime).
@@ -74,6 +74,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, String> {
         .collect())
 }
 
+/// A scenario's result: `Ok` with the steps that passed under a declared alternative
+/// (`unobserved`, one line each, for the report), or `Err` saying which step failed and why.
+pub type Ran = Result<Vec<String>, String>;
+
 /// Runs `scenarios` through `adapter`, `jobs` at a time (each its own emulator and adapter
 /// process), and calls `report` for each result in the given order, as soon as it and
 /// every scenario before it have finished. Returns (passed, failed).
@@ -81,12 +85,12 @@ pub fn run_all(
     scenarios: &[Loaded],
     adapter: &AdapterCommand,
     jobs: usize,
-    mut report: impl FnMut(&str, &Result<(), String>),
+    mut report: impl FnMut(&str, &Ran),
 ) -> (usize, usize) {
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Result<(), String>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Ran)>();
     let tx = Mutex::new(tx);
-    let mut results: Vec<Option<Result<(), String>>> = scenarios.iter().map(|_| None).collect();
+    let mut results: Vec<Option<Ran>> = scenarios.iter().map(|_| None).collect();
     let (mut passed, mut failed, mut printed) = (0, 0, 0);
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
@@ -127,9 +131,9 @@ pub fn run_all(
     (passed, failed)
 }
 
-/// Runs one scenario with a fresh emulator and a fresh adapter process; `Err` says which
-/// step failed and why.
-pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
+/// Runs one scenario with a fresh emulator and a fresh adapter process; `Ok` lists the
+/// steps that passed under a declared alternative, `Err` says which step failed and why.
+pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Ran {
     let emu = Emulator::start(EmulatorConfig::default()).map_err(|e| format!("emulator: {e}"))?;
     let info = emu.info();
     let admin = |path: &str, body: &Value| admin_post(&info.admin, path, body);
@@ -150,6 +154,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
         return match answer.get("ok") {
             Some(Value::Bool(false)) if got == Some(want.as_str()) => client
                 .close(COMMAND_TIMEOUT)
+                .map(|()| Vec::new())
                 .map_err(|e| format!("close: {e}")),
             Some(Value::Bool(false)) => Err(format!(
                 "configure refused with kind {got:?} (expected {want}): {}",
@@ -163,6 +168,9 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
         .map_err(|e| format!("configure: {e}"))?;
     // A platform that cannot tell (some) transport failures apart says so.
     let opaque = opaque_kinds(&configured);
+    // And what it cannot observe at all (a scenario may declare what happens there instead).
+    let observes = Observes::from_configured(&configured);
+    let mut alternatives = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("step {} ({})", i + 1, step_name(step));
         let mut cmd = |c: Value| {
@@ -177,8 +185,10 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 body,
                 count,
                 expect,
+                unobserved,
             } => {
                 let n = count.unwrap_or(1);
+                let (expect, note) = expectation(expect, unobserved.as_deref(), observes);
                 let answer = client
                     .request(
                         json!({"cmd": "call", "method": method, "path": path, "body": body,
@@ -195,7 +205,10 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                 }
                 for (k, o) in outcomes.iter().enumerate() {
                     check_outcome_on(o, expect, &opaque)
-                        .map_err(|e| format!("{at}, call {}: {e}", k + 1))?;
+                        .map_err(|e| format!("{at}, call {}{note}: {e}", k + 1))?;
+                }
+                if !note.is_empty() {
+                    alternatives.push(format!("{at}{note}"));
                 }
             }
             Step::AdvanceMs(ms) => {
@@ -284,6 +297,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
     }
     client
         .close(COMMAND_TIMEOUT)
+        .map(|()| alternatives)
         .map_err(|e| format!("close: {e}"))
 }
 
@@ -386,6 +400,52 @@ fn configure_command(c: &ClientSetup, info: &StartupInfo) -> Result<Value, Strin
         }
     }
     Ok(cmd)
+}
+
+/// What an adapter's platform can observe, from its `configure` answer
+/// (`"observes_connect": false`, `"observes_head": false`; absent means it can).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observes {
+    /// Connection establishment: a connect timeout is its own failure.
+    pub connect: bool,
+    /// The raw answer head: every header, as sent.
+    pub head: bool,
+}
+
+impl Observes {
+    /// Reads the flags from a `configure` answer.
+    pub fn from_configured(configured: &Value) -> Observes {
+        let flag = |k: &str| configured.get(k) != Some(&Value::Bool(false));
+        Observes {
+            connect: flag("observes_connect"),
+            head: flag("observes_head"),
+        }
+    }
+}
+
+/// The expectation a call step holds an adapter to: the step's `expect`, or the
+/// alternative the scenario declares for what the adapter's platform cannot observe
+/// (with a note naming it for failure messages). Only a declared alternative for a
+/// declared limit replaces `expect`.
+pub fn expectation<'a>(
+    expect: &'a Expect,
+    unobserved: Option<&'a Unobserved>,
+    observes: Observes,
+) -> (&'a Expect, &'static str) {
+    let Some(u) = unobserved else {
+        return (expect, "");
+    };
+    match (&u.connect, &u.head) {
+        (Some(a), _) if !observes.connect => (
+            &a.expect,
+            " (the alternative for a platform that cannot observe connects)",
+        ),
+        (_, Some(a)) if !observes.head => (
+            &a.expect,
+            " (the alternative for a platform that cannot observe the head)",
+        ),
+        _ => (expect, ""),
+    }
 }
 
 /// Checks one protocol outcome (`{"outcome": "ready"|"error", …}`) against `e`.
@@ -758,6 +818,54 @@ mod tests {
         assert!(check_outcome_on(&exact, &e, &all).is_err());
         assert!(transport_matches("timeout", "timeout", &all));
         assert!(!transport_matches("timeout", "opaque", &all));
+    }
+
+    #[test]
+    fn a_declared_alternative_applies_only_where_the_adapter_declares_the_limit() {
+        let expect: Expect =
+            serde_json::from_value(json!({"outcome": "error", "transport": "connect_timeout"}))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        let u: Unobserved = serde_json::from_value(json!({
+            "connect": {"why": "no connect phase", "expect": {"outcome": "error", "transport": "timeout"}}
+        }))
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let all = Observes::from_configured(&json!({"ok": true}));
+        let page =
+            Observes::from_configured(&json!({"observes_connect": false, "observes_head": false}));
+        let headless = Observes::from_configured(&json!({"observes_head": false}));
+        assert_eq!(
+            all,
+            Observes {
+                connect: true,
+                head: true
+            }
+        );
+        assert_eq!(
+            expectation(&expect, Some(&u), all).0.transport.as_deref(),
+            Some("connect_timeout")
+        );
+        assert_eq!(
+            expectation(&expect, Some(&u), page).0.transport.as_deref(),
+            Some("timeout")
+        );
+        // A limit the scenario declares no alternative for changes nothing.
+        assert_eq!(
+            expectation(&expect, Some(&u), headless)
+                .0
+                .transport
+                .as_deref(),
+            Some("connect_timeout")
+        );
+        assert_eq!(
+            expectation(&expect, None, page).0.transport.as_deref(),
+            Some("connect_timeout")
+        );
+        let no_why =
+            serde_json::from_value::<Unobserved>(json!({"head": {"expect": {"outcome": "ready"}}}));
+        assert!(
+            no_why.is_err(),
+            "an alternative without its reason is refused"
+        );
     }
 
     #[test]

@@ -131,6 +131,10 @@ pub enum Step {
         count: Option<usize>,
         /// Expected outcome of each.
         expect: Box<Expect>,
+        /// What a platform that cannot observe something this scenario relies on does
+        /// instead, declared here for reviewers (see [`Unobserved`]).
+        #[serde(default)]
+        unobserved: Option<Box<Unobserved>>,
     },
     /// Move both clocks (client and emulator) forward.
     AdvanceMs(i64),
@@ -194,6 +198,32 @@ pub struct Expect {
     /// A substring of the error's `cause`.
     #[serde(default)]
     pub cause_contains: Option<String>,
+}
+
+/// A call step's declared alternatives for platforms that cannot observe what the step
+/// relies on. They apply only when the adapter's `configure` answer says so
+/// (`"observes_connect": false`, `"observes_head": false`); every other adapter is held to
+/// the step's `expect`. Each gives the reason, in words a reviewer can check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unobserved {
+    /// For a platform that cannot observe connection establishment (a page's `fetch`).
+    #[serde(default)]
+    pub connect: Option<Alternative>,
+    /// For a platform that cannot observe the raw answer head (a page sees only
+    /// CORS-safelisted and exposed headers, after the browser's own parser).
+    #[serde(default)]
+    pub head: Option<Alternative>,
+}
+
+/// One declared alternative expectation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alternative {
+    /// Why the platform cannot meet `expect`, and why this outcome is what its user gets.
+    pub why: String,
+    /// The outcome expected there instead.
+    pub expect: Expect,
 }
 
 /// How many connections to one listener may be open.

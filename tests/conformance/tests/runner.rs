@@ -94,6 +94,10 @@ fn scenarios_with_wrong_expectations_fail_with_the_reason() {
             "transport Some(\"connect\") (expected timeout)",
         ),
         ("trap_expected_one_request", "0 requests, expected 1"),
+        (
+            "unobserved_alternative_is_not_for_every_adapter",
+            "transport Some(\"connect\") (expected timeout)",
+        ),
     ];
     assert_eq!(scenarios.len(), want.len());
     let mut seen = Vec::new();

@@ -68,7 +68,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let (passed, failed) = run_all(&scenarios, &cmd, jobs, |name, r| match r {
-        Ok(()) => println!("{name} ... ok"),
+        Ok(alt) if alt.is_empty() => println!("{name} ... ok"),
+        Ok(alt) => println!("{name} ... ok, {}", alt.join("; ")),
         Err(e) => println!("{name} ... FAILED: {e}"),
     });
     println!("{passed} passed, {failed} failed");
