@@ -5,10 +5,10 @@
 #   wheel manylinux2014 x86_64   pip install into a fresh venv here (CPython 3.11, glibc 2.36)
 #                                AND into a venv in a Debian 11 root (CPython 3.9, glibc 2.31)
 #   wheel manylinux2014 aarch64  its package run by Debian 11 arm64's CPython under qemu-user-static
-#   wheels musllinux_1_2         x86_64: its library loaded and called by musl's loader (Debian's
-#                                musl; no Alpine root is reachable); both: needs musl's libc.so
-#                                alone (check-artifacts; auditwheel cannot place musl wheels from
-#                                a glibc host)
+#   wheels musllinux_1_2         its library loaded and called by musl's loader (Debian 11's musl
+#                                1.2.2: x86_64 here, aarch64 under qemu-user-static; no Alpine
+#                                root is reachable); auditwheel show places both on musllinux_1_2
+#                                (check-artifacts, with Debian's musl as --ldpaths)
 #   sdist                        pip install in a fresh venv (builds from source with cargo) —
 #                                DIST_CHECK_SDIST=1 (slow: a release build of the crate)
 #   npm tarball                  npm install into a fresh Node project; a handoff and a session call
@@ -122,6 +122,18 @@ musl() {
   "$W/musl/load" "$so" "$sym"
 }
 run "wheel musllinux_1_2 x86_64: its library loads and answers under musl's loader" musl
+# aarch64: the same program cross-built by zig (ziglang, make dist's linker) against musl, run by
+# Debian 11 arm64's musl loader (1.2.2) under qemu-user-static.
+musl_a64() {
+  mkdir -p "$W/musl-a64" && (cd "$W/musl-a64" && unzip -q "$MA64")
+  local so; so="$(find "$W/musl-a64" -name 'libpolargrid_uniffi*.so')"
+  local sym; sym="$(readelf -s -W --dyn-syms "$so" | awk '/uniffi_contract_version$/ {print $8; exit}')"
+  "$POLARGRID_CACHE/venv-dist/bin/python" -m ziglang cc -target aarch64-linux-musl -dynamic -O2 \
+    -o "$W/musl-a64/load" tests/dist/musl-load.c
+  readelf -l "$W/musl-a64/load" | grep -o 'ld-musl[^]]*'
+  qemu-aarch64-static -L "$A11" "$W/musl-a64/load" "$so" "$sym"
+}
+run "wheel musllinux_1_2 aarch64: its library loads and answers under musl's loader (qemu)" musl_a64
 
 # 5. sdist: builds from source in a fresh venv (slow, so only when asked).
 if [ "${DIST_CHECK_SDIST:-0}" = 1 ]; then

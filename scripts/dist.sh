@@ -51,6 +51,13 @@ for info in src.infolist():
             machine = int.from_bytes(data[18:20], "little")  # ELF e_machine
             tool = {0x3E: "objcopy", 0xB7: "aarch64-linux-gnu-objcopy"}[machine]
             subprocess.run([tool, "--strip-debug", a, b], check=True)
+            if "-musllinux_" in os.path.basename(path):
+                # zig links musl's libc under the name "libc.so"; musl's loader treats any
+                # libc.* as itself, but the musllinux policy (auditwheel) names the library as
+                # musl systems ship it: libc.musl-ARCH.so.1.
+                arch = {0x3E: "x86_64", 0xB7: "aarch64"}[machine]
+                subprocess.run(["patchelf", "--replace-needed", "libc.so",
+                                "libc.musl-%s.so.1" % arch, b], check=True)
             data = open(b, "rb").read()
     out[info.filename] = (info, data)
 src.close()
@@ -85,6 +92,8 @@ if want wheels || want jar; then
   t wheel aarch64-unknown-linux-gnu manylinux2014
 fi
 if want wheels; then
+  # Debian's musl for both machines: check-artifacts.sh hands it to auditwheel.
+  scripts/install-dist-roots.sh musl arm64
   t wheel x86_64-unknown-linux-musl musllinux_1_2
   t wheel aarch64-unknown-linux-musl musllinux_1_2
 fi

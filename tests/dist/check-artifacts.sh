@@ -43,10 +43,20 @@ for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_1
   tag="$(basename "$w" .whl | sed 's/.*-py3-none-//')"
   case "$tag" in
     musllinux*)
-      # auditwheel on a glibc host cannot place a musl wheel (it reads the host's libc): the
-      # library must need musl's libc.so alone and no glibc symbol version.
-      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.so " ] || fail "$w: needs more than musl's libc.so"
-      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi ;;
+      # The library needs musl's libc alone, by the name musl systems give it, and no glibc
+      # symbol version; auditwheel (on this glibc host) finds musl's libc through --ldpaths:
+      # Debian's musl for the wheel's machine (scripts/install-dist-roots.sh), under that name.
+      arch="${tag#musllinux_1_2_}"
+      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.musl-$arch.so.1 " ] || fail "$w: needs more than musl's libc.musl-$arch.so.1"
+      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi
+      case "$arch" in
+        x86_64) loader=/lib/ld-musl-x86_64.so.1 ;;
+        *) loader="$POLARGRID_CACHE/debian11-arm64/lib/ld-musl-aarch64.so.1" ;;
+      esac
+      mkdir -p "$T/musl-$arch" && ln -sf "$(readlink -f "$loader")" "$T/musl-$arch/libc.musl-$arch.so.1"
+      "$AW" show --ldpaths "$T/musl-$arch" "$w" > "$T/aw" 2>&1 || true
+      grep -q "consistent with the following platform tag: \"$tag\"" < <(tr '\n' ' ' < "$T/aw") ||
+        { fail "$w: auditwheel does not place it on $tag"; cat "$T/aw" >&2; } ;;
     *)
       want="${tag#*.}"
       "$AW" show "$w" > "$T/aw" 2>&1 || true
