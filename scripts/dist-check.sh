@@ -33,10 +33,10 @@ cargo build --quiet -p polargrid-emulator
 
 W="$(mktemp -d /tmp/polargrid-dist-check.XXXXXX)"
 MOUNTED=()
-EMU_PID=
+EMU=
 cleanup() {
   for m in ${MOUNTED[@]+"${MOUNTED[@]}"}; do umount "$m" 2>/dev/null || true; done
-  [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true
+  [ -n "$EMU" ] && kill "$EMU" 2>/dev/null || true
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -54,9 +54,10 @@ run() { # name command… : output indented, result counted
 }
 
 # The emulator, its start-up JSON on the first line (closed stdin stops it).
-coproc EMU { exec "$ROOT/target/debug/polargrid-emulator"; }
-EMU_PID=$EMU_PID
-read -r ENDPOINTS <&"${EMU[0]}"
+coproc EMUC { exec "$ROOT/target/debug/polargrid-emulator"; }
+# (bash unsets EMUC_PID once the coprocess is reaped: keep the pid for cleanup)
+EMU=$EMUC_PID
+read -r ENDPOINTS <&"${EMUC[0]}"
 export POLARGRID_DIST_ENDPOINTS="$ENDPOINTS"
 cp tests/dist/smoke.py tests/dist/smoke.mjs "$W/"
 
@@ -175,6 +176,6 @@ jvm() {
 }
 run "jar: the Kotlin quickstart on a bare JVM with the jar and its pom's dependencies" jvm
 
-exec {EMU[1]}>&-
+exec {EMUC[1]}>&-
 echo "dist-check: $passed passed, $failed failed"
 [ "$failed" = 0 ]

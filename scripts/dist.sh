@@ -117,7 +117,8 @@ fi
 # --- JVM: jar with the native libraries, sources jar, pom ---------------------------------------
 if want jar; then
   t scripts/build-mobile.sh kotlin
-  kdir="$(dirname "$(git ls-files '*build.gradle.kts' | grep -v -e '^examples/' -e '^tests/' | head -1)")"
+  # The package's own build: the shortest path (kotlin/android and kotlin/okhttp are sub-builds).
+  kdir="$(dirname "$(git ls-files '*build.gradle.kts' | grep -v -e '^examples/' -e '^tests/' | awk '{ print length, $0 }' | sort -n | head -1 | cut -d' ' -f2-)")"
   j="$STAGE/jar"
   mkdir -p "$j/classes" "$j/sources"
   (cd "$j/classes" && unzip -q "$OLDPWD/target/mobile/kotlin/polargrid-core.jar" && rm -rf META-INF/MANIFEST.MF)
