@@ -5,10 +5,10 @@
 #   wheel manylinux2014 x86_64   pip install into a fresh venv here (CPython 3.11, glibc 2.36)
 #                                AND into a venv in a Debian 11 root (CPython 3.9, glibc 2.31)
 #   wheel manylinux2014 aarch64  its package run by Debian 11 arm64's CPython under qemu-user-static
-#   wheels musllinux_1_2         x86_64: its library loaded and called by musl's loader (Debian's
-#                                musl; no Alpine root is reachable); both: needs musl's libc.so
-#                                alone (check-artifacts; auditwheel cannot place musl wheels from
-#                                a glibc host)
+#   wheels musllinux_1_2         its library loaded and called by musl's loader (Debian 11's musl
+#                                1.2.2: x86_64 here, aarch64 under qemu-user-static; no Alpine
+#                                root is reachable); auditwheel show places both on musllinux_1_2
+#                                (check-artifacts, with Debian's musl as --ldpaths)
 #   sdist                        pip install in a fresh venv (builds from source with cargo) —
 #                                DIST_CHECK_SDIST=1 (slow: a release build of the crate)
 #   npm tarball                  npm install into a fresh Node project; a handoff and a session call
@@ -28,15 +28,16 @@ t() { local s=$SECONDS; "$@"; echo "  [$(( SECONDS - s )) s] $*" | cut -c1-110 >
 
 t scripts/install-dist-roots.sh
 # DIST_CHECK_BUILD=0 with DIST_DIR=<folder>: check artifacts built before, without building.
-[ "${DIST_CHECK_BUILD:-1}" = 0 ] || t scripts/dist.sh
+# Not the iOS zip: nothing here can install or run it (make dist builds and inspects it).
+[ "${DIST_CHECK_BUILD:-1}" = 0 ] || DIST_ONLY="${DIST_ONLY:-wheels sdist npm jar}" t scripts/dist.sh
 cargo build --quiet -p polargrid-emulator
 
 W="$(mktemp -d /tmp/polargrid-dist-check.XXXXXX)"
 MOUNTED=()
-EMU_PID=
+EMU=
 cleanup() {
   for m in ${MOUNTED[@]+"${MOUNTED[@]}"}; do umount "$m" 2>/dev/null || true; done
-  [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true
+  [ -n "$EMU" ] && kill "$EMU" 2>/dev/null || true
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -54,9 +55,10 @@ run() { # name command… : output indented, result counted
 }
 
 # The emulator, its start-up JSON on the first line (closed stdin stops it).
-coproc EMU { exec "$ROOT/target/debug/polargrid-emulator"; }
-EMU_PID=$EMU_PID
-read -r ENDPOINTS <&"${EMU[0]}"
+coproc EMUC { exec "$ROOT/target/debug/polargrid-emulator"; }
+# (bash unsets EMUC_PID once the coprocess is reaped: keep the pid for cleanup)
+EMU=$EMUC_PID
+read -r ENDPOINTS <&"${EMUC[0]}"
 export POLARGRID_DIST_ENDPOINTS="$ENDPOINTS"
 cp tests/dist/smoke.py tests/dist/smoke.mjs "$W/"
 
@@ -122,6 +124,18 @@ musl() {
   "$W/musl/load" "$so" "$sym"
 }
 run "wheel musllinux_1_2 x86_64: its library loads and answers under musl's loader" musl
+# aarch64: the same program cross-built by zig (ziglang, make dist's linker) against musl, run by
+# Debian 11 arm64's musl loader (1.2.2) under qemu-user-static.
+musl_a64() {
+  mkdir -p "$W/musl-a64" && (cd "$W/musl-a64" && unzip -q "$MA64")
+  local so; so="$(find "$W/musl-a64" -name 'libpolargrid_uniffi*.so')"
+  local sym; sym="$(readelf -s -W --dyn-syms "$so" | awk '/uniffi_contract_version$/ {print $8; exit}')"
+  "$POLARGRID_CACHE/venv-dist/bin/python" -m ziglang cc -target aarch64-linux-musl -dynamic -O2 \
+    -o "$W/musl-a64/load" tests/dist/musl-load.c
+  readelf -l "$W/musl-a64/load" | grep -o 'ld-musl[^]]*'
+  qemu-aarch64-static -L "$A11" "$W/musl-a64/load" "$so" "$sym"
+}
+run "wheel musllinux_1_2 aarch64: its library loads and answers under musl's loader (qemu)" musl_a64
 
 # 5. sdist: builds from source in a fresh venv (slow, so only when asked).
 if [ "${DIST_CHECK_SDIST:-0}" = 1 ]; then
@@ -163,6 +177,6 @@ jvm() {
 }
 run "jar: the Kotlin quickstart on a bare JVM with the jar and its pom's dependencies" jvm
 
-exec {EMU[1]}>&-
+exec {EMUC[1]}>&-
 echo "dist-check: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -9,11 +9,12 @@
 #   polargrid-core-V.tgz             npm pack of the npm package (README, LICENSE, types, wasm)
 #   polargrid-core-V.jar, -sources.jar, .pom   the Kotlin/JVM package with the Linux x86_64 and
 #       aarch64 native library inside (JNA loads it from the class path), its declared deps in the pom
-#   polargrid-core-ios-arm64-V.tar.gz   only with DIST_ONLY naming ios: the iOS static library
-#       (aarch64-apple-ios) + Swift sources and the C header/modulemap (no Xcode here: no
-#       xcframework, no simulator slice; not yet run on this machine: see the dist report)
+#   polargrid-core-ios-V.zip         the iOS static libraries (device arm64; simulator arm64+x86_64
+#       in one fat archive), the generated Swift + C header/modulemap and the Swift layer's sources
+#       (no Xcode here, so no XCFramework: scripts/build-xcframework.sh makes it on a Mac)
 # Not built here: Android .so (needs the NDK's linker), macOS/Windows wheels (no SDKs).
-# DIST_ONLY="wheels sdist npm jar ios" picks what to build (default: all but ios).
+# DIST_ONLY="wheels sdist npm jar ios" picks what to build (default: all; make dist-check leaves
+# out ios, which it cannot install anywhere here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -22,7 +23,7 @@ export PATH="$POLARGRID_CACHE/venv-dist/bin:$PATH"
 V="$(scripts/dist-version.sh)"
 OUT="$PWD/target/dist"
 STAGE="$PWD/target/dist-stage"
-ONLY="${DIST_ONLY:-wheels sdist npm jar}"
+ONLY="${DIST_ONLY:-wheels sdist npm jar ios}"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 t() { local s=$SECONDS; "$@"; echo "  [$(( SECONDS - s )) s] $*" | cut -c1-110 >&2; }
 
@@ -51,6 +52,13 @@ for info in src.infolist():
             machine = int.from_bytes(data[18:20], "little")  # ELF e_machine
             tool = {0x3E: "objcopy", 0xB7: "aarch64-linux-gnu-objcopy"}[machine]
             subprocess.run([tool, "--strip-debug", a, b], check=True)
+            if "-musllinux_" in os.path.basename(path):
+                # zig links musl's libc under the name "libc.so"; musl's loader treats any
+                # libc.* as itself, but the musllinux policy (auditwheel) names the library as
+                # musl systems ship it: libc.musl-ARCH.so.1.
+                arch = {0x3E: "x86_64", 0xB7: "aarch64"}[machine]
+                subprocess.run(["patchelf", "--replace-needed", "libc.so",
+                                "libc.musl-%s.so.1" % arch, b], check=True)
             data = open(b, "rb").read()
     out[info.filename] = (info, data)
 src.close()
@@ -85,6 +93,8 @@ if want wheels || want jar; then
   t wheel aarch64-unknown-linux-gnu manylinux2014
 fi
 if want wheels; then
+  # Debian's musl for both machines: check-artifacts.sh hands it to auditwheel.
+  scripts/install-dist-roots.sh musl arm64
   t wheel x86_64-unknown-linux-musl musllinux_1_2
   t wheel aarch64-unknown-linux-musl musllinux_1_2
 fi
@@ -108,7 +118,8 @@ fi
 # --- JVM: jar with the native libraries, sources jar, pom ---------------------------------------
 if want jar; then
   t scripts/build-mobile.sh kotlin
-  kdir="$(dirname "$(git ls-files '*build.gradle.kts' | grep -v -e '^examples/' -e '^tests/' | head -1)")"
+  # The package's own build: the shortest path (kotlin/android and kotlin/okhttp are sub-builds).
+  kdir="$(dirname "$(git ls-files '*build.gradle.kts' | grep -v -e '^examples/' -e '^tests/' | awk '{ print length, $0 }' | sort -n | head -1 | cut -d' ' -f2-)")"
   j="$STAGE/jar"
   mkdir -p "$j/classes" "$j/sources"
   (cd "$j/classes" && unzip -q "$OLDPWD/target/mobile/kotlin/polargrid-core.jar" && rm -rf META-INF/MANIFEST.MF)
@@ -140,17 +151,33 @@ if want jar; then
   } > "$OUT/polargrid-core-$V.pom"
 fi
 
-# --- iOS static library -------------------------------------------------------------------------
+# --- iOS: static libraries + the Swift package's sources, zipped ---------------------------------
+# Device: aarch64-apple-ios (rustup's std). Simulator: aarch64-apple-ios-sim + x86_64-apple-ios,
+# whose std this machine's rustup mirror does not serve (404): where missing, std is built from the
+# same toolchain's rust-src (cargo -Zbuild-std, allowed on stable by RUSTC_BOOTSTRAP=1 for these two
+# builds only), and the two are joined into one fat archive by llvm-lipo. No XCFramework:
+# `xcodebuild -create-xcframework` is Xcode's (scripts/build-xcframework.sh, on a Mac).
 if want ios; then
-  t cargo rustc --quiet -p polargrid-uniffi --lib --release --target aarch64-apple-ios --crate-type staticlib
-  i="$STAGE/polargrid-core-ios-arm64-$V"
-  mkdir -p "$i/lib" "$i/include" "$i/Sources/PolarGridUniFFI" "$i/Sources/PolarGridCore"
-  cp target/aarch64-apple-ios/release/libpolargrid_uniffi.a "$i/lib/"
+  scripts/install-ios-targets.sh
+  rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src >&2
+  installed="$(rustup target list --installed)"
+  for it in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
+    if grep -qx "$it" <<<"$installed"; then
+      t cargo rustc --quiet -p polargrid-uniffi --lib --release --target "$it" --crate-type staticlib
+    else
+      RUSTC_BOOTSTRAP=1 t cargo rustc --quiet -Zbuild-std -p polargrid-uniffi --lib --release --target "$it" --crate-type staticlib
+    fi
+  done
+  i="$STAGE/polargrid-core-ios-$V"
+  mkdir -p "$i/ios-arm64" "$i/ios-arm64_x86_64-simulator" "$i/include" "$i/Sources/PolarGridUniFFI" "$i/Sources/PolarGridCore"
+  cp target/aarch64-apple-ios/release/libpolargrid_uniffi.a "$i/ios-arm64/"
+  "$(command -v llvm-lipo || command -v llvm-lipo-14)" -create target/aarch64-apple-ios-sim/release/libpolargrid_uniffi.a \
+    target/x86_64-apple-ios/release/libpolargrid_uniffi.a -output "$i/ios-arm64_x86_64-simulator/libpolargrid_uniffi.a"
   # The Swift glue from the library's metadata (the host's build of the same crate).
   [ -x target/debug/uniffi-bindgen ] || cargo build --quiet -p polargrid-uniffi --features bindgen --bin uniffi-bindgen
   sdir="$(dirname "$(git ls-files '*Package.swift' | grep -v -e '^examples/' -e '^tests/' | head -1)")"
   cfg=bindings-uniffi/uniffi.toml; [ -f "$cfg" ] || cfg="$sdir/uniffi.toml"
-  lib="$(find "$STAGE/jar/x86_64" -name '*.so' 2>/dev/null | head -1)"
+  lib="$(find "$STAGE/jar/x86_64" -name '*.so' 2>/dev/null | head -1 || true)"
   [ -n "$lib" ] || { cargo build --quiet -p polargrid-uniffi --lib; lib=target/debug/libpolargrid_uniffi.so; }
   target/debug/uniffi-bindgen generate --no-format --library "$lib" --language swift \
     --config "$cfg" --out-dir "$STAGE/swift-gen" >/dev/null
@@ -159,7 +186,8 @@ if want ios; then
   cp "$STAGE/swift-gen/PolarGridCoreFFI.modulemap" "$i/include/module.modulemap"
   cp "$sdir"/Sources/PolarGridCore/*.swift "$i/Sources/PolarGridCore/"
   cp LICENSE-MIT LICENSE-APACHE "$i/"
-  tar -C "$STAGE" -czf "$OUT/polargrid-core-ios-arm64-$V.tar.gz" "polargrid-core-ios-arm64-$V"
+  # Its SHA-256 (SHA256SUMS) is what `swift package compute-checksum` prints for a binaryTarget.
+  (cd "$STAGE" && zip -qrX "$OUT/polargrid-core-ios-$V.zip" "polargrid-core-ios-$V")
 fi
 
 (cd "$OUT" && sha256sum -- * > SHA256SUMS)

@@ -3,8 +3,9 @@
 # mirror (the apt mirror this machine reaches), cached under $POLARGRID_CACHE and reused:
 #   debian11-amd64   Debian 11 bullseye (glibc 2.31, CPython 3.9) minbase + python3-venv/pip:
 #                    the manylinux2014 x86_64 wheel is pip-installed into a venv there and run
-#   debian11-arm64   the same packages for arm64, unpacked only (debootstrap --foreign + dpkg -x):
-#                    its python3 runs the aarch64 wheel's package under qemu-user-static (apt)
+#   debian11-arm64   the same packages + musl (1.2.2) for arm64, unpacked only (debootstrap
+#                    --foreign + dpkg -x): its python3 runs the aarch64 wheel's package under
+#                    qemu-user-static (apt); its musl loader loads the musllinux aarch64 library
 #   musl             Debian's musl (apt): the musllinux x86_64 library is loaded by musl's own
 #                    loader (no Alpine root: Alpine's minirootfs is on no registry reached here)
 # Usage: install-dist-roots.sh [amd64] [arm64] [musl]   (default: all)
@@ -40,15 +41,15 @@ fi
 if [[ " $want " == *" arm64 "* ]]; then
   apt_get qemu-user-static
   root="$POLARGRID_CACHE/debian11-arm64"
-  if ! [ -f "$root/.stamp" ] || [ "$(cat "$root/.stamp")" != "$STAMP" ]; then
+  if ! [ -f "$root/.stamp" ] || [ "$(cat "$root/.stamp")" != "$STAMP,musl" ]; then
     apt_get debootstrap
     echo "debootstrap --foreign bullseye arm64 into $root (~1 min)" >&2
     rm -rf "$root"
-    debootstrap --foreign --arch=arm64 --variant=minbase --include="$PKGS" bullseye "$root" "$MIRROR" > "$root.log" 2>&1 ||
+    debootstrap --foreign --arch=arm64 --variant=minbase --include="$PKGS,musl" bullseye "$root" "$MIRROR" > "$root.log" 2>&1 ||
       { tail -20 "$root.log" >&2; exit 1; }
     # No second stage (it needs binfmt_misc): unpack every downloaded package; enough to run python3.
     for deb in "$root"/var/cache/apt/archives/*.deb; do dpkg-deb -x "$deb" "$root"; done
-    echo "$STAMP" > "$root/.stamp"
+    echo "$STAMP,musl" > "$root/.stamp"
   fi
 fi
 

@@ -4,7 +4,8 @@
 #                                manylinux2014 / musllinux_1_2), auditwheel (inspects the tags)
 #   rustup targets               aarch64 glibc, x86_64 + aarch64 musl, aarch64-apple-ios (a staticlib
 #                                needs no linker, so the iOS library builds here)
-#   binutils-aarch64-linux-gnu   (apt) objcopy for the aarch64 libraries' debug info
+#   binutils-aarch64-linux-gnu, patchelf   (apt) objcopy for the aarch64 libraries' debug info;
+#                                the musl libraries' NEEDED libc name
 # Everything from PyPI, rustup and apt (the registries this machine reaches); PyPI pins exact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +32,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   rustup target add "${missing[@]}" >&2
 fi
 
-if ! command -v aarch64-linux-gnu-objcopy >/dev/null; then
-  echo "apt-get install binutils-aarch64-linux-gnu" >&2
-  apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends binutils-aarch64-linux-gnu >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null && apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends binutils-aarch64-linux-gnu >/dev/null; }
+# binutils-aarch64-linux-gnu: objcopy for the aarch64 libraries' debug info; patchelf: the musl
+# libraries' libc NEEDED entry (scripts/dist.sh says why).
+apt_missing=()
+command -v aarch64-linux-gnu-objcopy >/dev/null || apt_missing+=(binutils-aarch64-linux-gnu)
+command -v patchelf >/dev/null || apt_missing+=(patchelf)
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  echo "apt-get install ${apt_missing[*]}" >&2
+  apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${apt_missing[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${apt_missing[@]}" >/dev/null; }
 fi

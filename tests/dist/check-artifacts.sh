@@ -12,7 +12,7 @@ AW="$POLARGRID_CACHE/venv-dist/bin/auditwheel"
 T="$(mktemp -d)"; trap 'rm -rf "$T"' EXIT
 fails=0
 # DIST_ONLY: the kinds built (scripts/dist.sh passes its list); a kind not built is not missing.
-wanted() { [[ " ${DIST_ONLY:-wheels sdist npm jar} " == *" $1 "* ]]; }
+wanted() { [[ " ${DIST_ONLY:-wheels sdist npm jar ios} " == *" $1 "* ]]; }
 fail() { echo "  FAIL $*" >&2; fails=$((fails + 1)); }
 has() { grep -q -- "$2" "$1" || fail "$(basename "$(dirname "$1")")/$(basename "$1") lacks: $2"; }
 
@@ -43,10 +43,20 @@ for w in "$DIR"/polargrid_core-"$V"-py3-none-{manylinux2014_x86_64.manylinux_2_1
   tag="$(basename "$w" .whl | sed 's/.*-py3-none-//')"
   case "$tag" in
     musllinux*)
-      # auditwheel on a glibc host cannot place a musl wheel (it reads the host's libc): the
-      # library must need musl's libc.so alone and no glibc symbol version.
-      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.so " ] || fail "$w: needs more than musl's libc.so"
-      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi ;;
+      # The library needs musl's libc alone, by the name musl systems give it, and no glibc
+      # symbol version; auditwheel (on this glibc host) finds musl's libc through --ldpaths:
+      # Debian's musl for the wheel's machine (scripts/install-dist-roots.sh), under that name.
+      arch="${tag#musllinux_1_2_}"
+      [ "$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" = "libc.musl-$arch.so.1 " ] || fail "$w: needs more than musl's libc.musl-$arch.so.1"
+      if readelf -V "$so" | grep >/dev/null GLIBC_; then fail "$w: references glibc symbol versions"; fi
+      case "$arch" in
+        x86_64) loader=/lib/ld-musl-x86_64.so.1 ;;
+        *) loader="$POLARGRID_CACHE/debian11-arm64/lib/ld-musl-aarch64.so.1" ;;
+      esac
+      mkdir -p "$T/musl-$arch" && ln -sf "$(readlink -f "$loader")" "$T/musl-$arch/libc.musl-$arch.so.1"
+      "$AW" show --ldpaths "$T/musl-$arch" "$w" > "$T/aw" 2>&1 || true
+      grep -q "consistent with the following platform tag: \"$tag\"" < <(tr '\n' ' ' < "$T/aw") ||
+        { fail "$w: auditwheel does not place it on $tag"; cat "$T/aw" >&2; } ;;
     *)
       want="${tag#*.}"
       "$AW" show "$w" > "$T/aw" 2>&1 || true
@@ -87,16 +97,45 @@ if [ -f "$jar" ]; then
   grep -q "<version>$V</version>" "$DIR/polargrid-core-$V.pom" || fail "pom: version is not $V"
 elif wanted jar; then fail "missing $(basename "$jar")"; fi
 
-ios="$DIR/polargrid-core-ios-arm64-$V.tar.gz"
+ios="$DIR/polargrid-core-ios-$V.zip"
 if [ -f "$ios" ]; then
-  tar -xzf "$ios" -C "$T"
-  a="$T/polargrid-core-ios-arm64-$V/lib/libpolargrid_uniffi.a"
-  # A Mach-O arm64 object starts with cffaedfe, cputype 0x0100000c.
-  mkdir -p "$T/ar" && (cd "$T/ar" && ar x "$a" "$(ar t "$a" | grep -m1 'polargrid_uniffi.*\.o$')")
-  [ "$(od -An -tx1 -N8 "$T"/ar/*.o | tr -d ' \n')" = "cffaedfe0c000001" ] || fail "iOS library: not Mach-O arm64"
-  for f in include/PolarGridCoreFFI.h include/module.modulemap Sources/PolarGridUniFFI/PolarGridUniFFI.swift Sources/PolarGridCore/PolarGrid.swift; do
-    [ -f "$T/polargrid-core-ios-arm64-$V/$f" ] || fail "iOS archive lacks $f"
+  (cd "$T" && unzip -q "$ios")
+  r="$T/polargrid-core-ios-$V"
+  lipo="$(command -v llvm-lipo || command -v llvm-lipo-14)"
+  # Each slice's objects: Mach-O for the right CPU, built for the right platform (LC_BUILD_VERSION:
+  # 2 = iOS, 7 = iOS simulator; an x86_64 iOS object is a simulator one whichever it carries), and
+  # the uniffi functions the generated Swift calls.
+  macho() { # archive -> "cpu platform" of its polargrid_uniffi object
+    mkdir -p "$T/o" && rm -f "$T"/o/* && (cd "$T/o" && ar x "$1" "$(ar t "$1" | grep -m1 'polargrid_uniffi.*\.o$')")
+    python3 - "$T"/o/*.o <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+magic, cpu, _, _, ncmds = struct.unpack("<IiiII", d[:20])
+off, plat = 32, "?"
+for _ in range(ncmds):
+    cmd, size = struct.unpack("<II", d[off:off + 8])
+    if cmd == 0x32:  # LC_BUILD_VERSION: its platform
+        plat = struct.unpack("<I", d[off + 8:off + 12])[0]
+    elif cmd == 0x25:  # LC_VERSION_MIN_IPHONEOS (older deployment targets): iOS
+        plat = 2
+    off += size
+print({0x0100000C: "arm64", 0x01000007: "x86_64"}.get(cpu, hex(cpu)), plat)
+PY
+  }
+  dev="$r/ios-arm64/libpolargrid_uniffi.a"
+  [ "$(macho "$dev")" = "arm64 2" ] || fail "iOS device library: not arm64 for iOS ($(macho "$dev"))"
+  sim="$r/ios-arm64_x86_64-simulator/libpolargrid_uniffi.a"
+  for arch in arm64 x86_64; do
+    "$lipo" "$sim" -thin "$arch" -output "$T/sim-$arch.a" || { fail "iOS simulator library lacks $arch"; continue; }
+    case "$arch $(macho "$T/sim-$arch.a")" in "arm64 arm64 7"|"x86_64 x86_64 2"|"x86_64 x86_64 7") ;; *) false ;; esac || fail "iOS simulator $arch slice: not for the simulator ($(macho "$T/sim-$arch.a"))"
   done
+  for a in "$dev" "$T/sim-arm64.a"; do
+    [ "$(LC_ALL=C grep -a -o '_uniffi_polargrid_uniffi_fn_[a-z_0-9]*' "$a" | sort -u | wc -l)" -gt 0 ] || fail "$a: no uniffi functions"
+  done
+  for f in include/PolarGridCoreFFI.h include/module.modulemap Sources/PolarGridUniFFI/PolarGridUniFFI.swift Sources/PolarGridCore/PolarGrid.swift LICENSE-MIT; do
+    [ -f "$r/$f" ] || fail "iOS archive lacks $f"
+  done
+  grep -q "$V" "$r/Sources/PolarGridCore/PolarGrid.swift" || fail "iOS archive: PolarGrid.swift does not carry $V"
 elif wanted ios; then fail "missing $(basename "$ios")"; fi
 
 (cd "$DIR" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
