@@ -209,7 +209,11 @@ impl PolarGrid {
         if let Some(ct) = req.content_type {
             spec.headers.push(("Content-Type".to_string(), ct));
         }
-        let call = self.driver.start(spec, req.body).map_err(|e| match e {
+        let transport = self.driver.transport();
+        let (started, deferred) = transport.deferring(|| self.driver.start(spec, req.body));
+        // The call's first attempt runs on this thread (it would only wait for it).
+        transport.run_here(started.as_ref().ok().copied(), deferred);
+        let call = started.map_err(|e| match e {
             StartError::Refused(m) => Error::Misuse(m),
             StartError::Closed => Error::Call(CallError::local(ErrorKind::Closed)),
         })?;
@@ -218,7 +222,6 @@ impl PolarGrid {
                 break ending;
             }
         };
-        let transport = self.driver.transport();
         // Its attempts are answered or cut: wait for their threads.
         transport.finish_call(call);
         match ending {

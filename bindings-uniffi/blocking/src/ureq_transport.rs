@@ -5,6 +5,7 @@
 //! request ended normally goes back to a small idle list per origin (after the app has
 //! read or dropped a streamed body), so keep-alive connections are still reused.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -135,8 +136,46 @@ impl Ureq {
     }
 }
 
-impl polargrid_driver::Transport for Ureq {
-    fn send(&self, request: HttpRequest, reply: Reply) {
+/// A request handed to the transport while its caller was starting it (see
+/// [`Ureq::deferring`]).
+pub(crate) type Deferred = Vec<(HttpRequest, Reply)>;
+
+thread_local! {
+    /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
+    /// start sends are kept here instead of going to a new thread.
+    static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+}
+
+impl Ureq {
+    /// Runs `f` (the start of a call) with the app requests it sends kept aside; hand them
+    /// to [`Ureq::run_here`] next. The caller would only wait for its call's first
+    /// attempt: running it on its own thread saves a thread and two thread switches per
+    /// call. Retries, and the core's own requests, still go out on threads of their own.
+    pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
+        DEFER.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        let r = f();
+        let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
+        (r, deferred)
+    }
+
+    /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
+    /// (returns when it is answered, or cut by a release), any other on its own thread.
+    pub(crate) fn run_here(&self, call: Option<CallId>, deferred: Deferred) {
+        let mut here = None;
+        for (req, reply) in deferred {
+            if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
+                here = Some((req, reply));
+            } else {
+                self.dispatch(req, reply, false);
+            }
+        }
+        if let Some((req, reply)) = here {
+            self.dispatch(req, reply, true);
+        }
+    }
+
+    /// Sends `request` over an agent of its own, on this thread (`inline`) or a new one.
+    fn dispatch(&self, request: HttpRequest, reply: Reply, inline: bool) {
         let mut st = self.inner.lock();
         if st.shutdown {
             // Dropped unanswered: `Aborted` (the driver is closed and ignores it anyway).
@@ -163,11 +202,35 @@ impl polargrid_driver::Transport for Ureq {
             _ => None,
         };
         st.in_flight.insert(request.id, (call, agent.clone()));
+        if inline {
+            drop(st);
+            exchange(&self.inner, &agent, request, reply);
+            return;
+        }
         let inner = Arc::clone(&self.inner);
         let t = std::thread::spawn(move || exchange(&inner, &agent, request, reply));
         match call {
             Some(c) => st.call_threads.entry(c).or_default().push(t),
             None => st.background.push(t),
+        }
+    }
+}
+
+impl polargrid_driver::Transport for Ureq {
+    fn send(&self, request: HttpRequest, reply: Reply) {
+        let mut item = Some((request, reply));
+        if item
+            .as_ref()
+            .is_some_and(|(r, _)| matches!(r.purpose, Purpose::Call(_)))
+        {
+            DEFER.with(|d| {
+                if let Some(list) = d.borrow_mut().as_mut() {
+                    list.extend(item.take());
+                }
+            });
+        }
+        if let Some((request, reply)) = item {
+            self.dispatch(request, reply, false);
         }
     }
 
