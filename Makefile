@@ -7,12 +7,15 @@ demo:
 test:
 	scripts/test.sh
 
+# Every benchmark, then one table: each figure now, its baseline, its budget (target/bench/figures.tsv).
 bench:
-	cargo bench --quiet -p polargrid-core --bench core_bench
+	scripts/bench-record.sh --reset
+	scripts/bench-record.sh --run cargo bench --quiet -p polargrid-core --bench core_bench
 	scripts/bench-npm.sh
 	scripts/bench-web.sh
 	$(MAKE) --no-print-directory bench-mobile
 	$(MAKE) --no-print-directory bench-python
+	scripts/bench-summary.sh
 
 # Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
 # URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.

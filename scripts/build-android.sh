@@ -27,7 +27,7 @@ done
 args=(); for abi in "${ABIS[@]}"; do args+=(-t "$abi"); done
 # API 21 is the package's minSdk (bindings-uniffi/kotlin/README.md).
 cargo ndk "${args[@]}" --platform 21 -o "$AND/src/main/jniLibs" build --release -p polargrid-uniffi --lib
-cargo build --quiet -p polargrid-uniffi --bin uniffi-bindgen
+cargo build --quiet -p polargrid-uniffi --features bindgen --bin uniffi-bindgen
 rm -rf "$AND/src/generated" && mkdir -p "$AND/src/generated"
 target/debug/uniffi-bindgen generate --library "$AND/src/main/jniLibs/${ABIS[0]}/libpolargrid_uniffi.so" \
   --language kotlin --config bindings-uniffi/uniffi.toml --out-dir "$AND/src/generated/kotlin"

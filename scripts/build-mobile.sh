@@ -29,7 +29,7 @@ done_stamp() { mv "$OUT/$1.stamp.new" "$OUT/$1.stamp"; }
 #    (POLARGRID_UNIFFI_TARGET: use a crate already built elsewhere, e.g. while it lives on another branch.)
 UT="${POLARGRID_UNIFFI_TARGET:-target/debug}"
 cargo_build() {
-  [ -n "${POLARGRID_UNIFFI_TARGET:-}" ] || cargo build --quiet -p polargrid-uniffi --lib --bin uniffi-bindgen
+  [ -n "${POLARGRID_UNIFFI_TARGET:-}" ] || { cargo build --quiet -p polargrid-uniffi --lib && cargo build --quiet -p polargrid-uniffi --features bindgen --bin uniffi-bindgen; }
   cargo build --quiet -p polargrid-emulator
 }
 t cargo_build

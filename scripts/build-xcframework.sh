@@ -30,7 +30,7 @@ lipo -create target/aarch64-apple-ios-sim/release/libpolargrid_uniffi.a \
   target/x86_64-apple-ios/release/libpolargrid_uniffi.a -output "$OUT/sim/libpolargrid_uniffi.a"
 
 # The glue, from the host library's metadata (the same crate, so the same interface).
-cargo build --quiet --release -p polargrid-uniffi --lib --bin uniffi-bindgen
+cargo build --quiet --release -p polargrid-uniffi --lib && cargo build --quiet --release -p polargrid-uniffi --features bindgen --bin uniffi-bindgen
 host_lib="$(ls target/release/libpolargrid_uniffi.dylib target/release/libpolargrid_uniffi.so 2>/dev/null | head -1)"
 target/release/uniffi-bindgen generate --no-format --library "$host_lib" --language swift \
   --config bindings-uniffi/uniffi.toml --out-dir "$OUT/gen"

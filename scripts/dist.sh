@@ -147,7 +147,7 @@ if want ios; then
   mkdir -p "$i/lib" "$i/include" "$i/Sources/PolarGridUniFFI" "$i/Sources/PolarGridCore"
   cp target/aarch64-apple-ios/release/libpolargrid_uniffi.a "$i/lib/"
   # The Swift glue from the library's metadata (the host's build of the same crate).
-  [ -x target/debug/uniffi-bindgen ] || cargo build --quiet -p polargrid-uniffi --lib --bin uniffi-bindgen
+  [ -x target/debug/uniffi-bindgen ] || cargo build --quiet -p polargrid-uniffi --features bindgen --bin uniffi-bindgen
   sdir="$(dirname "$(git ls-files '*Package.swift' | grep -v -e '^examples/' -e '^tests/' | head -1)")"
   cfg=bindings-uniffi/uniffi.toml; [ -f "$cfg" ] || cfg="$sdir/uniffi.toml"
   lib="$(find "$STAGE/jar/x86_64" -name '*.so' 2>/dev/null | head -1)"

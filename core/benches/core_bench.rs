@@ -147,6 +147,28 @@ fn timed(f: impl FnOnce()) -> (f64, f64) {
     (wall, cpu)
 }
 
+/// Prints one figure for `make bench`'s closing table (`scripts/bench-record.sh --run` records
+/// the line and hides it; see that script): name, value, unit, baseline, budget, note.
+fn figure(name: &str, value: f64, unit: &str, budget: &str) {
+    let baseline = BASELINES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or_else(|| "-".to_string(), |(_, b)| b.to_string());
+    println!("bench-figure\t{name}\t{value:.2}\t{unit}\t{baseline}\t{budget}");
+}
+
+/// The figures before issue 17's work (main at 72704ee, this bench on the project's 2-core
+/// build machine, CPU medians of 5, 2026-12-03): what the closing table compares with.
+/// Another machine's figures differ; the ratios (budget ≤ 2×) hardly depend on it.
+const BASELINES: [(&str, f64); 6] = [
+    ("core: call, direct mode", 500.0),
+    ("core: call, session JWT", 601.0),
+    ("core: per call, 10,000 vs 100 on one refresh (lazy)", 1.21),
+    ("core: per call, 10,000 vs 100 on one refresh (eager)", 1.14),
+    ("core: classify_response (CDN 403)", 61.0),
+    ("core: session snapshot round trip", 2148.0),
+];
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -244,7 +266,7 @@ fn main() {
         .unwrap();
     settle(&mut c, T0, false);
     let mut t = T0;
-    report(
+    let direct = report(
         "call through the core (direct mode, route cached)",
         n,
         || {
@@ -269,7 +291,7 @@ fn main() {
     .unwrap();
     settle(&mut c, T0, false);
     let mut t = T0;
-    report(
+    let session = report(
         "call through the core (session JWT, route cached)",
         n,
         || {
@@ -286,6 +308,8 @@ fn main() {
         },
     );
 
+    figure("core: call, direct mode", direct, "ns", "-");
+    figure("core: call, session JWT", session, "ns", "-");
     for eager in [false, true] {
         let base = burst(100, eager);
         burst(1_000, eager);
@@ -295,6 +319,13 @@ fn main() {
             "  10,000 vs 100, per call",
             big / base
         );
+        let driver = if eager { "eager" } else { "lazy" };
+        figure(
+            &format!("core: per call, 10,000 vs 100 on one refresh ({driver})"),
+            big / base,
+            "×",
+            "<=2",
+        );
     }
 
     let cdn = HttpResponse::new(403)
@@ -302,7 +333,7 @@ fn main() {
         .with_header("via", "1.1 x.cloudfront.net (CloudFront)")
         .with_body(r#"{"Message": null}"#);
     let n = 200_000u64;
-    report("classify_response (CDN 403)", n, || {
+    let classify = report("classify_response (CDN 403)", n, || {
         for _ in 0..n {
             black_box(classify_response(
                 Stage::Call,
@@ -315,9 +346,11 @@ fn main() {
     });
 
     let snap: SessionSnapshot = warmed().session_snapshot().unwrap();
-    report("session snapshot to_json + from_json", n, || {
+    let snapshot = report("session snapshot to_json + from_json", n, || {
         for _ in 0..n {
             black_box(SessionSnapshot::from_json(&black_box(&snap).to_json()).unwrap());
         }
     });
+    figure("core: classify_response (CDN 403)", classify, "ns", "-");
+    figure("core: session snapshot round trip", snapshot, "ns", "-");
 }

@@ -232,7 +232,7 @@ pub fn run(s: &Scenario, adapter: &AdapterCommand) -> Result<(), String> {
                         Err(_) if std::time::Instant::now() < settle_until => {
                             std::thread::sleep(std::time::Duration::from_millis(50));
                         }
-                        Err(m) => return Err(format!("{at}: {m}")),
+                        Err(m) => return Err(format!("{at}: {m} (log: {})", log_summary(&log))),
                     }
                 }
             }
@@ -599,6 +599,56 @@ fn filter_desc(e: &LogExpect) -> BTreeMap<&'static str, String> {
     m
 }
 
+/// The emulator's log in one line, for a failed `expect_log`: `#seq +ms role method path
+/// credential status` per entry, the time counted from the first entry on the server's
+/// clock (so clock jumps show). Credentials are only their kind; queries come redacted.
+fn log_summary(log: &Value) -> String {
+    let entries = log
+        .get("entries")
+        .and_then(Value::as_array)
+        .or_else(|| log.as_array());
+    let Some(entries) = entries else {
+        return "no entries".into();
+    };
+    let t0 = entries
+        .first()
+        .and_then(|e| e.get("time_ms"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let field = |e: &Value, k: &str| match e.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".into(),
+        Some(v) => v.to_string(),
+    };
+    let hidden = entries.len().saturating_sub(LOG_SUMMARY_ENTRIES);
+    let mut lines: Vec<String> = entries
+        .iter()
+        .skip(hidden)
+        .map(|e| {
+            let t = e.get("time_ms").and_then(Value::as_u64).unwrap_or(t0);
+            let region = e.get("region").and_then(Value::as_str);
+            format!(
+                "#{} +{}ms {}{} {} {} {} {}",
+                field(e, "seq"),
+                t.saturating_sub(t0),
+                field(e, "role"),
+                region.map(|r| format!(":{r}")).unwrap_or_default(),
+                field(e, "method"),
+                field(e, "path"),
+                field(e, "credential"),
+                field(e, "status"),
+            )
+        })
+        .collect();
+    if hidden > 0 {
+        lines.insert(0, format!("({hidden} earlier entries)"));
+    }
+    lines.join("; ")
+}
+
+/// The most log entries a failure report shows (the last ones).
+const LOG_SUMMARY_ENTRIES: usize = 40;
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -663,6 +713,30 @@ mod tests {
         let two: LogExpect = serde_json::from_value(json!({"role": "edge", "count": 2}))
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(check_log(&log, &two).is_err());
+    }
+
+    #[test]
+    fn a_failed_log_check_shows_each_entry_with_its_server_time_from_the_first() {
+        let log = json!({"entries": [
+            {"seq": 0, "time_ms": 1000, "role": "auth", "method": "POST",
+             "path": "/v1/auth/session", "credential": "key", "status": 200},
+            {"seq": 1, "time_ms": 3_361_000, "role": "edge", "region": "yto-01", "method": "GET",
+             "path": "/v1/models", "credential": "jwt", "status": "refused"},
+        ]});
+        assert_eq!(
+            log_summary(&log),
+            "#0 +0ms auth POST /v1/auth/session key 200; \
+             #1 +3360000ms edge:yto-01 GET /v1/models jwt refused"
+        );
+        let many: Vec<Value> = (0..LOG_SUMMARY_ENTRIES + 2)
+            .map(|i| json!({"seq": i, "time_ms": i, "role": "edge"}))
+            .collect();
+        let shown = log_summary(&json!({ "entries": many }));
+        assert!(
+            shown.starts_with("(2 earlier entries); #2 +2ms edge"),
+            "{shown}"
+        );
+        assert_eq!(log_summary(&json!({})), "no entries");
     }
 
     #[test]
