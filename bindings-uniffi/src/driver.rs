@@ -240,21 +240,3 @@ impl Reply {
         self.inner.request_id().0
     }
 }
-
-#[cfg(test)]
-impl Driver {
-    /// How many times the timer slept, and when it plans to wake (driver clock, ms).
-    pub(crate) fn timer_plan(&self) -> (u64, u64) {
-        self.inner.timer_plan()
-    }
-
-    /// The driver clock, ms.
-    pub(crate) fn clock_ms(&self) -> u64 {
-        self.inner.now().as_millis()
-    }
-
-    /// Moves the clock without a step, as a device that slept (nobody tells the driver).
-    pub(crate) fn jump_clock_silently(&self, ms: i64) {
-        self.inner.jump_clock_silently(ms);
-    }
-}

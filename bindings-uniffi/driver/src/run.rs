@@ -510,20 +510,6 @@ impl<T: Transport> Driver<T> {
         self.shared.step(|st, now| st.core.handle_timeout(now));
     }
 
-    /// Moves the clock by `ms` without telling anyone, as a device that slept: the next
-    /// step must notice (tests of the skins).
-    #[doc(hidden)]
-    pub fn jump_clock_silently(&self, ms: i64) {
-        self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-
-    /// How many times the timer thread slept, and when it plans to wake (driver clock,
-    /// ms; `u64::MAX`: nothing is due). Diagnostics.
-    pub fn timer_plan(&self) -> (u64, u64) {
-        let st = self.shared.lock();
-        (st.timer_parks, st.timer_wake)
-    }
-
     /// Stops the timer, ends every open call with `Closed` and releases every kept body.
     /// Idempotent; the driver sends nothing more and refuses new calls afterwards.
     /// Requests still in flight are the transport's to stop.
@@ -560,6 +546,22 @@ impl<T: Transport> Driver<T> {
                 let _ = t.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl<T: Transport> Driver<T> {
+    /// Moves the clock by `ms` without a step, as a device that slept (nobody tells the
+    /// driver): the next step must notice.
+    pub(crate) fn jump_clock_silently(&self, ms: i64) {
+        self.shared.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// How many times the timer thread slept, and when it plans to wake (driver clock,
+    /// ms; `u64::MAX`: nothing is due).
+    pub(crate) fn timer_plan(&self) -> (u64, u64) {
+        let st = self.shared.lock();
+        (st.timer_parks, st.timer_wake)
     }
 }
 
