@@ -148,4 +148,8 @@ fn main() {
         median(ours),
         if ratio >= BUDGET { "met" } else { "NOT met" }
     );
+    // For scripts/bench-record.sh --run (the table `make bench` ends with).
+    println!(
+        "bench-figure\trust driver: throughput vs bare ureq, keep-alive stub\t{ratio:.3}\t×\t-\t>={BUDGET}\tmedian of {rounds} rounds A B A B, {threads} thread(s) × {calls} calls"
+    );
 }
