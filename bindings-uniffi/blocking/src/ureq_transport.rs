@@ -15,7 +15,7 @@ use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
 use polargrid_core::{CallId, HttpRequest, HttpResponse, Purpose, RequestId, TransportErrorKind};
-use polargrid_driver::Reply;
+use polargrid_driver::{Ids, Reply};
 
 use crate::Response;
 
@@ -36,14 +36,14 @@ struct Inner {
 struct State {
     shutdown: bool,
     /// The agent (own connection) of each request in flight, to shut it down on release.
-    in_flight: HashMap<RequestId, (Option<CallId>, ureq::Agent)>,
+    in_flight: Ids<RequestId, (Option<CallId>, ureq::Agent)>,
     /// Agents whose request ended normally, by origin, for the next request there.
     idle: HashMap<String, Vec<ureq::Agent>>,
     /// Successful app-call answers (body unread) until the app claims or the driver
     /// releases them.
-    kept: HashMap<RequestId, Response>,
+    kept: Ids<RequestId, Response>,
     /// Threads of app-call attempts, joined when their call returns.
-    call_threads: HashMap<CallId, Vec<JoinHandle<()>>>,
+    call_threads: Ids<CallId, Vec<JoinHandle<()>>>,
     /// Threads of core-owned requests (exchange, refresh, discovery), joined on shutdown.
     background: Vec<JoinHandle<()>>,
 }

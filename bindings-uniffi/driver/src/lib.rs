@@ -32,6 +32,7 @@
 
 mod run;
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Weak;
 
@@ -39,6 +40,36 @@ use polargrid_core as pc;
 pub use polargrid_core::HttpRequest;
 
 pub use run::{Driver, Wait};
+
+/// A map keyed by the core's ids ([`pc::RequestId`], [`pc::CallId`]) with [`IdHasher`].
+pub type Ids<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A set of the core's ids with [`IdHasher`].
+pub type IdSet<K> = std::collections::HashSet<K, BuildHasherDefault<IdHasher>>;
+
+/// A hasher for the core's ids (one `u64` each): a multiply instead of SipHash, which a
+/// map on the per-call path pays several times a call. Ids are not chosen by a peer, so
+/// there is no flooding to resist. Other input is folded in eight bytes at a time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Moves the bytes of the requests the core wants sent. Implemented once per HTTP stack.
 pub trait Transport: Send + Sync + 'static {

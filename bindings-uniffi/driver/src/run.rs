@@ -6,7 +6,7 @@
 //! step collects what to send, release and announce, drops the lock, then calls out
 //! ([`Flush`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use polargrid_core as pc;
 
-use crate::{Answer, Ending, Listener, Ready, Reply, StartError, Transport};
+use crate::{Answer, Ending, IdSet, Ids, Listener, Ready, Reply, StartError, Transport};
 
 /// How a call ended, until its waiter collects it.
 enum End {
@@ -45,15 +45,15 @@ impl Flush {
 struct State {
     core: pc::Client,
     /// Calls that ended, by call id, until collected.
-    endings: HashMap<pc::CallId, End>,
+    endings: Ids<pc::CallId, End>,
     /// Wakers of async waiters, by call id.
-    wakers: HashMap<pc::CallId, Waker>,
+    wakers: Ids<pc::CallId, Waker>,
     /// Requests whose 2xx body the transport keeps, until claimed or released.
-    held: HashSet<pc::RequestId>,
+    held: IdSet<pc::RequestId>,
     /// Calls started and not yet ended or abandoned.
-    open: HashSet<pc::CallId>,
+    open: IdSet<pc::CallId>,
     /// The bodies of open calls, attached to each of their requests.
-    bodies: HashMap<pc::CallId, Vec<u8>>,
+    bodies: Ids<pc::CallId, Vec<u8>>,
     /// App events to deliver, in order.
     events: VecDeque<pc::Event>,
     /// When the timer thread plans to wake (driver clock, ms; `u64::MAX`: not until
@@ -64,6 +64,8 @@ struct State {
     /// The driver clock and the monotonic clock when last read: a gap between how far
     /// each moved is a clock jump (device sleep, a clock correction, `advance_clock`).
     seen: (u64, Instant),
+    /// Blocking waiters parked on `changed`.
+    waiters: usize,
     closed: bool,
 }
 
@@ -114,11 +116,10 @@ impl<T: Transport> Shared<T> {
 
     /// Takes what the core wants done; call with the lock held, then [`Shared::flush`]
     /// without it. A closed driver sends nothing more.
-    fn pump(&self, st: &mut State, out: &mut Flush) {
+    fn pump(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
         if st.closed {
             return;
         }
-        let now = self.now();
         while let Some(mut req) = st.core.poll_request(now) {
             let answer: Weak<dyn Answer> = self.self_ref.clone();
             let reply = Reply {
@@ -163,7 +164,8 @@ impl<T: Transport> Shared<T> {
                 if let Some(w) = st.wakers.remove(&call) {
                     out.wake.push(w);
                 }
-                out.notify = true;
+                // Only a parked blocking waiter needs the signal (a syscall).
+                out.notify |= st.waiters > 0;
             }
         }
         if let Some(at) = st.core.poll_timeout() {
@@ -236,7 +238,7 @@ impl<T: Transport> Shared<T> {
             let now = self.now();
             self.catch_up(&mut st, now, &mut out);
             let v = f(&mut st, now);
-            self.pump(&mut st, &mut out);
+            self.pump(&mut st, now, &mut out);
             v
         };
         self.flush(out);
@@ -306,7 +308,7 @@ impl<T: Transport> Shared<T> {
                 }
                 let now = self.now();
                 self.catch_up(&mut st, now, &mut out);
-                self.pump(&mut st, &mut out);
+                self.pump(&mut st, now, &mut out);
                 if out.is_idle() {
                     // Sleep until the core's next deadline; with none, until kicked (a
                     // step that gives the core one, a clock jump, close).
@@ -355,7 +357,7 @@ impl<T: Transport> Answer for Shared<T> {
                     Ok(resp) => st.core.handle_response(now, id, resp),
                     Err(kind) => st.core.handle_transport_error(now, id, kind),
                 };
-                self.pump(&mut st, &mut out);
+                self.pump(&mut st, now, &mut out);
                 // A kept body no call claimed (the core had abandoned the request).
                 let claimed = st
                     .endings
@@ -385,15 +387,16 @@ impl<T: Transport> Driver<T> {
         let shared = Arc::new_cyclic(|me| Shared {
             state: Mutex::new(State {
                 core,
-                endings: HashMap::new(),
-                wakers: HashMap::new(),
-                held: HashSet::new(),
-                open: HashSet::new(),
-                bodies: HashMap::new(),
+                endings: Ids::default(),
+                wakers: Ids::default(),
+                held: IdSet::default(),
+                open: IdSet::default(),
+                bodies: Ids::default(),
                 events: VecDeque::new(),
                 timer_wake: 0,
                 timer_parks: 0,
                 seen: (clock(clock_offset_ms).as_millis(), Instant::now()),
+                waiters: 0,
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -466,12 +469,14 @@ impl<T: Transport> Driver<T> {
             if left.is_zero() {
                 return None;
             }
+            st.waiters += 1;
             st = self
                 .shared
                 .changed
                 .wait_timeout(st, left)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
+            st.waiters -= 1;
         }
     }
 
