@@ -14,12 +14,16 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use polargrid_blocking::{PolarGrid, Request};
 use polargrid_core::Config;
 
 const BUDGET: f64 = 0.9;
+
+/// Connections the stub accepted: keep-alive holds if both sides open a handful.
+static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
 
 fn serve(conn: TcpStream) {
     let _ = conn.set_nodelay(true);
@@ -50,6 +54,7 @@ fn stub() -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
+            CONNECTIONS.fetch_add(1, Ordering::Relaxed);
             std::thread::spawn(move || serve(conn));
         }
     });
@@ -120,7 +125,10 @@ fn main() {
         } else {
             run(1, calls, &|| ureq_call(&agent, &models))
         };
-        println!("{side}: {rate:.0} calls/s");
+        println!(
+            "{side}: {rate:.0} calls/s, {} connection(s)",
+            CONNECTIONS.load(Ordering::Relaxed)
+        );
         return;
     }
     let calls: usize = args.first().map_or(3000, |n| n.parse().unwrap());
@@ -142,6 +150,10 @@ fn main() {
         ratios.push(d / b);
     }
     let ratio = median(ratios);
+    println!(
+        "the stub accepted {} connection(s) in all",
+        CONNECTIONS.load(Ordering::Relaxed)
+    );
     println!(
         "keep-alive stub, {threads} thread(s) × {calls} calls, {rounds} rounds (medians): bare ureq {:.0} calls/s, polargrid-blocking {:.0} calls/s: {ratio:.3}× bare ureq (budget ≥ {BUDGET}×: {})",
         median(bare),
