@@ -102,8 +102,8 @@ pub(crate) fn call_spec(c: &CallRequest) -> Result<pc::CallSpec, PolarGridError>
     Ok(spec)
 }
 
-/// The request record; `app_body` is the call's body for `Purpose::Call`.
-pub(crate) fn request(r: pc::HttpRequest, app_body: Option<Vec<u8>>) -> HttpRequest {
+/// The request record (the driver has attached a call's body already).
+pub(crate) fn request(r: pc::HttpRequest) -> HttpRequest {
     let (purpose, call) = match r.purpose {
         pc::Purpose::Exchange => (Purpose::Exchange, None),
         pc::Purpose::Refresh => (Purpose::Refresh, None),
@@ -128,7 +128,7 @@ pub(crate) fn request(r: pc::HttpRequest, app_body: Option<Vec<u8>>) -> HttpRequ
         method: r.method.as_str().to_string(),
         url: r.url,
         headers,
-        body: if call.is_some() { app_body } else { r.body },
+        body: r.body,
         timeout_ms: ms(r.timeout),
         connect_timeout_ms: ms(r.connect_timeout),
         body_limit: u32::try_from(body_limit).unwrap_or(u32::MAX),

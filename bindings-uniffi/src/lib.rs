@@ -1,10 +1,11 @@
 //! # polargrid-uniffi
 //!
-//! `polargrid-core` for Python, Kotlin and Swift. This crate holds the **one shared
-//! driver**: the run loop every language would otherwise write again (send what the
-//! core asks for, concurrently; feed the answers back; sleep until the core's next
-//! deadline; sort its events). Each language layer only supplies an HTTP stack through
-//! the foreign [`Transport`] trait and wraps [`Driver`] in an idiomatic client.
+//! `polargrid-core` for Python, Kotlin and Swift. The run loop every language would
+//! otherwise write again (send what the core asks for, concurrently; feed the answers
+//! back; sleep until the core's next deadline; sort its events) is `polargrid-driver`,
+//! the one threaded driver the blocking Rust client runs too; this crate exports it as
+//! [`Driver`]. Each language layer only supplies an HTTP stack through the foreign
+//! [`Transport`] trait and wraps [`Driver`] in an idiomatic client.
 //!
 //! ## How a foreign layer uses it
 //! 1. Implement [`Transport`]: `send(request, reply)` starts sending [`HttpRequest`] on

@@ -1,0 +1,512 @@
+//! The ureq transport of the shared driver (`polargrid_driver::Transport`): each request
+//! on its own thread, over an agent (a connection pool) of its own, which is shut down the
+//! moment the driver releases the request (the core's timeout, a cancel, a hand-over), so
+//! a server that stalls or trickles a body cannot hold a thread or a socket. An agent whose
+//! request ended normally goes back to a small idle list per origin (after the app has
+//! read or dropped a streamed body), so keep-alive connections are still reused.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
+
+use polargrid_core::{CallId, HttpRequest, HttpResponse, Purpose, RequestId, TransportErrorKind};
+use polargrid_driver::{Ids, Reply};
+
+use crate::Response;
+
+/// The transport: cheap to share (one per client).
+pub(crate) struct Ureq {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// One agent per request is built from this (see the module docs)...
+    http: ureq::config::Config,
+    /// ...over one connector, so TLS settings (root store) are built once, not per request.
+    connector: SharedConnector,
+}
+
+#[derive(Default)]
+struct State {
+    shutdown: bool,
+    /// The agent (own connection) of each request in flight, to shut it down on release.
+    in_flight: Ids<RequestId, (Option<CallId>, ureq::Agent)>,
+    /// Agents whose request ended normally, by origin, for the next request there.
+    idle: HashMap<String, Vec<ureq::Agent>>,
+    /// Successful app-call answers (body unread) until the app claims or the driver
+    /// releases them.
+    kept: Ids<RequestId, Response>,
+    /// Threads of app-call attempts, joined when their call returns.
+    call_threads: Ids<CallId, Vec<JoinHandle<()>>>,
+    /// Threads of core-owned requests (exchange, refresh, discovery), joined on shutdown.
+    background: Vec<JoinHandle<()>>,
+}
+
+/// The default connector, shared by the per-request agents (ureq's `unversioned` API,
+/// pinned with ureq itself).
+#[derive(Clone, Debug)]
+struct SharedConnector(Arc<DefaultConnector>);
+
+impl Connector for SharedConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Ureq {
+    pub(crate) fn new() -> Ureq {
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build();
+        Ureq {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                http,
+                connector: SharedConnector(Arc::new(DefaultConnector::new())),
+            }),
+        }
+    }
+
+    /// The kept success answer of `request` (the app's now).
+    pub(crate) fn claim(&self, request: RequestId) -> Option<Response> {
+        self.inner.lock().kept.remove(&request)
+    }
+
+    /// A call returned: cut any attempt of it still out and wait for their threads, so
+    /// nothing of the call outlives it.
+    pub(crate) fn finish_call(&self, call: CallId) {
+        let threads = {
+            let mut st = self.inner.lock();
+            let mine: Vec<RequestId> = st
+                .in_flight
+                .iter()
+                .filter(|(_, (c, _))| *c == Some(call))
+                .map(|(r, _)| *r)
+                .collect();
+            for r in mine {
+                if let Some((_, agent)) = st.in_flight.remove(&r) {
+                    agent.shutdown();
+                }
+            }
+            st.call_threads.remove(&call).unwrap_or_default()
+        };
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    /// The client is gone (its driver closed first): send nothing more, shut down every
+    /// connection still out, drop the kept answers and idle agents, and wait for every
+    /// thread.
+    pub(crate) fn shutdown(&self) {
+        let (threads, kept) = {
+            let mut st = self.inner.lock();
+            st.shutdown = true;
+            for (_, (_, agent)) in st.in_flight.drain() {
+                agent.shutdown();
+            }
+            st.idle.clear();
+            let mut threads = std::mem::take(&mut st.background);
+            threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
+            (threads, std::mem::take(&mut st.kept))
+        };
+        drop(kept);
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A request handed to the transport while its caller was starting it (see
+/// [`Ureq::deferring`]).
+pub(crate) type Deferred = Vec<(HttpRequest, Reply)>;
+
+thread_local! {
+    /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
+    /// start sends are kept here instead of going to a new thread.
+    static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+}
+
+impl Ureq {
+    /// Runs `f` (the start of a call) with the app requests it sends kept aside; hand them
+    /// to [`Ureq::run_here`] next. The caller would only wait for its call's first
+    /// attempt: running it on its own thread saves a thread and two thread switches per
+    /// call. Retries, and the core's own requests, still go out on threads of their own.
+    pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
+        DEFER.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        let r = f();
+        let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
+        (r, deferred)
+    }
+
+    /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
+    /// (returns when it is answered, or cut by a release), any other on its own thread.
+    pub(crate) fn run_here(&self, call: Option<CallId>, deferred: Deferred) {
+        let mut here = None;
+        for (req, reply) in deferred {
+            if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
+                here = Some((req, reply));
+            } else {
+                self.dispatch(req, reply, false);
+            }
+        }
+        if let Some((req, reply)) = here {
+            self.dispatch(req, reply, true);
+        }
+    }
+
+    /// Sends `request` over an agent of its own, on this thread (`inline`) or a new one.
+    fn dispatch(&self, request: HttpRequest, reply: Reply, inline: bool) {
+        let mut st = self.inner.lock();
+        if st.shutdown {
+            // Dropped unanswered: `Aborted` (the driver is closed and ignores it anyway).
+            drop(st);
+            drop(reply);
+            return;
+        }
+        st.background.retain(|t| !t.is_finished());
+        // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
+        // cuts this request's connection and nobody else's.
+        let agent = st
+            .idle
+            .get_mut(origin(&request.url))
+            .and_then(Vec::pop)
+            .unwrap_or_else(|| {
+                ureq::Agent::with_parts(
+                    self.inner.http.clone(),
+                    self.inner.connector.clone(),
+                    DefaultResolver::default(),
+                )
+            });
+        let call = match request.purpose {
+            Purpose::Call(c) => Some(c),
+            _ => None,
+        };
+        st.in_flight.insert(request.id, (call, agent.clone()));
+        if inline {
+            drop(st);
+            exchange(&self.inner, &agent, request, reply);
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        let t = std::thread::spawn(move || exchange(&inner, &agent, request, reply));
+        match call {
+            Some(c) => st.call_threads.entry(c).or_default().push(t),
+            None => st.background.push(t),
+        }
+    }
+}
+
+impl polargrid_driver::Transport for Ureq {
+    fn send(&self, request: HttpRequest, reply: Reply) {
+        let mut item = Some((request, reply));
+        if item
+            .as_ref()
+            .is_some_and(|(r, _)| matches!(r.purpose, Purpose::Call(_)))
+        {
+            DEFER.with(|d| {
+                if let Some(list) = d.borrow_mut().as_mut() {
+                    list.extend(item.take());
+                }
+            });
+        }
+        if let Some((request, reply)) = item {
+            self.dispatch(request, reply, false);
+        }
+    }
+
+    fn release(&self, request: RequestId) {
+        let (agent, kept) = {
+            let mut st = self.inner.lock();
+            (st.in_flight.remove(&request), st.kept.remove(&request))
+        };
+        // Unblocks the request's thread at once (connect, head, body read).
+        if let Some((_, agent)) = agent {
+            agent.shutdown();
+        }
+        // Outside the lock: a dropped body hands its agent back to the idle list.
+        drop(kept);
+    }
+}
+
+/// One HTTP exchange on its own thread, over its own agent (connection).
+fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, mut req: HttpRequest, reply: Reply) {
+    let body = req.body.take();
+    let result = send(agent, &req, body);
+    let mut st = inner.lock();
+    // Still in flight: it ended normally (not released), so its agent may serve again.
+    let reusable = st.in_flight.remove(&req.id).map(|(_, a)| a);
+    match result {
+        Ok((resp, rest)) => {
+            match (rest, reusable) {
+                (Some(reader), agent) => {
+                    // A streamed body: the agent is reusable once the app is done with it.
+                    let back =
+                        agent.map(|a| (Arc::downgrade(inner), origin(&req.url).to_string(), a));
+                    st.kept.insert(
+                        req.id,
+                        Response {
+                            status: resp.status,
+                            headers: resp.headers.clone(),
+                            region: None,
+                            body: Box::new(Returning {
+                                inner: Some(reader),
+                                back,
+                            }),
+                        },
+                    );
+                }
+                (None, Some(agent)) => park_idle(&mut st, origin(&req.url), agent),
+                (None, None) => {}
+            }
+            drop(st);
+            reply.response(resp);
+        }
+        Err(kind) => {
+            drop(st);
+            reply.failed(kind);
+        }
+    }
+}
+
+/// Idle agents kept per origin (each holds at most its keep-alive connections).
+const MAX_IDLE_PER_ORIGIN: usize = 8;
+
+fn park_idle(st: &mut State, origin: &str, agent: ureq::Agent) {
+    if st.shutdown {
+        return;
+    }
+    let list = st.idle.entry(origin.to_string()).or_default();
+    if list.len() < MAX_IDLE_PER_ORIGIN {
+        list.push(agent);
+    }
+}
+
+/// `scheme://authority` of a URL (the key of the idle agents).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// A streamed success body that hands its agent back to the idle list when the app drops
+/// it (read to the end, its connection is back in that agent's pool by then).
+struct Returning {
+    inner: Option<Box<dyn Read + Send>>,
+    back: Option<(Weak<Inner>, String, ureq::Agent)>,
+}
+
+impl Read for Returning {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        let Some((inner, origin, agent)) = self.back.take() else {
+            return;
+        };
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        // Never dropped where the lock is held (`release` and `shutdown` drop kept bodies
+        // after letting it go).
+        park_idle(&mut inner.lock(), &origin, agent);
+    }
+}
+
+type Sent = (HttpResponse, Option<Box<dyn Read + Send>>);
+
+fn send(
+    agent: &ureq::Agent,
+    req: &HttpRequest,
+    body: Option<Vec<u8>>,
+) -> Result<Sent, TransportErrorKind> {
+    let mut b = ureq::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(&req.url);
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let http_req = b
+        .body(body.unwrap_or_default())
+        .map_err(|_| TransportErrorKind::Connect)?;
+    let config = agent
+        .configure_request(http_req)
+        .timeout_recv_response(Some(req.timeout))
+        .timeout_connect(Some(req.connect_timeout))
+        .build();
+    let resp = agent.run(config).map_err(transport_kind)?;
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+    // The core says how much to read: none of an app call's 2xx body (it is the app's),
+    // a bounded amount of anything else.
+    let Some(limit) = req.body_limit(status) else {
+        return Ok((
+            HttpResponse {
+                status,
+                headers,
+                body: Vec::new(),
+            },
+            Some(reader),
+        ));
+    };
+    let limit = limit as u64;
+    let mut buf = Vec::new();
+    // A body that breaks off is a failure, never a shorter answer.
+    if let Err(e) = (&mut reader).take(limit + 1).read_to_end(&mut buf) {
+        return Err(
+            match e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
+                Some(ureq::Error::Timeout(_)) => TransportErrorKind::Timeout,
+                _ => io_kind(&e),
+            },
+        );
+    }
+    Ok((
+        HttpResponse {
+            status,
+            headers,
+            body: buf,
+        },
+        None,
+    ))
+}
+
+/// ureq's failures onto the core's kinds: the "Rust (ureq)" column of the table in
+/// `polargrid_core`'s docs ("The transport contract"), the one mapping of this driver.
+fn transport_kind(e: ureq::Error) -> TransportErrorKind {
+    use ureq::Timeout as T;
+    match e {
+        // Connect timed out: nothing reached the server (certain).
+        ureq::Error::Timeout(T::Connect) => TransportErrorKind::ConnectTimeout,
+        ureq::Error::Timeout(T::Resolve) | ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        // No answer in time (the core's own deadline usually comes first).
+        ureq::Error::Timeout(_) | ureq::Error::BodyStalled => TransportErrorKind::Timeout,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::TlsRequired => {
+            TransportErrorKind::Tls
+        }
+        ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
+        // A head the transport refuses (a bare CR or a NUL in a value, over 64 KiB,
+        // unparseable): malformed answer.
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) | ureq::Error::Http(_) => {
+            TransportErrorKind::Protocol
+        }
+        ureq::Error::Io(io) => io_kind(&io),
+        // Reset or closed after sending, or anything ureq does not say more about.
+        _ => TransportErrorKind::Aborted,
+    }
+}
+
+/// An I/O failure: refused or unreachable before sending, a timeout, malformed data, or a
+/// reset after sending.
+fn io_kind(io: &std::io::Error) -> TransportErrorKind {
+    use std::io::ErrorKind as K;
+    // rustls reports a failed handshake (a certificate, a peer that does not speak TLS)
+    // as an I/O error around its own.
+    if io
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
+    {
+        return TransportErrorKind::Tls;
+    }
+    match io.kind() {
+        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+            TransportErrorKind::Connect
+        }
+        K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+        K::InvalidData => TransportErrorKind::Protocol,
+        _ => TransportErrorKind::Aborted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error as IoError, ErrorKind as K};
+    use ureq::Timeout as T;
+    use TransportErrorKind as Kind;
+
+    /// Each row of the core's table that ureq can report (the emulator produces them in
+    /// the conformance scenarios too: `blackhole`, `down`, `stall`, `reset_after_head`,
+    /// `bad_header`, `huge_head`).
+    #[test]
+    fn ureq_failures_map_onto_the_core_table() {
+        let cases = [
+            (ureq::Error::Timeout(T::Connect), Kind::ConnectTimeout),
+            (ureq::Error::Timeout(T::Resolve), Kind::Dns),
+            (ureq::Error::HostNotFound, Kind::Dns),
+            (ureq::Error::Timeout(T::RecvResponse), Kind::Timeout),
+            (ureq::Error::Timeout(T::RecvBody), Kind::Timeout),
+            (ureq::Error::ConnectionFailed, Kind::Connect),
+            (
+                ureq::Error::Io(IoError::from(K::ConnectionRefused)),
+                Kind::Connect,
+            ),
+            (ureq::Error::Io(IoError::from(K::TimedOut)), Kind::Timeout),
+            (
+                ureq::Error::Io(IoError::from(K::ConnectionReset)),
+                Kind::Aborted,
+            ),
+            (
+                ureq::Error::Io(IoError::from(K::UnexpectedEof)),
+                Kind::Aborted,
+            ),
+            (
+                ureq::Error::Io(IoError::from(K::InvalidData)),
+                Kind::Protocol,
+            ),
+            (
+                ureq::Error::LargeResponseHeader(70_000, 65_536),
+                Kind::Protocol,
+            ),
+            (ureq::Error::Tls("handshake"), Kind::Tls),
+            (
+                ureq::Error::Io(IoError::new(
+                    K::InvalidData,
+                    rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                )),
+                Kind::Tls,
+            ),
+        ];
+        for (e, want) in cases {
+            let shown = e.to_string();
+            assert_eq!(transport_kind(e), want, "{shown}");
+        }
+    }
+}
