@@ -48,6 +48,7 @@
 // on the Rust stack does not matter, and boxing its record would change the foreign API.
 #![allow(clippy::result_large_err)]
 
+mod blocks;
 mod convert;
 mod driver;
 mod records;

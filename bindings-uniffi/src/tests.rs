@@ -9,9 +9,9 @@ use crate::{
 };
 
 #[derive(Default)]
-struct Scripted {
-    sent: Mutex<Vec<(HttpRequest, Arc<Reply>)>>,
-    released: Mutex<Vec<u64>>,
+pub(crate) struct Scripted {
+    pub(crate) sent: Mutex<Vec<(HttpRequest, Arc<Reply>)>>,
+    pub(crate) released: Mutex<Vec<u64>>,
 }
 
 impl Transport for Scripted {
@@ -23,7 +23,7 @@ impl Transport for Scripted {
     }
 }
 
-fn driver(max_attempts: u32) -> (Arc<Driver>, Arc<Scripted>) {
+pub(crate) fn driver(max_attempts: u32) -> (Arc<Driver>, Arc<Scripted>) {
     let t = Arc::new(Scripted::default());
     let options = Options {
         api_key: Some("pg_test_key_123".into()),
@@ -50,7 +50,7 @@ fn models() -> CallRequest {
     }
 }
 
-fn next(t: &Scripted) -> (HttpRequest, Arc<Reply>) {
+pub(crate) fn next(t: &Scripted) -> (HttpRequest, Arc<Reply>) {
     t.sent.lock().unwrap().pop().expect("a request was sent")
 }
 

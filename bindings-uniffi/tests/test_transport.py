@@ -104,7 +104,7 @@ class Reply:
         self.kind = kind
         self.done.set()
 
-    def response_head(self, status, head, body):
+    def answer(self, status, head_len, message):
         self.status = status
         self.done.set()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json as _json
 import os
+import struct
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Tuple, Union
 
@@ -27,9 +28,28 @@ def _ms(seconds: Optional[float]) -> Optional[int]:
     return None if seconds is None else max(1, int(seconds * 1000))
 
 
+_loaded: Any = None
+_U16, _U32 = struct.Struct(">H").pack, struct.Struct(">I").pack
+
+
 def _native() -> Any:
-    from . import _native as n  # loads the library on first use: keeps the import fast
-    return n
+    global _loaded
+    if _loaded is None:
+        from . import _native as n  # loads the library on first use: keeps the import fast
+        _loaded = n
+    return _loaded
+
+
+def _call_block(method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]]) -> bytes:
+    """The call as ``Driver.start_block`` reads it: the header count, then method, path and
+    each header's name and value length-prefixed, then the body (one argument, no records)."""
+    parts = [_U16(len(headers))]
+    for field in [method, path, *(x for h in headers for x in h)]:
+        b = field.encode()
+        parts += (_U32(len(b)), b)
+    if content:
+        parts.append(content)
+    return b"".join(parts)
 
 
 class _Client:
@@ -62,11 +82,9 @@ class _Client:
             raise from_native(e) from None
         self.base_url = BASE_URL
 
-    def _start(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+    def _start(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
                timeout: Optional[float]) -> int:
-        req = _native().CallRequest(method=method, path=path, body=content, headers=headers,
-                                    timeout_ms=_ms(timeout))
-        call: int = self._driver.start(req)
+        call: int = self._driver.start_block(_call_block(method, path, content, headers), _ms(timeout) or 0)
         return call
 
     def hand_over(self, grant: Union[str, Mapping[str, Any]]) -> None:
@@ -109,12 +127,11 @@ class _Client:
 
 
 def _body(json: Any, content: Union[str, bytes, None], headers: Optional[Mapping[str, str]]
-          ) -> Tuple[Optional[bytes], List[Any]]:
-    Header = _native().Header
-    hdrs = [Header(name=k, value=v) for k, v in (headers or {}).items()]
+          ) -> Tuple[Optional[bytes], List[Tuple[str, str]]]:
+    hdrs = list(headers.items()) if headers else []
     if json is not None:
         content = _json.dumps(json).encode()
-        hdrs.append(Header(name="Content-Type", value="application/json"))
+        hdrs.append(("Content-Type", "application/json"))
     elif isinstance(content, str):
         content = content.encode()
     return content, hdrs
@@ -155,7 +172,7 @@ class PolarGrid(_Client):
                          connect_timeout, auth_timeout,
                          _http.SyncTransport(http_transport or httpx.HTTPTransport()))
 
-    def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+    def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
               timeout: Optional[float]) -> "httpx.Response":
         n, t, q = _native(), self._t, []  # sends this call causes run inline, on this thread
         prev, t.local.q, call = getattr(t.local, "q", None), q, None
@@ -239,7 +256,7 @@ class AsyncPolarGrid(_Client):
                          connect_timeout, auth_timeout,
                          _http.AsyncTransport(http_transport or httpx.AsyncHTTPTransport()))
 
-    async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Any],
+    async def _call(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
                     timeout: Optional[float]) -> "httpx.Response":
         n, t, q = _native(), self._t, []
         t.bind()

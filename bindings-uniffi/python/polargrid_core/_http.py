@@ -51,9 +51,9 @@ def kind_of(e: BaseException) -> Any:
     return K.ABORTED  # ReadError, WriteError, CloseError: broken after sending began
 
 
-def app_headers(headers: httpx.Headers) -> List[Any]:
-    """An httpx request's headers as the driver's records (the core drops those it sets)."""
-    return [n.Header(name=k, value=v) for k, v in headers.multi_items()]
+def app_headers(headers: httpx.Headers) -> List[Tuple[str, str]]:
+    """An httpx request's headers as (name, value) pairs (the core drops those it sets)."""
+    return headers.multi_items()
 
 
 def error_response(e: PolarGridError) -> httpx.Response:
@@ -75,6 +75,12 @@ def build(req: Any) -> httpx.Request:
 
 def _head(resp: httpx.Response) -> bytes:
     return b"\n".join([k + b": " + v for k, v in resp.headers.raw])
+
+
+def _answer(reply: Any, resp: httpx.Response, body: bytes = b"") -> None:
+    """The answer as one block (``Reply.answer``): the head, then the body read for the core."""
+    head = _head(resp)
+    reply.answer(resp.status_code, len(head), head + body if body else head)
 
 
 def _kept(req: Any, resp: httpx.Response) -> bool:
@@ -157,7 +163,7 @@ class SyncTransport(n.Transport):
             raise
         if _kept(req, resp):
             self.kept[req.id] = resp
-            return reply.response_head(resp.status_code, _head(resp), b"")
+            return _answer(reply, resp)
         self.reading[req.id] = resp
         try:
             body = self.read_limited(req, resp, started)
@@ -171,7 +177,7 @@ class SyncTransport(n.Transport):
             resp.close()  # not read to its end: httpcore closes the connection
         if body is None:
             return reply.failed(K.TIMEOUT)
-        return reply.response_head(resp.status_code, _head(resp), body)
+        return _answer(reply, resp, body)
 
     @staticmethod
     def read_limited(req: Any, resp: httpx.Response, started: float) -> Optional[bytes]:
@@ -264,14 +270,14 @@ class AsyncTransport(n.Transport):
             resp.request = hreq
             if _kept(req, resp):
                 self.kept[req.id] = resp
-                reply.response_head(resp.status_code, _head(resp), b"")
+                _answer(reply, resp)
                 return
             try:
                 left = started + req.timeout_ms / 1000 - time.monotonic()
                 body = await asyncio.wait_for(self.read_limited(req, resp), max(left, 0.001))
             finally:
                 await resp.aclose()  # not read to its end: httpcore closes the connection
-            reply.response_head(resp.status_code, _head(resp), body)
+            _answer(reply, resp, body)
         except httpx.HTTPError as e:
             reply.failed(kind_of(e))
         except asyncio.TimeoutError:
