@@ -228,3 +228,25 @@ test('coordination_cost_per_refresh_printed', async () => {
   assert.equal((await refreshes(emu)).length, 20);
   await a.close();
 });
+
+test('tab_opening_with_memory_storage_takes_the_other_tabs_session_instead_of_a_new_one', async () => {
+  await fresh();
+  const a = await page();
+  await a.evaluate(() => harness.start({ name: 'ask' }));
+  assert.equal((await exchanges(emu)).length, 1, 'a lone tab asks its backend at once');
+  const others = [];
+  for (let i = 0; i < 3; i++) {
+    const p = await page();
+    await p.evaluate(() => harness.start({ name: 'ask' })); // memory storage, nothing given
+    others.push(p);
+  }
+  assert.equal((await exchanges(emu)).length, 1, 'the new tabs asked the open one, not their backend');
+  const tokens = new Set(await Promise.all([a, ...others].map(token)));
+  assert.equal(tokens.size, 1, 'one session for all tabs');
+  for (const p of others) assert.equal(await p.evaluate(() => harness.call()), 200);
+  await jump([a, ...others]);
+  await Promise.all([a, ...others].map((p) => p.evaluate(() => harness.refresh())));
+  assert.equal((await refreshes(emu)).length, 1, 'and one refresh for all of them');
+  assert.deepEqual(await reused(), []);
+  await closeAll([a, ...others]);
+});
