@@ -24,6 +24,7 @@ const reused = async () => (await refreshes(emu)).filter((e) => e.status !== 200
 const token = (p) => p.evaluate(() => JSON.parse(harness.snapshot()).session_token);
 async function fresh() {
   await emu.admin('/admin/fault', { target: 'auth', kind: 'clear' });
+  await emu.admin('/admin/clock', { offset_ms: 0 }); // pages start on wall time
   await emu.admin('/admin/log/clear', {});
 }
 /** Every page and the emulator wake past the JWT's expiry. */
