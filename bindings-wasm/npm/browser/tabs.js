@@ -77,6 +77,9 @@ export class TabSession {
     /** Per guarded request: where the time went (ms). Read by tests and `make bench-tabs`. */
     this.stats = [];
     this.closed = false;
+    // The last lock wait ran out: until the lock is granted again it is only taken when
+    // free (a frozen holder costs one wait, not one per request).
+    this.stuck = false;
     this.core = null; // { offer(json), snapshot(), spends(id), withhold(id, why), lockWaitMs() }
     this.heard = []; // sessions heard before the core was linked
     this.current = null; // the text of the session this tab published or adopted last
@@ -256,8 +259,10 @@ export class TabSession {
     const onAbort = () => ac.abort(abortError('request abandoned'));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.locks.request(this.lockName, { signal: ac.signal }, () => {
+      return await this.locks.request(this.lockName, this.lockOptions(ac), (lock) => {
+        if (!lock) throw new DOMException('lock busy', 'TimeoutError');
         granted = true;
+        this.stuck = false;
         clearTimeout(timer);
         stat.lockWaitMs = now() - stat.t0;
         return this.locked(id, signal, send, stat);
@@ -270,6 +275,7 @@ export class TabSession {
         throw e;
       }
       stat.lockWaitMs = now() - stat.t0;
+      this.stuck = true;
       // Not granted in time: the holder may be spending this very token. The core decides.
       if (this.core.withhold(id, 'lock_timeout')) {
         end('sent', 'lock-timeout');
@@ -284,6 +290,10 @@ export class TabSession {
     }
   }
 
+  lockOptions(ac) {
+    return this.stuck ? { ifAvailable: true } : { signal: ac.signal };
+  }
+
   /** Runs `fn` holding the lock (or without it after the lock wait: `fn` spends nothing). */
   async exclusive(fn) {
     if (!this.locks || this.closed) return fn();
@@ -292,9 +302,16 @@ export class TabSession {
     const timer = setTimeout(() => ac.abort(new DOMException('lock timeout', 'TimeoutError')), this.lockTimeoutMs);
     let granted = false;
     try {
-      return await this.locks.request(this.lockName, { signal: ac.signal }, () => ((granted = true), clearTimeout(timer), fn()));
+      return await this.locks.request(this.lockName, this.lockOptions(ac), (lock) => {
+        if (!lock) throw new DOMException('lock busy', 'TimeoutError');
+        granted = true;
+        this.stuck = false;
+        clearTimeout(timer);
+        return fn();
+      });
     } catch (e) {
       if (granted || this.closed) throw e;
+      this.stuck = true;
       return fn();
     } finally {
       clearTimeout(timer);
