@@ -108,6 +108,9 @@ export interface SessionEvent {
   scope: string[] | null;
   /** What to persist (holds secrets: store it like a password); null means delete it. */
   snapshot: string | null;
+  /** Whether this client got the session itself (exchanged, refreshed, handed over), so
+   * clients sharing it (other tabs) are to be told; false for a restored or cleared one. */
+  share: boolean;
 }
 
 export interface RegionEvent {

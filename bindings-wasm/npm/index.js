@@ -14,8 +14,10 @@ const STRING_OPTIONS = ['apiKey', 'mode', 'region', 'baseURL', 'scope'];
 const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'requestTimeoutMs', 'connectTimeoutMs', 'authTimeoutMs', 'callDeadlineMs'];
 const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
 // The browser entry's fetch, told each request's purpose (exchange, refresh, discover,
-// call) by the core: `(purpose, url, init) => Promise<Response>`. A symbol, not an option.
+// call) by the core: `(purpose, url, init, id) => Promise<Response>`. A symbol, not an option.
 export const PURPOSE_FETCH = Symbol.for('polargrid-core.purposeFetch');
+// `pg[TAB_LINK]()`: the core's inputs and outputs for tabs sharing a session (browser/tabs.js).
+export const TAB_LINK = Symbol.for('polargrid-core.tabLink');
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
 const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
@@ -173,6 +175,12 @@ async function compile(source, what, streaming = () => WebAssembly.compile(sourc
 export async function isSessionSnapshot(v, wasm) {
   await load(wasm);
   return Core.is_snapshot(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
+/** A bound of the tab layer in ms, from the core: 'storage', 'ask' or 'ledgerKeep'. */
+export async function tabWaitMs(name, wasm) {
+  await load(wasm);
+  return Core.tab_wait_ms(name);
 }
 
 const num = (s) => (s === '' || s === undefined ? null : Number(s));
@@ -443,6 +451,24 @@ export class PolarGrid {
     }
   }
 
+  [TAB_LINK]() {
+    const core = () => this.#live();
+    // Rare inputs: the timer is armed afresh at the core's next deadline (one armed before
+    // the page's clock jumped would fire late).
+    const pumped = (v) => {
+      clearTimeout(this.#timer);
+      this.#timerAt = -1;
+      this.#pump();
+      return v;
+    };
+    return {
+      spends: (id) => core().spends(id) ?? null,
+      withhold: (id, why) => pumped(core().withhold(this.#now(), id, why)),
+      offer: (snapshot) => pumped(core().offer(this.#now(), snapshot)),
+      lockWaitMs: () => core().lock_wait_ms(),
+    };
+  }
+
   /** The region that answered a response from `pg.fetch`. */
   regionOf(response) {
     return this.#regions.get(response) ?? null;
@@ -560,6 +586,7 @@ export class PolarGrid {
           refreshAt: num(f[4]),
           scope: f[5] ? f[5].split(' ') : null,
           snapshot: f[6] || null,
+          share: f[7] === '1',
         });
       } else if (k === 7) {
         this.#emit('sessionEnded', { error: new PolarGridError(core.event_fields().split(SEP)) });
@@ -683,7 +710,7 @@ export class PolarGrid {
     let res, text;
     try {
       const f = this.#fetch;
-      res = await (this.#purposeFetch ? this.#purposeFetch(purpose, parts[1], init) : f(parts[1], init));
+      res = await (this.#purposeFetch ? this.#purposeFetch(purpose, parts[1], init, id) : f(parts[1], init));
       // A page's fetch hides a redirect's status and headers (an "opaqueredirect" answer
       // with status 0): the core's contract for that is status 300, "a redirect".
       if (res.type === 'opaqueredirect') res = new Response(null, { status: 300 });

@@ -16,8 +16,8 @@
 mod alloc;
 use polargrid_core::{
     resolve_region, CallError, CallSpec, Client, ConfigError, Endpoints, Event, HttpRequest,
-    HttpResponse, Method, MisuseError, Purpose, RegionReason, RequestId, SessionChange,
-    SessionSnapshot, SessionStatus, Timestamp, TransportErrorKind,
+    HttpResponse, Method, MisuseError, Offer, Purpose, RegionReason, RequestId, SessionChange,
+    SessionSnapshot, SessionStatus, TabWaits, Timestamp, TransportErrorKind, Withheld,
 };
 use polargrid_core::{CallId, SessionInfo};
 use wasm_bindgen::prelude::*;
@@ -368,6 +368,43 @@ impl Core {
         self.client.handle_timeout(ts(now));
     }
 
+    // ----- clients sharing one session (npm/browser/tabs.js; the core decides) -----
+
+    /// The bounds of the tab layer, ms, before a client exists: `storage`, `ask` or
+    /// `ledgerKeep` ([`TabWaits`]); 0 for another name.
+    pub fn tab_wait_ms(name: &str) -> f64 {
+        waits_ms(&TabWaits::default(), name)
+    }
+
+    /// The longest wait for the tabs' lock, ms ([`TabWaits::lock`], this client's).
+    pub fn lock_wait_ms(&self) -> f64 {
+        waits_ms(&self.client.tab_waits(), "lock")
+    }
+
+    /// What pending request `id` spends (a refresh token), for the spent-token ledger; the
+    /// JS hashes it and never reads it.
+    pub fn spends(&self, id: f64) -> Option<String> {
+        let s = self.client.spends(RequestId(id as u64))?;
+        Some(s.expose().to_string())
+    }
+
+    /// Request `id` was not sent: `why` is `lock_timeout` or `spent`. True: send it after
+    /// all; false: drop it (the core abandoned it and decides what instead).
+    pub fn withhold(&mut self, now: f64, id: f64, why: &str) -> bool {
+        let why = Withheld::parse(why).unwrap_or(Withheld::LockTimeout);
+        let r = self.client.withhold(ts(now), RequestId(id as u64), why);
+        r == Ok(polargrid_core::AfterWithheld::SendAnyway)
+    }
+
+    /// Another tab offers its session snapshot (as it crossed, unread by the JS): true when
+    /// the core adopted it.
+    pub fn offer(&mut self, now: f64, snapshot: &str) -> bool {
+        let Ok(s) = SessionSnapshot::from_json(snapshot) else {
+            return false;
+        };
+        self.client.offer_session(ts(now), &s) == Ok(Offer::Adopted)
+    }
+
     // ----- requests out -----
 
     /// The next request to send: its id, or 0 for none. Read it with
@@ -545,7 +582,8 @@ impl Core {
     /// The event's fields, joined by U+001F:
     /// - failed / session ended: the error's fields, see `error_fields`;
     /// - session changed: reason, session id, expires at, refresh expires at, refresh at
-    ///   (Unix ms), scope words (space-separated), snapshot JSON (empty: forget it);
+    ///   (Unix ms), scope words (space-separated), snapshot JSON (empty: forget it), `1`
+    ///   when other tabs are to get it ([`SessionChange::is_new`]) else `0`;
     /// - region changed: region, endpoint, reason.
     pub fn event_fields(&self) -> String {
         match &self.ev {
@@ -594,7 +632,7 @@ fn session_fields(
     info: Option<&SessionInfo>,
     snapshot: Option<&SessionSnapshot>,
 ) -> String {
-    let reason = match reason {
+    let name = match reason {
         SessionChange::Exchanged => "exchanged",
         SessionChange::Refreshed => "refreshed",
         SessionChange::HandedOver => "handedOver",
@@ -602,18 +640,31 @@ fn session_fields(
         _ => "cleared",
     };
     let snapshot = snapshot.map(SessionSnapshot::to_json).unwrap_or_default();
+    let share = if reason.is_new() { "1" } else { "0" };
     match info {
         Some(i) => join(&[
-            reason,
+            name,
             i.session_id.as_deref().unwrap_or(""),
             &i.expires_at.as_millis().to_string(),
             &opt_num(i.refresh_expires_at.map(Timestamp::as_millis)),
             &opt_num(i.refresh_at.map(Timestamp::as_millis)),
             &i.scope.as_ref().map(|s| s.join(" ")).unwrap_or_default(),
             &snapshot,
+            share,
         ]),
-        None => join(&[reason, "", "", "", "", "", &snapshot]),
+        None => join(&[name, "", "", "", "", "", &snapshot, share]),
     }
+}
+
+fn waits_ms(w: &TabWaits, name: &str) -> f64 {
+    let d = match name {
+        "lock" => w.lock,
+        "storage" => w.storage,
+        "ask" => w.ask,
+        "ledgerKeep" => w.ledger_keep,
+        _ => return 0.0,
+    };
+    d.as_millis() as f64
 }
 
 fn region_reason(r: RegionReason) -> &'static str {

@@ -110,6 +110,10 @@ macro_rules! ctx {
 }
 
 mod drive;
+mod tabs;
+pub use tabs::{
+    AfterWithheld, Offer, TabWaits, Withheld, ASK_WAIT, LEDGER_KEEP, OFFER_WAIT, STORAGE_WAIT,
+};
 
 impl Client {
     /// Checks the configuration and builds a client. `seed` drives all jitter and

@@ -83,6 +83,16 @@ pub enum SessionChange {
 }
 
 impl SessionChange {
+    /// Whether this client got the session itself (exchanged, refreshed, handed over by
+    /// the app): clients sharing it (other tabs) are to be told and the shared store
+    /// written. A restored one came from them; a cleared one is forgotten.
+    pub fn is_new(self) -> bool {
+        matches!(
+            self,
+            SessionChange::Exchanged | SessionChange::Refreshed | SessionChange::HandedOver
+        )
+    }
+
     /// A stable lowercase name: `exchanged`, `refreshed`, `handed_over`, `restored` or
     /// `cleared` (every binding uses these).
     pub fn as_str(self) -> &'static str {

@@ -128,7 +128,10 @@ mod url;
 
 pub use call::CallSpec;
 pub use classify::{classify_response, classify_transport, Credential, Stage};
-pub use client::{Client, SessionStatus};
+pub use client::{
+    AfterWithheld, Client, Offer, SessionStatus, TabWaits, Withheld, ASK_WAIT, LEDGER_KEEP,
+    OFFER_WAIT, STORAGE_WAIT,
+};
 pub use config::{
     resolve_region, Config, DiscoveryScope, Endpoints, Mode, RegionInfo, RetryPolicy, Routing,
     Timeouts, KNOWN_REGIONS,

@@ -33,6 +33,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use crate::classify::{classify_response, classify_transport, local, malformed, Credential, Stage};
+use crate::client::Withheld;
 use crate::config::Mode;
 use crate::ctx::{backoff, Ctx};
 use crate::error::{CallError, ErrorKind};
@@ -88,6 +89,10 @@ pub(crate) enum Input<'a> {
     Adopt(Tokens, SessionChange),
     /// The app logged out.
     Logout,
+    /// The driver did not send the refresh `id` (another client may have spent, or be
+    /// spending, its refresh token); after [`Withheld::Spent`] wait this long for that
+    /// client's session before getting one another way.
+    Withheld(RequestId, Withheld, Duration),
 }
 
 /// What the client must do for the calls waiting on the session.
@@ -300,8 +305,20 @@ impl Session {
                 self.state = State::Active;
                 self.transient(now, classify_transport(Stage::Refresh, kind), None, ctx)
             }
+            (State::Refreshing(req), Input::Withheld(id, why, wait)) if req == id => {
+                // Never send that refresh token again: another client holds it.
+                self.state = State::Active;
+                if let Some(t) = self.tokens.as_mut() {
+                    t.refresh_exp = None;
+                    self.retired.extend(t.refresh.take());
+                }
+                if why == Withheld::Spent {
+                    self.retry_at = Some(now.plus(wait));
+                }
+                self.kick(now, ctx)
+            }
             // An answer for a request this machine has abandoned (hand-over, logout).
-            (_, Input::Answer(..) | Input::Failed(..)) => None,
+            (_, Input::Answer(..) | Input::Failed(..) | Input::Withheld(..)) => None,
             (_, Input::Rejected(generation)) => {
                 if self
                     .tokens

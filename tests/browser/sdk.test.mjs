@@ -144,7 +144,7 @@ test('frozen_tab_holding_the_lock_the_page_gets_a_fresh_session_and_never_sends_
   assert.equal((await refreshes(emu)).length, 0, 'the refresh token was never sent');
   assert.equal((await exchanges(emu)).length, 2, 'a fresh session from the backend instead');
   const st = await p.evaluate(() => sdk.stats());
-  assert.ok(st.some((x) => x.outcome === 'fallback' && x.why === 'lock-timeout'), JSON.stringify(st));
+  assert.ok(st.some((x) => x.outcome === 'withheld' && x.why === 'lock-timeout'), JSON.stringify(st));
   await done(frozen, p);
 });
 
@@ -161,7 +161,7 @@ test('frozen_tab_holding_the_lock_with_the_key_held_the_core_exchanges_instead_o
   assert.equal((await refreshes(emu)).length, 0, 'the refresh token was never sent');
   assert.equal((await exchanges(emu)).length, 2, 'the key was exchanged again instead');
   const st = await p.evaluate(() => sdk.stats());
-  assert.ok(st.some((x) => x.outcome === 'fallback' && x.why === 'lock-timeout' && x.kind === 'refresh'), JSON.stringify(st));
+  assert.ok(st.some((x) => x.outcome === 'withheld' && x.why === 'lock-timeout' && x.kind === 'refresh'), JSON.stringify(st));
   await done(frozen, p);
 });
 
@@ -195,7 +195,7 @@ test('remount_in_one_tick_leaves_no_lock_and_the_new_client_works', async () => 
   await fresh();
   const p = await page();
   const r = await p.evaluate(() => sdk.remount({ storage: 'localStorage', storageKey: 'rm' }));
-  assert.deepEqual(r, { held: 0, pending: 0 });
+  assert.deepEqual(r, { held: 0, pending: 0, present: 1 }, 'only the live client is present');
   assert.equal(await p.evaluate(() => sdk.call()), 200);
   await done(p);
 });

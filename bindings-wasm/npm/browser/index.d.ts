@@ -30,15 +30,16 @@ export interface BrowserConnectOptions extends ConnectOptions {
   tabs?: boolean;
   /** Tabs with the same key share a session. Default 'default'. */
   storageKey?: string;
-  /** How long to wait for another tab's exchange/refresh before getting a fresh session. Default 15000. */
+  /** How long to wait for another tab's exchange/refresh before the core decides otherwise. Default: the core's (15000 with the default auth timeout). */
   lockTimeoutMs?: number;
-  /** Bound on every storage access. Default 2000. */
+  /** Bound on every storage access. Default: the core's (2000). */
   storageTimeoutMs?: number;
 }
 
 export interface TabStat {
   kind: 'refresh' | 'exchange';
-  outcome?: 'sent' | 'adopted' | 'fallback' | 'closed' | 'aborted';
+  /** sent; adopted (another tab's session, nothing sent); withheld (not sent: `why` lock-timeout or spent-elsewhere; the core decided what instead); closed; failed. */
+  outcome?: 'sent' | 'adopted' | 'withheld' | 'closed' | 'failed';
   why?: string;
   lockWaitMs?: number;
   checkMs?: number;

@@ -7,8 +7,8 @@
 //
 // No policy here: the core decides when to exchange or refresh; this layer only makes
 // the tabs take turns (tabs.js) and moves sessions between the core, storage and tabs.
-import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, isSessionSnapshot, load } from '../index.js';
-import { TabSession, refreshTokenOf, sameSession } from './tabs.js';
+import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, TAB_LINK, isSessionSnapshot, load, tabWaitMs } from '../index.js';
+import { TabSession } from './tabs.js';
 
 export { PolarGridError, TabSession, load };
 
@@ -33,20 +33,15 @@ function abortError(message) {
   return new DOMException(message, 'AbortError');
 }
 
-
-const SKIPPED_REFRESH = JSON.stringify({
-  message: 'refresh not sent: another tab may be spending this refresh token',
-  code: 'refresh_not_sent',
-});
-
 /**
  * `PolarGrid.connect` for browsers. On top of the driver's options:
  * - `getSession: async () => grant`: your backend's session route; called at start (when
- *   neither storage nor `session` has one) and whenever the core ends the session;
+ *   neither storage, `session` nor another tab has one) and whenever the core ends the session;
  * - `session`: a grant from your backend or a snapshot from `pg.snapshot()`;
  * - `storage`: 'memory' (default), 'localStorage', 'sessionStorage' or { get, set, remove };
- * - `tabs`: false to opt out of sharing with other tabs; `lockTimeoutMs`, `storageTimeoutMs`;
- *   `storageKey`: tabs with the same key share a session (default 'default');
+ * - `tabs`: false to opt out of sharing with other tabs; `lockTimeoutMs`, `storageTimeoutMs`
+ *   (the core's bounds by default); `storageKey`: tabs with the same key share a session
+ *   (default 'default');
  * - `allowKeyInBrowser: true` to accept a raw pg_ key in a page (it can then be read by
  *   anyone who opens the page; use it for local tools only).
  */
@@ -64,7 +59,7 @@ export async function connectInBrowser(options = {}) {
     wasm,
     ...rest
   } = options;
-  // The wasm downloads and compiles while storage and getSession() answer.
+  // The wasm downloads and compiles while storage, the other tabs and getSession() answer.
   const wasmReady = load(wasm);
   const browser = inBrowser();
   if (rest.apiKey != null && browser && !allowKeyInBrowser) {
@@ -86,7 +81,7 @@ export async function connectInBrowser(options = {}) {
     lockTimeoutMs,
     storageTimeoutMs,
     locks: share ? undefined : null,
-    onRemoteSession: (json) => adopt(json),
+    wait: (name) => tabWaitMs(name, wasm),
   });
   if (share && !tabs.locks && browser) {
     // Web Locks (and crypto.subtle, for the ledger) exist only in secure contexts (https,
@@ -100,143 +95,62 @@ export async function connectInBrowser(options = {}) {
 
   let pg = null;
   let closed = false;
-  let adopting = false; // a session from another tab: do not publish it back
-  let waiter = null; // a guarded request waiting for the session its answer produced
-  let last = null; // the snapshot the core uses now
+  let publishing = Promise.resolve();
   let ending = null;
 
-  function adopt(json) {
-    if (!pg || closed) return;
-    adopting = true;
-    try {
-      pg.handOver(json);
-    } catch {
-      // not a usable session: keep ours
-    } finally {
-      adopting = false;
-    }
-  }
-
-  async function freshSession() {
-    const grant = await getSession();
-    if (closed || !pg) return;
-    pg.handOver(grant);
-  }
-
+  // The core says which sessions the other tabs get (`share`); the text crosses unread.
   function sessionEvent(ev) {
-    const snap = ev.snapshot;
-    if (snap) {
-      const prev = last;
-      last = snap;
-      tabs.noteSession(snap);
-      if (waiter) waiter(snap);
-      else if (!adopting && !sameSession(snap, prev)) tabs.publish(snap);
-    } else {
-      const prev = last;
-      last = null;
-      tabs.forget(prev);
-    }
+    if (ev.snapshot && ev.share) publishing = tabs.publish(ev.snapshot);
+    else if (!ev.snapshot) tabs.forget();
     if (onSession) onSession(ev);
   }
 
-  // The fetch the driver sends with, told each request's purpose by the core: exchanges
-  // and refreshes take turns with other tabs, everything else goes straight out.
-  function coordinatedFetch(purpose, input, init = {}) {
-    const kind = purpose === 'exchange' || purpose === 'refresh' ? purpose : null;
-    if (!kind || closed) return realFetch(input, init);
-    const refreshToken = kind === 'refresh' ? refreshTokenOf(init.body) : undefined;
+  // The fetch the driver sends with, told each request's purpose and id by the core:
+  // exchanges and refreshes take turns with other tabs, everything else goes straight out.
+  function coordinatedFetch(purpose, input, init, id) {
+    if ((purpose !== 'exchange' && purpose !== 'refresh') || closed) return realFetch(input, init);
     return new Promise((resolve, reject) => {
       let settled = false;
-      const answer = (f) => (v) => {
-        if (!settled) (settled = true), f(v);
+      const once = (f) => (v) => settled || ((settled = true), f(v));
+      const ok = once(resolve);
+      const fail = once(reject);
+      const send = async () => {
+        let res, text;
+        try {
+          res = await realFetch(input, init);
+          if (!res.ok) return ok(res);
+          text = await res.text(); // a small JSON answer
+        } catch (e) {
+          return fail(e);
+        }
+        // Hold the lock until the core has read the answer (the driver feeds it to the core
+        // as soon as text() resolves) and the session it made is published.
+        const read = new Promise((r) => {
+          const copy = new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+          copy.text = () => (r(), Promise.resolve(text));
+          ok(copy);
+        });
+        const dropped = new Promise((r) => init.signal?.addEventListener('abort', r, { once: true }));
+        await Promise.race([read.then(() => new Promise((r) => setTimeout(r, 0))), dropped]);
+        await publishing;
       };
-      const ok = answer(resolve);
-      const fail = answer(reject);
-      tabs
-        .guard(
-          { kind, refreshToken, currentExp: (tabs.known && tabs.known.exp) || 0, signal: init.signal },
-          {
-            send: async () => {
-              let res;
-              try {
-                res = await realFetch(input, init);
-              } catch (e) {
-                fail(e);
-                return { snapshot: null };
-              }
-              if (!res.ok) {
-                ok(res);
-                return { snapshot: null };
-              }
-              // Hold the lock until the core has read the answer and produced the session
-              // to publish — or found it unusable: the driver feeds the answer to the core
-              // synchronously once its text() resolves, so one task later it is done.
-              let text;
-              try {
-                text = await res.text(); // a small JSON answer
-              } catch (e) {
-                fail(e);
-                return { snapshot: null };
-              }
-              const copy = new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
-              let read;
-              const consumed = new Promise((r) => (read = r));
-              copy.text = () => {
-                read();
-                return Promise.resolve(text);
-              };
-              const got = new Promise((r) => {
-                waiter = r;
-                consumed.then(() => setTimeout(() => r(null), 0));
-                setTimeout(() => r(null), 2000);
-              });
-              ok(copy);
-              const snapshot = await got;
-              waiter = null;
-              return { snapshot };
-            },
-            adopt: async (json) => {
-              adopt(json); // the core abandons its request
-              fail(abortError('another tab renewed the session'));
-            },
-            fallback: async () => {
-              if (kind === 'exchange') {
-                // Nothing to reuse: a second exchange costs one extra session at worst.
-                realFetch(input, init).then(ok, fail);
-              } else if (getSession) {
-                try {
-                  await freshSession(); // the core abandons its refresh
-                } catch (e) {
-                  console.warn('polargrid-core: getSession failed:', e && e.message);
-                }
-                fail(abortError('refresh replaced by a fresh session'));
-              } else {
-                // Without getSession the core decides: exchange with the key if held,
-                // else end the session (the app hands over a new one).
-                ok(new Response(SKIPPED_REFRESH, { status: 401, headers: { 'content-type': 'application/json' } }));
-              }
-            },
-          },
-        )
-        .then(
-          (r) => {
-            if (r.kind === 'closed' || r.kind === 'aborted') fail(abortError('the PolarGrid client was closed'));
-          },
-          (e) => fail(e),
-        );
+      tabs.guard(id, purpose, init.signal, send).then(() => fail(abortError('the PolarGrid client was closed')), fail);
     });
   }
 
+  // A stored session, a given one, or (memory storage) the other tabs': the core decides.
   const stored = await tabs.stored();
-  let initial = stored ? stored.json : session;
+  if (stored) tabs.offer(stored);
+  else if (session == null && share) await tabs.ask();
+  let initial = session;
   let grant = null;
   // A grant (your backend's answer) is handed over; a snapshot restored: the core tells.
-  if (initial != null && !(await isSessionSnapshot(initial, rest.wasm))) {
+  if (initial != null && !(await isSessionSnapshot(initial, wasm))) {
     grant = initial;
     initial = undefined;
   }
   try {
-    if (initial == null && grant == null && getSession) grant = await getSession();
+    if (initial == null && grant == null && tabs.heard.length === 0 && getSession) grant = await getSession();
     await wasmReady;
     pg = await Base.connect({
       ...rest,
@@ -245,26 +159,27 @@ export async function connectInBrowser(options = {}) {
       [PURPOSE_FETCH]: coordinatedFetch,
       onSession: sessionEvent,
     });
+    tabs.link({ ...pg[TAB_LINK](), snapshot: () => pg.snapshot() });
+    if (grant == null && pg.snapshot() == null && getSession) grant = await getSession();
   } catch (e) {
     tabs.close();
+    pg?.close();
     throw e;
   }
   if (grant != null) pg.handOver(grant);
   if (getSession) {
+    // Ended: one tab at a time asks the backend, unless another tab's session arrived.
+    const renew = () =>
+      tabs.exclusive(async () => {
+        await tabs.checkStorage();
+        if (!closed && pg.snapshot() == null) {
+          const g = await getSession();
+          if (!closed) pg.handOver(g);
+        }
+      });
     pg.on('sessionEnded', () => {
       if (closed || ending) return;
-      ending = tabs
-        .guard(
-          { kind: 'exchange', currentExp: (tabs.known && tabs.known.exp) || 0 },
-          {
-            send: async () => {
-              await freshSession();
-              return { snapshot: null }; // published by the session event
-            },
-            adopt: async (json) => adopt(json),
-            fallback: () => freshSession(),
-          },
-        )
+      ending = renew()
         .catch((e) => console.warn('polargrid-core: getSession failed:', e && e.message))
         .finally(() => (ending = null));
     });

@@ -6,25 +6,34 @@
 // through `bounded`, which settles after `ms` whatever the storage does.
 
 /** Settles with `{ ok: true, value }`, or `{ ok: false, why }` when `op` throws or is
- * still pending after `ms` (the late answer is dropped). */
+ * still pending after `ms` (a number or a promise of one; the late answer is dropped). */
 export function bounded(op, ms) {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ ok: false, why: 'timeout' }), ms);
+    // `ms` may be a promise (the core's bound, while the wasm loads): the op starts now.
+    let timer;
+    let settled = false;
+    Promise.resolve(ms).then((m) => {
+      if (!settled) timer = setTimeout(() => resolve({ ok: false, why: 'timeout' }), m);
+    });
+    const clear = () => {
+      settled = true;
+      clearTimeout(timer);
+    };
     let p;
     try {
       p = Promise.resolve(op());
     } catch (e) {
-      clearTimeout(timer);
+      clear();
       resolve({ ok: false, why: 'error', error: e });
       return;
     }
     p.then(
       (value) => {
-        clearTimeout(timer);
+        clear();
         resolve({ ok: true, value });
       },
       (e) => {
-        clearTimeout(timer);
+        clear();
         resolve({ ok: false, why: 'error', error: e });
       },
     );

@@ -102,7 +102,9 @@ window.sdk = {
     await unmounted;
     window.pg = await second;
     const q = await navigator.locks.query();
-    return { held: q.held.length, pending: q.pending.length };
+    // A live client holds one shared presence lock (`…:open`) while open.
+    const open = q.held.filter((l) => l.name.endsWith(':open')).length;
+    return { held: q.held.length - open, pending: q.pending.length, present: open };
   },
   close: () => pg.close(),
 };
