@@ -27,14 +27,19 @@ async function time(fn) {
   return (d.user + d.system) / CALLS;
 }
 const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+// The figure before issue 17 (72704ee: an AbortSignal made per request, a WeakMap entry
+// per answer, ~17 crossings), median of 6 runs on the shared 2-core machine: printed beside
+// the budget so a run shows the change.
+const BUDGET = 3;
 const cases = {
-  'GET /v1/models': [() => bare('/v1/models'), () => pg.fetch('/v1/models')],
+  'GET /v1/models': [() => bare('/v1/models'), () => pg.fetch('/v1/models'), 9.5],
   'POST /v1/chat/completions (small JSON body)': [
     () => stub('https://api.yto-01.edge.polargrid.ai/v1/chat/completions', { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }),
     () => pg.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    9.4,
   ],
 };
-for (const [name, [b, p]] of Object.entries(cases)) {
+for (const [name, [b, p, was]] of Object.entries(cases)) {
   for (let i = 0; i < 3; i++) (await time(b), await time(p)); // warm up the JIT
   const diffs = [];
   const bares = [];
@@ -44,6 +49,10 @@ for (const [name, [b, p]] of Object.entries(cases)) {
     bares.push(tb);
     diffs.push(tp - tb);
   }
-  console.log(`overhead ${name}: ${median(diffs).toFixed(2)} µs CPU/call over a bare fetch (bare: ${median(bares).toFixed(2)} µs; median of ${RUNS} runs × ${CALLS} calls; budget ≤ 3 µs)`);
+  const m = median(diffs);
+  console.log(
+    `pg.fetch overhead ${m.toFixed(2)} µs (budget ≤${BUDGET}, was ${was}) ${m <= BUDGET ? 'within' : 'OVER'} budget: ${name}, CPU/call over a bare fetch ` +
+      `(runs ${diffs[0].toFixed(2)}–${diffs[diffs.length - 1].toFixed(2)}; bare ${median(bares).toFixed(2)} µs; median of ${RUNS} runs × ${CALLS} calls; shared machine: noisy)`,
+  );
 }
 pg.close();
