@@ -345,7 +345,10 @@ export class PolarGrid {
   #now;
   #calls = new Map(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
   #inflight = new Map(); // request id → AbortController
-  #held = new Map(); // request id → Response: a 2xx the core has not made a call's answer yet
+  // The 2xx answer being handed to the core (request id, Response), until the core makes it
+  // a call's answer: only ever one, as the core answers at once (see #send).
+  #heldId = 0;
+  #held = null;
   #listeners = new Map(EVENTS.map((e) => [e, new Set()]));
   // A response's region: a property under this client's own symbol (a WeakMap entry per call
   // costs ~1 µs of collection), in the WeakMap only for a response that takes no property.
@@ -473,14 +476,15 @@ export class PolarGrid {
     clearTimeout(this.#timer);
     for (const c of this.#inflight.values()) abortRequest(c);
     for (const a of [...this.#agents.values()]) retireAgent(a);
-    for (const res of this.#held.values()) res.body?.cancel().catch(() => {});
+    this.#held?.body?.cancel().catch(() => {});
     const err = abortError('the PolarGrid client was closed');
     for (const c of this.#calls.values()) {
       c.signal?.removeEventListener('abort', c.onAbort);
       c.reject(err);
     }
     this.#inflight.clear();
-    this.#held.clear();
+    this.#heldId = 0;
+    this.#held = null;
     this.#calls.clear();
     core.free();
   }
@@ -535,15 +539,16 @@ export class PolarGrid {
         };
         signal.addEventListener('abort', c.onAbort, { once: true });
       }
-      this.#pump();
+      this.#pump(now);
     });
   }
 
-  #pump() {
+  // `now`: the time the caller just gave the core, when it did.
+  #pump(now = this.#now()) {
     const core = this.#core;
     if (!core) return;
     // A request crosses as one string, its head; its numbers are read in place.
-    for (let head; (head = core.next_request(this.#now())) !== undefined; ) {
+    for (let head; (head = core.next_request(now)) !== undefined; ) {
       const info = this.#numbers();
       const call = info[1];
       // An app call's purpose is 'call' (no string crosses for it).
@@ -651,8 +656,12 @@ export class PolarGrid {
   }
 
   #ready(id, request) {
-    const res = this.#held.get(request);
-    this.#held.delete(request);
+    let res;
+    if (request === this.#heldId) {
+      res = this.#held;
+      this.#heldId = 0;
+      this.#held = null;
+    }
     const c = this.#calls.get(id);
     this.#calls.delete(id);
     if (!res || !c) return;
@@ -748,14 +757,19 @@ export class PolarGrid {
     // that one: a finished fetch ignores its signal. At most SPARE_USES requests each, so
     // the listeners a fetch leaves on its signal until it is collected stay few.
     if (!appSignal && (text !== undefined || res.body === null) && ++ctrl.uses < SPARE_USES && this.#spare.length < SPARE_MAX) this.#spare.push(ctrl);
-    if (text === undefined) this.#held.set(id, res);
+    if (text === undefined) {
+      this.#heldId = id;
+      this.#held = res;
+    }
     // Retry-After means something only on a failure: a success crosses with its Date alone.
     const h = res.headers;
-    this.#core.response(this.#now(), id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);
-    this.#pump();
-    if (this.#held.has(id)) {
+    const now = this.#now();
+    this.#core.response(now, id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);
+    this.#pump(now);
+    if (this.#heldId === id) {
       // A success the core did not make any call's answer (the call had ended): drop it.
-      this.#held.delete(id);
+      this.#heldId = 0;
+      this.#held = null;
       res.body?.cancel().catch(() => {});
       retireAgent(agent);
     }
