@@ -4,11 +4,14 @@
 //! the hand-written driver in `npm/index.js` does all the IO (`fetch`, one `setTimeout`)
 //! and decides nothing. This crate decides nothing either: it only converts.
 //!
-//! ## What crosses, and how (a call across costs ~5 ns, a string in ~150 ns, out ~400 ns)
+//! ## What crosses, and how (Node 20, measured: a call across ~20 ns, a string out ~120 ns)
 //! - Long-lived strings stay here: the key, every URL, the JWT.
 //! - Per app call: in, a method code, the path (or full URL) and the model hint when there
-//!   is one, and the answer's `Date`; out, one short string (`METHOD\nURL\nX-Request-ID`:
-//!   the other headers cross only when they change) and numbers for everything else. A call's region crosses only when it changed.
+//!   is one, and the answer's head in one call (status, `Date`); out, one short string per
+//!   request (`METHOD\nURL\nX-Request-ID`: the other headers cross only when they change).
+//!   The numbers of a request and of an event (ids, connect timeout) are not returned: the
+//!   driver reads them in place, in [`Core::info_ptr`]'s array. A call's region crosses
+//!   only when it changed.
 //! - Rare things (errors, session changes, region changes) cross as one string of fields
 //!   separated by U+001F, in the order [`Core::event_fields`] documents.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
@@ -29,7 +32,7 @@ const SEP: char = '\u{1f}';
 #[wasm_bindgen]
 pub struct Core {
     client: Client,
-    /// The request last returned by `poll_request`, until its fields are read.
+    /// The request last returned by `next_request`, until its fields are read.
     req: Option<HttpRequest>,
     /// The event last returned by `poll_event`, until its fields are read.
     ev: Option<Event>,
@@ -44,7 +47,16 @@ pub struct Core {
     error: String,
     /// The headers (all but `X-Request-ID`) of the last request head handed out.
     last_headers: Vec<(String, String)>,
+    /// The numbers of the last request and event handed out, read by the driver in place
+    /// (a `Float64Array` over wasm memory at [`info_ptr`](Self::info_ptr)): no crossing
+    /// each. [`INFO_REQUEST`]: id, call, connect timeout ms; [`INFO_EVENT`]: call, request.
+    info: [f64; 6],
 }
+
+/// Where a request's numbers start in [`Core::info_ptr`]'s array.
+const INFO_REQUEST: usize = 0;
+/// Where an event's numbers start in [`Core::info_ptr`]'s array.
+const INFO_EVENT: usize = 4;
 
 /// The options of `PolarGrid.connect`, as the driver passes them: the core's own
 /// [`polargrid_core::Options`], checked by its `build` (the one options → Config path, with
@@ -217,6 +229,7 @@ impl Core {
             wants_model,
             error: String::new(),
             last_headers: Vec::new(),
+            info: [0.0; 6],
         })
     }
 
@@ -407,53 +420,35 @@ impl Core {
 
     // ----- requests out -----
 
-    /// The next request to send: its id, or 0 for none. Read it with
-    /// [`request_call`](Self::request_call), [`request_head`](Self::request_head) and
-    /// [`request_body`](Self::request_body).
-    pub fn poll_request(&mut self, now: f64) -> f64 {
+    /// Where the numbers of the last request and event are (6 `f64`s, at a fixed address
+    /// while this core lives): `[id, call, connect_ms, -, event call, event request]`.
+    /// The driver reads them in place after [`next_request`](Self::next_request) and
+    /// [`poll_event`](Self::poll_event) (a view it remakes when the memory grew).
+    pub fn info_ptr(&self) -> u32 {
+        self.info.as_ptr() as usize as u32
+    }
+
+    /// The next request to send, or `None`: its head as one string (one crossing per
+    /// request), `METHOD\nURL\nX-Request-ID`, then — only when they differ from the previous
+    /// request's — the other headers as `\nname\nvalue…` (the driver keeps the last ones:
+    /// the JWT and the User-Agent cross once, not per call). Its numbers are in
+    /// [`info_ptr`](Self::info_ptr): the request id; the app call it is an attempt of, or 0
+    /// for the core's own requests (exchange, refresh, discovery), whose purpose comes from
+    /// [`request_purpose`](Self::request_purpose) and body from
+    /// [`request_body`](Self::request_body); its connect timeout in ms
+    /// (`HttpRequest::connect_timeout`).
+    pub fn next_request(&mut self, now: f64) -> Option<String> {
         self.req = self.client.poll_request(ts(now));
-        self.req.as_ref().map_or(0.0, |r| r.id.0 as f64)
-    }
-
-    /// The app call the request is an attempt of, or 0 for the core's own requests
-    /// (exchange, refresh, discovery), whose body comes from [`request_body`](Self::request_body).
-    pub fn request_call(&self) -> f64 {
-        match self.req.as_ref().map(|r| r.purpose) {
-            Some(Purpose::Call(CallId(c))) => c as f64,
+        let r = self.req.as_ref()?;
+        let call = match r.purpose {
+            Purpose::Call(CallId(c)) => c as f64,
             _ => 0.0,
-        }
-    }
-
-    /// Why the request is sent: `exchange`, `refresh`, `discover` or `call`
-    /// ([`Purpose::as_str`]); the driver never guesses it from the URL.
-    pub fn request_purpose(&self) -> String {
-        self.req
-            .as_ref()
-            .map_or("", |r| r.purpose.as_str())
-            .to_string()
-    }
-
-    /// How long to wait for the answer the core needs, ms (`HttpRequest::timeout`).
-    pub fn request_timeout(&self) -> f64 {
-        self.req
-            .as_ref()
-            .map_or(0.0, |r| r.timeout.as_millis() as f64)
-    }
-
-    /// How long to wait for the connection, ms (`HttpRequest::connect_timeout`).
-    pub fn request_connect_timeout(&self) -> f64 {
-        self.req
-            .as_ref()
-            .map_or(0.0, |r| r.connect_timeout.as_millis() as f64)
-    }
-
-    /// Everything to send but the body: `METHOD\nURL\nX-Request-ID`, then — only when
-    /// they differ from the previous request's — the other headers as `\nname\nvalue…`
-    /// (the driver keeps the last ones: the JWT and the User-Agent cross once, not per call).
-    pub fn request_head(&mut self) -> String {
-        let Some(r) = &self.req else {
-            return String::new();
         };
+        self.info[INFO_REQUEST..INFO_REQUEST + 3].copy_from_slice(&[
+            r.id.0 as f64,
+            call,
+            r.connect_timeout.as_millis() as f64,
+        ]);
         let mut s = String::with_capacity(64 + r.url.len());
         s.push_str(r.method.as_str());
         s.push('\n');
@@ -474,7 +469,17 @@ impl Core {
                 s.push_str(v);
             }
         }
-        s
+        Some(s)
+    }
+
+    /// Why the last request is sent (`exchange`, `refresh`, `discover`), read for the
+    /// core's own requests only ([`Purpose::as_str`]; an app call's is `call`): the driver
+    /// never guesses it from the URL.
+    pub fn request_purpose(&self) -> String {
+        self.req
+            .as_ref()
+            .map_or("", |r| r.purpose.as_str())
+            .to_string()
     }
 
     /// The body of a core-owned request (JSON), if it has one.
@@ -529,10 +534,18 @@ impl Core {
     /// The next event's kind, or 0 for none: 1 call ready (same region as the last one),
     /// 2 call ready in a new region ([`event_region`](Self::event_region)), 3 call failed,
     /// 4 call cancelled, 5 abort a request, 6 session changed, 7 session ended,
-    /// 8 region changed. Ids from [`event_call`](Self::event_call) /
-    /// [`event_request`](Self::event_request), the rest from [`event_fields`](Self::event_fields).
+    /// 8 region changed. Its call id (ready, failed, cancelled; else 0) and request id
+    /// (ready, abort; else 0) are in [`info_ptr`](Self::info_ptr) (no crossing each), the
+    /// rest from [`event_fields`](Self::event_fields).
     pub fn poll_event(&mut self) -> u8 {
         self.ev = self.client.poll_event();
+        let (call, request) = match &self.ev {
+            Some(Event::CallReady { call, request, .. }) => (call.0, request.0),
+            Some(Event::CallFailed { call, .. } | Event::CallCancelled { call }) => (call.0, 0),
+            Some(Event::Abort { request }) => (0, request.0),
+            _ => (0, 0),
+        };
+        self.info[INFO_EVENT..INFO_EVENT + 2].copy_from_slice(&[call as f64, request as f64]);
         match &self.ev {
             None => 0,
             Some(Event::CallReady { region, .. }) => {
@@ -551,26 +564,6 @@ impl Core {
             Some(Event::RegionChanged { .. }) => 8,
             // A kind this driver does not know yet: skip it.
             Some(_) => 9,
-        }
-    }
-
-    /// The event's call id (0 if it has none).
-    pub fn event_call(&self) -> f64 {
-        match &self.ev {
-            Some(
-                Event::CallReady { call, .. }
-                | Event::CallFailed { call, .. }
-                | Event::CallCancelled { call },
-            ) => call.0 as f64,
-            _ => 0.0,
-        }
-    }
-
-    /// The event's request id (ready and abort; 0 otherwise).
-    pub fn event_request(&self) -> f64 {
-        match &self.ev {
-            Some(Event::CallReady { request, .. } | Event::Abort { request }) => request.0 as f64,
-            _ => 0.0,
         }
     }
 

@@ -17,8 +17,8 @@ test('long_lived_core_reuses_freed_memory_and_never_grows_after_warm_up', async 
   const counts = { ready: 0, failed: 0 };
   const round = (i) => {
     assert.notEqual(core.start(now, 1, '/v1/chat/completions', `llama-${i % 7}`), 0, core.last_error());
-    for (let r; (r = core.poll_request(now)) !== 0; ) {
-      core.request_head();
+    while (core.next_request(now) !== undefined) {
+      const r = new Float64Array(wasm.memory.buffer, core.info_ptr(), 6)[0]; // the request's id
       if (i % 2) core.response(now, r, 200, undefined, undefined, undefined);
       else core.response(now, r, 400, undefined, undefined, JSON.stringify({ error: { message: `bad ${i}` }, code: `c${i}` }));
     }
