@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test dist dist-check bench wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
+.PHONY: demo test dist dist-check bench bench-rust bench-tabs wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -15,14 +15,23 @@ bench:
 	scripts/bench-web.sh
 	$(MAKE) --no-print-directory bench-mobile
 	$(MAKE) --no-print-directory bench-python
+	$(MAKE) --no-print-directory bench-rust
 	scripts/bench-summary.sh
+
+# The blocking Rust client (polargrid-driver over ureq) vs bare ureq on an in-process keep-alive stub.
+bench-rust:
+	scripts/bench-record.sh --run cargo run --quiet --release -p polargrid-blocking --example bench_keepalive
+
+# Refresh coordination across browser tabs in Chromium (printed, never asserted).
+bench-tabs:
+	scripts/bench-tabs.sh
 
 # Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
 # URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
 bench-mobile:
 	scripts/build-mobile.sh all
-	POLARGRID_JVM_OPTS= scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
-	scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
+	POLARGRID_JVM_OPTS= scripts/bench-record.sh --run scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
+	scripts/bench-record.sh --run scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
 
 # The npm package as a frontend ships it: Vite production build minus an empty app (gzip -9)
 # beside auth-js/firebase-auth/openai, and navigation -> first call in Chromium (median of 5).

@@ -54,3 +54,6 @@ scripts/test-browser.sh
 
 step "bundlers: the packed npm package in fresh Vite/webpack/esbuild/import-map apps, Node ESM+CJS, tsc bundler/node16 (scripts/test-bundlers.sh)"
 scripts/test-bundlers.sh
+
+step "release artifacts: every wheel, sdist, npm tarball and jar installed outside the checkout and run against the emulator (scripts/dist-check.sh)"
+scripts/dist-check.sh
