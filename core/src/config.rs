@@ -352,8 +352,8 @@ pub struct Config {
     /// Whether the transport sees connection establishment and reports a connect timeout
     /// on its own (`true`, the default: every runtime but a web page). `false` (a page's
     /// `fetch`, set by the npm browser entry): the core watches the connect timeout itself
-    /// and, for a call safe to repeat that could go elsewhere, takes no answer head by then
-    /// as an opaque failure of that attempt (the rule and why: `route` module docs,
+    /// and, for a GET (a method idempotent by HTTP) that could go elsewhere, takes no answer
+    /// head by then as an opaque failure of that attempt (the rule and why: `route` module docs,
     /// "Unobserved connects").
     pub transport_observes_connect: bool,
 }

@@ -75,8 +75,8 @@
 //!
 //! A transport that cannot give up connecting on its own (a page's `fetch`: no connect
 //! timeout, and no way to tell "not connected yet" from "connected, answer slow") says so
-//! with [`Config::transport_observes_connect`] `= false`; the core then watches each app
-//! call's `connect_timeout` itself (the rule: the `route` module docs, "Unobserved
+//! with [`Config::transport_observes_connect`] `= false`; the core then watches the
+//! `connect_timeout` of app calls with a method idempotent by HTTP itself (the rule: the `route` module docs, "Unobserved
 //! connects"). Every other transport reports `connect_timeout` and keeps the default.
 //!
 //! An answer's headers: a driver passes those the core reads (`Date`, `Retry-After`) and

@@ -1,9 +1,10 @@
 //! A transport that cannot observe connects (a page's `fetch`:
 //! `Config::transport_observes_connect = false`): the core watches the connect timeout
-//! itself. A call safe to repeat with no answer head by then moves to another region (the
-//! attempt is aborted and counts toward marking its region down); on its last chance the
-//! attempt runs to its own deadline; a call not safe to repeat, an exchange or a refresh
-//! is never cut. With the default (`true`) nothing of this happens.
+//! itself. A GET (a method idempotent by HTTP) safe to repeat with no answer head by then
+//! moves to another region (the attempt is aborted and counts toward marking its region
+//! down); on its last chance the attempt runs to its own deadline; a POST (even an
+//! inference one, safe to repeat), a call not safe to repeat, an exchange or a refresh is
+//! never cut. With the default (`true`) nothing of this happens.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod scripted;
@@ -187,6 +188,40 @@ fn page_post_not_safe_to_repeat_is_not_moved_and_times_out_at_its_deadline() {
     let e = h.failure(call).expect("failed");
     assert_eq!(e.kind, ErrorKind::Network(TransportErrorKind::Timeout));
     assert_eq!(h.count_sent(is_call), 1, "never sent again");
+}
+
+#[test]
+fn page_chat_completion_post_with_no_head_by_the_connect_timeout_keeps_running() {
+    // Safe to repeat, but a POST: a non-streaming generation's head comes after the whole
+    // generation, often past the connect timeout. Cutting it would pay for it again.
+    let mut h = Harness::new(page(direct()));
+    let spec = CallSpec::new(Method::Post, "/v1/chat/completions").with_model("llama-3.1-8b");
+    let call = h.start(spec);
+    routed_to(&mut h, "yto-01", 3600);
+    let post = h.take(is_call);
+    let sent_at = h.now;
+    assert_eq!(
+        h.client.poll_timeout().map(|t| t.as_millis() - sent_at),
+        Some(ATTEMPT_MS),
+        "no wake-up at the connect timeout"
+    );
+    h.advance(1500);
+    assert!(aborted(&h).is_empty());
+    h.respond(post.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+    assert_eq!(h.count_sent(is_call), 1);
+}
+
+#[test]
+fn page_get_marked_not_safe_to_repeat_is_not_moved_at_the_connect_timeout() {
+    let mut h = Harness::new(page(direct()));
+    let call = h.start(CallSpec::new(Method::Get, "/v1/models").with_idempotent(false));
+    routed_to(&mut h, "yto-01", 3600);
+    let get = h.take(is_call);
+    h.advance(1500);
+    assert!(aborted(&h).is_empty());
+    h.respond(get.id, HttpResponse::new(200));
+    assert!(h.ready(call));
 }
 
 #[test]

@@ -61,14 +61,15 @@ impl Client {
     }
 
     /// For a transport that cannot observe connects: the core's own connect deadline for
-    /// `req`, armed when it is an attempt of a call safe to repeat (the rule: `route`
-    /// module docs, "Unobserved connects"). Exchanges, refreshes and discovery are never
-    /// watched: they run to their own timeout as everywhere.
+    /// `req`, armed when it is an attempt of a call whose answer head is expected fast and
+    /// that may go elsewhere (the rule: `route` module docs, "Unobserved connects").
+    /// Exchanges, refreshes and discovery are never watched: they run to their own timeout
+    /// as everywhere.
     pub(super) fn watch_connect(&mut self, now: Timestamp, req: &HttpRequest) -> Option<Timestamp> {
         let Purpose::Call(call) = req.purpose else {
             return None;
         };
-        if !self.calls.get(&call)?.idempotent || !Router::can_fail_over(&self.cfg) {
+        if !self.calls.get(&call)?.connect_watched() || !Router::can_fail_over(&self.cfg) {
             return None;
         }
         let at = now.plus(req.connect_timeout);
@@ -99,7 +100,7 @@ impl Client {
     }
 
     /// Whether a call whose attempt `req` has no head by its connect timeout can still be
-    /// answered elsewhere: it is safe to repeat, may fail over and has a known region it
+    /// answered elsewhere: it is watched at all, may fail over and has a known region it
     /// has not failed on, an attempt and a retry token left, and time before its deadline
     /// for the longest backoff and a connect. Otherwise this attempt is its last chance.
     fn may_move_on(&self, now: Timestamp, call: CallId, req: RequestId) -> bool {
@@ -130,7 +131,7 @@ impl Client {
                     .min(c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call)),
             );
         *r == req
-            && c.idempotent
+            && c.connect_watched()
             && elsewhere
             && c.attempts < policy.max_attempts
             && self.budget.available() > 0
