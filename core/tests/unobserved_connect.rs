@@ -119,6 +119,21 @@ fn page_region_silent_for_two_calls_is_marked_down() {
 }
 
 #[test]
+fn page_get_sent_before_the_clock_steps_back_is_still_moved_at_its_connect_timeout() {
+    let mut h = Harness::new(page(direct()));
+    let _call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let first = h.take(is_call);
+    // The clock is set back an hour: the connect deadline moves with it (not an hour late).
+    h.set_clock(h.now - HOUR);
+    assert!(aborted(&h).is_empty());
+    let stepped = h.now;
+    assert!(h.next_wakeup());
+    assert_eq!(h.now - stepped, CONNECT_MS);
+    assert_eq!(aborted(&h), [first.id]);
+}
+
+#[test]
 fn page_slow_get_in_the_last_region_left_is_not_cut_at_the_connect_timeout() {
     // Two regions: after the first is silent, the second is the call's last chance.
     let endpoints = Endpoints {
