@@ -176,6 +176,39 @@ fn page_slow_get_on_its_last_attempt_is_not_cut_at_the_connect_timeout() {
 }
 
 #[test]
+fn page_slow_get_with_no_time_left_for_another_attempt_is_not_cut() {
+    // 600 ms for the whole call: after the connect timeout (300 ms) a backoff and another
+    // connect would not fit, so this attempt is its last chance.
+    let mut cfg = page(direct());
+    cfg.timeouts.call_deadline = Some(Duration::from_millis(600));
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let get = h.take(is_call);
+    h.advance(450);
+    assert!(aborted(&h).is_empty());
+    h.respond(get.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+}
+
+#[test]
+fn page_slow_get_with_the_retry_budget_spent_is_not_cut() {
+    let mut cfg = page(direct());
+    cfg.retry.budget_capacity = 0;
+    let mut h = Harness::new(cfg);
+    let call = h.get_models();
+    routed_to(&mut h, "yto-01", 3600);
+    let get = h.take(is_call);
+    h.advance(1500);
+    assert!(
+        aborted(&h).is_empty(),
+        "no retry could follow: the attempt runs on"
+    );
+    h.respond(get.id, HttpResponse::new(200));
+    assert!(h.ready(call));
+}
+
+#[test]
 fn page_pinned_region_without_failover_runs_each_attempt_to_its_deadline() {
     let mut h = Harness::new(page(direct().with_region("yto-01")));
     let call = h.get_models();
