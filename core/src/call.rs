@@ -266,6 +266,14 @@ impl Call {
         }
     }
 
+    /// Whether, on a transport that cannot observe connects, no answer head by the connect
+    /// timeout may move this call on (`route` module docs, "Unobserved connects"): a method
+    /// idempotent by HTTP, whose head is expected fast, on a call safe to repeat. Not the
+    /// inference POSTs: a non-streaming generation's head comes after the whole generation.
+    pub(crate) fn connect_watched(&self) -> bool {
+        self.idempotent && self.spec.method.is_idempotent()
+    }
+
     /// Stamps an error with this call's request id and attempt count.
     pub(crate) fn stamp(&self, mut e: CallError) -> CallError {
         e.request_id = Some(self.trace_id.clone());

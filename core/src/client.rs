@@ -66,6 +66,9 @@ struct Pending {
     purpose: Purpose,
     /// When the core gives up on it (driver clock).
     deadline: Option<Timestamp>,
+    /// When the core judges its connect phase itself, for a transport that cannot observe
+    /// it (`Config::transport_observes_connect`): see [`Client::no_head_by_connect`].
+    connect_deadline: Option<Timestamp>,
     /// When it was handed to the driver (driver clock): its answer's `Date` is later.
     sent: Timestamp,
 }
@@ -330,19 +333,28 @@ impl Client {
         // (Ids are sorted as plain numbers: one sort in the wasm build, not one per type.)
         let mut due_calls: Vec<u64> = Vec::new();
         let mut expired: Vec<u64> = Vec::new();
+        let mut unconnected: Vec<u64> = Vec::new();
         while let Some((at, t)) = self.timers.pop_due(now) {
             match t {
                 Timer::Request(id) => {
-                    if self
-                        .pending
-                        .get(&id)
-                        .is_some_and(|p| p.deadline == Some(at))
-                    {
-                        expired.push(id.0);
+                    if let Some(p) = self.pending.get(&id) {
+                        if p.connect_deadline == Some(at) {
+                            unconnected.push(id.0);
+                        }
+                        if p.deadline == Some(at) {
+                            expired.push(id.0);
+                        }
                     }
                 }
                 Timer::Call(id) => due_calls.push(id.0),
             }
+        }
+        // A connect phase judged by the core comes first: when it moves the call on, the
+        // same request's attempt deadline (if due too) finds it gone.
+        unconnected.sort_unstable();
+        unconnected.dedup();
+        for id in unconnected {
+            self.no_head_by_connect(now, RequestId(id));
         }
         expired.sort_unstable();
         expired.dedup();
@@ -424,11 +436,17 @@ impl Client {
         let deadline = Some(now.plus(req.timeout));
         self.timers
             .push(now.plus(req.timeout), Timer::Request(req.id));
+        let connect_deadline = if self.cfg.cfg.transport_observes_connect {
+            None
+        } else {
+            self.watch_connect(now, &req)
+        };
         self.pending.insert(
             req.id,
             Pending {
                 purpose: req.purpose,
                 deadline,
+                connect_deadline,
                 sent: now,
             },
         );
@@ -516,6 +534,7 @@ impl Client {
                 self.router.rebase(back);
                 for p in self.pending.values_mut() {
                     p.deadline = p.deadline.map(|d| d.offset(-back));
+                    p.connect_deadline = p.connect_deadline.map(|d| d.offset(-back));
                 }
                 for c in self.calls.values_mut() {
                     if let Phase::Backoff(at) = c.phase {

@@ -60,6 +60,84 @@ impl Client {
         }
     }
 
+    /// For a transport that cannot observe connects: the core's own connect deadline for
+    /// `req`, armed when it is an attempt of a call whose answer head is expected fast and
+    /// that may go elsewhere (the rule: `route` module docs, "Unobserved connects").
+    /// Exchanges, refreshes and discovery are never watched: they run to their own timeout
+    /// as everywhere.
+    pub(super) fn watch_connect(&mut self, now: Timestamp, req: &HttpRequest) -> Option<Timestamp> {
+        let Purpose::Call(call) = req.purpose else {
+            return None;
+        };
+        if !self.calls.get(&call)?.connect_watched() || !Router::can_fail_over(&self.cfg) {
+            return None;
+        }
+        let at = now.plus(req.connect_timeout);
+        self.timers.push(at, Timer::Request(req.id));
+        Some(at)
+    }
+
+    /// No answer head by the connect timeout, on a transport that cannot observe connects:
+    /// an opaque failure of the attempt when the call can still go elsewhere (it is aborted
+    /// and the call moves on, the region counting it toward being marked down); on the
+    /// call's last chance the attempt runs on to its own deadline (`route` module docs).
+    pub(super) fn no_head_by_connect(&mut self, now: Timestamp, id: RequestId) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        p.connect_deadline = None;
+        let purpose = p.purpose;
+        let Purpose::Call(call) = purpose else {
+            return;
+        };
+        if !self.may_move_on(now, call, id) {
+            return;
+        }
+        self.pending.remove(&id);
+        self.remember_abandoned(id);
+        self.events.push_back(Event::Abort { request: id });
+        self.on_transport_error(now, id, purpose, TransportErrorKind::Opaque);
+    }
+
+    /// Whether a call whose attempt `req` has no head by its connect timeout can still be
+    /// answered elsewhere: it is watched at all, may fail over and has a known region it
+    /// has not failed on, an attempt and a retry token left, and time before its deadline
+    /// for the longest backoff and a connect. Otherwise this attempt is its last chance.
+    fn may_move_on(&self, now: Timestamp, call: CallId, req: RequestId) -> bool {
+        let Some(c) = self.calls.get(&call) else {
+            return false;
+        };
+        let Phase::InFlight { req: r, region, .. } = &c.phase else {
+            return false;
+        };
+        let policy = &self.cfg.cfg.retry;
+        let elsewhere = Router::can_fail_over(&self.cfg)
+            && self
+                .cfg
+                .regions
+                .iter()
+                .any(|(info, _)| info.id != *region && !c.avoid.contains(&info.id));
+        let next = now
+            .plus(crate::ctx::backoff(
+                policy.base_backoff,
+                policy.max_backoff,
+                c.attempts,
+            ))
+            .plus(
+                self.cfg
+                    .cfg
+                    .timeouts
+                    .connect
+                    .min(c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call)),
+            );
+        *r == req
+            && c.connect_watched()
+            && elsewhere
+            && c.attempts < policy.max_attempts
+            && self.budget.available() > 0
+            && c.deadline.is_none_or(|d| next < d)
+    }
+
     pub(super) fn on_call_answer(
         &mut self,
         now: Timestamp,
@@ -391,7 +469,7 @@ impl Client {
     pub(super) fn rebuild_timers(&mut self) {
         self.timers.clear();
         for (id, p) in self.pending.iter() {
-            if let Some(d) = p.deadline {
+            for d in [p.deadline, p.connect_deadline].into_iter().flatten() {
                 self.timers.push(d, Timer::Request(*id));
             }
         }
@@ -421,7 +499,9 @@ fn timer_holds(
     t: Timer,
 ) -> bool {
     match t {
-        Timer::Request(id) => pending.get(&id).is_some_and(|p| p.deadline == Some(at)),
+        Timer::Request(id) => pending
+            .get(&id)
+            .is_some_and(|p| p.deadline == Some(at) || p.connect_deadline == Some(at)),
         Timer::Call(id) => calls.get(&id).is_some_and(|c| {
             c.deadline == Some(at)
                 || match c.phase {
