@@ -6,31 +6,10 @@
 mod support;
 
 use polargrid_core::{
-    AfterWithheld, Client, Config, ErrorKind, Event, HttpResponse, MisuseError, Offer, RequestId,
-    SessionChange, SessionSnapshot, SessionStatus, TabWaits, Timeouts, Withheld, OFFER_WAIT,
+    AfterWithheld, Client, Config, ErrorKind, Event, MisuseError, Offer, RequestId, SessionChange,
+    SessionSnapshot, SessionStatus, TabWaits, Timeouts, Withheld, OFFER_WAIT,
 };
 use support::*;
-
-fn exchanged(h: &mut Harness, ttl_ms: u64, refresh: &str) {
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, ttl_ms, refresh, None));
-}
-
-/// A session-mode client holding a JWT of `ttl_ms` with refresh token `rt_1`, one call done.
-fn warmed_up(config: Config, ttl_ms: u64) -> Harness {
-    let mut h = Harness::new(config);
-    h.get_models();
-    exchanged(&mut h, ttl_ms, "rt_1");
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    h
-}
 
 /// A handoff client holding a handed-over JWT of `ttl_ms` with refresh token `rt_1`.
 fn handed_over(ttl_ms: u64) -> Harness {
@@ -139,7 +118,7 @@ fn refresh_withheld_for_a_lock_timeout_with_the_key_exchanges_at_once() {
         .unwrap();
     h.pump();
     assert!(h.has(is_exchange));
-    exchanged(&mut h, HOUR, "rt_9");
+    h.exchanged(HOUR, "rt_9");
     // The next refresh spends the new token, never rt_1 again.
     assert!(h.next_wakeup());
     let r2 = h.take(is_refresh);
@@ -180,13 +159,7 @@ fn handoff_refresh_withheld_before_expiry_uses_the_jwt_while_it_lasts_and_never_
         .unwrap();
     h.pump();
     let call = h.get_models();
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.route_and_finish_call(3600);
     assert!(h.ready(call), "the JWT still serves calls");
     while h.next_wakeup() {
         assert!(!h.has(is_refresh));
