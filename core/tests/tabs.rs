@@ -7,7 +7,7 @@ mod support;
 
 use polargrid_core::{
     AfterWithheld, Client, Config, ErrorKind, Event, MisuseError, Offer, RequestId, SessionChange,
-    SessionSnapshot, SessionStatus, TabWaits, Timeouts, Withheld, OFFER_WAIT,
+    SessionSnapshot, SessionStatus, TabWaits, Timeouts, Timestamp, Withheld, OFFER_WAIT,
 };
 use support::*;
 
@@ -269,6 +269,22 @@ fn offer_of_an_expired_jwt_without_a_refresh_token_is_dead() {
 }
 
 #[test]
+fn offer_of_an_expired_jwt_is_dead_from_the_instant_its_refresh_token_expires_and_adopted_before() {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    let now = h.server_now();
+    let mut lapsed = offered(now - 2 * HOUR, HOUR, Some("rt_0"));
+    lapsed.refresh_expires_at = Some(Timestamp(now)); // expiring this very instant
+    assert_eq!(h.client.offer_session(h.t(), &lapsed).unwrap(), Offer::Dead);
+    let mut live = offered(now - 2 * HOUR, HOUR, Some("rt_0"));
+    live.refresh_expires_at = Some(Timestamp(now + DAY));
+    assert_eq!(
+        h.client.offer_session(h.t(), &live).unwrap(),
+        Offer::Adopted,
+        "its refresh token still renews it"
+    );
+}
+
+#[test]
 fn handoff_client_with_no_session_adopts_an_offer_and_calls_with_it() {
     let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
     let other = offered(h.server_now(), HOUR, Some("rt_1"));
@@ -311,6 +327,17 @@ fn spends_names_the_refresh_token_of_a_pending_refresh_and_nothing_else() {
 }
 
 #[test]
+fn call_in_flight_beside_a_held_refresh_token_spends_nothing() {
+    let mut h = warmed_up(session_config(), HOUR);
+    h.get_models();
+    let c = h.take(is_call);
+    assert!(
+        h.client.spends(c.id).is_none(),
+        "a call spends no refresh token"
+    );
+}
+
+#[test]
 fn withheld_reasons_round_trip_their_names() {
     for w in Withheld::ALL {
         assert_eq!(Withheld::parse(w.as_str()), Some(w));
@@ -329,6 +356,26 @@ fn tab_waits_follow_the_auth_timeout() {
     assert_eq!(TabWaits::new(&t).lock.as_secs(), 35);
     let c = Client::new(session_config(), 1).unwrap();
     assert_eq!(c.tab_waits(), TabWaits::default());
+}
+
+#[test]
+fn client_with_a_longer_auth_timeout_waits_longer_for_the_lock() {
+    let mut config = session_config();
+    config.timeouts.auth = std::time::Duration::from_secs(30);
+    let c = Client::new(config, 1).unwrap();
+    assert_eq!(
+        c.tab_waits().lock.as_secs(),
+        35,
+        "its own timeouts, not the defaults"
+    );
+}
+
+#[test]
+fn spent_tokens_are_kept_in_the_ledger_a_day_past_the_refresh_tokens_thirty_days() {
+    let waits = TabWaits::default();
+    assert_eq!(waits.ledger_keep.as_secs(), 31 * 24 * 3600);
+    assert_eq!(waits.storage.as_millis(), 2_000);
+    assert_eq!(waits.ask.as_millis(), 250);
 }
 
 #[test]
