@@ -90,6 +90,10 @@ pub struct Client {
     timers: Timers,
     /// The credential the parked calls last saw (a new one may change their fate).
     parked_with: Option<UsedCredential>,
+    /// The `Authorization` value (`Bearer …`) of the credential calls use now, built once
+    /// per credential (a JWT generation, or the key) instead of once per request; dropped
+    /// when no credential is usable. A `Secret`: redacted in `Debug`, zeroed on drop.
+    bearer: Option<(UsedCredential, Secret)>,
     pending: IdMap<RequestId, Pending>,
     /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
     abandoned: Vec<RequestId>,
@@ -133,6 +137,7 @@ impl Client {
             calls: Calls::default(),
             timers: Timers::default(),
             parked_with: None,
+            bearer: None,
             pending: IdMap::default(),
             abandoned: Vec::new(),
             budget,
@@ -194,6 +199,7 @@ impl Client {
     pub fn logout(&mut self, now: Timestamp) {
         self.observe_now(now);
         self.abandon_session_request();
+        self.bearer = None;
         let notice = self
             .session
             .step(now, SessionInput::Logout, &mut ctx!(self));
