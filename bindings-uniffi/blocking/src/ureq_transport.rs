@@ -25,7 +25,9 @@ use std::time::Duration;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
-use polargrid_core::{CallId, HttpRequest, HttpResponse, Purpose, RequestId, TransportErrorKind};
+use polargrid_core::{
+    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
+};
 use polargrid_driver::{Ids, Reply};
 
 use crate::Response;
@@ -388,23 +390,37 @@ impl Drop for Returning {
 
 type Answered = (HttpResponse, Option<Box<dyn Read + Send>>);
 
+/// The ureq request for `req`, its URL, header values and body moved in (ureq's types take
+/// a `String` without copying it), built in place: `http`'s builder moves the whole request
+/// once per header. `None` for what ureq cannot send (the core checked every header).
+fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
+    use ureq::http::{HeaderName, HeaderValue, Method as M, Uri};
+    let mut r = ureq::http::Request::new(req.body.take().unwrap_or_default());
+    *r.method_mut() = match req.method {
+        Method::Get => M::GET,
+        Method::Post => M::POST,
+        Method::Put => M::PUT,
+        Method::Delete => M::DELETE,
+        Method::Patch => M::PATCH,
+        Method::Head => M::HEAD,
+    };
+    *r.uri_mut() = Uri::try_from(std::mem::take(&mut req.url)).ok()?;
+    let headers = std::mem::take(&mut req.headers);
+    let map = r.headers_mut();
+    map.reserve(headers.len());
+    for (k, v) in headers {
+        let name = HeaderName::try_from(k).ok()?;
+        map.append(name, HeaderValue::try_from(v).ok()?);
+    }
+    Some(r)
+}
+
 fn send(
     agent: &ureq::Agent,
     agent_connect: Duration,
     mut req: HttpRequest,
 ) -> Result<Answered, TransportErrorKind> {
-    let headers = std::mem::take(&mut req.headers);
-    let body = req.body.take();
-    // The URL and the values move in (ureq's types take a `String` without copying it).
-    let mut b = ureq::http::Request::builder()
-        .method(req.method.as_str())
-        .uri(std::mem::take(&mut req.url));
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    let http_req = b
-        .body(body.unwrap_or_default())
-        .map_err(|_| TransportErrorKind::Connect)?;
+    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
     let resp = if req.connect_timeout == agent_connect {
         agent.run(http_req)
     } else {
