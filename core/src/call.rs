@@ -119,8 +119,14 @@ impl CallSpec {
         if p.len() > 4096 {
             return Err(MisuseError::BadCall("path is longer than 4096 characters"));
         }
-        if p.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\')
+        // The usual path is printable ASCII: checked byte by byte, the same rule as below
+        // for those (ASCII whitespace and controls are the bytes up to space, and DEL).
+        let plain = p
+            .bytes()
+            .all(|b| b > b' ' && b < 0x7f && b != b'#' && b != b'\\');
+        if !plain
+            && p.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\')
         {
             return Err(MisuseError::BadCall(
                 "path has whitespace, control characters, `#` or `\\`; percent-encode them",

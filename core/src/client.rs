@@ -154,7 +154,9 @@ impl Client {
         if let Some(k) = &self.cfg.api_key {
             // URLs end up in logs, and the model hint goes to the autorouter.
             let k = k.expose();
-            if spec.path.contains(k) || spec.model.as_deref().is_some_and(|m| m.contains(k)) {
+            // (A text shorter than the key cannot hold it: the usual case, and no search.)
+            let holds = |t: &str| t.len() >= k.len() && t.contains(k);
+            if holds(&spec.path) || spec.model.as_deref().is_some_and(holds) {
                 return Err(MisuseError::BadCall("the path or model hint contains the API key: it belongs only in the Authorization header the core adds"));
             }
         }
