@@ -120,17 +120,13 @@ impl Ureq {
     pub(crate) fn finish_call(&self, call: CallId) {
         let threads = {
             let mut st = self.inner.lock();
-            let mine: Vec<RequestId> = st
-                .in_flight
-                .iter()
-                .filter(|(_, (c, _))| *c == Some(call))
-                .map(|(r, _)| *r)
-                .collect();
-            for r in mine {
-                if let Some((_, agent)) = st.in_flight.remove(&r) {
-                    agent.shutdown();
+            st.in_flight.retain(|_, (c, agent)| {
+                let mine = *c == Some(call);
+                if mine {
+                    agent.clone().shutdown(); // (the entry goes: `retain` lends it)
                 }
-            }
+                !mine
+            });
             st.call_threads.remove(&call).unwrap_or_default()
         };
         for t in threads {
@@ -368,6 +364,22 @@ impl Read for Returning {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match &mut self.inner {
             Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+
+    // Forwarded: the default ones read through `read` in growing steps, ureq's reader
+    // knows its body's length.
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read_to_end(buf),
+            None => Ok(0),
+        }
+    }
+
+    fn read_to_string(&mut self, buf: &mut String) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read_to_string(buf),
             None => Ok(0),
         }
     }
