@@ -21,7 +21,7 @@ use core::time::Duration;
 
 use crate::classify::capped;
 use crate::config::RetryPolicy;
-use crate::ctx::{backoff, Ctx};
+use crate::ctx::{backoff, Ctx, TraceId};
 use crate::error::{CallError, MisuseError};
 use crate::http::{CallId, Method, RequestId};
 use crate::time::Timestamp;
@@ -230,7 +230,7 @@ pub(crate) struct Call {
     pub(crate) id: CallId,
     pub(crate) spec: CallSpec,
     /// `X-Request-ID`, the same for every attempt.
-    pub(crate) trace_id: String,
+    pub(crate) trace_id: TraceId,
     pub(crate) phase: Phase,
     pub(crate) idempotent: bool,
     /// Attempts that count toward the limit (sends, and session attempts waited on).
@@ -252,7 +252,7 @@ impl Call {
     pub(crate) fn new(
         id: CallId,
         spec: CallSpec,
-        trace_id: String,
+        trace_id: TraceId,
         deadline: Option<Timestamp>,
     ) -> Self {
         let idempotent = spec.idempotent.unwrap_or_else(|| spec.default_idempotent());
@@ -274,7 +274,7 @@ impl Call {
 
     /// Stamps an error with this call's request id and attempt count.
     pub(crate) fn stamp(&self, mut e: CallError) -> CallError {
-        e.request_id = Some(self.trace_id.clone());
+        e.request_id = Some(self.trace_id.text());
         e.attempts = self.sends;
         e
     }

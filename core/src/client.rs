@@ -163,7 +163,7 @@ impl Client {
         self.observe_now(now);
         self.next_call += 1;
         let id = CallId(self.next_call);
-        let trace = ctx!(self).trace_id();
+        let trace = ctx!(self).trace();
         let t = &self.cfg.cfg.timeouts;
         let deadline = spec
             .deadline

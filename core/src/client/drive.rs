@@ -348,7 +348,7 @@ impl Client {
         let mut headers = Vec::with_capacity(3 + c.spec.headers.len());
         headers.push(("Authorization".to_string(), bearer.expose().to_string()));
         headers.push(("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()));
-        headers.push(("X-Request-ID".to_string(), c.trace_id.clone()));
+        headers.push(("X-Request-ID".to_string(), c.trace_id.text()));
         headers.extend(c.spec.app_headers().cloned());
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
         // Never past the call's deadline (at least a millisecond: a deadline that is due
