@@ -93,6 +93,10 @@ pub struct Client {
     timers: Timers,
     /// The credential the parked calls last saw (a new one may change their fate).
     parked_with: Option<UsedCredential>,
+    /// The `Authorization` value (`Bearer …`) of the credential calls use now, built once
+    /// per credential (a JWT generation, or the key) instead of once per request; dropped
+    /// when no credential is usable. A `Secret`: redacted in `Debug`, zeroed on drop.
+    bearer: Option<(UsedCredential, Secret)>,
     pending: IdMap<RequestId, Pending>,
     /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
     abandoned: Vec<RequestId>,
@@ -136,6 +140,7 @@ impl Client {
             calls: Calls::default(),
             timers: Timers::default(),
             parked_with: None,
+            bearer: None,
             pending: IdMap::default(),
             abandoned: Vec::new(),
             budget,
@@ -152,14 +157,16 @@ impl Client {
         if let Some(k) = &self.cfg.api_key {
             // URLs end up in logs, and the model hint goes to the autorouter.
             let k = k.expose();
-            if spec.path.contains(k) || spec.model.as_deref().is_some_and(|m| m.contains(k)) {
+            // (A text shorter than the key cannot hold it: the usual case, and no search.)
+            let holds = |t: &str| t.len() >= k.len() && t.contains(k);
+            if holds(&spec.path) || spec.model.as_deref().is_some_and(holds) {
                 return Err(MisuseError::BadCall("the path or model hint contains the API key: it belongs only in the Authorization header the core adds"));
             }
         }
         self.observe_now(now);
         self.next_call += 1;
         let id = CallId(self.next_call);
-        let trace = ctx!(self).trace_id();
+        let trace = ctx!(self).trace();
         let t = &self.cfg.cfg.timeouts;
         let deadline = spec
             .deadline
@@ -197,6 +204,7 @@ impl Client {
     pub fn logout(&mut self, now: Timestamp) {
         self.observe_now(now);
         self.abandon_session_request();
+        self.bearer = None;
         let notice = self
             .session
             .step(now, SessionInput::Logout, &mut ctx!(self));

@@ -318,17 +318,31 @@ impl Client {
             return;
         }
         // One credential serves every waiting call: ask once, not once per call.
-        let (secret, used, scope) = match self.session.credentials(now, self.cfg.api_key.as_ref()) {
-            Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
-            Credentials::Key(k) => (k, UsedCredential::Key, None),
-            Credentials::Fail(e) => {
+        let creds = match self.session.credentials(now, self.cfg.api_key.as_ref()) {
+            Credentials::Jwt(s, g, scope) => {
+                let used = UsedCredential::Jwt(g);
+                cache_bearer(&mut self.bearer, used, s);
+                Ok((used, scope.is_some_and(|s| !s.is_admin())))
+            }
+            Credentials::Key(k) => {
+                cache_bearer(&mut self.bearer, UsedCredential::Key, k);
+                Ok((UsedCredential::Key, false))
+            }
+            Credentials::Fail(e) => Err(Some(e)),
+            Credentials::Wait => Err(None),
+        };
+        let (used, admin_only_denied) = match creds {
+            Ok(c) => c,
+            Err(Some(e)) => {
+                self.bearer = None;
                 for id in self.calls.waiting_ids() {
                     self.fail(id, e.clone());
                 }
                 self.calls.clear_fresh();
                 return;
             }
-            Credentials::Wait => {
+            Err(None) => {
+                self.bearer = None;
                 // Discover while the session is being obtained, not after it.
                 self.resolve_routes(now);
                 let n = self
@@ -354,7 +368,6 @@ impl Client {
             self.parked_with = Some(used);
             self.calls.release_parked();
         }
-        let admin_only_denied = scope.as_ref().is_some_and(|s| !s.is_admin());
         while let Some(id) = self.calls.pop_queued() {
             let Some(c) = self.calls.get(&id) else {
                 continue;
@@ -381,7 +394,7 @@ impl Client {
                     continue;
                 }
             }
-            self.dispatch(now, id, target, &secret, used);
+            self.dispatch(now, id, target, used);
         }
     }
 
@@ -401,21 +414,19 @@ impl Client {
         now: Timestamp,
         id: CallId,
         target: crate::route::Target,
-        secret: &Secret,
         used: UsedCredential,
     ) {
         let Some(c) = self.calls.get(&id) else {
             return;
         };
+        let Some((_, bearer)) = &self.bearer else {
+            return; // (`drive` sets it before any dispatch)
+        };
         let url = target.url.join(&c.spec.path);
-        let mut headers = vec![
-            (
-                "Authorization".to_string(),
-                ["Bearer ", secret.expose()].concat(),
-            ),
-            ("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()),
-            ("X-Request-ID".to_string(), c.trace_id.clone()),
-        ];
+        let mut headers = Vec::with_capacity(3 + c.spec.headers.len());
+        headers.push(("Authorization".to_string(), bearer.expose().to_string()));
+        headers.push(("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()));
+        headers.push(("X-Request-ID".to_string(), c.trace_id.text()));
         headers.extend(c.spec.app_headers().cloned());
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
         // Never past the call's deadline (at least a millisecond: a deadline that is due
@@ -488,6 +499,19 @@ impl Client {
             }
         }
     }
+}
+
+/// Keeps `Bearer <secret>` for credential `used` (built again only when the credential
+/// changed: a new JWT generation, or the key).
+fn cache_bearer(
+    slot: &mut Option<(UsedCredential, Secret)>,
+    used: UsedCredential,
+    secret: &Secret,
+) {
+    if slot.as_ref().is_some_and(|(u, _)| *u == used) {
+        return;
+    }
+    *slot = Some((used, Secret::new(["Bearer ", secret.expose()].concat())));
 }
 
 /// Whether a timer entry is still a deadline the core has: a request's timeout, a call's
