@@ -23,8 +23,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import httpx
 
+from . import _ffi
 from . import _native as n
 from ._errors import PolarGridError
+from ._native import polargrid_uniffi
+
+FAST_BLOCKS = _ffi.install(polargrid_uniffi)  # byte blocks in one allocation (see _ffi)
 
 K = n.TransportErrorKind
 
