@@ -31,7 +31,8 @@
 //! its id and answers by id ([`Driver::answer`], [`Driver::fail`]);
 //! `Driver::with_blocks(options, transport, listener)`, then `start_inline` hands the
 //! call's first attempt back in its answer and `answer(.., collect)` returns the call's
-//! ending: a plain call is two crossings' worth of calls (the layouts are in `heads`).
+//! ending: a plain call is two method calls, `start_inline` and `answer` (the layouts
+//! are in `heads`).
 //!
 //! ## The contract, record by record
 //! | exported | `polargrid-core` |
