@@ -164,6 +164,9 @@ thread_local! {
     /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
     /// start sends are kept here instead of going to a new thread.
     static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+    /// The list `run_here` emptied, kept for this thread's next call (no allocation per
+    /// call).
+    static SPARE: RefCell<Deferred> = const { RefCell::new(Vec::new()) };
 }
 
 impl Ureq {
@@ -172,7 +175,8 @@ impl Ureq {
     /// attempt: running it on its own thread saves a thread and two thread switches per
     /// call. Retries, and the core's own requests, still go out on threads of their own.
     pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
-        DEFER.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        let list = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        DEFER.with(|d| *d.borrow_mut() = Some(list));
         let r = f();
         let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
         (r, deferred)
@@ -180,15 +184,16 @@ impl Ureq {
 
     /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
     /// (returns when it is answered, or cut by a release), any other on its own thread.
-    pub(crate) fn run_here(&self, call: Option<CallId>, deferred: Deferred) {
+    pub(crate) fn run_here(&self, call: Option<CallId>, mut deferred: Deferred) {
         let mut here = None;
-        for (req, reply) in deferred {
+        for (req, reply) in deferred.drain(..) {
             if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
                 here = Some((req, reply));
             } else {
                 self.dispatch(req, reply, false);
             }
         }
+        SPARE.with(|s| *s.borrow_mut() = deferred);
         if let Some((req, reply)) = here {
             self.dispatch(req, reply, true);
         }
