@@ -271,14 +271,17 @@ impl polargrid_driver::Transport for Ureq {
     }
 
     fn release(&self, request: RequestId) {
-        let (agent, kept) = {
+        let kept = {
             let mut st = self.inner.lock();
-            (st.in_flight.remove(&request), st.kept.remove(&request))
+            // Unblocks the request's thread at once (connect, head, body read). Under the
+            // lock: the agent (its pool, its socket) is gone before `finish_call` can look,
+            // so a call that returns leaves no socket of its own behind, not even for the
+            // moment this thread needs to drop it.
+            if let Some((_, agent)) = st.in_flight.remove(&request) {
+                agent.shutdown();
+            }
+            st.kept.remove(&request)
         };
-        // Unblocks the request's thread at once (connect, head, body read).
-        if let Some((_, agent)) = agent {
-            agent.shutdown();
-        }
         // Outside the lock: a dropped body hands its agent back to the idle list.
         drop(kept);
     }
