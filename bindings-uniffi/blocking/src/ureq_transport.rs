@@ -429,7 +429,12 @@ fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
     let map = r.headers_mut();
     map.reserve(headers.len());
     for (k, v) in headers {
-        let name = HeaderName::try_from(k).ok()?;
+        // (The one name of the core's that `http` does not know: no copy of it either.)
+        let name = if k.eq_ignore_ascii_case("x-request-id") {
+            HeaderName::from_static("x-request-id")
+        } else {
+            HeaderName::try_from(k).ok()?
+        };
         map.append(name, HeaderValue::try_from(v).ok()?);
     }
     Some(r)
