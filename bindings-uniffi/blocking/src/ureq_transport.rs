@@ -164,6 +164,9 @@ thread_local! {
     /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
     /// start sends are kept here instead of going to a new thread.
     static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+    /// The list `run_here` emptied, kept for this thread's next call (no allocation per
+    /// call).
+    static SPARE: RefCell<Deferred> = const { RefCell::new(Vec::new()) };
 }
 
 impl Ureq {
@@ -172,7 +175,8 @@ impl Ureq {
     /// attempt: running it on its own thread saves a thread and two thread switches per
     /// call. Retries, and the core's own requests, still go out on threads of their own.
     pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
-        DEFER.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        let list = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        DEFER.with(|d| *d.borrow_mut() = Some(list));
         let r = f();
         let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
         (r, deferred)
@@ -180,15 +184,16 @@ impl Ureq {
 
     /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
     /// (returns when it is answered, or cut by a release), any other on its own thread.
-    pub(crate) fn run_here(&self, call: Option<CallId>, deferred: Deferred) {
+    pub(crate) fn run_here(&self, call: Option<CallId>, mut deferred: Deferred) {
         let mut here = None;
-        for (req, reply) in deferred {
+        for (req, reply) in deferred.drain(..) {
             if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
                 here = Some((req, reply));
             } else {
                 self.dispatch(req, reply, false);
             }
         }
+        SPARE.with(|s| *s.borrow_mut() = deferred);
         if let Some((req, reply)) = here {
             self.dispatch(req, reply, true);
         }
@@ -266,14 +271,17 @@ impl polargrid_driver::Transport for Ureq {
     }
 
     fn release(&self, request: RequestId) {
-        let (agent, kept) = {
+        let kept = {
             let mut st = self.inner.lock();
-            (st.in_flight.remove(&request), st.kept.remove(&request))
+            // Unblocks the request's thread at once (connect, head, body read). Under the
+            // lock: the agent (its pool, its socket) is gone before `finish_call` can look,
+            // so a call that returns leaves no socket of its own behind, not even for the
+            // moment this thread needs to drop it.
+            if let Some((_, agent)) = st.in_flight.remove(&request) {
+                agent.shutdown();
+            }
+            st.kept.remove(&request)
         };
-        // Unblocks the request's thread at once (connect, head, body read).
-        if let Some((_, agent)) = agent {
-            agent.shutdown();
-        }
         // Outside the lock: a dropped body hands its agent back to the idle list.
         drop(kept);
     }
@@ -305,10 +313,10 @@ fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpReques
                             status: resp.status,
                             headers: resp.headers.clone(),
                             region: None,
-                            body: Box::new(Returning {
+                            body: Returning {
                                 inner: Some(reader),
                                 back,
-                            }),
+                            },
                         },
                     );
                 }
@@ -355,8 +363,8 @@ fn origin(url: &str) -> &str {
 
 /// A streamed success body that hands its agent back to the idle list when the app drops
 /// it (read to the end, its connection is back in that agent's pool by then).
-struct Returning {
-    inner: Option<Box<dyn Read + Send>>,
+pub(crate) struct Returning {
+    inner: Option<ureq::BodyReader<'static>>,
     back: Option<(Weak<Inner>, Sent, ureq::Agent)>,
 }
 
@@ -400,7 +408,7 @@ impl Drop for Returning {
     }
 }
 
-type Answered = (HttpResponse, Option<Box<dyn Read + Send>>);
+type Answered = (HttpResponse, Option<ureq::BodyReader<'static>>);
 
 /// The ureq request for `req`, its URL, header values and body moved in (ureq's types take
 /// a `String` without copying it), built in place: `http`'s builder moves the whole request
@@ -421,7 +429,12 @@ fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
     let map = r.headers_mut();
     map.reserve(headers.len());
     for (k, v) in headers {
-        let name = HeaderName::try_from(k).ok()?;
+        // (The one name of the core's that `http` does not know: no copy of it either.)
+        let name = if k.eq_ignore_ascii_case("x-request-id") {
+            HeaderName::from_static("x-request-id")
+        } else {
+            HeaderName::try_from(k).ok()?
+        };
         map.append(name, HeaderValue::try_from(v).ok()?);
     }
     Some(r)
@@ -454,7 +467,8 @@ fn send(
             )
         })
         .collect();
-    let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+    // Kept unboxed (the app's `Response` holds it in place: two allocations fewer a call).
+    let mut reader = resp.into_body().into_reader();
     // The core says how much to read: none of an app call's 2xx body (it is the app's),
     // a bounded amount of anything else.
     let Some(limit) = req.body_limit(status) else {
