@@ -1,8 +1,7 @@
 package ai.polargrid.core
 
-import ai.polargrid.core.ffi.Purpose
-import ai.polargrid.core.ffi.Reply
-import ai.polargrid.core.ffi.Transport
+import ai.polargrid.core.ffi.BlockTransport
+import ai.polargrid.core.ffi.Driver
 import ai.polargrid.core.ffi.TransportErrorKind
 import java.io.IOException
 import java.io.InputStream
@@ -11,12 +10,13 @@ import java.net.NoRouteToHostException
 import java.net.ProtocolException
 import java.net.SocketTimeoutException
 import java.net.UnknownHostException
+import java.nio.ByteBuffer
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
-import java.util.concurrent.atomic.AtomicInteger
 import javax.net.ssl.SSLException
-import ai.polargrid.core.ffi.HttpRequest as CoreRequest
+import ai.polargrid.core.ffi.PolarGridException as FfiError
 
 /**
  * Maps what an [HttpStack] threw onto the core's transport kinds: the Kotlin column of the table
@@ -45,70 +45,67 @@ internal fun transportKind(e: Throwable, connected: Boolean): TransportErrorKind
 }
 
 /**
- * The driver's `Transport` over an [HttpStack]: sends exactly what the core asks for on a worker
- * thread, answers through its `Reply` when the head arrives, and keeps a 2xx app answer's body (a
- * stream) here, keyed by request id, until the call claims it or the driver releases it. A request
- * that fails or is released (the core gave up on it: its deadline passed, the call was cancelled or
- * another attempt won) is aborted at once: its socket is closed, never left to a pool.
+ * The driver's block transport (`Driver.withBlocks`, bindings-uniffi/src/heads.rs) over an
+ * [HttpStack]: each request arrives as one byte block with its id and is answered by id on the
+ * driver, so a call crosses JNA a handful of times (no request record, no `Reply` object, no
+ * callback for a call's first attempt: [PolarGrid.request] gets it back from `startInline` and
+ * hands it here with [sendInline]). Sends exactly what the core asks for on a worker thread and keeps
+ * a 2xx app answer's body (a stream) here, keyed by request id, until the call claims it or the
+ * driver releases it. A request that fails or is released (the core gave up on it: its deadline
+ * passed, the call was cancelled or another attempt won) is aborted at once: its socket is closed,
+ * never left to a pool.
  */
-internal class StackTransport(private val stack: HttpStack) : Transport {
+internal class StackTransport(private val stack: HttpStack) : BlockTransport {
     /** A 2xx app answer waiting for its call: head and the unread body stream. */
     class Kept(val status: Int, val headers: Map<String, List<String>>, val stream: InputStream)
 
+    /** One request as the driver's request block describes it (heads.rs). */
+    private class Request(
+        val id: ULong, val isCall: Boolean, val call: ULong, val hasBody: Boolean, val timeoutMs: Long,
+        val connectTimeoutMs: Long, val bodyLimit: Int, val method: String, val url: String, val headers: String,
+        val body: ByteArray?,
+    )
+
     private val inFlight = ConcurrentHashMap<ULong, Flight>()
     private val kept = ConcurrentHashMap<ULong, Kept>()
+    private val ready = CountDownLatch(1)
+    @Volatile private var driver: Driver? = null
 
-    /** The call requests sent on this thread while it is inside `Driver.start` ([starting]). */
-    private val sentByStart = ThreadLocal<ArrayList<Flight>?>()
-
-    override fun send(request: CoreRequest, reply: Reply) {
-        val flight = Flight(if (request.purpose == Purpose.CALL) request.call else null)
-        inFlight[request.id] = flight
-        if (flight.call != null) sentByStart.get()?.add(flight)
-        workers.execute { run(request, reply, flight) }
+    /** The driver this transport answers to (set once, right after it is built). */
+    fun attach(driver: Driver) {
+        this.driver = driver
+        ready.countDown()
     }
 
+    /** A request the driver sent from elsewhere (a retry, a refresh, a discovery). */
+    override fun send(requestId: ULong, request: ByteArray) = dispatch(decode(requestId, request), null)
+
     /**
-     * Runs [start] (a `Driver.start`) and arms a [Handoff] for the call it returns: the first of
-     * the call's requests that `start` sent on this thread hands the call's ending to the caller
-     * when it is answered. Null when there is none (an exchange or discovery goes first) or it was
-     * already answered: then the caller asks the driver itself.
+     * A request `startInline` handed back to its caller; [handoff] (if the caller waits for this
+     * request's call) gets the call's ending when its answer ends the call.
      */
-    fun starting(driver: ai.polargrid.core.ffi.Driver, start: () -> ULong): Pair<ULong, Handoff?> {
-        val sent = ArrayList<Flight>(1)
-        sentByStart.set(sent)
-        val call = try { start() } finally { sentByStart.set(null) }
-        val flight = sent.firstOrNull { it.call == call } ?: return call to null
-        val handoff = Handoff(driver, this, call)
-        flight.handoff = handoff
-        return call to if (flight.arm.compareAndSet(UNARMED, ARMED)) handoff else null
+    fun sendInline(requestId: ULong, block: ByteArray, offset: Int, length: Int, handoff: Handoff?) =
+        dispatch(decode(requestId, ByteBuffer.wrap(block, offset, length).slice()), handoff)
+
+    private fun dispatch(request: Request, handoff: Handoff?) {
+        val flight = Flight(handoff)
+        inFlight[request.id] = flight
+        workers.execute { exchange(request, flight) }
     }
 
     /** One request, start to answer, on a worker thread. */
-    private fun run(request: CoreRequest, reply: Reply, flight: Flight) {
-        try {
-            exchange(request, reply, flight)
-        } finally {
-            // The Rust side of the reply now, not at the next GC (it was answered above, or its
-            // request released).
-            reply.destroy()
-            // An armed call learns its ending here, on this thread (after the answer went in).
-            if (!flight.arm.compareAndSet(UNARMED, ANSWERED)) flight.handoff?.collect()
-        }
-    }
-
-    private fun exchange(request: CoreRequest, reply: Reply, flight: Flight) {
+    private fun exchange(request: Request, flight: Flight) {
         val id = request.id
         val req = HttpStack.Request(
             request.method, request.url, headerLines(request.headers), request.body,
-            request.connectTimeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
-            if (request.purpose == Purpose.CALL) 0 else request.timeoutMs.toLong().coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
+            request.connectTimeoutMs.coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
+            if (request.isCall) 0 else request.timeoutMs.coerceIn(1, Int.MAX_VALUE.toLong()).toInt(),
         )
         try {
             val resp = stack.open(req, flight)
             val status = resp.status
             val head = headBlock(resp.headers)
-            if (request.purpose == Purpose.CALL && status in 200..299) {
+            if (request.isCall && status in 200..299) {
                 // The head is the answer: the body is the app's, unread.
                 if (flight.aborted || flight.released) { close(resp.body); throw IOException("aborted before the answer was handed over") }
                 val grouped = LinkedHashMap<String, MutableList<String>>()
@@ -116,22 +113,58 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
                 kept[id] = Kept(status, grouped, resp.body)
                 if (flight.aborted || flight.released) { kept.remove(id)?.stream?.let { close(it) }; return }
                 inFlight.remove(id)
-                reply.answer(status.toUShort(), head.size.toUInt(), head)
+                answer(request, flight) { d, collect -> d.answer(id, status.toUShort(), head.size.toUInt(), head, collect) }
             } else {
                 // Everything else the core reads itself, up to body_limit, under its deadline.
-                val bytes = try { readUpTo(resp.body, request.bodyLimit.toInt()) } finally { close(resp.body) }
+                val bytes = try { readUpTo(resp.body, request.bodyLimit) } finally { close(resp.body) }
                 if (flight.aborted || flight.released) throw IOException("aborted before the answer was handed over")
                 inFlight.remove(id)
-                reply.answer(status.toUShort(), head.size.toUInt(), head + bytes)
+                answer(request, flight) { d, collect -> d.answer(id, status.toUShort(), head.size.toUInt(), head + bytes, collect) }
             }
         } catch (e: Throwable) {
             flight.abort()
             inFlight.remove(id)
-            if (flight.released) return
-            reply.failed(transportKind(e, flight.isConnected))
+            if (!flight.released) {
+                val kind = transportKind(e, flight.isConnected)
+                answer(request, flight) { d, collect -> d.fail(id, kind, collect) }
+            }
             if (e is Error) throw e
         }
     }
+
+    /**
+     * Gives the answer to the driver by id; the armed request of a waiting caller collects the
+     * call's ending in the same crossing and hands it over (0: not ended, the caller waits).
+     */
+    private inline fun answer(request: Request, flight: Flight, give: (Driver, Boolean) -> ULong) {
+        ready.await()
+        val d = driver!!
+        val handoff = flight.handoff
+        val collect = handoff != null && handoff.take()
+        val outcome: Any = try {
+            val code = give(d, collect)
+            when {
+                code == 0uL -> Handoff.NOT_YET
+                else -> Handoff.Ended(request.id, if (code >= 2uL) regionName(d, code) else null)
+            }
+        } catch (e: FfiError) {
+            e
+        } catch (e: IllegalStateException) {
+            // The client was closed (its driver destroyed): nobody to answer; the caller learns it
+            // from the driver.
+            Handoff.NOT_YET
+        } catch (e: Throwable) {
+            if (collect) handoff!!.deliver(Handoff.NOT_YET) // never leave the caller waiting
+            throw e
+        }
+        if (collect) handoff!!.deliver(outcome)
+    }
+
+    private val regions = ConcurrentHashMap<ULong, String>()
+
+    /** An ending code's region (the same name per code forever: asked once). */
+    private fun regionName(d: Driver, code: ULong): String? =
+        regions[code] ?: d.regionName(code)?.also { regions[code] = it }
 
     override fun release(requestId: ULong) {
         // Called on the driver's own threads (its timer at a deadline): never block them. Closing a
@@ -141,7 +174,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
         val body = kept.remove(requestId)
         if (flight == null && body == null) return
         flight?.released = true
-        if (flight?.arm?.get() == ARMED) flight.handoff?.release()
+        flight?.handoff?.release()
         workers.execute {
             flight?.abort()
             body?.let { close(it.stream) }
@@ -153,12 +186,9 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
 
     /** The client's side of one request: whether it is connected, and how to abort it. */
     private class Flight(
-        /** The app call this request is an attempt of (null: the core's own request). */
-        val call: ULong?,
+        /** The caller waiting for this request's call, if it is the armed one. */
+        val handoff: Handoff?,
     ) : HttpStack.Exchange {
-        /** [UNARMED], [ARMED] (a caller waits on [handoff]) or [ANSWERED] before it was armed. */
-        val arm = AtomicInteger(UNARMED)
-        @Volatile var handoff: Handoff? = null
         @Volatile var isConnected = false
         @Volatile var aborted = false
         @Volatile var released = false
@@ -185,9 +215,28 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     }
 
     companion object {
-        private const val UNARMED = 0
-        private const val ARMED = 1
-        private const val ANSWERED = 2
+        /** Decodes a request block (heads.rs: purpose u8, has_body u8, call u64, timeout_ms u64,
+         *  connect_timeout_ms u64, body_limit u32, m u32, u u32, h u32, method, URL, headers, body). */
+        private fun decode(id: ULong, block: ByteArray): Request = decode(id, ByteBuffer.wrap(block))
+
+        private fun decode(id: ULong, b: ByteBuffer): Request {
+            val purpose = b.get().toInt()
+            val hasBody = b.get().toInt() != 0
+            val call = b.getLong().toULong()
+            val timeout = b.getLong()
+            val connect = b.getLong()
+            val limit = b.getInt()
+            val m = b.getInt(); val u = b.getInt(); val h = b.getInt()
+            val method = utf8(b, m); val url = utf8(b, u); val headers = utf8(b, h)
+            val body = if (hasBody) ByteArray(b.remaining()).also { b.get(it) } else null
+            return Request(id, purpose == 3, call, hasBody, timeout, connect, limit, method, url, headers, body)
+        }
+
+        private fun utf8(b: ByteBuffer, n: Int): String {
+            val bytes = ByteArray(n)
+            b.get(bytes)
+            return String(bytes, Charsets.UTF_8)
+        }
 
         /** The core's header block (`Name: value` lines joined by CRLF) as pairs. */
         private fun headerLines(block: String): List<Pair<String, String>> {
@@ -203,7 +252,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
             return out
         }
 
-        /** An answer's headers as one block for `Reply.answer` (the head, then the body: one argument). */
+        /** An answer's headers as one block for `Driver.answer` (the head, then the body: one argument). */
         private fun headBlock(headers: List<Pair<String, String>>): ByteArray {
             val sb = StringBuilder(headers.size * 32)
             for ((k, v) in headers) sb.append(k).append(": ").append(v).append("\r\n")

@@ -48,7 +48,20 @@ fun main(args: Array<String>) {
                 pg.get("/v1/models").use { check(it.status == 200); it.bytes() }
                 System.nanoTime() - t0
             }
-            repeat(n / 2) { bare(); bareIo(); ours() } // warm-up: JIT, connections, the .so
+            // Warm-up: connections, the .so and the JIT. The PolarGrid path is far more code than a
+            // bare call (the uniffi glue, JNA, coroutines): after n / 2 = 200 rounds C2 was still
+            // compiling it (a third of the process's CPU, perf) and the overhead read ~650 µs where a
+            // warm JVM shows ~220. So: 5,000 rounds (JIT thresholds count calls, not time; ~5 s on an
+            // idle machine) or n / 2 if more; the first rounds' medians are printed too (cold: what
+            // an app's first calls cost).
+            val cold = ArrayList<Long>(); val coldBare = ArrayList<Long>()
+            var rounds = 0
+            while (rounds < maxOf(n / 2, 5000)) {
+                val b0 = bare(); bareIo(); val o0 = ours()
+                if (rounds < 200) { coldBare.add(b0); cold.add(o0) }
+                rounds++
+            }
+            println("kotlin  cold (first 200 rounds): bare median ${median(coldBare) / 1000} µs · PolarGrid median ${median(cold) / 1000} µs; warm-up $rounds rounds")
             val b = ArrayList<Long>(); val io = ArrayList<Long>(); val o = ArrayList<Long>()
             repeat(n) { b.add(bare()); io.add(bareIo()); o.add(ours()) } // interleaved, so drift hits all alike
             val mb = median(b) / 1000; val mio = median(io) / 1000; val mo = median(o) / 1000
