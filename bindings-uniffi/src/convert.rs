@@ -32,6 +32,8 @@ pub(crate) fn options(o: &Options) -> pc::Options {
         user_agent: o.user_agent.clone(),
         key_visible_to_users: o.key_visible_to_users,
         allow_key_in_browser: o.allow_key_in_browser,
+        // Every uniffi driver's transport reports its own connect timeouts.
+        transport_observes_connect: None,
     }
 }
 

@@ -10,19 +10,10 @@ import { PolarGrid } from '../npm/index.js';
 const servers = [];
 after(() => servers.forEach((s) => s.close()));
 
-test('a_later_request_aborted_at_its_deadline_never_cuts_the_body_the_app_holds', async () => {
-  let finish;
-  const rest = new Promise((resolve) => (finish = resolve));
-  const server = createServer((req, res) => {
-    req.resume();
-    if (req.url === '/v1/empty') res.writeHead(204).end();
-    else if (req.url === '/v1/missing') res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such thing"}}');
-    else if (req.url === '/v1/body') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first half, ');
-      rest.then(() => res.end('second half'));
-    } // anything else: never answered
-  });
+/** A client in direct mode against a local server answering with `handler`; `signals` gets
+ * the AbortSignal of every request the driver sends. */
+async function connected(handler, options = {}) {
+  const server = createServer(handler);
   servers.push(server);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const signals = [];
@@ -30,9 +21,28 @@ test('a_later_request_aborted_at_its_deadline_never_cuts_the_body_the_app_holds'
     apiKey: 'pg_test_0123456789abcdef0123456789abcdef',
     mode: 'direct',
     baseURL: `http://127.0.0.1:${server.address().port}`,
-    maxAttempts: 1,
+    ...options,
     fetch: (url, init) => (signals.push(init.signal), fetch(url, init)),
   });
+  return { pg, signals };
+}
+
+test('a_later_request_aborted_at_its_deadline_never_cuts_the_body_the_app_holds', async () => {
+  let finish;
+  const rest = new Promise((resolve) => (finish = resolve));
+  const { pg, signals } = await connected(
+    (req, res) => {
+      req.resume();
+      if (req.url === '/v1/empty') res.writeHead(204).end();
+      else if (req.url === '/v1/missing') res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such thing"}}');
+      else if (req.url === '/v1/body') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first half, ');
+        rest.then(() => res.end('second half'));
+      } // anything else: never answered
+    },
+    { maxAttempts: 1 },
+  );
 
   assert.equal((await pg.fetch('/v1/empty')).status, 204);
   await assert.rejects(pg.fetch('/v1/missing'), (e) => e.kind === 'not_found');
@@ -50,16 +60,7 @@ test('a_later_request_aborted_at_its_deadline_never_cuts_the_body_the_app_holds'
 });
 
 test('a_request_the_app_can_abort_keeps_its_own_signal', async () => {
-  const server = createServer((req, res) => (req.resume(), res.writeHead(204).end()));
-  servers.push(server);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const signals = [];
-  const pg = await PolarGrid.connect({
-    apiKey: 'pg_test_0123456789abcdef0123456789abcdef',
-    mode: 'direct',
-    baseURL: `http://127.0.0.1:${server.address().port}`,
-    fetch: (url, init) => (signals.push(init.signal), fetch(url, init)),
-  });
+  const { pg, signals } = await connected((req, res) => (req.resume(), res.writeHead(204).end()));
   const app = new AbortController();
   await pg.fetch('/v1/a', { signal: app.signal });
   await pg.fetch('/v1/b');

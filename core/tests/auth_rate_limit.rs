@@ -19,14 +19,6 @@ fn limited(retry_after: &str) -> HttpResponse {
     .with_header("Retry-After", retry_after)
 }
 
-fn routed(h: &mut Harness) {
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 86_400),
-    );
-}
-
 fn session_requests(h: &Harness) -> usize {
     h.count_sent(is_exchange) + h.count_sent(is_refresh)
 }
@@ -39,7 +31,7 @@ fn exchange_429_with_an_hour_retry_after_fails_waiting_calls_at_once_with_it() {
     ] {
         let mut h = Harness::new(session_config());
         let calls: Vec<_> = (0..3).map(|_| h.get_models()).collect();
-        routed(&mut h);
+        h.routed(86_400);
         let ex = h.take(is_exchange);
         let resp = limited(&header).with_header("Date", &http_date(h.server_now()));
         h.respond(ex.id, resp);
@@ -59,7 +51,7 @@ fn exchange_429_with_an_hour_retry_after_fails_waiting_calls_at_once_with_it() {
 fn call_inside_the_auth_retry_after_fails_fast_without_a_request_then_exchanges_after_it() {
     let mut h = Harness::new(session_config());
     let first = h.get_models();
-    routed(&mut h);
+    h.routed(86_400);
     let ex = h.take(is_exchange);
     h.respond(ex.id, limited("3600"));
     assert!(h.failure(first).is_some());
@@ -81,32 +73,23 @@ fn call_inside_the_auth_retry_after_fails_fast_without_a_request_then_exchanges_
     // After the hour: the next call exchanges.
     h.set_clock(T0 + HOUR + 1);
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.finish_call(), call);
 }
 
 #[test]
 fn refresh_429_with_a_long_retry_after_keeps_the_valid_jwt_and_waits_the_servers_time() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.exchanged(HOUR, "rt_1");
+    h.route_and_finish_call(86_400);
     // Proactive refresh, rate limited for 30 minutes: the JWT still has minutes left.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     let limited_at = h.now;
     h.respond(r.id, limited("1800"));
     let call = h.get_models();
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.finish_call();
     assert!(h.ready(call), "the valid JWT is still used");
     // Once the JWT is too old to use, calls fail fast until the server's time.
     h.set_clock(T0 + HOUR);
@@ -126,18 +109,14 @@ fn refresh_429_with_a_long_retry_after_keeps_the_valid_jwt_and_waits_the_servers
 fn short_auth_retry_after_is_waited_out_by_the_calls() {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    routed(&mut h);
+    h.routed(86_400);
     let ex = h.take(is_exchange);
     h.respond(ex.id, limited("20"));
     assert!(h.failure(call).is_none(), "20 s is within max_retry_after");
     assert!(h.next_wakeup());
     assert!(h.now >= T0 + 20_000);
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.finish_call(), call);
 }
 
 #[test]
@@ -176,7 +155,5 @@ fn burst_of_auth_failures_a_day_ago_does_not_stretch_todays_backoff() {
     );
     let now = h.server_now();
     h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
 }

@@ -43,25 +43,6 @@ fn max_tuning(mut c: Config) -> Config {
     c
 }
 
-/// A session held with a 1 h JWT and refresh token `rt_1`; discovery answered, one call
-/// done.
-fn with_session() -> Harness {
-    let mut h = Harness::new(session_config());
-    let call = h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
-    h
-}
-
 /// Moves to 2 minutes before the JWT expires (inside the refresh window, JWT still
 /// valid) and returns the refresh request.
 fn into_refresh_window(h: &mut Harness) -> HttpRequest {
@@ -89,7 +70,7 @@ fn assert_bad_refresh_keeps_session(bad: HttpResponse, what: &str) {
 /// The same; `call_after` also checks a call still goes out with the old JWT (not when
 /// the answer's `Date` claims the server's clock is past the JWT's expiry).
 fn assert_bad_refresh_keeps_session_then(bad: HttpResponse, what: &str, call_after: bool) {
-    let mut h = with_session();
+    let mut h = warmed_up(session_config(), HOUR);
     let before = h.client.session_snapshot().unwrap();
     let rf = into_refresh_window(&mut h);
     h.respond(rf.id, bad);
@@ -175,9 +156,7 @@ fn huge_budget_refill_on_success_does_not_overflow() {
     );
     let mut h = Harness::new(cfg);
     let call = h.get_models();
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
     assert!(h.client.retry_budget() > 0);
 }
 
@@ -306,9 +285,7 @@ fn route_endpoint_with_empty_host_label_falls_back() {
     ] {
         let mut h = Harness::new(session_config());
         h.get_models();
-        let ex = h.take(is_exchange);
-        let now = h.server_now();
-        h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
+        h.exchanged(HOUR, "rt_1");
         let d = h.take(is_discover);
         h.respond(d.id, route_answer("nyc-01", endpoint, 3600));
         let c = h.take(is_call);
@@ -559,7 +536,7 @@ fn ill_typed_refresh_answers_keep_a_valid_session() {
 fn refresh_transport_failures_keep_a_valid_session() {
     use polargrid_core::TransportErrorKind::*;
     for kind in [Dns, Connect, Tls, Timeout, Aborted] {
-        let mut h = with_session();
+        let mut h = warmed_up(session_config(), HOUR);
         let before = h.client.session_snapshot().unwrap();
         let rf = into_refresh_window(&mut h);
         h.fail(rf.id, kind);
@@ -609,14 +586,7 @@ fn jwt_expiring_in_year_9999_is_used_and_scheduled_sanely() {
     let far = 253_402_300_799_000; // 9999-12-31T23:59:59Z
     let body = serde_json::json!({"session_token": jwt(now, far, None), "refresh_token": "rt_1"});
     h.respond(ex.id, json(200, &body.to_string()));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
     let SessionStatus::Active(info) = h.client.session_status() else {
         panic!("{:?}", h.client.session_status());
     };

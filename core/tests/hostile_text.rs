@@ -90,17 +90,8 @@ fn refresh_grant_with_crlf_in_its_token_is_malformed_and_the_old_session_is_kept
     ] {
         let mut h = Harness::new(session_config());
         let call = h.get_models();
-        let ex = h.take(is_exchange);
-        let now = h.server_now();
-        h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-        let d = h.take(is_discover);
-        h.respond(
-            d.id,
-            route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 86_400),
-        );
-        let c = h.take(is_call);
-        h.respond(c.id, HttpResponse::new(200));
-        assert!(h.ready(call));
+        h.exchanged(HOUR, "rt_1");
+        assert_eq!(h.route_and_finish_call(86_400), call);
         let before = h.client.session_snapshot().unwrap();
         assert!(h.next_wakeup());
         let r = h.take(is_refresh);
@@ -132,17 +123,8 @@ fn refresh_grant_with_crlf_in_its_token_is_malformed_and_the_old_session_is_kept
 fn refreshing() -> (Harness, polargrid_core::HttpRequest) {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 86_400),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.route_and_finish_call(86_400), call);
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     assert_eq!(body_json(&r)["refresh_token"], "rt_1");
@@ -297,11 +279,7 @@ fn hand_over_or_restore_of_a_token_with_crlf_is_refused_and_the_old_session_kept
 fn server_messages_lose_control_and_bidi_characters() {
     let mut h = Harness::new(Config::direct(KEY).with_endpoints(endpoints()));
     let call = h.get_models();
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
+    h.routed(3600);
     let c = h.take(is_call);
     let body = serde_json::json!({"message": "bad\n\u{1b}[2Jrequest\u{202e}txt.exe"});
     h.respond(c.id, json(400, &body.to_string()));

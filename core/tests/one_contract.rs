@@ -21,8 +21,7 @@ fn opts() -> Options {
 fn snapshot_json() -> String {
     let mut h = Harness::new(session_config());
     h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
+    h.exchanged(HOUR, "rt_1");
     h.client.session_snapshot().unwrap().to_json()
 }
 

@@ -25,8 +25,7 @@ fn default_discovery_is_a_bare_get_with_no_query_and_no_credentials() {
         let mut h = Harness::new(cfg);
         h.get_models();
         if h.has(is_exchange) {
-            let ex = h.take(is_exchange);
-            h.respond(ex.id, session_answer(T0, HOUR, "rt_1", None));
+            h.exchanged(HOUR, "rt_1");
         }
         let d = h.take(is_discover);
         assert_eq!(d.method, Method::Get);

@@ -203,11 +203,7 @@ fn session_run_shows_no_secret_anywhere() {
         Some(format!("Bearer {KEY}").as_str())
     );
     answer_session(&mut h, &mut s, ex.id, "rt_secret_first_0001");
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
+    h.routed(3600);
     let c = h.take(is_call);
     h.respond(c.id, HttpResponse::new(200));
     assert!(h.ready(call));
@@ -393,9 +389,7 @@ fn handoff_run_shows_no_secret_anywhere() {
         .hand_over(h.t(), std::str::from_utf8(&grant.body).unwrap())
         .unwrap();
     h.pump();
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
     h.advance(HOUR - 2 * 60_000);
     let rf = h.take(is_refresh);
     assert!(
@@ -588,9 +582,7 @@ fn hostile_route_endpoint_never_gets_the_jwt_in_session_mode() {
     for endpoint in hostile_endpoints() {
         let mut h = Harness::new(session_config());
         let call = h.start(CallSpec::new(Method::Post, "/v1/chat/completions"));
-        let ex = h.take(is_exchange);
-        let now = h.server_now();
-        h.respond(ex.id, session_answer(now, HOUR, "rt_hostile_0001", None));
+        h.exchanged(HOUR, "rt_hostile_0001");
         let d = h.take(is_discover);
         let body = serde_json::json!({"region": "yto-01", "endpoint": endpoint, "ttl": 60});
         h.respond(d.id, json(200, &body.to_string()));

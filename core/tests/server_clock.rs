@@ -16,24 +16,6 @@ fn session_requests(h: &Harness) -> usize {
     h.count_sent(is_exchange) + h.count_sent(is_refresh)
 }
 
-/// A session client that exchanged (1 h JWT, refresh token `rt_1`), discovered yto-01
-/// and finished one call.
-fn warmed_up() -> Harness {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    h
-}
-
 fn jwt_of(h: &Harness) -> String {
     h.client
         .session_snapshot()
@@ -46,7 +28,7 @@ fn jwt_of(h: &Harness) -> String {
 #[test]
 fn edge_date_in_year_9999_or_1970_starts_no_exchange_or_refresh() {
     for bad in [DATE_9999, DATE_1970] {
-        let mut h = warmed_up();
+        let mut h = warmed_up(session_config(), HOUR);
         let jwt = format!("Bearer {}", jwt_of(&h));
         for _ in 0..6 {
             h.advance(1000);
@@ -66,15 +48,12 @@ fn autorouter_date_never_discards_a_fresh_session() {
     for bad in [DATE_9999, DATE_1970] {
         let mut h = Harness::new(session_config());
         let call = h.get_models();
-        let ex = h.take(is_exchange);
-        let now = h.server_now();
-        h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
+        h.exchanged(HOUR, "rt_1");
         let d = h.take(is_discover);
         let route = route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600)
             .with_header("Date", bad);
         h.respond(d.id, route);
-        let c = h.take(is_call);
-        h.respond(c.id, HttpResponse::new(200));
+        h.finish_call();
         assert!(h.ready(call), "{bad}");
         assert_eq!(session_requests(&h), 1, "{bad}: the session was kept");
     }
@@ -82,7 +61,7 @@ fn autorouter_date_never_discards_a_fresh_session() {
 
 #[test]
 fn auth_date_of_1970_on_a_refresh_answer_keeps_refreshing_not_exchanging() {
-    let mut h = warmed_up();
+    let mut h = warmed_up(session_config(), HOUR);
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     let now = h.server_now();
@@ -124,14 +103,7 @@ fn auth_date_of_9999_on_an_exchange_answer_still_installs_the_session() {
         h.client.session_status(),
         SessionStatus::Active(_)
     ));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
     assert_eq!(session_requests(&h), 1);
     assert!(h.client.clock_skew_ms().abs() < 2_000);
 }
@@ -166,11 +138,7 @@ fn retry_after_date_is_read_against_its_own_answers_date() {
     // refusal and not an eternity.
     let mut h = Harness::new(support_direct());
     let call = h.get_models();
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
+    h.routed(3600);
     let c = h.take(is_call);
     let sent_at = h.now;
     h.respond(
@@ -190,7 +158,7 @@ fn retry_after_date_is_read_against_its_own_answers_date() {
 
 #[test]
 fn device_clock_jumping_a_day_ahead_costs_one_refresh_then_the_grant_corrects_it() {
-    let mut h = warmed_up();
+    let mut h = warmed_up(session_config(), HOUR);
     // The device's clock jumps a day ahead (the server's does not).
     h.now += DAY;
     h.server_skew_ms = -(DAY as i64);
@@ -198,23 +166,14 @@ fn device_clock_jumping_a_day_ahead_costs_one_refresh_then_the_grant_corrects_it
     let r = h.take(is_refresh);
     let now = h.server_now();
     h.respond(r.id, session_answer(now, HOUR, "rt_2", None));
-    let d = h.take(is_discover); // the route's hour is over too
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call); // the route's hour is over too
     let skew = h.client.clock_skew_ms();
     assert!((skew + DAY as i64).abs() < 2_000, "{skew}");
     // Later calls use the new JWT without another session request.
     for _ in 0..3 {
         h.advance(60_000);
         let call = h.get_models();
-        let c = h.take(is_call);
-        h.respond(c.id, HttpResponse::new(200));
-        assert!(h.ready(call));
+        assert_eq!(h.finish_call(), call);
     }
     assert_eq!(session_requests(&h), 2);
 }
@@ -228,7 +187,7 @@ fn unseen_clock_step_and_auth_date_off_by_the_same_hours_still_learn_from_iat() 
     // Soak seed 5971: the device's clock fell 2 h behind without the client seeing it
     // step, and the auth service's Date is 2 h behind too. The grant's iat is the
     // issuer's clock: the estimate follows it, so no expired JWT is used later.
-    let mut h = warmed_up();
+    let mut h = warmed_up(session_config(), HOUR);
     h.server_skew_ms = 2 * HOUR as i64;
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);

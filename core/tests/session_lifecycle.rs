@@ -10,32 +10,6 @@ use polargrid_core::{
 };
 use support::*;
 
-fn exchanged(h: &mut Harness, ttl_ms: u64, refresh: &str) {
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, ttl_ms, refresh, None));
-}
-
-fn routed(h: &mut Harness) {
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-}
-
-/// A client that has exchanged (a JWT of `ttl_ms`, refresh token `refresh`), discovered
-/// yto-01 and finished one call: the steady state most scenarios start from.
-fn warmed_up(ttl_ms: u64, refresh: &str) -> Harness {
-    let mut h = Harness::new(session_config());
-    h.get_models();
-    exchanged(&mut h, ttl_ms, refresh);
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    h
-}
-
 #[test]
 fn first_call_exchanges_key_exactly_as_protocol_says() {
     let mut h = Harness::new(session_config());
@@ -57,8 +31,8 @@ fn first_call_exchanges_key_exactly_as_protocol_says() {
 fn call_carries_jwt_user_agent_and_request_id_after_exchange() {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    exchanged(&mut h, 24 * HOUR, "rt_1");
-    routed(&mut h);
+    h.exchanged(24 * HOUR, "rt_1");
+    h.routed(3600);
     let c = h.take(is_call);
     assert_eq!(c.url, "https://api.yto-01.edge.polargrid.ai/v1/models");
     let jwt = match h.client.session_snapshot() {
@@ -85,15 +59,12 @@ fn legacy_token_field_is_accepted() {
     let now = h.server_now();
     let body = serde_json::json!({"token": jwt(now, now + HOUR, None), "refresh_token": "rt", "expires_in": 3600});
     h.respond(ex.id, json(200, &body.to_string()));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
 }
 
 #[test]
 fn refresh_happens_before_expiry_so_calls_never_wait() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     // Sleep until the core wants to wake: that is the proactive refresh, before expiry.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -112,14 +83,12 @@ fn refresh_happens_before_expiry_so_calls_never_wait() {
     assert!(h.has(is_call), "call must not wait for the refresh");
     let now = h.server_now();
     h.respond(r.id, session_answer(now, HOUR, "rt_2", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
 }
 
 #[test]
 fn thousand_calls_at_expiry_make_exactly_one_refresh() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     // Jump exactly to expiry without letting the proactive refresh run.
     h.now = T0 + HOUR;
     let calls: Vec<_> = (0..1000).map(|_| h.get_models()).collect();
@@ -139,7 +108,7 @@ fn thousand_calls_at_expiry_make_exactly_one_refresh() {
 
 #[test]
 fn rotated_refresh_token_is_never_sent_again() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     let mut seen = Vec::new();
     for i in 2..6 {
         assert!(h.next_wakeup());
@@ -155,7 +124,7 @@ fn rotated_refresh_token_is_never_sent_again() {
 
 #[test]
 fn refresh_rejected_with_key_held_exchanges_again() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     h.now = T0 + HOUR; // expired
     let call = h.get_models();
     let r = h.take(is_refresh);
@@ -164,12 +133,9 @@ fn refresh_rejected_with_key_held_exchanges_again() {
         json(401, r#"{"message":"Refresh token reuse detected"}"#),
     );
     assert_eq!(h.count_sent(is_exchange), 2);
-    exchanged(&mut h, HOUR, "rt_9");
-    routed(&mut h); // the route's 1 h ttl lapsed too
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
-    // The rejected token is gone for good.
+    h.exchanged(HOUR, "rt_9");
+    assert_eq!(h.route_and_finish_call(3600), call); // the route's 1 h ttl lapsed too
+                                                     // The rejected token is gone for good.
     assert!(
         h.sent
             .iter()
@@ -199,10 +165,7 @@ fn refresh_rejected_in_handoff_ends_session_and_waiting_calls_continue_after_han
     let grant = serde_json::json!({"session_token": jwt(now, now + HOUR, None), "refresh_token": "rt_2", "expires_in": 3600});
     h.client.hand_over(h.t(), &grant.to_string()).unwrap();
     h.pump();
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
 }
 
 #[test]
@@ -221,7 +184,7 @@ fn handoff_without_hand_over_fails_waiting_calls_after_the_wait() {
 
 #[test]
 fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
     let t_first = h.now;
@@ -229,9 +192,7 @@ fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
     assert!(h.client.session_snapshot().is_some(), "session kept");
     // Calls still go out with the valid JWT.
     let call = h.get_models();
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
     // 5xx next, then success: backoff grows, session never dropped.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -251,7 +212,7 @@ fn refresh_network_failure_keeps_session_and_retries_with_backoff() {
 
 #[test]
 fn malformed_refresh_answer_keeps_the_valid_session() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     let before = h.client.session_snapshot().unwrap();
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -265,8 +226,8 @@ fn malformed_refresh_answer_keeps_the_valid_session() {
 fn edge_401_with_jwt_refreshes_and_replays_once() {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
-    routed(&mut h);
+    h.exchanged(HOUR, "rt_1");
+    h.routed(3600);
     let c1 = h.take(is_call);
     let rid = c1.header("x-request-id").unwrap().to_string();
     h.respond(c1.id, json(401, r#"{"message":"Token expired"}"#));
@@ -332,7 +293,7 @@ fn auth_outage_fails_waiting_call_after_its_attempt_limit() {
 fn snapshot_is_emitted_on_every_change_and_restores() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
+    h.exchanged(HOUR, "rt_1");
     let snaps: Vec<_> = h
         .events
         .iter()
@@ -356,10 +317,7 @@ fn snapshot_is_emitted_on_every_change_and_restores() {
     h2.client.restore(h2.t(), &snap).unwrap();
     let call = h2.get_models();
     assert_eq!(h2.count_sent(is_exchange), 0);
-    routed(&mut h2);
-    let c = h2.take(is_call);
-    h2.respond(c.id, HttpResponse::new(200));
-    assert!(h2.ready(call));
+    assert_eq!(h2.route_and_finish_call(3600), call);
 }
 
 #[test]
@@ -378,7 +336,7 @@ fn frozen_version_1_snapshot_still_reads() {
 
 #[test]
 fn clock_jump_of_three_days_refreshes_before_the_next_call() {
-    let mut h = warmed_up(24 * HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), 24 * HOUR);
     h.now += 3 * DAY; // the laptop slept
     let call = h.get_models();
     assert!(!h.has(is_call), "the expired JWT is not sent");
@@ -386,17 +344,14 @@ fn clock_jump_of_three_days_refreshes_before_the_next_call() {
     let now = h.server_now();
     h.respond(r.id, session_answer(now, 24 * HOUR, "rt_2", None));
     // The route's ttl (1 h) also lapsed: rediscover, then call.
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
 }
 
 #[test]
 fn sleep_past_refresh_token_expiry_exchanges_again() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    exchanged(&mut h, 24 * HOUR, "rt_1");
+    h.exchanged(24 * HOUR, "rt_1");
     h.now += 31 * DAY;
     h.get_models();
     assert_eq!(
@@ -411,7 +366,7 @@ fn sleep_past_refresh_token_expiry_exchanges_again() {
 fn clock_stepping_back_an_hour_does_not_delay_refresh() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
+    h.exchanged(HOUR, "rt_1");
     let planned = h.client.poll_timeout().unwrap().as_millis();
     h.set_clock(T0 - HOUR); // the clock was corrected back an hour
     let after = h.client.poll_timeout().unwrap().as_millis();
@@ -427,7 +382,7 @@ fn server_clock_skew_from_date_header_schedules_refresh_in_server_time() {
     let mut h = Harness::new(session_config());
     h.server_skew_ms = 10 * 60_000; // the server is 10 minutes ahead
     h.get_models();
-    exchanged(&mut h, HOUR, "rt_1");
+    h.exchanged(HOUR, "rt_1");
     let skew = h.client.clock_skew_ms();
     assert!((skew - 10 * 60_000).abs() <= 1500, "skew {skew}");
     let SessionStatus::Active(info) = h.client.session_status() else {
@@ -441,7 +396,7 @@ fn server_clock_skew_from_date_header_schedules_refresh_in_server_time() {
 
 #[test]
 fn refresh_answer_after_the_call_that_needed_it_was_cancelled_still_applies() {
-    let mut h = warmed_up(HOUR, "rt_1");
+    let mut h = warmed_up(session_config(), HOUR);
     h.now = T0 + HOUR;
     let call = h.get_models();
     let r = h.take(is_refresh);
@@ -455,7 +410,7 @@ fn refresh_answer_after_the_call_that_needed_it_was_cancelled_still_applies() {
         SessionStatus::Active(_)
     ));
     assert_eq!(h.endings(call), 1, "no second ending");
-    routed(&mut h); // the rediscovery that ran beside the refresh (the route's ttl lapsed too)
+    h.routed(3600); // the rediscovery that ran beside the refresh (the route's ttl lapsed too)
                     // The next refresh uses the rotated token.
     assert!(h.next_wakeup());
     let r = h.take(is_refresh);
@@ -510,7 +465,7 @@ fn tokens_endpoint_with_admin_scope_goes_out() {
     let ex = h.take(is_exchange);
     let now = h.server_now();
     h.respond(ex.id, session_answer(now, HOUR, "rt", Some("admin")));
-    routed(&mut h);
+    h.routed(3600);
     assert!(h.has(is_call));
 }
 
@@ -554,10 +509,7 @@ fn handed_over() -> Harness {
     h.client.hand_over(h.t(), &grant.to_string()).unwrap();
     h.pump();
     let call = h.get_models();
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
     h
 }
 

@@ -67,9 +67,8 @@ fn restored_session_keeps_the_clock_skew_and_refreshes_instead_of_sending_an_exp
     let mut a = Harness::new(config());
     a.server_skew_ms = 2 * HOUR as i64;
     a.get_models();
-    let ex = a.take(is_exchange);
     let issued = a.server_now();
-    a.respond(ex.id, session_answer(issued, HOUR, "rt_1", None));
+    a.exchanged(HOUR, "rt_1");
     let json = a
         .events
         .iter()
@@ -145,9 +144,7 @@ fn handed_over_session_that_looks_expired_on_arrival_corrects_the_clock_instead(
     h.advance(1000);
     assert_eq!(ended(&h), 1, "the fresh session was thrown away on arrival");
     let call = h.get_models();
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
 }
 
 /// Found by the simulator's pacing invariant (scenario: the auth service rate-limits
@@ -158,12 +155,8 @@ fn handed_over_session_that_looks_expired_on_arrival_corrects_the_clock_instead(
 fn edge_401_does_not_cut_short_the_auth_services_retry_after() {
     let mut h = Harness::new(session_config().with_region("yto-01"));
     let first = h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, HOUR, "rt_1", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(first));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.finish_call(), first);
     // Sleep to the proactive refresh; the auth service says: come back in 50 s.
     while !h.has(is_refresh) {
         assert!(h.next_wakeup());
@@ -197,9 +190,7 @@ fn edge_401_does_not_cut_short_the_auth_services_retry_after() {
 fn slow_answer_does_not_make_the_servers_clock_look_earlier() {
     let mut h = Harness::new(session_config().with_region("yto-01"));
     h.get_models();
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, 30 * 60_000, "rt_1", None));
+    h.exchanged(30 * 60_000, "rt_1");
     let before = h.client.clock_skew_ms();
     let c = h.take(is_call);
     // The edge stamps its Date on arrival; the answer takes 50 s to come back.

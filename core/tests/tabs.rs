@@ -6,31 +6,10 @@
 mod support;
 
 use polargrid_core::{
-    AfterWithheld, Client, Config, ErrorKind, Event, HttpResponse, MisuseError, Offer, RequestId,
-    SessionChange, SessionSnapshot, SessionStatus, TabWaits, Timeouts, Withheld, OFFER_WAIT,
+    AfterWithheld, Client, Config, ErrorKind, Event, MisuseError, Offer, RequestId, SessionChange,
+    SessionSnapshot, SessionStatus, TabWaits, Timeouts, Timestamp, Withheld, OFFER_WAIT,
 };
 use support::*;
-
-fn exchanged(h: &mut Harness, ttl_ms: u64, refresh: &str) {
-    let ex = h.take(is_exchange);
-    let now = h.server_now();
-    h.respond(ex.id, session_answer(now, ttl_ms, refresh, None));
-}
-
-/// A session-mode client holding a JWT of `ttl_ms` with refresh token `rt_1`, one call done.
-fn warmed_up(config: Config, ttl_ms: u64) -> Harness {
-    let mut h = Harness::new(config);
-    h.get_models();
-    exchanged(&mut h, ttl_ms, "rt_1");
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    h
-}
 
 /// A handoff client holding a handed-over JWT of `ttl_ms` with refresh token `rt_1`.
 fn handed_over(ttl_ms: u64) -> Harness {
@@ -139,7 +118,7 @@ fn refresh_withheld_for_a_lock_timeout_with_the_key_exchanges_at_once() {
         .unwrap();
     h.pump();
     assert!(h.has(is_exchange));
-    exchanged(&mut h, HOUR, "rt_9");
+    h.exchanged(HOUR, "rt_9");
     // The next refresh spends the new token, never rt_1 again.
     assert!(h.next_wakeup());
     let r2 = h.take(is_refresh);
@@ -180,13 +159,7 @@ fn handoff_refresh_withheld_before_expiry_uses_the_jwt_while_it_lasts_and_never_
         .unwrap();
     h.pump();
     let call = h.get_models();
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.route_and_finish_call(3600);
     assert!(h.ready(call), "the JWT still serves calls");
     while h.next_wakeup() {
         assert!(!h.has(is_refresh));
@@ -296,6 +269,22 @@ fn offer_of_an_expired_jwt_without_a_refresh_token_is_dead() {
 }
 
 #[test]
+fn offer_of_an_expired_jwt_is_dead_from_the_instant_its_refresh_token_expires_and_adopted_before() {
+    let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
+    let now = h.server_now();
+    let mut lapsed = offered(now - 2 * HOUR, HOUR, Some("rt_0"));
+    lapsed.refresh_expires_at = Some(Timestamp(now)); // expiring this very instant
+    assert_eq!(h.client.offer_session(h.t(), &lapsed).unwrap(), Offer::Dead);
+    let mut live = offered(now - 2 * HOUR, HOUR, Some("rt_0"));
+    live.refresh_expires_at = Some(Timestamp(now + DAY));
+    assert_eq!(
+        h.client.offer_session(h.t(), &live).unwrap(),
+        Offer::Adopted,
+        "its refresh token still renews it"
+    );
+}
+
+#[test]
 fn handoff_client_with_no_session_adopts_an_offer_and_calls_with_it() {
     let mut h = Harness::new(Config::handoff().with_endpoints(endpoints()));
     let other = offered(h.server_now(), HOUR, Some("rt_1"));
@@ -338,6 +327,17 @@ fn spends_names_the_refresh_token_of_a_pending_refresh_and_nothing_else() {
 }
 
 #[test]
+fn call_in_flight_beside_a_held_refresh_token_spends_nothing() {
+    let mut h = warmed_up(session_config(), HOUR);
+    h.get_models();
+    let c = h.take(is_call);
+    assert!(
+        h.client.spends(c.id).is_none(),
+        "a call spends no refresh token"
+    );
+}
+
+#[test]
 fn withheld_reasons_round_trip_their_names() {
     for w in Withheld::ALL {
         assert_eq!(Withheld::parse(w.as_str()), Some(w));
@@ -356,6 +356,26 @@ fn tab_waits_follow_the_auth_timeout() {
     assert_eq!(TabWaits::new(&t).lock.as_secs(), 35);
     let c = Client::new(session_config(), 1).unwrap();
     assert_eq!(c.tab_waits(), TabWaits::default());
+}
+
+#[test]
+fn client_with_a_longer_auth_timeout_waits_longer_for_the_lock() {
+    let mut config = session_config();
+    config.timeouts.auth = std::time::Duration::from_secs(30);
+    let c = Client::new(config, 1).unwrap();
+    assert_eq!(
+        c.tab_waits().lock.as_secs(),
+        35,
+        "its own timeouts, not the defaults"
+    );
+}
+
+#[test]
+fn spent_tokens_are_kept_in_the_ledger_a_day_past_the_refresh_tokens_thirty_days() {
+    let waits = TabWaits::default();
+    assert_eq!(waits.ledger_keep.as_secs(), 31 * 24 * 3600);
+    assert_eq!(waits.storage.as_millis(), 2_000);
+    assert_eq!(waits.ask.as_millis(), 250);
 }
 
 #[test]

@@ -17,18 +17,7 @@ fn info(h: &Harness) -> SessionInfo {
 
 /// Exchanged (an hour's JWT), routed, one call done; nothing outstanding.
 fn warm() -> Harness {
-    let mut h = Harness::new(session_config());
-    let call = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    let h = warmed_up(session_config(), HOUR);
     assert!(h.outstanding.is_empty());
     h
 }

@@ -4,14 +4,6 @@
 use crate::support::*;
 use polargrid_core::{Config, ErrorKind, Event, HttpResponse, SessionChange, SessionStatus};
 
-fn routed(h: &mut Harness) {
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-}
-
 fn patient() -> Config {
     let mut c = session_config();
     c.retry.max_attempts = 20;
@@ -39,7 +31,7 @@ fn assert_backoff(n: u32, wait: u64, what: &str) {
 fn failed_exchanges_back_off_exponentially_up_to_thirty_seconds() {
     let mut h = Harness::new(patient());
     h.get_models();
-    routed(&mut h);
+    h.routed(3600);
     for n in 1..=8 {
         let ex = h.take(is_exchange);
         h.respond(ex.id, json(503, r#"{"message":"unavailable"}"#));
@@ -53,12 +45,8 @@ fn failed_exchanges_back_off_exponentially_up_to_thirty_seconds() {
 fn failed_refreshes_back_off_exponentially_while_the_jwt_is_valid() {
     let mut h = Harness::new(patient());
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.route_and_finish_call(3600), call);
     assert!(h.next_wakeup());
     for n in 1..=8 {
         let r = h.take(is_refresh);
@@ -89,11 +77,8 @@ fn rejected_key_is_not_tried_again_for_five_seconds() {
     h.now = T0 + 5_000;
     let again = h.get_models();
     assert!(h.failure(again).is_none());
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.exchanged(HOUR, "rt_1");
+    h.route_and_finish_call(3600);
     assert!(h.ready(again), "a key that works again is used again");
 }
 
@@ -101,12 +86,8 @@ fn rejected_key_is_not_tried_again_for_five_seconds() {
 fn call_after_logout_in_session_mode_exchanges_the_key_again() {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(HOUR, "rt_1");
+    assert_eq!(h.route_and_finish_call(3600), call);
     h.client.logout(h.t());
     h.pump();
     assert!(matches!(h.client.session_status(), SessionStatus::None));
@@ -119,9 +100,7 @@ fn call_after_logout_in_session_mode_exchanges_the_key_again() {
         Some(format!("Bearer {KEY}").as_str())
     );
     h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_2", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.finish_call(), call);
     let exchanged = h
         .events
         .iter()
@@ -142,7 +121,7 @@ fn call_after_logout_in_session_mode_exchanges_the_key_again() {
 fn logout_during_an_auth_backoff_lets_the_next_login_start_at_once_and_afresh() {
     let mut h = Harness::new(patient());
     h.get_models();
-    routed(&mut h);
+    h.routed(3600);
     for _ in 0..3 {
         let ex = h.take(is_exchange);
         h.respond(ex.id, json(503, "{}"));
@@ -163,9 +142,8 @@ fn edge_401_for_a_jwt_already_replaced_replays_with_the_new_one_without_another_
     let mut h = Harness::new(session_config());
     let a = h.get_models();
     let b = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
-    routed(&mut h);
+    h.exchanged(HOUR, "rt_1");
+    h.routed(3600);
     let ca = h.take(is_call);
     let cb = h.take(is_call);
     let old = ca.header("authorization").unwrap().to_string();
@@ -207,7 +185,7 @@ fn edge_401_for_a_handed_over_jwt_already_replaced_asks_for_no_refresh() {
     };
     h.client.hand_over(h.t(), &grant(T0, "rt_a")).unwrap();
     let call = h.get_models();
-    routed(&mut h);
+    h.routed(3600);
     let c = h.take(is_call);
     h.advance(1000);
     h.client
@@ -271,9 +249,7 @@ fn refresh_token_expiring_this_very_millisecond_is_not_sent() {
         let ex = h.take(is_exchange);
         let resp = answer(&h, 2 * 3600);
         h.respond(ex.id, resp);
-        routed(&mut h);
-        let c = h.take(is_call);
-        h.respond(c.id, HttpResponse::new(200));
+        h.route_and_finish_call(3600);
         // The JWT expired long ago; the refresh token expires at T0 + 2 h.
         h.now = T0 + at;
         h.get_models();
@@ -296,7 +272,7 @@ fn auth_retry_after_of_hours_is_honoured_and_of_days_is_held_to_one_day() {
     for (ra, honoured) in [(7200u64, 7200u64), (3 * 86_400, 86_400)] {
         let mut h = Harness::new(session_config());
         h.get_models();
-        routed(&mut h);
+        h.routed(3600);
         let ex = h.take(is_exchange);
         h.respond(
             ex.id,
@@ -313,7 +289,7 @@ fn auth_retry_after_of_hours_is_honoured_and_of_days_is_held_to_one_day() {
 fn auth_failures_minutes_apart_count_in_a_row_and_after_five_minutes_start_afresh() {
     let mut h = Harness::new(patient());
     h.get_models();
-    routed(&mut h);
+    h.routed(3600);
     // The call waits on; each exchange is answered 503, the next one is let out minutes
     // later (the clock jumps past the short backoff).
     let fail_after = |h: &mut Harness, gap: u64| {
@@ -341,7 +317,7 @@ fn auth_retry_after_of_exactly_the_call_cap_is_waited_out_by_the_calls() {
     for (ra, waits) in [(60u64, true), (61, false)] {
         let mut h = Harness::new(session_config());
         let call = h.get_models();
-        routed(&mut h);
+        h.routed(3600);
         let ex = h.take(is_exchange);
         h.respond(
             ex.id,
@@ -360,7 +336,7 @@ fn auth_retry_after_of_exactly_the_call_cap_is_waited_out_by_the_calls() {
 fn auth_failure_after_the_clock_stepped_back_starts_the_backoff_afresh() {
     let mut h = Harness::new(patient());
     h.get_models();
-    routed(&mut h);
+    h.routed(3600);
     for n in 1..=3 {
         let ex = h.take(is_exchange);
         h.respond(ex.id, json(503, r#"{"message":"down"}"#));

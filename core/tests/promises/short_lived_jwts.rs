@@ -71,8 +71,7 @@ fn sixty_second_jwt_is_refreshed_a_tenth_of_its_lifetime_before_expiry_plus_boun
     for seed in 1..=24 {
         let mut h = Harness::seeded(session_config(), seed);
         h.get_models();
-        let ex = h.take(is_exchange);
-        h.respond(ex.id, session_answer(T0, 60 * SEC, "rt_1", None));
+        h.exchanged(60 * SEC, "rt_1");
         let at = refresh_at(&h);
         assert_margin(at, exp, 6 * SEC, &format!("seed {seed}"));
         planned.push(at);
@@ -91,17 +90,9 @@ fn sixty_second_jwt_is_refreshed_a_tenth_of_its_lifetime_before_expiry_plus_boun
 fn sixty_second_jwt_refresh_goes_out_when_planned() {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(T0, 60 * SEC, "rt_1", None));
+    h.exchanged(60 * SEC, "rt_1");
     let at = refresh_at(&h);
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
     assert!(h.next_wakeup());
     assert_eq!(h.now, at);
     let r = h.take(is_refresh);
@@ -113,8 +104,7 @@ fn two_second_jwt_is_refreshed_one_second_before_expiry() {
     for seed in 1..=8 {
         let mut h = Harness::seeded(session_config(), seed);
         h.get_models();
-        let ex = h.take(is_exchange);
-        h.respond(ex.id, session_answer(T0, 2 * SEC, "rt_1", None));
+        h.exchanged(2 * SEC, "rt_1");
         assert_margin(refresh_at(&h), T0 + 2 * SEC, SEC, &format!("seed {seed}"));
     }
 }
@@ -123,8 +113,7 @@ fn two_second_jwt_is_refreshed_one_second_before_expiry() {
 fn hour_long_jwt_is_refreshed_five_minutes_before_expiry_at_most() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(T0, HOUR, "rt_1", None));
+    h.exchanged(HOUR, "rt_1");
     assert_margin(refresh_at(&h), T0 + HOUR, 300 * SEC, "1 h JWT");
 }
 
@@ -132,16 +121,8 @@ fn hour_long_jwt_is_refreshed_five_minutes_before_expiry_at_most() {
 fn sixty_second_session_with_refresh_out() -> Harness {
     let mut h = Harness::new(session_config());
     let call = h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(T0, 60 * SEC, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    h.exchanged(60 * SEC, "rt_1");
+    assert_eq!(h.route_and_finish_call(3600), call);
     assert!(h.next_wakeup());
     assert!(h.has(is_refresh), "refresh out, held unanswered");
     h
@@ -164,24 +145,15 @@ fn sixty_second_jwt_is_used_until_three_seconds_before_expiry() {
     assert!(!h.has(is_call), "a JWT this close to expiry is not sent");
     let r = h.take(is_refresh);
     h.respond(r.id, session_answer(h.server_now(), 60 * SEC, "rt_2", None));
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(waiting));
+    assert_eq!(h.finish_call(), waiting);
 }
 
 #[test]
 fn two_second_jwt_is_used_until_a_quarter_second_before_expiry() {
     let mut h = Harness::new(session_config());
     h.get_models();
-    let ex = h.take(is_exchange);
-    h.respond(ex.id, session_answer(T0, 2 * SEC, "rt_1", None));
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.exchanged(2 * SEC, "rt_1");
+    h.route_and_finish_call(3600);
     let exp = T0 + 2 * SEC;
     h.now = exp - 251;
     h.get_models();
@@ -279,13 +251,7 @@ fn restored_snapshot_without_iat_counts_as_a_24_hour_session() {
     h.set_clock(T0 + HOUR - 30 * SEC - 1);
     assert!(h.has(is_refresh), "the refresh is long due");
     h.get_models();
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
+    h.route_and_finish_call(3600);
     // …30 s left does not.
     h.now = T0 + HOUR - 30 * SEC;
     h.get_models();

@@ -6,8 +6,8 @@
 
 use crate::support::*;
 use polargrid_core::{
-    read_claims, Config, ErrorKind, HttpResponse, JwtError, Secret, SessionInfo, SessionSnapshot,
-    SessionStatus, Timestamp,
+    read_claims, Config, ErrorKind, JwtError, Secret, SessionInfo, SessionSnapshot, SessionStatus,
+    Timestamp,
 };
 
 const SEC: u64 = 1000;
@@ -17,14 +17,6 @@ fn info(h: &Harness) -> SessionInfo {
         SessionStatus::Active(i) | SessionStatus::Refreshing(i) => i,
         other => panic!("no session: {other:?}"),
     }
-}
-
-fn routed(h: &mut Harness) {
-    let d = h.take(is_discover);
-    h.respond(
-        d.id,
-        route_answer("yto-01", "https://api.yto-01.edge.polargrid.ai", 3600),
-    );
 }
 
 /// A session-mode client whose first exchange was answered (at T0) with `body`.
@@ -47,10 +39,7 @@ fn warm(refresh: &str) -> Harness {
     let call = h.get_models();
     let ex = h.take(is_exchange);
     h.respond(ex.id, session_answer(h.server_now(), HOUR, refresh, None));
-    routed(&mut h);
-    let c = h.take(is_call);
-    h.respond(c.id, HttpResponse::new(200));
-    assert!(h.ready(call));
+    assert_eq!(h.route_and_finish_call(3600), call);
     h
 }
 
@@ -105,7 +94,7 @@ fn opaque_session_token_with_expires_in_is_sent_as_the_bearer() {
     );
     assert!(taken(&h));
     assert_eq!(info(&h).expires_at, Timestamp(T0 + HOUR));
-    routed(&mut h);
+    h.routed(3600);
     let c = h.take(is_call);
     assert_eq!(
         c.header("authorization"),

@@ -181,6 +181,38 @@ impl Harness {
         }
     }
 
+    /// Answers the outstanding exchange: a JWT of `ttl_ms` issued at server time now, with
+    /// refresh token `refresh`.
+    pub fn exchanged(&mut self, ttl_ms: u64, refresh: &str) {
+        let ex = self.take(is_exchange);
+        let now = self.server_now();
+        self.respond(ex.id, session_answer(now, ttl_ms, refresh, None));
+    }
+
+    /// Answers the outstanding discovery: region yto-01 at [`YTO_01`], for `ttl_s` seconds.
+    pub fn routed(&mut self, ttl_s: u64) {
+        let d = self.take(is_discover);
+        self.respond(d.id, route_answer("yto-01", YTO_01, ttl_s));
+    }
+
+    /// Answers the outstanding call attempt with an empty `200` and checks its call is ready.
+    pub fn finish_call(&mut self) -> CallId {
+        let c = self.take(is_call);
+        let Purpose::Call(call) = c.purpose else {
+            unreachable!()
+        };
+        self.respond(c.id, HttpResponse::new(200));
+        assert!(self.ready(call), "the call is ready after its 200");
+        call
+    }
+
+    /// The set-up most scenarios share: the outstanding discovery answered with yto-01 (for
+    /// `ttl_s` seconds), then the call waiting for it answered `200` (checked ready).
+    pub fn route_and_finish_call(&mut self, ttl_s: u64) -> CallId {
+        self.routed(ttl_s);
+        self.finish_call()
+    }
+
     pub fn ready(&self, call: CallId) -> bool {
         self.events
             .iter()
@@ -284,6 +316,20 @@ pub fn session_answer(
         .with_header("Date", &http_date(server_ms))
         .with_header("Content-Type", "application/json")
         .with_body(body.to_string())
+}
+
+/// The edge of region yto-01, where the scripted discoveries send calls.
+pub const YTO_01: &str = "https://api.yto-01.edge.polargrid.ai";
+
+/// A client of `config` (a session-mode one: it exchanges its key) whose first call got a
+/// JWT of `ttl_ms` with refresh token `rt_1`, a route to yto-01 for an hour and its `200`:
+/// the steady state most session scenarios start from.
+pub fn warmed_up(config: Config, ttl_ms: u64) -> Harness {
+    let mut h = Harness::new(config);
+    let call = h.get_models();
+    h.exchanged(ttl_ms, "rt_1");
+    assert_eq!(h.route_and_finish_call(3600), call);
+    h
 }
 
 pub fn route_answer(region: &str, endpoint: &str, ttl_s: u64) -> HttpResponse {

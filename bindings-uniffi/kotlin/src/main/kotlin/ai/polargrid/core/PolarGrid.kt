@@ -1,6 +1,7 @@
 package ai.polargrid.core
 
 import ai.polargrid.core.ffi.CallRequest
+import ai.polargrid.core.ffi.CallResponse
 import ai.polargrid.core.ffi.Driver
 import ai.polargrid.core.ffi.DriverEvent
 import ai.polargrid.core.ffi.Header
@@ -8,6 +9,7 @@ import ai.polargrid.core.ffi.Listener
 import ai.polargrid.core.ffi.Options
 import ai.polargrid.core.ffi.SessionState
 import java.io.InputStream
+import kotlin.coroutines.cancellation.CancellationException
 import ai.polargrid.core.ffi.PolarGridException as FfiError
 
 /** How the client authenticates. */
@@ -149,13 +151,41 @@ class PolarGrid(
         val sent = ArrayList<Header>(headers.size + 1)
         for ((k, v) in headers) sent.add(Header(k, v))
         if (body != null && headers.keys.none { it.equals("content-type", true) }) sent.add(Header("Content-Type", "application/json"))
-        val call = ffi {
-            driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
-                idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs?.toULong()))
+        val (call, handoff) = transport.starting(driver) {
+            ffi {
+                driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
+                    idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs?.toULong()))
+            }
         }
-        val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
+        // Usually the worker that answered the call's request hands the ending over (Handoff.kt);
+        // else (a retry, an exchange first, a deadline) the driver's own wait.
+        val done = when (val r = if (handoff == null) collectNow(call) else awaitHandoff(handoff)) {
+            is CallResponse -> r
+            is FfiError -> throw PolarGridException.from(r)
+            else -> try {
+                driver.wait(call)
+            } catch (e: FfiError) {
+                throw PolarGridException.from(e)
+            } catch (e: IllegalStateException) {
+                throw PolarGridException.closed() // closed while this call waited
+            }
+        }
         val kept = transport.claim(done.requestId) ?: throw PolarGridException.closed()
         return Response(kept.status, kept.headers, done.region, kept.stream)
+    }
+
+    /** The ending if the call already has one (its request was answered before `start` returned). */
+    private fun collectNow(call: ULong): Any = try {
+        driver.waitBlocking(call, 0u) ?: Handoff.NOT_YET
+    } catch (e: FfiError) {
+        e
+    }
+
+    private suspend fun awaitHandoff(handoff: Handoff): Any = try {
+        handoff.result.await()
+    } catch (e: CancellationException) {
+        handoff.abandon()
+        throw e
     }
 
     /** `GET path`. */

@@ -14,6 +14,7 @@ import java.net.UnknownHostException
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.atomic.AtomicInteger
 import javax.net.ssl.SSLException
 import ai.polargrid.core.ffi.HttpRequest as CoreRequest
 
@@ -57,14 +58,46 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     private val inFlight = ConcurrentHashMap<ULong, Flight>()
     private val kept = ConcurrentHashMap<ULong, Kept>()
 
+    /** The call requests sent on this thread while it is inside `Driver.start` ([starting]). */
+    private val sentByStart = ThreadLocal<ArrayList<Flight>?>()
+
     override fun send(request: CoreRequest, reply: Reply) {
-        val flight = Flight()
+        val flight = Flight(if (request.purpose == Purpose.CALL) request.call else null)
         inFlight[request.id] = flight
+        if (flight.call != null) sentByStart.get()?.add(flight)
         workers.execute { run(request, reply, flight) }
+    }
+
+    /**
+     * Runs [start] (a `Driver.start`) and arms a [Handoff] for the call it returns: the first of
+     * the call's requests that `start` sent on this thread hands the call's ending to the caller
+     * when it is answered. Null when there is none (an exchange or discovery goes first) or it was
+     * already answered: then the caller asks the driver itself.
+     */
+    fun starting(driver: ai.polargrid.core.ffi.Driver, start: () -> ULong): Pair<ULong, Handoff?> {
+        val sent = ArrayList<Flight>(1)
+        sentByStart.set(sent)
+        val call = try { start() } finally { sentByStart.set(null) }
+        val flight = sent.firstOrNull { it.call == call } ?: return call to null
+        val handoff = Handoff(driver, this, call)
+        flight.handoff = handoff
+        return call to if (flight.arm.compareAndSet(UNARMED, ARMED)) handoff else null
     }
 
     /** One request, start to answer, on a worker thread. */
     private fun run(request: CoreRequest, reply: Reply, flight: Flight) {
+        try {
+            exchange(request, reply, flight)
+        } finally {
+            // The Rust side of the reply now, not at the next GC (it was answered above, or its
+            // request released).
+            reply.destroy()
+            // An armed call learns its ending here, on this thread (after the answer went in).
+            if (!flight.arm.compareAndSet(UNARMED, ANSWERED)) flight.handoff?.collect()
+        }
+    }
+
+    private fun exchange(request: CoreRequest, reply: Reply, flight: Flight) {
         val id = request.id
         val req = HttpStack.Request(
             request.method, request.url, headerLines(request.headers), request.body,
@@ -83,13 +116,13 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
                 kept[id] = Kept(status, grouped, resp.body)
                 if (flight.aborted || flight.released) { kept.remove(id)?.stream?.let { close(it) }; return }
                 inFlight.remove(id)
-                reply.responseHead(status.toUShort(), head, ByteArray(0))
+                reply.answer(status.toUShort(), head.size.toUInt(), head)
             } else {
                 // Everything else the core reads itself, up to body_limit, under its deadline.
                 val bytes = try { readUpTo(resp.body, request.bodyLimit.toInt()) } finally { close(resp.body) }
                 if (flight.aborted || flight.released) throw IOException("aborted before the answer was handed over")
                 inFlight.remove(id)
-                reply.responseHead(status.toUShort(), head, bytes)
+                reply.answer(status.toUShort(), head.size.toUInt(), head + bytes)
             }
         } catch (e: Throwable) {
             flight.abort()
@@ -108,6 +141,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
         val body = kept.remove(requestId)
         if (flight == null && body == null) return
         flight?.released = true
+        if (flight?.arm?.get() == ARMED) flight.handoff?.release()
         workers.execute {
             flight?.abort()
             body?.let { close(it.stream) }
@@ -118,7 +152,13 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     fun claim(requestId: ULong): Kept? = kept.remove(requestId)
 
     /** The client's side of one request: whether it is connected, and how to abort it. */
-    private class Flight : HttpStack.Exchange {
+    private class Flight(
+        /** The app call this request is an attempt of (null: the core's own request). */
+        val call: ULong?,
+    ) : HttpStack.Exchange {
+        /** [UNARMED], [ARMED] (a caller waits on [handoff]) or [ANSWERED] before it was armed. */
+        val arm = AtomicInteger(UNARMED)
+        @Volatile var handoff: Handoff? = null
         @Volatile var isConnected = false
         @Volatile var aborted = false
         @Volatile var released = false
@@ -145,6 +185,10 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
     }
 
     companion object {
+        private const val UNARMED = 0
+        private const val ARMED = 1
+        private const val ANSWERED = 2
+
         /** The core's header block (`Name: value` lines joined by CRLF) as pairs. */
         private fun headerLines(block: String): List<Pair<String, String>> {
             val out = ArrayList<Pair<String, String>>(8)
@@ -159,7 +203,7 @@ internal class StackTransport(private val stack: HttpStack) : Transport {
             return out
         }
 
-        /** An answer's headers as one block for `Reply.responseHead` (one argument, no records). */
+        /** An answer's headers as one block for `Reply.answer` (the head, then the body: one argument). */
         private fun headBlock(headers: List<Pair<String, String>>): ByteArray {
             val sb = StringBuilder(headers.size * 32)
             for ((k, v) in headers) sb.append(k).append(": ").append(v).append("\r\n")
