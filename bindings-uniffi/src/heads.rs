@@ -265,6 +265,13 @@ impl Driver {
         }
     }
 
+    /// Takes request `request_id`'s way back (`None`: unknown, answered or released, or a
+    /// driver made by `new`).
+    fn pending(&self, request_id: u64) -> Option<(&Blocks, Pending)> {
+        let blocks = self.blocks()?;
+        Some((blocks, blocks.take(request_id)?))
+    }
+
     /// The ending code for the caller that waits for `call`, after an answer to
     /// `request_id` (module docs).
     fn settle(
@@ -342,10 +349,7 @@ impl Driver {
         mut message: Vec<u8>,
         collect: bool,
     ) -> Result<u64, PolarGridError> {
-        let Some(blocks) = self.blocks() else {
-            return Ok(0);
-        };
-        let Some(p) = blocks.take(request_id) else {
+        let Some((blocks, p)) = self.pending(request_id) else {
             return Ok(0);
         };
         let body = message.split_off((head_len as usize).min(message.len()));
@@ -361,10 +365,7 @@ impl Driver {
         error: TransportErrorKind,
         collect: bool,
     ) -> Result<u64, PolarGridError> {
-        let Some(blocks) = self.blocks() else {
-            return Ok(0);
-        };
-        let Some(p) = blocks.take(request_id) else {
+        let Some((blocks, p)) = self.pending(request_id) else {
             return Ok(0);
         };
         p.reply.failed(convert::transport_error(error));

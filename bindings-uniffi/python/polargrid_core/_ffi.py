@@ -51,7 +51,11 @@ def install(g: Any) -> bool:
             same = string_at(ours.data, ours.len) == string_at(theirs.data, theirs.len)
         finally:
             ours.free()
-        if not same or lift(theirs) != sample:
+        try:
+            same = lift(theirs) == sample and same  # frees theirs
+        except error:
+            return False
+        if not same:
             return False
     conv.lower, conv.lift = staticmethod(lower), staticmethod(lift)
     return True
