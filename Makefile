@@ -27,11 +27,13 @@ bench-tabs:
 	scripts/bench-tabs.sh
 
 # Per-call overhead of the Kotlin and Swift packages vs their bare HTTP clients (java.net.http,
-# URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls.
+# URLSession) against the emulator's edge; medians of BENCH_CALLS (default 400) sequential calls,
+# on the release library (as apps ship it) after the bench's own JIT warm-up.
 bench-mobile:
 	scripts/build-mobile.sh all
-	POLARGRID_JVM_OPTS= scripts/bench-record.sh --run scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
-	scripts/bench-record.sh --run scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
+	cargo build --quiet --release -p polargrid-uniffi --lib
+	POLARGRID_MOBILE_LIB=$(CURDIR)/$(or $(CARGO_TARGET_DIR),target)/release POLARGRID_JVM_OPTS= scripts/bench-record.sh --run scripts/mobile-run.sh kotlin ai.polargrid.core.bench.BenchKt $(or $(BENCH_CALLS),400)
+	POLARGRID_MOBILE_LIB=$(CURDIR)/$(or $(CARGO_TARGET_DIR),target)/release scripts/bench-record.sh --run scripts/mobile-run.sh swift Bench $(or $(BENCH_CALLS),400)
 
 # The npm package as a frontend ships it: Vite production build minus an empty app (gzip -9)
 # beside auth-js/firebase-auth/openai, and navigation -> first call in Chromium (median of 5).

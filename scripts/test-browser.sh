@@ -15,21 +15,14 @@ echo "--- types of the browser entry (tsc --noEmit tests/browser/typecheck.ts)"
 node --test --test-concurrency=1 --test-reporter=spec \
   tests/browser/coordination.test.mjs tests/browser/sdk.test.mjs tests/browser/redirect.test.mjs tests/browser/status.test.mjs
 
-# Every conformance scenario through a page (tests/conformance/adapters/browser). A page's
-# fetch says nothing about why it failed, so the driver reports "opaque" and the core decides
-# (certain for a call that is safe to repeat: broad_outage_walks_every_region passes). What a
-# page cannot observe (the connect phase, the raw head) its adapter declares in its configure
-# answer, and a scenario may declare, with its reason, what a page does instead (its call's
-# "unobserved" field: the pinned blackhole, the bare CR, the 80 KiB head). Two scenarios
-# stay skipped: a blackholed region in a page shows as the core's own attempt deadline
-# (timeout, ambiguous: a page's fetch has no connect timeout and cannot tell "not connected"
-# from "answer slow"), so the core retries a GET in place and the call ends at its deadline
-# (twice the attempt timeout) before it ever tries another region. See
-# /work/plan/requests/pagefaults.md for the core rule that would let a page fail over.
-page_cannot_observe=" blackholed_region_connect_timeout_fails_over two_blackholed_regions_get_reaches_the_third "
-only=()
-for f in tests/conformance/scenarios/*.json; do
-  n=$(basename "$f" .json)
-  case "$page_cannot_observe" in *" $n "*) echo "browser: skipped $n (a page cannot observe it)" ;; *) only+=(--only "$n") ;; esac
-done
-make --no-print-directory conformance ADAPTER=browser JOBS=4 CONFORMANCE_ARGS="${only[*]}"
+# Every conformance scenario through a page (tests/conformance/adapters/browser), none
+# skipped. A page's fetch says nothing about why it failed, so the driver reports "opaque" and
+# the core decides (certain for a call that is safe to repeat: broad_outage_walks_every_region
+# passes). Nor can it see the connect phase: the browser entry tells the core so
+# (transportObservesConnect = 0), and the core watches the connect timeout itself (route.rs,
+# "Unobserved connects": a GET silent past it moves to another region, so the blackholed
+# regions are survived). What a page does differently from other platforms (the pinned
+# blackhole, the bare CR, the 80 KiB head, a slow GET moving on) a scenario declares, with its
+# reason, in a call's or log count's "unobserved" field; the adapter's configure answer says
+# which limits apply.
+make --no-print-directory conformance ADAPTER=browser JOBS=4

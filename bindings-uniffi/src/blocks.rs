@@ -83,12 +83,17 @@ impl Reply {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::tests::{driver, next};
     use crate::{ErrorKind, Purpose};
 
     /// A call block as the Python skin writes it.
-    fn block(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    pub(crate) fn block(
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut b = u16::try_from(headers.len()).unwrap().to_be_bytes().to_vec();
         let fields = [method, path]
             .into_iter()

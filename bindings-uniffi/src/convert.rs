@@ -32,10 +32,12 @@ pub(crate) fn options(o: &Options) -> pc::Options {
         user_agent: o.user_agent.clone(),
         key_visible_to_users: o.key_visible_to_users,
         allow_key_in_browser: o.allow_key_in_browser,
+        // Every uniffi driver's transport reports its own connect timeouts.
+        transport_observes_connect: None,
     }
 }
 
-fn ms(d: Duration) -> u64 {
+pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -110,17 +112,8 @@ pub(crate) fn request(r: pc::HttpRequest) -> HttpRequest {
         pc::Purpose::Discover => (Purpose::Discover, None),
         pc::Purpose::Call(c) => (Purpose::Call, Some(c.0)),
     };
-    let mut headers = String::with_capacity(256);
-    for (name, value) in &r.headers {
-        if !headers.is_empty() {
-            headers.push_str("\r\n");
-        }
-        headers.push_str(name);
-        headers.push_str(": ");
-        headers.push_str(value);
-    }
-    // The limit for a non-2xx answer: what the core reads of any answer it reads.
-    let body_limit = r.body_limit(500).unwrap_or(pc::MAX_ERROR_BODY);
+    let headers = header_block(&r.headers);
+    let body_limit = error_body_limit(&r);
     HttpRequest {
         id: r.id.0,
         purpose,
@@ -131,8 +124,29 @@ pub(crate) fn request(r: pc::HttpRequest) -> HttpRequest {
         body: r.body,
         timeout_ms: ms(r.timeout),
         connect_timeout_ms: ms(r.connect_timeout),
-        body_limit: u32::try_from(body_limit).unwrap_or(u32::MAX),
+        body_limit,
     }
+}
+
+/// The headers as one block: `Name: value` lines joined by `\r\n` (no trailing one).
+pub(crate) fn header_block(headers: &[(String, String)]) -> String {
+    let mut block = String::with_capacity(256);
+    for (name, value) in headers {
+        if !block.is_empty() {
+            block.push_str("\r\n");
+        }
+        block.push_str(name);
+        block.push_str(": ");
+        block.push_str(value);
+    }
+    block
+}
+
+/// How much of a non-2xx answer's body to read: what the core reads of any answer it
+/// reads (`HttpRequest::body_limit`; a 2xx answer to a call is kept unread instead).
+pub(crate) fn error_body_limit(r: &pc::HttpRequest) -> u32 {
+    let limit = r.body_limit(500).unwrap_or(pc::MAX_ERROR_BODY);
+    u32::try_from(limit).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn transport_error(e: TransportErrorKind) -> pc::TransportErrorKind {

@@ -4,13 +4,14 @@
 //! the timer thread, sends, answers, call endings) is `polargrid-driver`, the same one the
 //! blocking Rust client runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polargrid_core as pc;
 use polargrid_driver as pd;
 
 use crate::convert;
+use crate::heads::Blocks;
 use crate::{
     CallRequest, CallResponse, Header, Listener, Options, PolarGridError, SessionState, Transport,
     TransportErrorKind,
@@ -20,7 +21,10 @@ use crate::{
 /// account). Create it with [`Driver::new`]; see the crate docs for the foreign side.
 #[derive(uniffi::Object)]
 pub struct Driver {
-    inner: pd::Driver<Foreign>,
+    pub(crate) inner: pd::Driver<Foreign>,
+    /// Endings `Driver::answer` collected that it could not hand back (see `heads`),
+    /// until `wait`, `wait_blocking`, `cancel` or `close` takes them.
+    pub(crate) early: Mutex<pd::Ids<u64, CallResponse>>,
 }
 
 /// The way back for one sent request. Call exactly one of its methods, once, from any
@@ -31,17 +35,28 @@ pub struct Reply {
 }
 
 /// The foreign transport behind the driver's Rust one: each request crosses as one
-/// [`crate::HttpRequest`] record with its [`Reply`].
-struct Foreign(Arc<dyn Transport>);
+/// [`crate::HttpRequest`] record with its [`Reply`] (`Driver::new`), or as one block
+/// answered by request id (`Driver::with_blocks`, in `heads`).
+pub(crate) enum Foreign {
+    Records(Arc<dyn Transport>),
+    Blocks(Blocks),
+}
 
 impl pd::Transport for Foreign {
     fn send(&self, request: pc::HttpRequest, reply: pd::Reply) {
-        self.0
-            .send(convert::request(request), Arc::new(Reply { inner: reply }));
+        match self {
+            Foreign::Records(t) => {
+                t.send(convert::request(request), Arc::new(Reply { inner: reply }));
+            }
+            Foreign::Blocks(b) => b.send(request, reply),
+        }
     }
 
     fn release(&self, request: pc::RequestId) {
-        self.0.release(request.0);
+        match self {
+            Foreign::Records(t) => t.release(request.0),
+            Foreign::Blocks(b) => b.release(request.0),
+        }
     }
 }
 
@@ -70,18 +85,12 @@ fn ending(e: pd::Ending) -> Result<CallResponse, PolarGridError> {
     }
 }
 
-#[uniffi::export]
 impl Driver {
-    /// Checks the options with the core's rules (`polargrid_core::Options::build`) and
-    /// builds the client, restoring `options.session_json` if given; a refused
-    /// configuration is an `invalid_config` (or `key_in_browser`) error with the core's
-    /// cause and fix. The key is never returned, printed or sent anywhere but the auth
-    /// service (session mode) or the edges (direct mode). Starts one timer thread that
-    /// lives until [`Driver::close`] (or the driver is dropped).
-    #[uniffi::constructor]
-    pub fn new(
+    /// `new` and `with_blocks`: the options checked by the core's rules, the session
+    /// restored, the run loop started over `transport`.
+    pub(crate) fn build(
         options: Options,
-        transport: Arc<dyn Transport>,
+        transport: Foreign,
         listener: Option<Arc<dyn Listener>>,
     ) -> Result<Arc<Driver>, PolarGridError> {
         let built = convert::options(&options)
@@ -104,9 +113,42 @@ impl Driver {
                 }
             })
         });
-        let inner = pd::Driver::new(core, Foreign(transport), listener, offset)
+        let inner = pd::Driver::new(core, transport, listener, offset)
             .map_err(|_| convert::ended(pc::ErrorKind::Closed))?;
-        Ok(Arc::new(Driver { inner }))
+        Ok(Arc::new(Driver {
+            inner,
+            early: Mutex::default(),
+        }))
+    }
+
+    pub(crate) fn lock_early(&self) -> std::sync::MutexGuard<'_, pd::Ids<u64, CallResponse>> {
+        self.early.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_early(&self, call: u64) -> Option<CallResponse> {
+        let mut early = self.lock_early();
+        if early.is_empty() {
+            return None;
+        }
+        early.remove(&call)
+    }
+}
+
+#[uniffi::export]
+impl Driver {
+    /// Checks the options with the core's rules (`polargrid_core::Options::build`) and
+    /// builds the client, restoring `options.session_json` if given; a refused
+    /// configuration is an `invalid_config` (or `key_in_browser`) error with the core's
+    /// cause and fix. The key is never returned, printed or sent anywhere but the auth
+    /// service (session mode) or the edges (direct mode). Starts one timer thread that
+    /// lives until [`Driver::close`] (or the driver is dropped).
+    #[uniffi::constructor]
+    pub fn new(
+        options: Options,
+        transport: Arc<dyn Transport>,
+        listener: Option<Arc<dyn Listener>>,
+    ) -> Result<Arc<Driver>, PolarGridError> {
+        Driver::build(options, Foreign::Records(transport), listener)
     }
 
     /// Starts an app call and returns its id at once. The call's body and headers travel
@@ -125,6 +167,9 @@ impl Driver {
     /// concurrency). `Ok` names the request whose kept body is the answer. Dropping the
     /// future before it ends (task cancelled) cancels the call.
     pub async fn wait(&self, call: u64) -> Result<CallResponse, PolarGridError> {
+        if let Some(r) = self.take_early(call) {
+            return Ok(r);
+        }
         ending(self.inner.wait(pc::CallId(call)).await)
     }
 
@@ -136,6 +181,9 @@ impl Driver {
         call: u64,
         timeout_ms: u32,
     ) -> Result<Option<CallResponse>, PolarGridError> {
+        if let Some(r) = self.take_early(call) {
+            return Ok(Some(r));
+        }
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         self.inner
             .wait_blocking(pc::CallId(call), timeout)
@@ -147,6 +195,10 @@ impl Driver {
     /// already kept is released; a later `wait_blocking` finds nothing).
     /// Returns `false` if it had already ended and been collected.
     pub fn cancel(&self, call: u64) -> bool {
+        if let Some(r) = self.take_early(call) {
+            pd::Transport::release(self.inner.transport(), pc::RequestId(r.request_id));
+            return true;
+        }
         self.inner.cancel(pc::CallId(call))
     }
 
@@ -206,6 +258,14 @@ impl Driver {
     /// Idempotent; the driver refuses new calls afterwards.
     pub fn close(&self) {
         self.inner.close();
+        let early: Vec<u64> = self
+            .lock_early()
+            .drain()
+            .map(|(_, r)| r.request_id)
+            .collect();
+        for id in early {
+            pd::Transport::release(self.inner.transport(), pc::RequestId(id));
+        }
     }
 }
 

@@ -26,11 +26,20 @@
 //!    `wait_blocking` (threads; in bounded slices so the caller stays interruptible).
 //! 4. `close()` when done.
 //!
+//! Or, where each record field and object costs a crossing (Python), the block spelling
+//! of the same contract: a [`BlockTransport`] gets each request as one byte block with
+//! its id and answers by id ([`Driver::answer`], [`Driver::fail`]);
+//! `Driver::with_blocks(options, transport, listener)`, then `start_inline` hands the
+//! call's first attempt back in its answer and `answer(.., collect)` returns the call's
+//! ending: a plain call is two method calls, `start_inline` and `answer` (the layouts
+//! are in `heads`).
+//!
 //! ## The contract, record by record
 //! | exported | `polargrid-core` |
 //! |---|---|
 //! | [`Options`] → `Driver::new` | `Options` → `Options::build` (the one options path and its rules) |
 //! | [`HttpRequest`] | `HttpRequest`: `purpose` = `Purpose`, `timeout_ms`/`connect_timeout_ms`, `body_limit` = `HttpRequest::body_limit`, `headers` one block |
+//! | [`BlockTransport`] request block | the same `HttpRequest` facts as one byte block (`heads`) |
 //! | [`TransportErrorKind`] | `TransportErrorKind` (the failure table) |
 //! | [`CallRequest`] | `CallSpec` (with `deadline_ms`, app headers checked by `check_header`) plus the body; `model` defaults to `model_hint(body)` |
 //! | [`PolarGridError`] / [`Failure`] | `CallError`, `ConfigError`, `MisuseError`: `kind` = `ErrorKind` (`NAMES`), `cause`, `fix` |
@@ -51,6 +60,7 @@
 mod blocks;
 mod convert;
 mod driver;
+mod heads;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -58,6 +68,7 @@ mod tests;
 use std::sync::Arc;
 
 pub use driver::{Driver, Reply};
+pub use heads::BlockTransport;
 pub use records::{
     CallRequest, CallResponse, DriverEvent, ErrorKind, Failure, Header, HttpRequest, Options,
     PolarGridError, Purpose, RegionReason, SessionChange, SessionState, TransportErrorKind,

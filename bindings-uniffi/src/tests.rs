@@ -23,17 +23,21 @@ impl Transport for Scripted {
     }
 }
 
-pub(crate) fn driver(max_attempts: u32) -> (Arc<Driver>, Arc<Scripted>) {
-    let t = Arc::new(Scripted::default());
-    let options = Options {
+/// Direct mode to an edge nobody answers, a fixed seed (the same request ids every run).
+pub(crate) fn options(max_attempts: u32) -> Options {
+    Options {
         api_key: Some("pg_test_key_123".into()),
         mode: Some("direct".into()),
         base_url: Some("http://127.0.0.1:9".into()),
         max_attempts: Some(max_attempts),
         seed: Some(7),
         ..Options::default()
-    };
-    let d = Driver::new(options, t.clone(), None).unwrap();
+    }
+}
+
+pub(crate) fn driver(max_attempts: u32) -> (Arc<Driver>, Arc<Scripted>) {
+    let t = Arc::new(Scripted::default());
+    let d = Driver::new(options(max_attempts), t.clone(), None).unwrap();
     (d, t)
 }
 

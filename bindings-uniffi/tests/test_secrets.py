@@ -13,14 +13,35 @@ from polargrid_core import _http
 from polargrid_core import _native as n
 
 
-class Recording(_http.SyncTransport):
+PURPOSE = {n.Purpose.EXCHANGE: 0, n.Purpose.REFRESH: 1, n.Purpose.DISCOVER: 2, n.Purpose.CALL: 3}
+
+
+class Recording(n.Transport):
+    """The record transport (as Kotlin's and Swift's), sending with the package's httpx exchange
+    (which answers by request id: this stands for the driver and answers each Reply)."""
+
     def __init__(self):
-        super().__init__(httpx.HTTPTransport())
-        self.seen = []
+        self.http, self.seen, self.replies = _http.SyncTransport(httpx.HTTPTransport()), [], {}
+        self.http.driver = lambda: self
 
     def send(self, request, reply):
         self.seen.append(request)
-        super().send(request, reply)
+        self.replies[request.id] = reply
+        req = _http.Request(request.id, PURPOSE[request.purpose], request.call or 0, request.timeout_ms,
+                            request.connect_timeout_ms, request.body_limit, request.method, request.url,
+                            request.headers.encode(), request.body)
+        threading.Thread(target=self.http.exchange, args=(req,)).start()
+
+    def release(self, request_id):
+        self.http.release(request_id)
+
+    def answer(self, request_id, status, head_len, message, collect):
+        self.replies.pop(request_id).answer(status, head_len, message)
+        return 0
+
+    def fail(self, request_id, kind, collect):
+        self.replies.pop(request_id).failed(kind)
+        return 0
 
 
 class Events(n.Listener):

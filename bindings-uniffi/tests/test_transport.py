@@ -91,22 +91,26 @@ def trickle_500(conn, server):
 
 
 def request(url, timeout_ms=2000, connect_timeout_ms=2000, limit=65536):
-    return n.HttpRequest(id=1, purpose=n.Purpose.DISCOVER, call=None, method="GET", url=url,
-                         headers="accept: application/json", body=None, timeout_ms=timeout_ms,
-                         connect_timeout_ms=connect_timeout_ms, body_limit=limit)
+    """A discovery request (purpose 2) as the driver's request block would describe it."""
+    return _http.Request(1, 2, 0, timeout_ms, connect_timeout_ms, limit, "GET", url,
+                         b"accept: application/json", None)
 
 
 class Reply:
+    """Stands for the driver: the answer (by request id) the transport gave."""
+
     def __init__(self):
         self.kind, self.status, self.done = None, None, threading.Event()
 
-    def failed(self, kind):
+    def fail(self, request_id, kind, collect):
         self.kind = kind
         self.done.set()
+        return 0
 
-    def answer(self, status, head_len, message):
+    def answer(self, request_id, status, head_len, message, collect):
         self.status = status
         self.done.set()
+        return 0
 
 
 def exchange(mode, req):
@@ -114,12 +118,14 @@ def exchange(mode, req):
     reply = Reply()
     if mode == "sync":
         t = _http.SyncTransport(httpx.HTTPTransport())
-        t.exchange(req, reply)
+        t.driver = lambda: reply
+        t.exchange(req)
         t.close()
     else:
         async def run():
             t = _http.AsyncTransport(httpx.AsyncHTTPTransport())
-            await t.exchange(req, reply)
+            t.driver = lambda: reply
+            await t.exchange(req)
             await t.http.aclose()
         asyncio.run(run())
     return reply
@@ -188,7 +194,8 @@ def test_a_released_request_closes_its_connection_at_once():
     server = Server(trickle_500)
     t = _http.SyncTransport(httpx.HTTPTransport())
     reply = Reply()
-    worker = threading.Thread(target=t.exchange, args=(request(server.url(), timeout_ms=60_000), reply))
+    t.driver = lambda: reply
+    worker = threading.Thread(target=t.exchange, args=(request(server.url(), timeout_ms=60_000),))
     worker.start()
     while 1 not in t.reading:  # the error body is being read
         time.sleep(0.001)
@@ -206,7 +213,8 @@ def test_a_cancelled_async_request_closes_its_connection_at_once():
         t = _http.AsyncTransport(httpx.AsyncHTTPTransport())
         t.bind()
         reply = Reply()
-        t.spawn((request(server.url(), timeout_ms=60_000), reply))
+        t.driver = lambda: reply
+        t.spawn(request(server.url(), timeout_ms=60_000))
         while not server.got.is_set():  # the request is out, waiting for its head
             await asyncio.sleep(0.001)
         t.release(1)

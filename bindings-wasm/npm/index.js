@@ -18,6 +18,9 @@ const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'see
 export const PURPOSE_FETCH = Symbol.for('polargrid-core.purposeFetch');
 // `pg[TAB_LINK]()`: the core's inputs and outputs for tabs sharing a session (browser/tabs.js).
 export const TAB_LINK = Symbol.for('polargrid-core.tabLink');
+// Set by the browser entry: a page's fetch cannot see connects (no connect timeout, no "not
+// connected yet"), so the core watches the connect timeout itself (route.rs, "Unobserved connects").
+export const CONNECT_UNOBSERVED = Symbol.for('polargrid-core.connectUnobserved');
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
 const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
@@ -408,6 +411,7 @@ export class PolarGrid {
         o.set_number(k, v); // the core's range rules
       }
       if (opts.failoverPinned) o.set_number('failoverPinned', 1);
+      if (opts[CONNECT_UNOBSERVED]) o.set_number('transportObservesConnect', 0);
       if (opts[PURPOSE_FETCH]) this.#purposeFetch = opts[PURPOSE_FETCH];
       this.#core = new Core(o, opts.seed ?? randomSeed(), now());
     } catch (e) {

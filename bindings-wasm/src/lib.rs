@@ -92,7 +92,8 @@ impl Options {
     }
     /// Sets a number option by name: `maxAttempts`, `backoffBaseMs`, `backoffMaxMs`,
     /// `requestTimeoutMs`, `callDeadlineMs`, `connectTimeoutMs`, `authTimeoutMs`, and the flags
-    /// `failoverPinned`, `keyVisibleToUsers`, `allowKeyInBrowser` as 0/1. A value that is
+    /// `failoverPinned`, `keyVisibleToUsers`, `allowKeyInBrowser`, `transportObservesConnect`
+    /// (0 only from the browser entry: a page's `fetch` cannot see connects) as 0/1. A value that is
     /// not a whole number from 0 to 2^53 is an error naming the option.
     pub fn set_number(&mut self, name: &str, value: f64) -> Result<(), JsValue> {
         if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9.0e15) {
@@ -114,6 +115,7 @@ impl Options {
             "failoverPinned" => o.failover_pinned = v != 0,
             "keyVisibleToUsers" => o.key_visible_to_users = v != 0,
             "allowKeyInBrowser" => o.allow_key_in_browser = v != 0,
+            "transportObservesConnect" => o.transport_observes_connect = Some(v != 0),
             _ => return Err(config_error(&format!("unknown option {name}"), "")),
         }
         Ok(())

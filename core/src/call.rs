@@ -21,7 +21,7 @@ use core::time::Duration;
 
 use crate::classify::capped;
 use crate::config::RetryPolicy;
-use crate::ctx::{backoff, Ctx};
+use crate::ctx::{backoff, Ctx, TraceId};
 use crate::error::{CallError, MisuseError};
 use crate::http::{CallId, Method, RequestId};
 use crate::time::Timestamp;
@@ -119,8 +119,14 @@ impl CallSpec {
         if p.len() > 4096 {
             return Err(MisuseError::BadCall("path is longer than 4096 characters"));
         }
-        if p.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\')
+        // The usual path is printable ASCII: checked byte by byte, the same rule as below
+        // for those (ASCII whitespace and controls are the bytes up to space, and DEL).
+        let plain = p
+            .bytes()
+            .all(|b| b > b' ' && b < 0x7f && b != b'#' && b != b'\\');
+        if !plain
+            && p.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '#' || c == '\\')
         {
             return Err(MisuseError::BadCall(
                 "path has whitespace, control characters, `#` or `\\`; percent-encode them",
@@ -224,7 +230,7 @@ pub(crate) struct Call {
     pub(crate) id: CallId,
     pub(crate) spec: CallSpec,
     /// `X-Request-ID`, the same for every attempt.
-    pub(crate) trace_id: String,
+    pub(crate) trace_id: TraceId,
     pub(crate) phase: Phase,
     pub(crate) idempotent: bool,
     /// Attempts that count toward the limit (sends, and session attempts waited on).
@@ -246,7 +252,7 @@ impl Call {
     pub(crate) fn new(
         id: CallId,
         spec: CallSpec,
-        trace_id: String,
+        trace_id: TraceId,
         deadline: Option<Timestamp>,
     ) -> Self {
         let idempotent = spec.idempotent.unwrap_or_else(|| spec.default_idempotent());
@@ -266,9 +272,17 @@ impl Call {
         }
     }
 
+    /// Whether, on a transport that cannot observe connects, no answer head by the connect
+    /// timeout may move this call on (`route` module docs, "Unobserved connects"): a method
+    /// idempotent by HTTP, whose head is expected fast, on a call safe to repeat. Not the
+    /// inference POSTs: a non-streaming generation's head comes after the whole generation.
+    pub(crate) fn connect_watched(&self) -> bool {
+        self.idempotent && self.spec.method.is_idempotent()
+    }
+
     /// Stamps an error with this call's request id and attempt count.
     pub(crate) fn stamp(&self, mut e: CallError) -> CallError {
-        e.request_id = Some(self.trace_id.clone());
+        e.request_id = Some(self.trace_id.text());
         e.attempts = self.sends;
         e
     }

@@ -66,6 +66,9 @@ struct Pending {
     purpose: Purpose,
     /// When the core gives up on it (driver clock).
     deadline: Option<Timestamp>,
+    /// When the core judges its connect phase itself, for a transport that cannot observe
+    /// it (`Config::transport_observes_connect`): see [`Client::no_head_by_connect`].
+    connect_deadline: Option<Timestamp>,
     /// When it was handed to the driver (driver clock): its answer's `Date` is later.
     sent: Timestamp,
 }
@@ -90,6 +93,10 @@ pub struct Client {
     timers: Timers,
     /// The credential the parked calls last saw (a new one may change their fate).
     parked_with: Option<UsedCredential>,
+    /// The `Authorization` value (`Bearer …`) of the credential calls use now, built once
+    /// per credential (a JWT generation, or the key) instead of once per request; dropped
+    /// when no credential is usable. A `Secret`: redacted in `Debug`, zeroed on drop.
+    bearer: Option<(UsedCredential, Secret)>,
     pending: IdMap<RequestId, Pending>,
     /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
     abandoned: Vec<RequestId>,
@@ -133,6 +140,7 @@ impl Client {
             calls: Calls::default(),
             timers: Timers::default(),
             parked_with: None,
+            bearer: None,
             pending: IdMap::default(),
             abandoned: Vec::new(),
             budget,
@@ -149,14 +157,16 @@ impl Client {
         if let Some(k) = &self.cfg.api_key {
             // URLs end up in logs, and the model hint goes to the autorouter.
             let k = k.expose();
-            if spec.path.contains(k) || spec.model.as_deref().is_some_and(|m| m.contains(k)) {
+            // (A text shorter than the key cannot hold it: the usual case, and no search.)
+            let holds = |t: &str| t.len() >= k.len() && t.contains(k);
+            if holds(&spec.path) || spec.model.as_deref().is_some_and(holds) {
                 return Err(MisuseError::BadCall("the path or model hint contains the API key: it belongs only in the Authorization header the core adds"));
             }
         }
         self.observe_now(now);
         self.next_call += 1;
         let id = CallId(self.next_call);
-        let trace = ctx!(self).trace_id();
+        let trace = ctx!(self).trace();
         let t = &self.cfg.cfg.timeouts;
         let deadline = spec
             .deadline
@@ -194,6 +204,7 @@ impl Client {
     pub fn logout(&mut self, now: Timestamp) {
         self.observe_now(now);
         self.abandon_session_request();
+        self.bearer = None;
         let notice = self
             .session
             .step(now, SessionInput::Logout, &mut ctx!(self));
@@ -330,19 +341,28 @@ impl Client {
         // (Ids are sorted as plain numbers: one sort in the wasm build, not one per type.)
         let mut due_calls: Vec<u64> = Vec::new();
         let mut expired: Vec<u64> = Vec::new();
+        let mut unconnected: Vec<u64> = Vec::new();
         while let Some((at, t)) = self.timers.pop_due(now) {
             match t {
                 Timer::Request(id) => {
-                    if self
-                        .pending
-                        .get(&id)
-                        .is_some_and(|p| p.deadline == Some(at))
-                    {
-                        expired.push(id.0);
+                    if let Some(p) = self.pending.get(&id) {
+                        if p.connect_deadline == Some(at) {
+                            unconnected.push(id.0);
+                        }
+                        if p.deadline == Some(at) {
+                            expired.push(id.0);
+                        }
                     }
                 }
                 Timer::Call(id) => due_calls.push(id.0),
             }
+        }
+        // A connect phase judged by the core comes first: when it moves the call on, the
+        // same request's attempt deadline (if due too) finds it gone.
+        unconnected.sort_unstable();
+        unconnected.dedup();
+        for id in unconnected {
+            self.no_head_by_connect(now, RequestId(id));
         }
         expired.sort_unstable();
         expired.dedup();
@@ -424,11 +444,17 @@ impl Client {
         let deadline = Some(now.plus(req.timeout));
         self.timers
             .push(now.plus(req.timeout), Timer::Request(req.id));
+        let connect_deadline = if self.cfg.cfg.transport_observes_connect {
+            None
+        } else {
+            self.watch_connect(now, &req)
+        };
         self.pending.insert(
             req.id,
             Pending {
                 purpose: req.purpose,
                 deadline,
+                connect_deadline,
                 sent: now,
             },
         );
@@ -516,6 +542,7 @@ impl Client {
                 self.router.rebase(back);
                 for p in self.pending.values_mut() {
                     p.deadline = p.deadline.map(|d| d.offset(-back));
+                    p.connect_deadline = p.connect_deadline.map(|d| d.offset(-back));
                 }
                 for c in self.calls.values_mut() {
                     if let Phase::Backoff(at) = c.phase {

@@ -349,6 +349,13 @@ pub struct Config {
     pub discovery_retry: Duration,
     /// How long calls wait for a session to be handed over (handoff mode) before failing.
     pub handoff_wait: Duration,
+    /// Whether the transport sees connection establishment and reports a connect timeout
+    /// on its own (`true`, the default: every runtime but a web page). `false` (a page's
+    /// `fetch`, set by the npm browser entry): the core watches the connect timeout itself
+    /// and, for a GET (a method idempotent by HTTP) that could go elsewhere, takes no answer
+    /// head by then as an opaque failure of that attempt (the rule and why: `route` module docs,
+    /// "Unobserved connects").
+    pub transport_observes_connect: bool,
 }
 
 impl Config {
@@ -382,6 +389,7 @@ impl Config {
             region_cooldown: Duration::from_secs(60),
             discovery_retry: Duration::from_secs(30),
             handoff_wait: Duration::from_secs(30),
+            transport_observes_connect: true,
         }
     }
 

@@ -31,13 +31,14 @@ impl Ctx<'_> {
 
     /// A fresh `X-Request-ID` value: `pgc-` and 24 hex digits from the seeded stream.
     pub(crate) fn trace_id(&mut self) -> String {
+        self.trace().text()
+    }
+
+    /// A fresh `X-Request-ID`, as its numbers (see [`TraceId`]).
+    pub(crate) fn trace(&mut self) -> TraceId {
         let a = self.rng.next_u64();
         let b = self.rng.next_u64() & 0xFFFF_FFFF;
-        let mut s = String::with_capacity(28);
-        s.push_str("pgc-");
-        crate::json::push_hex(&mut s, a, 16);
-        crate::json::push_hex(&mut s, b, 8);
-        s
+        TraceId(a, b)
     }
 
     /// Equal jitter: a delay uniformly in `[d/2, d]`.
@@ -71,6 +72,22 @@ impl Ctx<'_> {
         };
         self.outbox.push_back((id, Some(req)));
         id
+    }
+}
+
+/// An `X-Request-ID` kept as its two numbers: a call holds one for all its attempts and
+/// writes it out per request (as text it was an allocation more per call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TraceId(u64, u64);
+
+impl TraceId {
+    /// `pgc-` and 24 hex digits.
+    pub(crate) fn text(self) -> String {
+        let mut s = String::with_capacity(28);
+        s.push_str("pgc-");
+        crate::json::push_hex(&mut s, self.0, 16);
+        crate::json::push_hex(&mut s, self.1, 8);
+        s
     }
 }
 

@@ -73,6 +73,24 @@
 //! (Each binding's mapping function cites this table; its tests produce each row the
 //! emulator can produce.)
 //!
+//! A transport that cannot give up connecting on its own (a page's `fetch`: no connect
+//! timeout, and no way to tell "not connected yet" from "connected, answer slow") says so
+//! with [`Config::transport_observes_connect`] `= false`; the core then watches the
+//! `connect_timeout` of app calls with a method idempotent by HTTP itself (the rule: the `route` module docs, "Unobserved
+//! connects"). Every other transport reports `connect_timeout` and keeps the default.
+//!
+//! An answer's headers: a driver passes those the core reads (`Date`, `Retry-After`) and
+//! may pass all. The core refuses a head with CR, LF or NUL in a value or over 64 KiB as
+//! `protocol`, whichever parser let it through. A driver over the Fetch standard (the npm
+//! driver, in Node and in a page) passes only the two it reads, since the platform already
+//! guarantees the rule: a Fetch header value can hold no CR, LF or NUL (`Headers` throws;
+//! such a head is a network error: undici reports `HPE_*` → `protocol`, a page `opaque`),
+//! and the head size is bounded by the transport (the driver's undici agent at 64 KiB →
+//! `UND_ERR_HEADERS_OVERFLOW` → `protocol`; an app's own dispatcher at undici's 16 KiB;
+//! Chromium at 256 KiB, and a page reads only exposed headers). The conformance scenarios
+//! `edge_header_with_cr…`, `edge_header_with_nul…`, `edge_head_over_64_kib…` and
+//! `edge_head_over_256_kib…` hold Node and Chromium to it.
+//!
 //! ## Contract
 //! - Every state-changing method takes `now` first; the clock may jump (device sleep,
 //!   clock corrections) and the core copes.

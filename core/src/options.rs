@@ -62,6 +62,10 @@ pub struct Options {
     pub key_visible_to_users: bool,
     /// Accept a key even there (local tools only).
     pub allow_key_in_browser: bool,
+    /// Whether the transport sees connection establishment (`None`: yes). Only a driver
+    /// whose platform hides it says `Some(false)` (the npm browser entry: a page's
+    /// `fetch`); see `Config::transport_observes_connect`.
+    pub transport_observes_connect: Option<bool>,
 }
 
 impl core::fmt::Debug for Options {
@@ -163,6 +167,9 @@ impl Options {
         }
         if let Some(ua) = &self.user_agent {
             cfg.user_agent = ua.clone();
+        }
+        if let Some(observes) = self.transport_observes_connect {
+            cfg.transport_observes_connect = observes;
         }
         let session = match &self.session_json {
             None => None,

@@ -46,6 +46,48 @@
 //! restart or a local flap, and the call that saw it already moved on. A fixed base URL
 //! and a pinned region without failover have nowhere else to go: there a call retries
 //! the same place whatever the failure.
+//!
+//! ### Unobserved connects
+//! A page's `fetch` has no connect timeout and cannot tell "not connected yet" from
+//! "connected, the answer is slow": a region whose listener never completes a connection
+//! shows there only as the core's own attempt deadline (`timeout`, ambiguous), so a GET
+//! retried in place until its call deadline and never reached the region that was up. A
+//! driver whose transport cannot observe connects says so
+//! (`Config::transport_observes_connect = false`, set only by the npm browser entry; every
+//! other driver reports connect timeouts itself and keeps the default), and the core
+//! watches the connect timeout in its place:
+//! - **A call with a method idempotent by HTTP (GET, HEAD, PUT, DELETE), safe to repeat,
+//!   with no answer head by the connect timeout** has failed *opaquely* on that attempt
+//!   (it may be unconnected, it may be slow; nobody can say): the core aborts it
+//!   ([`Event::Abort`](crate::Event::Abort)), the call moves to a region it has not
+//!   failed on, as after any opaque failure, and the region counts it toward being marked
+//!   down. Two silent regions then cost a page two connect timeouts, not two attempt
+//!   deadlines (which is all its call deadline has).
+//! - **Its last chance is never cut**: when the call cannot go anywhere else (a pinned
+//!   region, a fixed base URL, every known region already failed for it), has no attempt
+//!   or retry token left, or has no time before its deadline for a backoff and a connect,
+//!   the attempt runs on to its own deadline, so a slow-but-working answer in the only
+//!   place left still arrives.
+//! - **A POST or PATCH** is not watched, even one safe to repeat (the inference
+//!   endpoints, `/v1/tokens`): a non-streaming generation's head comes only after the
+//!   whole generation, often past 10 s, and cutting it would pay for up to one generation
+//!   per attempt and add a connect timeout each time, to move a call that was working. A
+//!   region that refuses or fails to resolve still fails over (a page's `TypeError` is
+//!   opaque, certain for such a call).
+//! - **A call not safe to repeat** is not watched: its attempt deadline is a `timeout`,
+//!   as everywhere. Nor are **the core's own requests**: discovery has its own short
+//!   timeout and a fallback, and an exchange or a refresh goes to the one auth host, so
+//!   there is nowhere else to go; and a refresh rotates its token: cut while the auth
+//!   service may already have rotated it, and sent again, it would be a reuse that ends
+//!   the session.
+//!
+//! The cost, accepted: in a page, a GET whose answer head takes longer than the connect
+//! timeout is moved on while it has somewhere to go, and its region counts it; a POST to
+//! a silent region (one whose listener never completes a connection) waits for its
+//! attempt deadline there, and only the next call avoids it once it is marked down.
+//! Hedging (keeping the first request alive while a second goes to the next region, the
+//! first head winning) would keep a slow answer, at the price of running slow calls
+//! twice and of a call holding several requests at once in every driver; it is not done.
 
 #[allow(unused_imports)]
 use crate::prelude::*;

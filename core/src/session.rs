@@ -106,13 +106,14 @@ pub(crate) enum Notice {
     Ended(CallError),
 }
 
-/// What a call gets when it asks for a credential.
+/// What a call gets when it asks for a credential (borrowed: asked once per drive, and
+/// a copy of a JWT and its scope there was two allocations per call).
 #[derive(Clone, Debug)]
-pub(crate) enum Credentials {
+pub(crate) enum Credentials<'a> {
     /// Use this JWT (generation for matching a later 401).
-    Jwt(Secret, u64, Option<Scope>),
+    Jwt(&'a Secret, u64, Option<&'a Scope>),
     /// Use the API key (direct mode).
-    Key(Secret),
+    Key(&'a Secret),
     /// Wait: an exchange or refresh is under way or backing off.
     Wait,
     /// Fail now with this.
@@ -221,15 +222,19 @@ impl Session {
     }
 
     /// The credential a call should use now.
-    pub(crate) fn credentials(&self, now: Timestamp, key: Option<&Secret>) -> Credentials {
+    pub(crate) fn credentials<'a>(
+        &'a self,
+        now: Timestamp,
+        key: Option<&'a Secret>,
+    ) -> Credentials<'a> {
         if self.mode == Mode::Direct {
             return match key {
-                Some(k) => Credentials::Key(k.clone()),
+                Some(k) => Credentials::Key(k),
                 None => Credentials::Fail(local(ErrorKind::NoSession, Stage::Call)),
             };
         }
         if let Some(t) = self.usable(now) {
-            return Credentials::Jwt(t.jwt.clone(), t.generation, t.scope.clone());
+            return Credentials::Jwt(&t.jwt, t.generation, t.scope.as_ref());
         }
         match (&self.fatal, self.retry_at) {
             (Some(e), Some(at)) if at > now && !self.in_flight() => {

@@ -122,7 +122,19 @@ impl BaseUrl {
             && path
                 .strip_prefix(self.path.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        let mut s = if already { self.origin() } else { self.base() };
+        // One allocation of the exact size (this runs once per request).
+        let scheme = if self.https { "https://" } else { "http://" };
+        let base_path = if already { "" } else { self.path.as_str() };
+        let mut s = String::with_capacity(
+            scheme.len() + self.host.len() + 6 + base_path.len() + path.len(),
+        );
+        s.push_str(scheme);
+        s.push_str(&self.host);
+        if let Some(p) = self.port {
+            s.push(':');
+            crate::json::push_decimal(&mut s, u64::from(p));
+        }
+        s.push_str(base_path);
         s.push_str(path);
         s
     }

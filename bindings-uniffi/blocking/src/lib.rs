@@ -109,13 +109,13 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The region that answered.
     pub region: Option<String>,
-    body: Box<dyn Read + Send>,
+    body: ureq_transport::Returning,
 }
 
 impl Response {
     /// The body as a reader (for streams).
     pub fn reader(&mut self) -> &mut (dyn Read + Send) {
-        &mut *self.body
+        &mut self.body
     }
 
     /// The whole body as text.

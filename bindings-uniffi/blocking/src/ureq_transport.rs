@@ -4,17 +4,30 @@
 //! a server that stalls or trickles a body cannot hold a thread or a socket. An agent whose
 //! request ended normally goes back to a small idle list per origin (after the app has
 //! read or dropped a streamed body), so keep-alive connections are still reused.
+//!
+//! What it costs per request is kept near bare ureq's (the Rust budget of issue 17):
+//! - ureq gets only the connect timeout, in the agent's own configuration (an agent
+//!   made with another connect timeout gets it for that request only). The request's
+//!   `timeout` is the core's to enforce: at it the core aborts the request and the
+//!   driver releases it here, which shuts its agent down (as for a cancel). A read
+//!   timeout given to ureq as well was a `setsockopt` per call (ureq sets the time left)
+//!   and a configuration copied per request.
+//! - The URL and the header values move into the ureq request without a copy.
+//! - The idle agents are found by origin without building a key: each origin's name
+//!   is made once and shared by its requests.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
-use polargrid_core::{CallId, HttpRequest, HttpResponse, Purpose, RequestId, TransportErrorKind};
+use polargrid_core::{
+    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
+};
 use polargrid_driver::{Ids, Reply};
 
 use crate::Response;
@@ -26,9 +39,8 @@ pub(crate) struct Ureq {
 
 struct Inner {
     state: Mutex<State>,
-    /// One agent per request is built from this (see the module docs)...
-    http: ureq::config::Config,
-    /// ...over one connector, so TLS settings (root store) are built once, not per request.
+    /// One connector under every agent, so TLS settings (root store) are built once, not
+    /// per request.
     connector: SharedConnector,
 }
 
@@ -38,7 +50,7 @@ struct State {
     /// The agent (own connection) of each request in flight, to shut it down on release.
     in_flight: Ids<RequestId, (Option<CallId>, ureq::Agent)>,
     /// Agents whose request ended normally, by origin, for the next request there.
-    idle: HashMap<String, Vec<ureq::Agent>>,
+    idle: Vec<Idle>,
     /// Successful app-call answers (body unread) until the app claims or the driver
     /// releases them.
     kept: Ids<RequestId, Response>,
@@ -46,6 +58,13 @@ struct State {
     call_threads: Ids<CallId, Vec<JoinHandle<()>>>,
     /// Threads of core-owned requests (exchange, refresh, discovery), joined on shutdown.
     background: Vec<JoinHandle<()>>,
+}
+
+/// The idle agents of one origin (`scheme://authority`), each with the connect timeout
+/// its configuration holds.
+struct Idle {
+    origin: Arc<str>,
+    agents: Vec<(Duration, ureq::Agent)>,
 }
 
 /// The default connector, shared by the per-request agents (ureq's `unversioned` API,
@@ -69,18 +88,23 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A new agent (own pool) whose configuration holds `connect` as its connect timeout.
+    fn agent(&self, connect: Duration) -> ureq::Agent {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(connect))
+            .build();
+        ureq::Agent::with_parts(config, self.connector.clone(), DefaultResolver::default())
+    }
 }
 
 impl Ureq {
     pub(crate) fn new() -> Ureq {
-        let http = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build();
         Ureq {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
-                http,
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
             }),
         }
@@ -96,17 +120,13 @@ impl Ureq {
     pub(crate) fn finish_call(&self, call: CallId) {
         let threads = {
             let mut st = self.inner.lock();
-            let mine: Vec<RequestId> = st
-                .in_flight
-                .iter()
-                .filter(|(_, (c, _))| *c == Some(call))
-                .map(|(r, _)| *r)
-                .collect();
-            for r in mine {
-                if let Some((_, agent)) = st.in_flight.remove(&r) {
-                    agent.shutdown();
+            st.in_flight.retain(|_, (c, agent)| {
+                let mine = *c == Some(call);
+                if mine {
+                    agent.clone().shutdown(); // (the entry goes: `retain` lends it)
                 }
-            }
+                !mine
+            });
             st.call_threads.remove(&call).unwrap_or_default()
         };
         for t in threads {
@@ -144,6 +164,9 @@ thread_local! {
     /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
     /// start sends are kept here instead of going to a new thread.
     static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+    /// The list `run_here` emptied, kept for this thread's next call (no allocation per
+    /// call).
+    static SPARE: RefCell<Deferred> = const { RefCell::new(Vec::new()) };
 }
 
 impl Ureq {
@@ -152,7 +175,8 @@ impl Ureq {
     /// attempt: running it on its own thread saves a thread and two thread switches per
     /// call. Retries, and the core's own requests, still go out on threads of their own.
     pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
-        DEFER.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        let list = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        DEFER.with(|d| *d.borrow_mut() = Some(list));
         let r = f();
         let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
         (r, deferred)
@@ -160,15 +184,16 @@ impl Ureq {
 
     /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
     /// (returns when it is answered, or cut by a release), any other on its own thread.
-    pub(crate) fn run_here(&self, call: Option<CallId>, deferred: Deferred) {
+    pub(crate) fn run_here(&self, call: Option<CallId>, mut deferred: Deferred) {
         let mut here = None;
-        for (req, reply) in deferred {
+        for (req, reply) in deferred.drain(..) {
             if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
                 here = Some((req, reply));
             } else {
                 self.dispatch(req, reply, false);
             }
         }
+        SPARE.with(|s| *s.borrow_mut() = deferred);
         if let Some((req, reply)) = here {
             self.dispatch(req, reply, true);
         }
@@ -186,17 +211,28 @@ impl Ureq {
         st.background.retain(|t| !t.is_finished());
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
         // cuts this request's connection and nobody else's.
-        let agent = st
-            .idle
-            .get_mut(origin(&request.url))
-            .and_then(Vec::pop)
-            .unwrap_or_else(|| {
-                ureq::Agent::with_parts(
-                    self.inner.http.clone(),
-                    self.inner.connector.clone(),
-                    DefaultResolver::default(),
-                )
-            });
+        let url_origin = origin(&request.url);
+        let (key, idle) = match st.idle.iter_mut().find(|i| *i.origin == *url_origin) {
+            Some(i) => (Arc::clone(&i.origin), i.agents.pop()),
+            None => {
+                let key: Arc<str> = Arc::from(url_origin);
+                st.idle.push(Idle {
+                    origin: Arc::clone(&key),
+                    agents: Vec::new(),
+                });
+                (key, None)
+            }
+        };
+        let (connect, agent) = idle.unwrap_or_else(|| {
+            (
+                request.connect_timeout,
+                self.inner.agent(request.connect_timeout),
+            )
+        });
+        let sent = Sent {
+            origin: key,
+            connect,
+        };
         let call = match request.purpose {
             Purpose::Call(c) => Some(c),
             _ => None,
@@ -204,11 +240,11 @@ impl Ureq {
         st.in_flight.insert(request.id, (call, agent.clone()));
         if inline {
             drop(st);
-            exchange(&self.inner, &agent, request, reply);
+            exchange(&self.inner, &agent, sent, request, reply);
             return;
         }
         let inner = Arc::clone(&self.inner);
-        let t = std::thread::spawn(move || exchange(&inner, &agent, request, reply));
+        let t = std::thread::spawn(move || exchange(&inner, &agent, sent, request, reply));
         match call {
             Some(c) => st.call_threads.entry(c).or_default().push(t),
             None => st.background.push(t),
@@ -235,47 +271,56 @@ impl polargrid_driver::Transport for Ureq {
     }
 
     fn release(&self, request: RequestId) {
-        let (agent, kept) = {
+        let kept = {
             let mut st = self.inner.lock();
-            (st.in_flight.remove(&request), st.kept.remove(&request))
+            // Unblocks the request's thread at once (connect, head, body read). Under the
+            // lock: the agent (its pool, its socket) is gone before `finish_call` can look,
+            // so a call that returns leaves no socket of its own behind, not even for the
+            // moment this thread needs to drop it.
+            if let Some((_, agent)) = st.in_flight.remove(&request) {
+                agent.shutdown();
+            }
+            st.kept.remove(&request)
         };
-        // Unblocks the request's thread at once (connect, head, body read).
-        if let Some((_, agent)) = agent {
-            agent.shutdown();
-        }
         // Outside the lock: a dropped body hands its agent back to the idle list.
         drop(kept);
     }
 }
 
+/// Where a request's agent goes back to: its origin's idle list, with the connect timeout
+/// its configuration holds.
+struct Sent {
+    origin: Arc<str>,
+    connect: Duration,
+}
+
 /// One HTTP exchange on its own thread, over its own agent (connection).
-fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, mut req: HttpRequest, reply: Reply) {
-    let body = req.body.take();
-    let result = send(agent, &req, body);
+fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpRequest, reply: Reply) {
+    let id = req.id;
+    let result = send(agent, sent.connect, req);
     let mut st = inner.lock();
     // Still in flight: it ended normally (not released), so its agent may serve again.
-    let reusable = st.in_flight.remove(&req.id).map(|(_, a)| a);
+    let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
     match result {
         Ok((resp, rest)) => {
             match (rest, reusable) {
                 (Some(reader), agent) => {
                     // A streamed body: the agent is reusable once the app is done with it.
-                    let back =
-                        agent.map(|a| (Arc::downgrade(inner), origin(&req.url).to_string(), a));
+                    let back = agent.map(|a| (Arc::downgrade(inner), sent, a));
                     st.kept.insert(
-                        req.id,
+                        id,
                         Response {
                             status: resp.status,
                             headers: resp.headers.clone(),
                             region: None,
-                            body: Box::new(Returning {
+                            body: Returning {
                                 inner: Some(reader),
                                 back,
-                            }),
+                            },
                         },
                     );
                 }
-                (None, Some(agent)) => park_idle(&mut st, origin(&req.url), agent),
+                (None, Some(agent)) => park_idle(&mut st, sent, agent),
                 (None, None) => {}
             }
             drop(st);
@@ -291,13 +336,19 @@ fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, mut req: HttpRequest, reply
 /// Idle agents kept per origin (each holds at most its keep-alive connections).
 const MAX_IDLE_PER_ORIGIN: usize = 8;
 
-fn park_idle(st: &mut State, origin: &str, agent: ureq::Agent) {
+fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
     if st.shutdown {
         return;
     }
-    let list = st.idle.entry(origin.to_string()).or_default();
-    if list.len() < MAX_IDLE_PER_ORIGIN {
-        list.push(agent);
+    // The origin's entry exists unless a shutdown cleared the list (then nothing is kept).
+    if let Some(i) = st
+        .idle
+        .iter_mut()
+        .find(|i| Arc::ptr_eq(&i.origin, &sent.origin))
+    {
+        if i.agents.len() < MAX_IDLE_PER_ORIGIN {
+            i.agents.push((sent.connect, agent));
+        }
     }
 }
 
@@ -312,9 +363,9 @@ fn origin(url: &str) -> &str {
 
 /// A streamed success body that hands its agent back to the idle list when the app drops
 /// it (read to the end, its connection is back in that agent's pool by then).
-struct Returning {
-    inner: Option<Box<dyn Read + Send>>,
-    back: Option<(Weak<Inner>, String, ureq::Agent)>,
+pub(crate) struct Returning {
+    inner: Option<ureq::BodyReader<'static>>,
+    back: Option<(Weak<Inner>, Sent, ureq::Agent)>,
 }
 
 impl Read for Returning {
@@ -324,12 +375,28 @@ impl Read for Returning {
             None => Ok(0),
         }
     }
+
+    // Forwarded: the default ones read through `read` in growing steps, ureq's reader
+    // knows its body's length.
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read_to_end(buf),
+            None => Ok(0),
+        }
+    }
+
+    fn read_to_string(&mut self, buf: &mut String) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Some(r) => r.read_to_string(buf),
+            None => Ok(0),
+        }
+    }
 }
 
 impl Drop for Returning {
     fn drop(&mut self) {
         drop(self.inner.take());
-        let Some((inner, origin, agent)) = self.back.take() else {
+        let Some((inner, sent, agent)) = self.back.take() else {
             return;
         };
         let Some(inner) = inner.upgrade() else {
@@ -337,32 +404,58 @@ impl Drop for Returning {
         };
         // Never dropped where the lock is held (`release` and `shutdown` drop kept bodies
         // after letting it go).
-        park_idle(&mut inner.lock(), &origin, agent);
+        park_idle(&mut inner.lock(), sent, agent);
     }
 }
 
-type Sent = (HttpResponse, Option<Box<dyn Read + Send>>);
+type Answered = (HttpResponse, Option<ureq::BodyReader<'static>>);
+
+/// The ureq request for `req`, its URL, header values and body moved in (ureq's types take
+/// a `String` without copying it), built in place: `http`'s builder moves the whole request
+/// once per header. `None` for what ureq cannot send (the core checked every header).
+fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
+    use ureq::http::{HeaderName, HeaderValue, Method as M, Uri};
+    let mut r = ureq::http::Request::new(req.body.take().unwrap_or_default());
+    *r.method_mut() = match req.method {
+        Method::Get => M::GET,
+        Method::Post => M::POST,
+        Method::Put => M::PUT,
+        Method::Delete => M::DELETE,
+        Method::Patch => M::PATCH,
+        Method::Head => M::HEAD,
+    };
+    *r.uri_mut() = Uri::try_from(std::mem::take(&mut req.url)).ok()?;
+    let headers = std::mem::take(&mut req.headers);
+    let map = r.headers_mut();
+    map.reserve(headers.len());
+    for (k, v) in headers {
+        // (The one name of the core's that `http` does not know: no copy of it either.)
+        let name = if k.eq_ignore_ascii_case("x-request-id") {
+            HeaderName::from_static("x-request-id")
+        } else {
+            HeaderName::try_from(k).ok()?
+        };
+        map.append(name, HeaderValue::try_from(v).ok()?);
+    }
+    Some(r)
+}
 
 fn send(
     agent: &ureq::Agent,
-    req: &HttpRequest,
-    body: Option<Vec<u8>>,
-) -> Result<Sent, TransportErrorKind> {
-    let mut b = ureq::http::Request::builder()
-        .method(req.method.as_str())
-        .uri(&req.url);
-    for (k, v) in &req.headers {
-        b = b.header(k.as_str(), v.as_str());
+    agent_connect: Duration,
+    mut req: HttpRequest,
+) -> Result<Answered, TransportErrorKind> {
+    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
+    let resp = if req.connect_timeout == agent_connect {
+        agent.run(http_req)
+    } else {
+        let config = agent
+            .configure_request(http_req)
+            .timeout_connect(Some(req.connect_timeout))
+            .build();
+        agent.run(config)
     }
-    let http_req = b
-        .body(body.unwrap_or_default())
-        .map_err(|_| TransportErrorKind::Connect)?;
-    let config = agent
-        .configure_request(http_req)
-        .timeout_recv_response(Some(req.timeout))
-        .timeout_connect(Some(req.connect_timeout))
-        .build();
-    let resp = agent.run(config).map_err(transport_kind)?;
+    .map_err(transport_kind)?;
     let status = resp.status().as_u16();
     let headers: Vec<(String, String)> = resp
         .headers()
@@ -374,7 +467,8 @@ fn send(
             )
         })
         .collect();
-    let mut reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+    // Kept unboxed (the app's `Response` holds it in place: two allocations fewer a call).
+    let mut reader = resp.into_body().into_reader();
     // The core says how much to read: none of an app call's 2xx body (it is the app's),
     // a bounded amount of anything else.
     let Some(limit) = req.body_limit(status) else {

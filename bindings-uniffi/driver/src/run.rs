@@ -28,6 +28,9 @@ enum End {
 
 #[derive(Default)]
 struct Flush {
+    /// The requests to send, in order: the first held in place (a step usually sends
+    /// one, and a vector of one was an allocation per call), the rest after it.
+    first: Option<(pc::HttpRequest, Reply)>,
     send: Vec<(pc::HttpRequest, Reply)>,
     release: Vec<pc::RequestId>,
     events: bool,
@@ -38,7 +41,7 @@ struct Flush {
 
 impl Flush {
     fn is_idle(&self) -> bool {
-        self.send.is_empty() && self.release.is_empty() && self.wake.is_empty() && !self.events
+        self.first.is_none() && self.release.is_empty() && self.wake.is_empty() && !self.events
     }
 }
 
@@ -131,7 +134,10 @@ impl<T: Transport> Shared<T> {
             if let pc::Purpose::Call(c) = req.purpose {
                 req.body = st.bodies.get(&c).cloned();
             }
-            out.send.push((req, reply));
+            match out.first {
+                None => out.first = Some((req, reply)),
+                Some(_) => out.send.push((req, reply)),
+            }
         }
         while let Some(ev) = st.core.poll_event() {
             let ended = match ev {
@@ -195,7 +201,7 @@ impl<T: Transport> Shared<T> {
         for id in out.release {
             self.transport.release(id);
         }
-        for (req, reply) in out.send {
+        for (req, reply) in out.first.into_iter().chain(out.send) {
             self.transport.send(req, reply);
         }
     }

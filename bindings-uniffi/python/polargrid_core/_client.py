@@ -11,7 +11,7 @@ import json as _json
 import os
 import struct
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from ._errors import from_native
 
@@ -77,15 +77,27 @@ class _Client:
         self._t = transport
         listener = _http.Listener(on_session) if on_session is not None else None
         try:
-            self._driver = n.Driver(options, transport, listener)
+            self._driver = n.Driver.with_blocks(options, transport, listener)
         except n.PolarGridError as e:
             raise from_native(e) from None
+        transport.bind_driver(self._driver)
+        self._inline = _http.inline
+        self._regions: Dict[int, Optional[str]] = {1: None}
         self.base_url = BASE_URL
 
     def _start(self, method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]],
-               timeout: Optional[float]) -> int:
-        call: int = self._driver.start_block(_call_block(method, path, content, headers), _ms(timeout) or 0)
+               timeout: Optional[float], q: List[Any]) -> int:
+        """Starts the call (one block in); the requests its start sent come back in the same
+        crossing and go first in ``q``, which this thread sends inline."""
+        call, reqs = self._inline(self._driver.start_inline(_call_block(method, path, content, headers), _ms(timeout) or 0))
+        q[:0] = reqs
         return call
+
+    def _region(self, code: int) -> Optional[str]:
+        """The region an ending code names (``Driver.region_name``, asked once per code)."""
+        if code not in self._regions:
+            self._regions[code] = self._driver.region_name(code)
+        return self._regions[code]
 
     def hand_over(self, grant: Union[str, Mapping[str, Any]]) -> None:
         """Hands over a session your backend minted (the auth service's JSON answer, as is)."""
@@ -177,8 +189,12 @@ class PolarGrid(_Client):
         n, t, q = _native(), self._t, []  # sends this call causes run inline, on this thread
         prev, t.local.q, call = getattr(t.local, "q", None), q, None
         try:
-            call = self._start(method, path, content, headers, timeout)
-            t.drain(q)
+            call = self._start(method, path, content, headers, timeout, q)
+            code, rid = t.drain(q, call)  # usually ends the call: its ending came with the answer
+            if code:
+                resp = t.kept.pop(rid)
+                resp.extensions["polargrid_region"] = self._region(code)
+                return resp
             while (r := self._driver.wait_blocking(call, 100)) is None:
                 pass  # slices keep Ctrl-C deliverable
             resp = t.kept.pop(r.request_id)
@@ -192,8 +208,8 @@ class PolarGrid(_Client):
             raise
         finally:
             t.local.q = prev
-            for item in q:
-                t.pool().submit(t.worker, item)
+            for req in q:
+                t.pool().submit(t.worker, req)
 
     def request(self, method: str, path: str, *, json: Any = None, content: Union[str, bytes, None] = None,
                 headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> "httpx.Response":
@@ -262,9 +278,13 @@ class AsyncPolarGrid(_Client):
         t.bind()
         token, call = t.q.set(q), None
         try:
-            call = self._start(method, path, content, headers, timeout)
-            await t.drain(q)
-            r = self._driver.wait_blocking(call, 0)  # usually done already: skip the future
+            call = self._start(method, path, content, headers, timeout, q)
+            code, rid = await t.drain(q, call)  # usually ends the call: its ending came with the answer
+            if code:
+                resp = t.kept.pop(rid)
+                resp.extensions["polargrid_region"] = self._region(code)
+                return resp
+            r = self._driver.wait_blocking(call, 0)  # maybe done already: skip the future
             if r is None:
                 r = await self._driver.wait(call)  # cancelling this task cancels the call
             resp = t.kept.pop(r.request_id)
@@ -278,8 +298,8 @@ class AsyncPolarGrid(_Client):
             raise
         finally:
             t.q.reset(token)
-            for item in q:
-                t.spawn(item)
+            for req in q:
+                t.spawn(req)
 
     async def request(self, method: str, path: str, *, json: Any = None, content: Union[str, bytes, None] = None,
                       headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None

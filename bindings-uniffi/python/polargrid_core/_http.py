@@ -12,19 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import socket
+import struct
 import sys
 import threading
 import time
 import traceback
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import httpx
 
+from . import _ffi
 from . import _native as n
 from ._errors import PolarGridError
+from ._native import polargrid_uniffi
 
-Item = Tuple[Any, Any]
+FAST_BLOCKS = _ffi.install(polargrid_uniffi)  # byte blocks in one allocation (see _ffi)
+
 K = n.TransportErrorKind
 
 
@@ -65,9 +70,53 @@ def error_response(e: PolarGridError) -> httpx.Response:
                           json={"error": {"message": str(e), "type": e.kind.value, "code": e.kind.value}})
 
 
-def build(req: Any) -> httpx.Request:
+_REQ = struct.Struct(">BBQQQIIII")
+CALL = 3  # the request block's purpose byte for an attempt of an app call
+
+
+class Request:
+    """One request the driver wants sent, read from its block (the request block of
+    polargrid-uniffi's ``heads`` module: one crossing, no record): exactly what to send."""
+
+    __slots__ = ("id", "purpose", "call", "timeout_ms", "connect_timeout_ms", "body_limit", "method", "url",
+                 "headers", "body")
+
+    def __init__(self, id: int, purpose: int, call: int, timeout_ms: int, connect_timeout_ms: int,
+                 body_limit: int, method: str, url: str, headers: bytes, body: Optional[bytes]) -> None:
+        self.id, self.purpose, self.call, self.timeout_ms = id, purpose, call, timeout_ms
+        self.connect_timeout_ms, self.body_limit, self.method, self.url = connect_timeout_ms, body_limit, method, url
+        self.headers, self.body = headers, body
+
+
+def decode(request_id: int, block: bytes) -> Request:
+    """The request a block describes: purpose, has_body, call, timeout_ms, connect_timeout_ms,
+    body_limit and the three lengths (42 bytes, big-endian), then method, URL, headers, body."""
+    purpose, has_body, call, timeout, connect, limit, m, u, h = _REQ.unpack_from(block)
+    a = 42 + m
+    b = a + u
+    c = b + h
+    return Request(request_id, purpose, call, timeout, connect, limit, block[42:a].decode("ascii"),
+                   block[a:b].decode(), block[b:c], block[c:] if has_body else None)
+
+
+def inline(block: bytes) -> Tuple[int, List[Request]]:
+    """``Driver.start_inline``'s answer: the call id, then the requests its start sent on this
+    thread (count, then each request's id, its block's length and the block)."""
+    call, count = _INLINE.unpack_from(block)
+    at, reqs = 12, []
+    for _ in range(count):
+        rid, size = _INLINE.unpack_from(block, at)
+        reqs.append(decode(rid, block[at + 12:at + 12 + size]))
+        at += 12 + size
+    return call, reqs
+
+
+_INLINE = struct.Struct(">QI")
+
+
+def build(req: Request) -> httpx.Request:
     """The httpx request for a driver request: exactly its method, URL, headers and body."""
-    headers = [tuple(line.split(": ", 1)) for line in req.headers.split("\r\n")] if req.headers else []
+    headers = [tuple(line.split(b": ", 1)) for line in req.headers.split(b"\r\n")] if req.headers else []
     t, c = req.timeout_ms / 1000, req.connect_timeout_ms / 1000
     return httpx.Request(req.method, req.url, headers=headers, content=req.body,
                          extensions={"timeout": {"connect": c, "read": t, "write": t, "pool": t}})
@@ -77,14 +126,8 @@ def _head(resp: httpx.Response) -> bytes:
     return b"\n".join([k + b": " + v for k, v in resp.headers.raw])
 
 
-def _answer(reply: Any, resp: httpx.Response, body: bytes = b"") -> None:
-    """The answer as one block (``Reply.answer``): the head, then the body read for the core."""
-    head = _head(resp)
-    reply.answer(resp.status_code, len(head), head + body if body else head)
-
-
-def _kept(req: Any, resp: httpx.Response) -> bool:
-    return bool(req.purpose == n.Purpose.CALL and 200 <= resp.status_code < 300)
+def _kept(req: Request, resp: httpx.Response) -> bool:
+    return req.purpose == CALL and 200 <= resp.status_code < 300
 
 
 def _shutdown(resp: httpx.Response) -> None:
@@ -98,7 +141,31 @@ def _shutdown(resp: httpx.Response) -> None:
             pass
 
 
-class SyncTransport(n.Transport):
+class _Answers:
+    """The way back: each request is answered by id on the driver (``Driver.answer`` with head
+    and body in one block, or ``Driver.fail``). ``own``: the caller that waits for the request's
+    call answers it, so the call's ending comes back in the same crossing (the ending code;
+    a failed call raises)."""
+
+    driver: Callable[[], Any] = staticmethod(lambda: None)
+
+    def bind_driver(self, driver: Any) -> None:
+        self.driver = weakref.ref(driver)  # the driver holds this transport: no cycle through Rust
+
+    def answer(self, req: Request, resp: httpx.Response, body: bytes, own: bool) -> int:
+        d, head = self.driver(), _head(resp)
+        if d is None:
+            return 0
+        code: int = d.answer(req.id, resp.status_code, len(head), head + body if body else head, own)
+        return code
+
+    def fail(self, req: Request, kind: Any, own: bool) -> int:
+        d = self.driver()
+        code: int = d.fail(req.id, kind, own) if d is not None else 0
+        return code
+
+
+class SyncTransport(_Answers, n.BlockTransport):
     """Threads: the caller sends inline; other sends go to a small pool."""
 
     def __init__(self, http: httpx.BaseTransport) -> None:
@@ -115,15 +182,16 @@ class SyncTransport(n.Transport):
                 self._pool = ThreadPoolExecutor(64, thread_name_prefix="polargrid-http")
             return self._pool
 
-    def send(self, request: Any, reply: Any) -> None:
+    def send(self, request_id: int, request: bytes) -> None:
+        req = decode(request_id, request)
         q = getattr(self.local, "q", None)
         if q is not None:
-            q.append((request, reply))
+            q.append(req)
         else:
             try:
-                self.pool().submit(self.worker, (request, reply))
+                self.pool().submit(self.worker, req)
             except RuntimeError:  # shut down
-                reply.failed(K.ABORTED)
+                self.fail(req, K.ABORTED, False)
 
     def release(self, request_id: int) -> None:
         """Closes a kept body, or cuts a body being read (the core gave up on it)."""
@@ -134,8 +202,8 @@ class SyncTransport(n.Transport):
         if resp is not None:
             _shutdown(resp)
 
-    def worker(self, item: Item) -> None:
-        self.local.q = q = [item]
+    def worker(self, req: Request) -> None:
+        self.local.q = q = [req]
         try:
             self.drain(q)
         except Exception:
@@ -143,44 +211,50 @@ class SyncTransport(n.Transport):
         finally:
             self.local.q = None
 
-    def drain(self, q: List[Item]) -> None:
+    def drain(self, q: List[Request], call: Optional[int] = None) -> Tuple[int, int]:
+        """Sends what is queued, the first inline, the rest on the pool; for the caller of
+        ``call``, its ending code and the request that ended it (0, 0: not ended here)."""
+        code = rid = 0
         while q:
-            req, reply = q.pop(0)
+            req = q.pop(0)
             while q:
                 self.pool().submit(self.worker, q.pop())
-            self.exchange(req, reply)
+            c = self.exchange(req, req.call == call)
+            if c:
+                code, rid = c, req.id
+        return code, rid
 
-    def exchange(self, req: Any, reply: Any) -> None:
+    def exchange(self, req: Request, own: bool = False) -> int:
         started = time.monotonic()
         try:
             hreq = build(req)
             resp = self.http.handle_request(hreq)
             resp.request = hreq
         except httpx.HTTPError as e:
-            return reply.failed(kind_of(e))  # httpcore closed the connection
+            return self.fail(req, kind_of(e), own)  # httpcore closed the connection
         except BaseException:
-            reply.failed(K.ABORTED)
+            self.fail(req, K.ABORTED, False)
             raise
         if _kept(req, resp):
             self.kept[req.id] = resp
-            return _answer(reply, resp)
+            return self.answer(req, resp, b"", own)
         self.reading[req.id] = resp
         try:
             body = self.read_limited(req, resp, started)
         except httpx.HTTPError as e:
-            return reply.failed(kind_of(e))
+            return self.fail(req, kind_of(e), own)
         except BaseException:
-            reply.failed(K.ABORTED)
+            self.fail(req, K.ABORTED, False)
             raise
         finally:
             self.reading.pop(req.id, None)
             resp.close()  # not read to its end: httpcore closes the connection
         if body is None:
-            return reply.failed(K.TIMEOUT)
-        return _answer(reply, resp, body)
+            return self.fail(req, K.TIMEOUT, own)
+        return self.answer(req, resp, body, own)
 
     @staticmethod
-    def read_limited(req: Any, resp: httpx.Response, started: float) -> Optional[bytes]:
+    def read_limited(req: Request, resp: httpx.Response, started: float) -> Optional[bytes]:
         """At most ``body_limit`` bytes, by the request's deadline (``None`` past it)."""
         deadline, body = started + req.timeout_ms / 1000, b""
         for chunk in resp.iter_bytes():
@@ -197,13 +271,13 @@ class SyncTransport(n.Transport):
         self.http.close()
 
 
-class AsyncTransport(n.Transport):
+class AsyncTransport(_Answers, n.BlockTransport):
     """asyncio: the calling task sends inline; other sends become tasks on its loop."""
 
     def __init__(self, http: httpx.AsyncBaseTransport) -> None:
         self.http = http
         self.kept: Dict[int, httpx.Response] = {}
-        self.q: contextvars.ContextVar[Optional[List[Item]]] = contextvars.ContextVar("pg_q", default=None)
+        self.q: contextvars.ContextVar[Optional[List[Request]]] = contextvars.ContextVar("pg_q", default=None)
         self.tasks: Dict[int, "asyncio.Task[None]"] = {}
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.thread = -1
@@ -223,19 +297,20 @@ class AsyncTransport(n.Transport):
         elif self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(fn, *args)
 
-    def send(self, request: Any, reply: Any) -> None:
+    def send(self, request_id: int, request: bytes) -> None:
+        req = decode(request_id, request)
         q = self.q.get() if threading.get_ident() == self.thread else None
         if q is not None:
-            q.append((request, reply))
+            q.append(req)
         elif self.loop is None or self.loop.is_closed():
-            reply.failed(K.ABORTED)
+            self.fail(req, K.ABORTED, False)
         else:
-            self._on_loop(self.spawn, (request, reply))
+            self._on_loop(self.spawn, req)
 
-    def spawn(self, item: Item) -> None:
+    def spawn(self, req: Request) -> None:
         assert self.loop is not None
-        task = self.loop.create_task(self.worker(item), context=contextvars.Context())
-        rid = item[0].id
+        task = self.loop.create_task(self.worker(req), context=contextvars.Context())
+        rid = req.id
         self.tasks[rid] = task
         task.add_done_callback(lambda _t: self.tasks.pop(rid, None))
 
@@ -250,44 +325,48 @@ class AsyncTransport(n.Transport):
         if resp is not None and self.loop is not None:
             self.loop.create_task(resp.aclose())
 
-    async def worker(self, item: Item) -> None:
-        q = [item]
+    async def worker(self, req: Request) -> None:
+        q = [req]
         self.q.set(q)
         await self.drain(q)
 
-    async def drain(self, q: List[Item]) -> None:
+    async def drain(self, q: List[Request], call: Optional[int] = None) -> Tuple[int, int]:
+        """As ``SyncTransport.drain``: the rest become tasks."""
+        code = rid = 0
         while q:
-            req, reply = q.pop(0)
+            req = q.pop(0)
             while q:
                 self.spawn(q.pop())
-            await self.exchange(req, reply)
+            c = await self.exchange(req, req.call == call)
+            if c:
+                code, rid = c, req.id
+        return code, rid
 
-    async def exchange(self, req: Any, reply: Any) -> None:
-        started = time.monotonic()
+    async def exchange(self, req: Request, own: bool = False) -> int:
+        started, body = time.monotonic(), b""
         try:
             hreq = build(req)
             resp = await self.http.handle_async_request(hreq)
             resp.request = hreq
             if _kept(req, resp):
                 self.kept[req.id] = resp
-                _answer(reply, resp)
-                return
-            try:
-                left = started + req.timeout_ms / 1000 - time.monotonic()
-                body = await asyncio.wait_for(self.read_limited(req, resp), max(left, 0.001))
-            finally:
-                await resp.aclose()  # not read to its end: httpcore closes the connection
-            _answer(reply, resp, body)
+            else:
+                try:
+                    left = started + req.timeout_ms / 1000 - time.monotonic()
+                    body = await asyncio.wait_for(self.read_limited(req, resp), max(left, 0.001))
+                finally:
+                    await resp.aclose()  # not read to its end: httpcore closes the connection
         except httpx.HTTPError as e:
-            reply.failed(kind_of(e))
+            return self.fail(req, kind_of(e), own)
         except asyncio.TimeoutError:
-            reply.failed(K.TIMEOUT)
+            return self.fail(req, K.TIMEOUT, own)
         except BaseException:
-            reply.failed(K.ABORTED)
+            self.fail(req, K.ABORTED, False)
             raise
+        return self.answer(req, resp, body, own)
 
     @staticmethod
-    async def read_limited(req: Any, resp: httpx.Response) -> bytes:
+    async def read_limited(req: Request, resp: httpx.Response) -> bytes:
         body = b""
         async for chunk in resp.aiter_bytes():
             body += chunk

@@ -7,7 +7,7 @@
 //
 // No policy here: the core decides when to exchange or refresh; this layer only makes
 // the tabs take turns (tabs.js) and moves sessions between the core, storage and tabs.
-import { PolarGrid as Base, PolarGridError, PURPOSE_FETCH, TAB_LINK, isSessionSnapshot, load, tabWaitMs } from '../index.js';
+import { PolarGrid as Base, PolarGridError, CONNECT_UNOBSERVED, PURPOSE_FETCH, TAB_LINK, isSessionSnapshot, load, tabWaitMs } from '../index.js';
 import { TabSession } from './tabs.js';
 
 export { PolarGridError, TabSession, load };
@@ -157,6 +157,7 @@ export async function connectInBrowser(options = {}) {
       ...(initial != null ? { session: initial } : {}),
       fetch: realFetch,
       [PURPOSE_FETCH]: coordinatedFetch,
+      [CONNECT_UNOBSERVED]: browser,
       onSession: sessionEvent,
     });
     tabs.link({ ...pg[TAB_LINK](), snapshot: () => pg.snapshot() });

@@ -60,6 +60,84 @@ impl Client {
         }
     }
 
+    /// For a transport that cannot observe connects: the core's own connect deadline for
+    /// `req`, armed when it is an attempt of a call whose answer head is expected fast and
+    /// that may go elsewhere (the rule: `route` module docs, "Unobserved connects").
+    /// Exchanges, refreshes and discovery are never watched: they run to their own timeout
+    /// as everywhere.
+    pub(super) fn watch_connect(&mut self, now: Timestamp, req: &HttpRequest) -> Option<Timestamp> {
+        let Purpose::Call(call) = req.purpose else {
+            return None;
+        };
+        if !self.calls.get(&call)?.connect_watched() || !Router::can_fail_over(&self.cfg) {
+            return None;
+        }
+        let at = now.plus(req.connect_timeout);
+        self.timers.push(at, Timer::Request(req.id));
+        Some(at)
+    }
+
+    /// No answer head by the connect timeout, on a transport that cannot observe connects:
+    /// an opaque failure of the attempt when the call can still go elsewhere (it is aborted
+    /// and the call moves on, the region counting it toward being marked down); on the
+    /// call's last chance the attempt runs on to its own deadline (`route` module docs).
+    pub(super) fn no_head_by_connect(&mut self, now: Timestamp, id: RequestId) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        p.connect_deadline = None;
+        let purpose = p.purpose;
+        let Purpose::Call(call) = purpose else {
+            return;
+        };
+        if !self.may_move_on(now, call, id) {
+            return;
+        }
+        self.pending.remove(&id);
+        self.remember_abandoned(id);
+        self.events.push_back(Event::Abort { request: id });
+        self.on_transport_error(now, id, purpose, TransportErrorKind::Opaque);
+    }
+
+    /// Whether a call whose attempt `req` has no head by its connect timeout can still be
+    /// answered elsewhere: it is watched at all, may fail over and has a known region it
+    /// has not failed on, an attempt and a retry token left, and time before its deadline
+    /// for the longest backoff and a connect. Otherwise this attempt is its last chance.
+    fn may_move_on(&self, now: Timestamp, call: CallId, req: RequestId) -> bool {
+        let Some(c) = self.calls.get(&call) else {
+            return false;
+        };
+        let Phase::InFlight { req: r, region, .. } = &c.phase else {
+            return false;
+        };
+        let policy = &self.cfg.cfg.retry;
+        let elsewhere = Router::can_fail_over(&self.cfg)
+            && self
+                .cfg
+                .regions
+                .iter()
+                .any(|(info, _)| info.id != *region && !c.avoid.contains(&info.id));
+        let next = now
+            .plus(crate::ctx::backoff(
+                policy.base_backoff,
+                policy.max_backoff,
+                c.attempts,
+            ))
+            .plus(
+                self.cfg
+                    .cfg
+                    .timeouts
+                    .connect
+                    .min(c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call)),
+            );
+        *r == req
+            && c.connect_watched()
+            && elsewhere
+            && c.attempts < policy.max_attempts
+            && self.budget.available() > 0
+            && c.deadline.is_none_or(|d| next < d)
+    }
+
     pub(super) fn on_call_answer(
         &mut self,
         now: Timestamp,
@@ -240,17 +318,31 @@ impl Client {
             return;
         }
         // One credential serves every waiting call: ask once, not once per call.
-        let (secret, used, scope) = match self.session.credentials(now, self.cfg.api_key.as_ref()) {
-            Credentials::Jwt(s, g, scope) => (s, UsedCredential::Jwt(g), scope),
-            Credentials::Key(k) => (k, UsedCredential::Key, None),
-            Credentials::Fail(e) => {
+        let creds = match self.session.credentials(now, self.cfg.api_key.as_ref()) {
+            Credentials::Jwt(s, g, scope) => {
+                let used = UsedCredential::Jwt(g);
+                cache_bearer(&mut self.bearer, used, s);
+                Ok((used, scope.is_some_and(|s| !s.is_admin())))
+            }
+            Credentials::Key(k) => {
+                cache_bearer(&mut self.bearer, UsedCredential::Key, k);
+                Ok((UsedCredential::Key, false))
+            }
+            Credentials::Fail(e) => Err(Some(e)),
+            Credentials::Wait => Err(None),
+        };
+        let (used, admin_only_denied) = match creds {
+            Ok(c) => c,
+            Err(Some(e)) => {
+                self.bearer = None;
                 for id in self.calls.waiting_ids() {
                     self.fail(id, e.clone());
                 }
                 self.calls.clear_fresh();
                 return;
             }
-            Credentials::Wait => {
+            Err(None) => {
+                self.bearer = None;
                 // Discover while the session is being obtained, not after it.
                 self.resolve_routes(now);
                 let n = self
@@ -276,7 +368,6 @@ impl Client {
             self.parked_with = Some(used);
             self.calls.release_parked();
         }
-        let admin_only_denied = scope.as_ref().is_some_and(|s| !s.is_admin());
         while let Some(id) = self.calls.pop_queued() {
             let Some(c) = self.calls.get(&id) else {
                 continue;
@@ -303,7 +394,7 @@ impl Client {
                     continue;
                 }
             }
-            self.dispatch(now, id, target, &secret, used);
+            self.dispatch(now, id, target, used);
         }
     }
 
@@ -323,21 +414,19 @@ impl Client {
         now: Timestamp,
         id: CallId,
         target: crate::route::Target,
-        secret: &Secret,
         used: UsedCredential,
     ) {
         let Some(c) = self.calls.get(&id) else {
             return;
         };
+        let Some((_, bearer)) = &self.bearer else {
+            return; // (`drive` sets it before any dispatch)
+        };
         let url = target.url.join(&c.spec.path);
-        let mut headers = vec![
-            (
-                "Authorization".to_string(),
-                ["Bearer ", secret.expose()].concat(),
-            ),
-            ("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()),
-            ("X-Request-ID".to_string(), c.trace_id.clone()),
-        ];
+        let mut headers = Vec::with_capacity(3 + c.spec.headers.len());
+        headers.push(("Authorization".to_string(), bearer.expose().to_string()));
+        headers.push(("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()));
+        headers.push(("X-Request-ID".to_string(), c.trace_id.text()));
         headers.extend(c.spec.app_headers().cloned());
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
         // Never past the call's deadline (at least a millisecond: a deadline that is due
@@ -391,7 +480,7 @@ impl Client {
     pub(super) fn rebuild_timers(&mut self) {
         self.timers.clear();
         for (id, p) in self.pending.iter() {
-            if let Some(d) = p.deadline {
+            for d in [p.deadline, p.connect_deadline].into_iter().flatten() {
                 self.timers.push(d, Timer::Request(*id));
             }
         }
@@ -412,6 +501,19 @@ impl Client {
     }
 }
 
+/// Keeps `Bearer <secret>` for credential `used` (built again only when the credential
+/// changed: a new JWT generation, or the key).
+fn cache_bearer(
+    slot: &mut Option<(UsedCredential, Secret)>,
+    used: UsedCredential,
+    secret: &Secret,
+) {
+    if slot.as_ref().is_some_and(|(u, _)| *u == used) {
+        return;
+    }
+    *slot = Some((used, Secret::new(["Bearer ", secret.expose()].concat())));
+}
+
 /// Whether a timer entry is still a deadline the core has: a request's timeout, a call's
 /// backoff end, or a waiting call's handoff deadline (what `poll_timeout` reports).
 fn timer_holds(
@@ -421,7 +523,9 @@ fn timer_holds(
     t: Timer,
 ) -> bool {
     match t {
-        Timer::Request(id) => pending.get(&id).is_some_and(|p| p.deadline == Some(at)),
+        Timer::Request(id) => pending
+            .get(&id)
+            .is_some_and(|p| p.deadline == Some(at) || p.connect_deadline == Some(at)),
         Timer::Call(id) => calls.get(&id).is_some_and(|c| {
             c.deadline == Some(at)
                 || match c.phase {

@@ -273,4 +273,33 @@ pub struct LogExpect {
     /// At most.
     #[serde(default)]
     pub max: Option<usize>,
+    /// The counts a platform that cannot observe connects produces instead, with the
+    /// reason (see [`Unobserved`]; only `connect` applies to a log count).
+    #[serde(default)]
+    pub unobserved: Option<Box<LogUnobserved>>,
+}
+
+/// A log count's declared alternative for a platform that cannot observe connects.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogUnobserved {
+    /// For a platform that cannot observe connection establishment (a page's `fetch`).
+    pub connect: LogAlternative,
+}
+
+/// The counts expected instead, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogAlternative {
+    /// Why the platform's requests differ, in words a reviewer can check.
+    pub why: String,
+    /// Exactly this many.
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// At least.
+    #[serde(default)]
+    pub min: Option<usize>,
+    /// At most.
+    #[serde(default)]
+    pub max: Option<usize>,
 }

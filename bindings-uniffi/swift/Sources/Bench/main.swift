@@ -8,6 +8,10 @@ import FoundationNetworking
 import PolarGridCore
 
 func median(_ xs: [UInt64]) -> UInt64 { xs.sorted()[xs.count / 2] }
+func spread(_ xs: [UInt64]) -> String {
+    let s = xs.sorted()
+    return "p10 \(s[s.count / 10] / 1000) p90 \(s[min(s.count - 1, s.count * 9 / 10)] / 1000)"
+}
 
 let n = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 400 : 400
 let emu = try Emulator()
@@ -67,7 +71,7 @@ for _ in 0..<n {
     b.append(try await bare()); d.append(try await bareDelegate()); o.append(try await ours()); h.append(try await head())
 }
 let mb = Int(median(b) / 1000), md = Int(median(d) / 1000), mo = Int(median(o) / 1000)
-print("swift   GET /v1/models x\(n)  bare URLSession median \(mb) µs · PolarGrid median \(mo) µs · overhead \(mo - mb) µs/call")
+print("swift   GET /v1/models x\(n)  bare URLSession median \(mb) µs (\(spread(b))) · PolarGrid median \(mo) µs (\(spread(o))) · overhead \(mo - mb) µs/call")
 print("swift   (bare URLSession through a data delegate, the transport's path: median \(md) µs, +\(md - mb) µs;"
       + " PolarGrid stream() to the head: median \(Int(median(h) / 1000)) µs)")
 // For `make bench`'s closing table (scripts/bench-record.sh --run records these lines), beside

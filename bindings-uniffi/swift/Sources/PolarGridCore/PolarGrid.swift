@@ -131,8 +131,23 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
             call = try driver.start(call: CallRequest(method: method, path: path, body: body, headers: sent,
                                                       deadlineMs: deadlineMs))
         } catch { throw PolarGridError.from(error) }
+        // Usually the delegate that answered the call's request hands the ending over
+        // (Handoff.swift); else (a retry, an exchange first, a deadline) the driver's own wait.
+        let handoff = Handoff(call: call, driver: driver, transport: transport)
+        let outcome: Handoff.Outcome
+        if transport.arm(handoff) {
+            outcome = await handoff.wait()
+        } else {
+            do { outcome = try driver.waitBlocking(call: call, timeoutMs: 0).map { .ended($0) } ?? .notYet } catch { outcome = .failed(error) }
+        }
         let done: CallResponse
-        do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
+        switch outcome {
+        case .ended(let r): done = r
+        case .failed(let error): throw PolarGridError.from(error)
+        case .cancelled: throw PolarGridError.from(CancellationError())
+        case .notYet:
+            do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
+        }
         guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed; its answer was released") }
         return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
     }

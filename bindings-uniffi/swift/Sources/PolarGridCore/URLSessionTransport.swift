@@ -35,15 +35,24 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         /// Feeds the app's body (a 2xx app answer), once the head is answered.
         var feed: PolarGridBody.Feed?
         var connectTimer: DispatchWorkItem?
+        /// The app call this request is an attempt of (nil: the core's own request).
+        let call: UInt64?
+        /// A caller waiting for the call's ending from this request's answer (`arm`).
+        var handoff: Handoff?
+        /// The answer (or the release) went in: too late to arm.
+        var settled = false
 
-        init(id: UInt64, reply: Reply, keeps: Bool, limit: Int, hasBody: Bool) {
+        init(id: UInt64, reply: Reply, keeps: Bool, limit: Int, hasBody: Bool, call: UInt64?) {
             self.id = id; self.reply = reply; self.keeps = keeps; self.limit = limit; self.hasBody = hasBody
+            self.call = call
         }
     }
 
     private let lock = NSLock()
     private var flights: [Int: Flight] = [:]
     private var byRequest: [UInt64: Flight] = [:]
+    /// Each open call's first request in flight, for `arm`.
+    private var byCall: [UInt64: Flight] = [:]
     private var kept: [UInt64: Kept] = [:]
     private var session: URLSession!
     private let timers = DispatchQueue(label: "ai.polargrid.connect-timers")
@@ -78,7 +87,8 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
             r.addValue(String(value), forHTTPHeaderField: String(line[..<colon]))
         }
         let flight = Flight(id: request.id, reply: reply, keeps: request.purpose == .call,
-                            limit: Int(request.bodyLimit), hasBody: !(request.body?.isEmpty ?? true))
+                            limit: Int(request.bodyLimit), hasBody: !(request.body?.isEmpty ?? true),
+                            call: request.purpose == .call ? request.call : nil)
         let task = session.dataTask(with: r)
         flight.task = task
         let timer = DispatchWorkItem { [weak self] in self?.connectTimedOut(flight) }
@@ -86,6 +96,7 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         lock.withLock {
             flights[task.taskIdentifier] = flight
             byRequest[request.id] = flight
+            if let call = flight.call, byCall[call] == nil { byCall[call] = flight }
         }
         timers.asyncAfter(deadline: .now() + .milliseconds(Int(clamping: request.connectTimeoutMs)), execute: timer)
         task.resume()
@@ -107,6 +118,7 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         guard fire else { return }
         flight.task?.cancel()
         flight.reply.failed(error: flight.hasBody ? Self.classify(URLError(.timedOut), connected: false) : .opaque)
+        settle(flight)
     }
 
     /// Takes a flight off the books, stopping its timer.
@@ -114,6 +126,28 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         flight.connectTimer?.cancel()
         if let t = flight.task { flights.removeValue(forKey: t.taskIdentifier) }
         byRequest.removeValue(forKey: flight.id)
+        if let call = flight.call, byCall[call] === flight { byCall.removeValue(forKey: call) }
+    }
+
+    /// Arms `handoff` on its call's first request, if that request was sent and not yet answered
+    /// (`driver.start` sends it before returning the call's id). False: ask the driver instead.
+    func arm(_ handoff: Handoff) -> Bool {
+        lock.withLock { () -> Bool in
+            guard let flight = byCall[handoff.call], !flight.settled else { return false }
+            byCall.removeValue(forKey: handoff.call)
+            flight.handoff = handoff
+            return true
+        }
+    }
+
+    /// After a flight's reply: an armed call learns its ending here, on this thread.
+    private func settle(_ flight: Flight) {
+        let h = lock.withLock { () -> Handoff? in
+            flight.settled = true
+            defer { flight.handoff = nil }
+            return flight.handoff
+        }
+        h?.collect()
     }
 
     private func flight(_ task: URLSessionTask) -> Flight? { lock.withLock { flights[task.taskIdentifier] } }
@@ -146,7 +180,10 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         }
         guard lock.withLock({ !flight.answered || flight.feed != nil }) else { completionHandler(.cancel); return }
         completionHandler(.allow)
-        if answer { flight.reply.response(status: UInt16(clamping: status), headers: headers, body: Data()) }
+        if answer {
+            flight.reply.response(status: UInt16(clamping: status), headers: headers, body: Data())
+            settle(flight)
+        }
     }
 
     public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
@@ -165,6 +202,7 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         if let full {
             dataTask.cancel()
             flight.reply.response(status: UInt16(clamping: flight.status), headers: flight.headers, body: full)
+            settle(flight)
         }
     }
 
@@ -210,7 +248,10 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
         case .nothing: break
         case .respond(let body):
             flight.reply.response(status: UInt16(clamping: flight.status), headers: flight.headers, body: body)
-        case .fail(let kind): flight.reply.failed(error: kind)
+            settle(flight)
+        case .fail(let kind):
+            flight.reply.failed(error: kind)
+            settle(flight)
         case .end(let feed):
             if let error {
                 let kind = Self.classify(error, connected: true)
@@ -232,15 +273,18 @@ public final class URLSessionTransport: NSObject, Transport, URLSessionDataDeleg
     /// The driver no longer needs the request (the core's deadline passed, the call was
     /// cancelled, or nobody claimed its answer): cancel its task at once, which closes the socket.
     public func release(requestId: UInt64) {
-        let (task, body) = lock.withLock { () -> (URLSessionDataTask?, PolarGridBody?) in
+        let (task, body, handoff) = lock.withLock { () -> (URLSessionDataTask?, PolarGridBody?, Handoff?) in
             let body = kept.removeValue(forKey: requestId)?.body
-            guard let flight = byRequest[requestId] else { return (nil, body) }
+            guard let flight = byRequest[requestId] else { return (nil, body, nil) }
             flight.answered = true
             finish(flight)
-            return (flight.task, body)
+            flight.settled = true
+            defer { flight.handoff = nil }
+            return (flight.task, body, flight.handoff)
         }
         task?.cancel()
         body?.cancel()
+        handoff?.release()
     }
 
     /// Cancels every task and ends the session.

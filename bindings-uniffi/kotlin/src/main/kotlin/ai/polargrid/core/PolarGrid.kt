@@ -8,6 +8,8 @@ import ai.polargrid.core.ffi.Listener
 import ai.polargrid.core.ffi.Options
 import ai.polargrid.core.ffi.SessionState
 import java.io.InputStream
+import java.nio.ByteBuffer
+import kotlin.coroutines.cancellation.CancellationException
 import ai.polargrid.core.ffi.PolarGridException as FfiError
 
 /** How the client authenticates. */
@@ -128,7 +130,8 @@ class PolarGrid(
                 }
             }
         }
-        driver = ffi { Driver(options, transport, listener) }
+        driver = ffi { Driver.withBlocks(options, transport, listener) }
+        transport.attach(driver)
     }
 
     /**
@@ -149,13 +152,68 @@ class PolarGrid(
         val sent = ArrayList<Header>(headers.size + 1)
         for ((k, v) in headers) sent.add(Header(k, v))
         if (body != null && headers.keys.none { it.equals("content-type", true) }) sent.add(Header("Content-Type", "application/json"))
-        val call = ffi {
-            driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
-                idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs?.toULong()))
+        val call: ULong
+        var handoff: Handoff? = null
+        if (deadlineMs != null) {
+            // The call block has no per-call deadline: the record spelling (its requests reach
+            // the transport's `send`; the ending comes from the driver's wait).
+            call = ffi {
+                driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
+                    idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs.toULong()))
+            }
+        } else {
+            // One crossing: the call as one block; back come its id and the requests the start
+            // sent (usually the call's first attempt), which this caller hands to a worker itself.
+            val inline = ffi { driver.startInline(callBlock(method, path, sent, body), timeoutMs?.toULong() ?: 0uL) }
+            val b = ByteBuffer.wrap(inline)
+            call = b.getLong(0).toULong()
+            var at = 12
+            repeat(b.getInt(8)) {
+                val id = b.getLong(at).toULong()
+                val len = b.getInt(at + 8)
+                val block = at + 12
+                // The call's own attempt (purpose 3, this call) hands the ending over.
+                val mine = handoff == null && inline[block] == 3.toByte() && b.getLong(block + 2).toULong() == call
+                val h = if (mine) Handoff(driver, transport, call).also { handoff = it } else null
+                transport.sendInline(id, inline, block, len, h)
+                at = block + len
+            }
         }
-        val done = try { driver.wait(call) } catch (e: FfiError) { throw PolarGridException.from(e) }
-        val kept = transport.claim(done.requestId) ?: throw PolarGridException.closed()
-        return Response(kept.status, kept.headers, done.region, kept.stream)
+        // Usually the worker that answered the call's request hands the ending over (Handoff.kt);
+        // else (a retry, an exchange first, a deadline) the driver's own wait.
+        val (requestId, region) = when (val r = handoff?.let { awaitHandoff(it) } ?: Handoff.NOT_YET) {
+            is Handoff.Ended -> r.requestId to r.region
+            is FfiError -> throw PolarGridException.from(r)
+            else -> try {
+                driver.wait(call).let { it.requestId to it.region }
+            } catch (e: FfiError) {
+                throw PolarGridException.from(e)
+            } catch (e: IllegalStateException) {
+                throw PolarGridException.closed() // closed while this call waited
+            }
+        }
+        val kept = transport.claim(requestId) ?: throw PolarGridException.closed()
+        return Response(kept.status, kept.headers, region, kept.stream)
+    }
+
+    /** The call block (blocks.rs): u16 header count, then method, path, each header's name and
+     *  value (u32 length + UTF-8 each), then the body. */
+    private fun callBlock(method: String, path: String, headers: List<Header>, body: ByteArray?): ByteArray {
+        val fields = ArrayList<ByteArray>(2 + 2 * headers.size)
+        fields.add(method.toByteArray()); fields.add(path.toByteArray())
+        for (h in headers) { fields.add(h.name.toByteArray()); fields.add(h.value.toByteArray()) }
+        val out = ByteBuffer.allocate(2 + fields.sumOf { 4 + it.size } + (body?.size ?: 0))
+        out.putShort(headers.size.toShort())
+        for (f in fields) { out.putInt(f.size); out.put(f) }
+        if (body != null) out.put(body)
+        return out.array()
+    }
+
+    private suspend fun awaitHandoff(handoff: Handoff): Any = try {
+        handoff.result.await()
+    } catch (e: CancellationException) {
+        handoff.abandon()
+        throw e
     }
 
     /** `GET path`. */
