@@ -334,6 +334,22 @@ fn server_message_comes_from_message_detail_or_code() {
 }
 
 #[test]
+fn openai_style_error_object_gives_its_message_not_its_json() {
+    // `{"error": {"type": …, "message": …}}`: the message, whatever stands beside it.
+    assert_eq!(
+        message(
+            r#"{"error":{"type":"invalid_request_error","message":"model not found","param":null}}"#
+        )
+        .as_deref(),
+        Some("model not found")
+    );
+    assert_eq!(
+        message(r#"{"error":{"message":"quota exceeded","code":"over_quota"}}"#).as_deref(),
+        Some("quota exceeded")
+    );
+}
+
+#[test]
 fn server_message_is_bounded_and_free_of_control_characters() {
     let long = format!(r#"{{"message":"{}"}}"#, "é".repeat(3000));
     let m = message(&long).unwrap();
