@@ -220,6 +220,16 @@ impl Router {
         Some(self.alternative_avoiding(now, &t.region, cfg, avoid))
     }
 
+    /// Whether a call on `failed`, which already failed for certain on the regions in
+    /// `avoid`, has a known region left that [`Router::target_for`] could pick instead.
+    pub(crate) fn has_alternative(cfg: &Checked, failed: &str, avoid: &[String]) -> bool {
+        Self::can_fail_over(cfg)
+            && cfg
+                .regions
+                .iter()
+                .any(|(r, _)| allowed(&r.id, failed, avoid))
+    }
+
     /// Whether a call can go anywhere but its configured place.
     pub(crate) fn can_fail_over(cfg: &Checked) -> bool {
         match &cfg.route {
@@ -368,15 +378,17 @@ impl Router {
             .iter()
             .find(|(r, _)| r.id == failed)
             .map(|(r, _)| r.country.as_str());
-        let allowed = |id: &str| id != failed && !avoid.iter().any(|a| a == id);
-        let up = |id: &str| allowed(id) && !self.is_down(now, id);
+        let up = |id: &str| allowed(id, failed, avoid) && !self.is_down(now, id);
         let pick = cfg
             .regions
             .iter()
             .find(|(r, _)| up(&r.id) && Some(r.country.as_str()) == country)
             .or_else(|| cfg.regions.iter().find(|(r, _)| up(&r.id)))
             .or_else(|| {
-                let left = cfg.regions.iter().filter(|(r, _)| allowed(&r.id));
+                let left = cfg
+                    .regions
+                    .iter()
+                    .filter(|(r, _)| allowed(&r.id, failed, avoid));
                 left.min_by_key(|(r, _)| {
                     self.health
                         .get(&r.id)
@@ -399,6 +411,11 @@ impl Router {
             },
         }
     }
+}
+
+/// Whether a call that failed on `failed`, and for certain on `avoid`, may go to region `id`.
+fn allowed(id: &str, failed: &str, avoid: &[String]) -> bool {
+    id != failed && !avoid.iter().any(|a| a == id)
 }
 
 /// The discovery request: `GET {autorouter}/v1/route`, no query for the default (country

@@ -111,12 +111,7 @@ impl Client {
             return false;
         };
         let policy = &self.cfg.cfg.retry;
-        let elsewhere = Router::can_fail_over(&self.cfg)
-            && self
-                .cfg
-                .regions
-                .iter()
-                .any(|(info, _)| info.id != *region && !c.avoid.contains(&info.id));
+        let elsewhere = Router::has_alternative(&self.cfg, region, &c.avoid);
         let next = now
             .plus(crate::ctx::backoff(
                 policy.base_backoff,

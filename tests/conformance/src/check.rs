@@ -196,7 +196,6 @@ pub fn check_outcome_on(o: &Value, e: &Expect, opaque: &Opaque) -> Result<(), St
     }
 }
 
-/// Counts the entries of `GET /admin/log` that match `e` and checks the count.
 /// The counts a log expectation declares for a platform that cannot observe connects, when
 /// the adapter declares that limit (every other adapter is held to the step's counts).
 pub fn log_alternative(e: &LogExpect, observes: Observes) -> Option<&LogAlternative> {
@@ -219,6 +218,7 @@ pub fn check_log(log: &Value, e: &LogExpect) -> Result<(), String> {
     count_log(log, e, e.count, e.min, e.max)
 }
 
+/// Counts the entries of `GET /admin/log` that match `e` and checks the count.
 fn count_log(
     log: &Value,
     e: &LogExpect,
