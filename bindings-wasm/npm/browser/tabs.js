@@ -252,24 +252,14 @@ export class TabSession {
         end('closed');
       }
     }
-    const ac = new AbortController();
-    this.aborts.add(ac);
-    let granted = false;
-    const timer = setTimeout(() => ac.abort(new DOMException('lock timeout', 'TimeoutError')), this.lockTimeoutMs);
-    const onAbort = () => ac.abort(abortError('request abandoned'));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const state = { granted: false };
     try {
-      return await this.locks.request(this.lockName, this.lockOptions(ac), (lock) => {
-        if (!lock) throw new DOMException('lock busy', 'TimeoutError');
-        granted = true;
-        this.stuck = false;
-        clearTimeout(timer);
+      return await this.withLock(state, signal, () => {
         stat.lockWaitMs = now() - stat.t0;
         return this.locked(id, signal, send, stat);
       });
     } catch (e) {
-      clearTimeout(timer);
-      if (granted || this.closed || signal?.aborted) {
+      if (state.granted || this.closed || signal?.aborted) {
         // Another tab's session was adopted while waiting: the core dropped this request.
         end(this.closed ? 'closed' : signal?.aborted ? 'adopted' : 'failed');
         throw e;
@@ -284,12 +274,39 @@ export class TabSession {
       end('withheld', 'lock-timeout');
       throw abortError('refresh withheld: another tab holds the lock');
     } finally {
-      this.aborts.delete(ac);
-      signal?.removeEventListener('abort', onAbort);
       end('closed');
     }
   }
 
+  /**
+   * Asks for the tabs' lock for at most the core's lock wait (see `lockOptions`) and runs
+   * `held` holding it; `signal` abandons the wait. Resolves to what `held` returns; rejects
+   * with what `held` threw (`state.granted` is then true) or with why the lock was not
+   * granted: the wait ran out, the lock was busy, the wait was abandoned or the client closed.
+   */
+  async withLock(state, signal, held) {
+    const ac = new AbortController();
+    this.aborts.add(ac);
+    const timer = setTimeout(() => ac.abort(new DOMException('lock timeout', 'TimeoutError')), this.lockTimeoutMs);
+    const onAbort = () => ac.abort(abortError('request abandoned'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.locks.request(this.lockName, this.lockOptions(ac), (lock) => {
+        if (!lock) throw new DOMException('lock busy', 'TimeoutError');
+        state.granted = true;
+        this.stuck = false;
+        clearTimeout(timer);
+        return held();
+      });
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(ac);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Waits on `ac`, or asks only if the lock is free while the last wait ran out (a frozen
+   * holder then costs one wait, not one per request) until it is granted again. */
   lockOptions(ac) {
     return this.stuck ? { ifAvailable: true } : { signal: ac.signal };
   }
@@ -297,25 +314,13 @@ export class TabSession {
   /** Runs `fn` holding the lock (or without it after the lock wait: `fn` spends nothing). */
   async exclusive(fn) {
     if (!this.locks || this.closed) return fn();
-    const ac = new AbortController();
-    this.aborts.add(ac);
-    const timer = setTimeout(() => ac.abort(new DOMException('lock timeout', 'TimeoutError')), this.lockTimeoutMs);
-    let granted = false;
+    const state = { granted: false };
     try {
-      return await this.locks.request(this.lockName, this.lockOptions(ac), (lock) => {
-        if (!lock) throw new DOMException('lock busy', 'TimeoutError');
-        granted = true;
-        this.stuck = false;
-        clearTimeout(timer);
-        return fn();
-      });
+      return await this.withLock(state, undefined, fn);
     } catch (e) {
-      if (granted || this.closed) throw e;
+      if (state.granted || this.closed) throw e;
       this.stuck = true;
       return fn();
-    } finally {
-      clearTimeout(timer);
-      this.aborts.delete(ac);
     }
   }
 
