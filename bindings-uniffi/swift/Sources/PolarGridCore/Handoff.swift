@@ -18,6 +18,10 @@ final class Handoff: @unchecked Sendable {
     enum Outcome { case ended(requestId: UInt64, region: String?), failed(Error), notYet, cancelled }
 
     let call: UInt64
+    /// The caller reads the body whole (`PolarGrid.request`): the transport hands a success over
+    /// when the body has ended, not at its head (one wake-up instead of one per chunk and the end;
+    /// the driver still hears the head at once, where the core's deadline stops).
+    let whole: Bool
     private let driver: Driver
     private weak var transport: URLSessionTransport?
     private let lock = NSLock()
@@ -26,8 +30,8 @@ final class Handoff: @unchecked Sendable {
     private var early: Outcome?
     private var cont: CheckedContinuation<Outcome, Never>?
 
-    init(call: UInt64, driver: Driver, transport: URLSessionTransport) {
-        self.call = call; self.driver = driver; self.transport = transport
+    init(call: UInt64, whole: Bool, driver: Driver, transport: URLSessionTransport) {
+        self.call = call; self.whole = whole; self.driver = driver; self.transport = transport
     }
 
     /// The one chance to decide this call's handoff; false if another party already did.

@@ -110,7 +110,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     /// `PolarGridError`. A JSON body's `model` is the routing hint.
     public func request(_ method: String, _ path: String, body: Data? = nil,
                         headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridResponse {
-        let r = try await stream(method, path, body: body, headers: headers, deadlineMs: deadlineMs)
+        let r = try await send(method, path, body, headers, deadlineMs, whole: true)
         let data = try await r.body.collect()
         return PolarGridResponse(status: r.status, headers: r.headers, region: r.region, body: data)
     }
@@ -121,6 +121,12 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     /// `deadlineMs` bounds this call from start to its answer head (nil: the client's).
     public func stream(_ method: String, _ path: String, body: Data? = nil,
                        headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridStreamingResponse {
+        try await send(method, path, body, headers, deadlineMs, whole: false)
+    }
+
+    /// `stream`, or with `whole` (`request`) returning once the body has ended too.
+    private func send(_ method: String, _ path: String, _ body: Data?, _ headers: [String: String],
+                      _ deadlineMs: UInt64?, whole: Bool) async throws -> PolarGridStreamingResponse {
         var sent = headers.map { ($0.key, $0.value) }
         if let first = body?.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }), first == 0x7b || first == 0x5b,
            !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
@@ -140,7 +146,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
             let id = inline.be64(at), len = Int(inline.be32(at + 8)), block = at + 12
             // The call's own attempt (purpose 3, this call) hands the ending over.
             let mine = handoff == nil && inline[block] == 3 && inline.be64(block + 2) == call
-            let h = mine ? Handoff(call: call, driver: driver, transport: transport) : nil
+            let h = mine ? Handoff(call: call, whole: whole, driver: driver, transport: transport) : nil
             if let h { handoff = h }
             transport.sendInline(id, inline[block..<block + len], handoff: h)
             at = block + len
@@ -168,15 +174,16 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     /// the body.
     private static func callBlock(_ method: String, _ path: String, _ headers: [(String, String)], _ body: Data?,
                                   _ deadlineMs: UInt64?) -> Data {
-        var out = Data()
-        func put<T: FixedWidthInteger>(_ n: T) { withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) } }
-        func field(_ s: String) { put(UInt32(s.utf8.count)); out.append(contentsOf: s.utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + method.utf8.count + path.utf8.count + headers.count * 48 + (body?.count ?? 0))
+        func put<T: FixedWidthInteger>(_ n: T) { for i in (0..<T.bitWidth / 8).reversed() { out.append(UInt8(truncatingIfNeeded: n >> (i * 8))) } }
+        func field(_ s: String) { put(UInt32(s.utf8.count)); out += s.utf8 }
         put(UInt16(clamping: headers.count))
         put(deadlineMs ?? 0)
         field(method); field(path)
         for (name, value) in headers { field(name); field(value) }
-        if let body { out.append(body) }
-        return out
+        if let body { out += body }
+        return Data(out)
     }
 
     /// Waits for the call; cancelling the Task cancels the call in the core at once. uniffi 0.32.2's

@@ -25,15 +25,15 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
         let isCall: Bool
         let method: String
         let url: String
-        /// `Name: value` lines joined by CRLF.
-        let headers: String
+        /// `Name: value` lines joined by CRLF (UTF-8).
+        let headers: Data
         let body: Data?
         let connectTimeoutMs: UInt64
         let bodyLimit: Int
 
         /// Stands in for a request block that could not be read, to fail it by id.
         static func bad(_ id: UInt64) -> Request {
-            Request(id: id, isCall: false, method: "", url: "", headers: "", body: nil, connectTimeoutMs: 0, bodyLimit: 0)
+            Request(id: id, isCall: false, method: "", url: "", headers: Data(), body: nil, connectTimeoutMs: 0, bodyLimit: 0)
         }
     }
 
@@ -64,6 +64,9 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
         /// The caller waiting for this request's call (its first attempt, sent inline): the
         /// answer collects the call's ending in the same crossing and hands it over.
         var handoff: Handoff?
+        /// The ending for a caller that reads the body whole (`Handoff.whole`), held until the
+        /// body has ended: the caller then wakes once and finds it all there.
+        var deferred: (Handoff, Handoff.Outcome)?
 
         init(_ r: Request, way: Way, handoff: Handoff?) {
             id = r.id; self.way = way; keeps = r.isCall; limit = r.bodyLimit
@@ -112,7 +115,7 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
     /// returns at once; answers through `reply`.
     public func send(request: HttpRequest, reply: Reply) {
         let r = Request(id: request.id, isCall: request.purpose == .call, method: request.method, url: request.url,
-                        headers: request.headers, body: request.body, connectTimeoutMs: request.connectTimeoutMs,
+                        headers: Data(request.headers.utf8), body: request.body, connectTimeoutMs: request.connectTimeoutMs,
                         bodyLimit: Int(request.bodyLimit))
         start(r, way: .reply(reply), handoff: nil)
     }
@@ -138,12 +141,7 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
         var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.noTimeout)
         r.httpMethod = request.method
         r.httpBody = request.body
-        // One `Name: value` line per header, joined by CRLF; every value was checked by the core.
-        for line in request.headers.split(separator: "\r\n", omittingEmptySubsequences: true) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let value = line[line.index(after: colon)...].drop(while: { $0 == " " })
-            r.addValue(String(value), forHTTPHeaderField: String(line[..<colon]))
-        }
+        r.allHTTPHeaderFields = Self.fields(request.headers)
         let task = session.dataTask(with: r)
         flight.task = task
         let timer = DispatchWorkItem { [weak self] in self?.connectTimedOut(flight) }
@@ -218,7 +216,13 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
             } catch {
                 outcome = .failed(error)
             }
-            if collect { handoff?.deliver(outcome) }
+            guard collect, let handoff else { return }
+            let hold = lock.withLock { () -> Bool in
+                guard handoff.whole, flight.feed != nil, case .ended = outcome else { return false }
+                flight.deferred = (handoff, outcome)
+                return true
+            }
+            if !hold { handoff.deliver(outcome) }
         }
     }
 
@@ -291,13 +295,15 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
     /// The answer's head as the core reads it (`Name: value` lines, each ended by CRLF: one
     /// argument) and as the app reads it (lowercased names).
     private static func headers(_ http: HTTPURLResponse) -> (Data, [String: String]) {
-        var head = ""
+        var head: [UInt8] = []
+        head.reserveCapacity(512)
         var flat: [String: String] = [:]
         for (k, v) in http.allHeaderFields {
-            head += "\(k): \(v)\r\n"
-            flat["\(k)".lowercased()] = "\(v)"
+            let k = (k as? String) ?? "\(k)", v = (v as? String) ?? "\(v)"
+            head += k.utf8; head += [0x3a, 0x20]; head += v.utf8; head += [0x0d, 0x0a]
+            flat[k.lowercased()] = v
         }
-        return (Data(head.utf8), flat)
+        return (Data(head), flat)
     }
 
     public func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
@@ -335,6 +341,12 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
             } else {
                 feed.finish()
             }
+            // The head was answered on this (serial) delegate queue before: a held ending is set.
+            let held = lock.withLock { () -> (Handoff, Handoff.Outcome)? in
+                defer { flight.deferred = nil }
+                return flight.deferred
+            }
+            if let (handoff, outcome) = held { handoff.deliver(outcome) }
         }
     }
 
@@ -376,8 +388,29 @@ public final class URLSessionTransport: NSObject, Transport, BlockTransport, URL
         guard block.count >= 42 + m + u + h else { return nil }
         let text = { (from: Int, n: Int) in String(decoding: block[from..<from + n], as: UTF8.self) }
         return Request(id: id, isCall: block[b] == 3, method: text(at, m), url: text(at + m, u),
-                       headers: text(at + m + u, h), body: block[b + 1] == 1 ? Data(block[(at + m + u + h)...]) : nil,
+                       headers: block[(at + m + u)..<(at + m + u + h)], body: block[b + 1] == 1 ? Data(block[(at + m + u + h)...]) : nil,
                        connectTimeoutMs: block.be64(b + 18), bodyLimit: Int(block.be32(b + 26)))
+    }
+
+    /// The core's header block (`Name: value` lines joined by CRLF; every value checked by the
+    /// core: no CR, LF or NUL) as URLRequest's fields, read byte by byte (a name sent twice keeps
+    /// both values, comma-joined, as `addValue` would).
+    private static func fields(_ block: Data) -> [String: String] {
+        var out: [String: String] = [:]
+        var line = block.startIndex
+        while line < block.endIndex {
+            var end = line
+            while end < block.endIndex, block[end] != 0x0d { end += 1 }
+            if let colon = block[line..<end].firstIndex(of: 0x3a) {
+                var v = colon + 1
+                while v < end, block[v] == 0x20 { v += 1 }
+                let name = String(decoding: block[line..<colon], as: UTF8.self)
+                let value = String(decoding: block[v..<end], as: UTF8.self)
+                out[name] = out[name].map { "\($0), \(value)" } ?? value
+            }
+            line = end + 2
+        }
+        return out
     }
 
     /// The one mapping from URLSession's failures to the core's transport kinds, exactly the
