@@ -9,6 +9,7 @@
 //! | bytes | what |
 //! |---|---|
 //! | 2 | `n`, the number of app headers |
+//! | 8 | `deadline_ms`: the call as a whole, start to answer head (`CallRequest::deadline_ms`; 0: the configured `call_deadline_ms`) |
 //! | 4 + len | the method (UTF-8, length-prefixed) |
 //! | 4 + len | the path |
 //! | n × (4 + len, 4 + len) | each header's name and value |
@@ -34,7 +35,8 @@ fn field(block: &[u8], at: &mut usize) -> Option<String> {
 /// The call a block describes (see the module docs), or `None` if it is malformed.
 pub(crate) fn call_request(mut block: Vec<u8>, timeout_ms: u64) -> Option<CallRequest> {
     let n = u16::from_be_bytes(block.get(..2)?.try_into().ok()?);
-    let mut at = 2;
+    let deadline_ms = u64::from_be_bytes(block.get(2..10)?.try_into().ok()?);
+    let mut at = 10;
     let method = field(&block, &mut at)?;
     let path = field(&block, &mut at)?;
     let mut headers = Vec::with_capacity(usize::from(n));
@@ -52,14 +54,14 @@ pub(crate) fn call_request(mut block: Vec<u8>, timeout_ms: u64) -> Option<CallRe
         model: None,
         idempotent: None,
         timeout_ms: (timeout_ms > 0).then_some(timeout_ms),
-        deadline_ms: None,
+        deadline_ms: (deadline_ms > 0).then_some(deadline_ms),
     })
 }
 
 #[uniffi::export]
 impl Driver {
-    /// [`Driver::start`] with the call as one block (method, path, app headers and body;
-    /// layout in this module's docs) and `timeout_ms` (0: the configured one); the model
+    /// [`Driver::start`] with the call as one block (its deadline, method, path, app headers
+    /// and body; layout in this module's docs) and `timeout_ms` (0: the configured one); the model
     /// hint is the core's `model_hint` of the body. A malformed block is `invalid_call`.
     pub fn start_block(&self, block: Vec<u8>, timeout_ms: u64) -> Result<u64, PolarGridError> {
         let call = call_request(block, timeout_ms).ok_or_else(|| {
@@ -87,14 +89,26 @@ pub(crate) mod tests {
     use crate::tests::{driver, next};
     use crate::{ErrorKind, Purpose};
 
-    /// A call block as the Python skin writes it.
+    /// A call block as the Python skin writes it (no per-call deadline).
     pub(crate) fn block(
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Vec<u8> {
+        deadline_block(0, method, path, headers, body)
+    }
+
+    /// A call block with its `deadline_ms`, as the Kotlin and Swift skins write it.
+    pub(crate) fn deadline_block(
+        deadline_ms: u64,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut b = u16::try_from(headers.len()).unwrap().to_be_bytes().to_vec();
+        b.extend_from_slice(&deadline_ms.to_be_bytes());
         let fields = [method, path]
             .into_iter()
             .chain(headers.iter().flat_map(|(n, v)| [*n, *v]));
@@ -141,6 +155,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_call_block_s_deadline_bounds_its_request_and_zero_leaves_the_configured_one() {
+        let (d, t) = driver(2);
+        d.start_block(deadline_block(300, "GET", "/v1/models", &[], b""), 1234)
+            .unwrap();
+        let (req, _reply) = next(&t);
+        assert_eq!(req.timeout_ms, 300, "the attempt never outlives the call");
+        d.start_block(deadline_block(0, "GET", "/v1/models", &[], b""), 1234)
+            .unwrap();
+        let (req, _reply) = next(&t);
+        assert_eq!(req.timeout_ms, 1234);
+        d.close();
+    }
+
+    #[test]
     fn a_line_break_in_a_block_s_header_value_is_an_invalid_call_and_nothing_is_sent() {
         let (d, t) = driver(2);
         let evil = block(
@@ -162,7 +190,9 @@ pub(crate) mod tests {
         let (d, t) = driver(2);
         let mut cut = block("GET", "/v1/models", &[("A", "b")], b"");
         cut.truncate(cut.len() - 1);
-        for bad in [vec![], vec![0], cut, vec![0, 0, 0, 0, 0, 9, b'G']] {
+        let mut short = vec![0; 10];
+        short.extend_from_slice(&[0, 0, 0, 9, b'G']);
+        for bad in [vec![], vec![0], vec![0, 0, 0, 0, 0, 9, b'G'], cut, short] {
             let e = d.start_block(bad.clone(), 0).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidCall, "{bad:?}");
         }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::{encode, HEAD};
-use crate::blocks::tests::block;
+use crate::blocks::tests::{block, deadline_block};
 use crate::tests::{next, options};
 use crate::{BlockTransport, Driver, ErrorKind, Purpose, TransportErrorKind};
 
@@ -82,23 +82,37 @@ fn inline(b: &[u8]) -> (u64, Vec<(u64, Vec<u8>)>) {
     (u64_at(b, 0), sent)
 }
 
-fn chat() -> Vec<u8> {
-    let headers = [("Content-Type", "application/json"), ("X-Trace", "a: b")];
-    block(
-        "POST",
-        "/v1/chat/completions",
-        &headers,
-        br#"{"model":"m"}"#,
-    )
-}
+const CHAT_HEADERS: [(&str, &str); 2] = [("Content-Type", "application/json"), ("X-Trace", "a: b")];
+const CHAT_BODY: &[u8] = br#"{"model":"m"}"#;
 
 #[test]
 fn a_request_block_says_exactly_what_the_record_says() {
     let (records, scripted) = crate::tests::driver(2);
-    records.start_block(chat(), 1500).unwrap();
+    let headers = CHAT_HEADERS.map(|(name, value)| crate::Header {
+        name: name.into(),
+        value: value.into(),
+    });
+    let record_call = crate::CallRequest {
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        body: Some(CHAT_BODY.to_vec()),
+        headers: headers.to_vec(),
+        model: None,
+        idempotent: None,
+        timeout_ms: Some(1500),
+        deadline_ms: Some(900),
+    };
+    records.start(record_call).unwrap();
     let (record, _reply) = next(&scripted);
     let (d, _t) = blocks_driver(2);
-    let (call, sent) = inline(&d.start_inline(chat(), 1500).unwrap());
+    let with_deadline = deadline_block(
+        900,
+        "POST",
+        "/v1/chat/completions",
+        &CHAT_HEADERS,
+        CHAT_BODY,
+    );
+    let (call, sent) = inline(&d.start_inline(with_deadline, 1500).unwrap());
     let [(id, request)] = &sent[..] else {
         panic!("one request: {sent:?}")
     };
@@ -117,7 +131,8 @@ fn a_request_block_says_exactly_what_the_record_says() {
     assert_eq!(decode(request), expected);
     assert_eq!(
         (call, expected.timeout_ms, expected.body_limit),
-        (expected.call, 1500, 4096)
+        (expected.call, 900, 4096),
+        "the call's deadline bounds its attempt, in both spellings"
     );
     assert!(
         expected.headers.contains("\r\nX-Trace: a: b"),

@@ -7,6 +7,7 @@ object in the send callback, ``wait_blocking`` after it)."""
 import asyncio
 import collections
 import ctypes
+import gc
 import types
 
 from polargrid_core import AsyncPolarGrid, PolarGrid, _ffi, _http
@@ -69,6 +70,7 @@ class Crossings:
     """Counts every FFI function Python calls and every call Rust makes into the transport."""
 
     def __init__(self, monkeypatch):
+        gc.collect()  # earlier tests' drivers are freed now, not inside the counted calls
         self.counts = collections.Counter()
         lib = native._UniffiLib
         for name in dir(lib):

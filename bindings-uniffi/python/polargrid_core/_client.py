@@ -30,6 +30,7 @@ def _ms(seconds: Optional[float]) -> Optional[int]:
 
 _loaded: Any = None
 _U16, _U32 = struct.Struct(">H").pack, struct.Struct(">I").pack
+_NO_DEADLINE = bytes(8)
 
 
 def _native() -> Any:
@@ -41,9 +42,10 @@ def _native() -> Any:
 
 
 def _call_block(method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]]) -> bytes:
-    """The call as ``Driver.start_block`` reads it: the header count, then method, path and
-    each header's name and value length-prefixed, then the body (one argument, no records)."""
-    parts = [_U16(len(headers))]
+    """The call as ``Driver.start_block`` reads it: the header count, the call's deadline (0:
+    the client's ``call_deadline``), then method, path and each header's name and value
+    length-prefixed, then the body (one argument, no records)."""
+    parts = [_U16(len(headers)), _NO_DEADLINE]
     for field in [method, path, *(x for h in headers for x in h)]:
         b = field.encode()
         parts += (_U32(len(b)), b)
