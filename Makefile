@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test dist dist-check bench bench-rust bench-tabs wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
+.PHONY: demo test dist dist-check bench bench-rust bench-tabs wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python count-crossings soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -17,6 +17,14 @@ bench:
 	$(MAKE) --no-print-directory bench-python
 	$(MAKE) --no-print-directory bench-rust
 	scripts/bench-summary.sh
+
+# FFI crossings into Rust per call of the Kotlin and Swift packages (uprobes on the release library;
+# needs root and perf, so not part of make test; Python counts its own in its tests).
+count-crossings:
+	scripts/build-mobile.sh all
+	cargo build --quiet --release -p polargrid-uniffi --lib
+	scripts/count-crossings.sh kotlin
+	scripts/count-crossings.sh swift
 
 # The blocking Rust client (polargrid-driver over ureq) vs bare ureq on an in-process keep-alive stub.
 bench-rust:

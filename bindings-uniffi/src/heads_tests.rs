@@ -175,15 +175,21 @@ fn the_core_s_own_requests_and_bodiless_calls_keep_their_purpose_and_no_body() {
 fn a_start_hands_its_first_attempt_back_inline_and_nothing_crosses_send() {
     let (d, t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert_eq!(sent.len(), 1);
     assert_eq!(decode(&sent[0].1).call, call);
     assert!(t.sent.lock().unwrap().is_empty());
     // Outside `start_inline` the same send crosses through the transport.
-    d.start_block(block("GET", "/v1/models", &[], b""), 0)
-        .unwrap();
+    d.start_block(
+        block("GET", "/v1/models", &[], b""),
+        crate::blocks::NOT_GIVEN,
+    )
+    .unwrap();
     assert_eq!(t.sent.lock().unwrap().len(), 1);
     d.close();
 }
@@ -193,8 +199,11 @@ fn an_answer_with_collect_ends_the_call_in_the_same_crossing_with_its_region() {
     let (d, _t) = blocks_driver(2);
     for _ in 0..2 {
         let (call, sent) = inline(
-            &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-                .unwrap(),
+            &d.start_inline(
+                block("GET", "/v1/models", &[], b""),
+                crate::blocks::NOT_GIVEN,
+            )
+            .unwrap(),
         );
         let code = d
             .answer(sent[0].0, 200, 5, b"a: b\n".to_vec(), true)
@@ -214,8 +223,11 @@ fn an_answer_with_collect_ends_the_call_in_the_same_crossing_with_its_region() {
 fn an_answer_without_collect_leaves_the_ending_to_wait_for() {
     let (d, _t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert_eq!(d.answer(sent[0].0, 200, 0, vec![], false).unwrap(), 0);
     let r = d.wait_blocking(call, 0).unwrap().expect("ended");
@@ -227,8 +239,11 @@ fn an_answer_without_collect_leaves_the_ending_to_wait_for() {
 fn a_failed_call_is_the_answer_s_error_and_a_transport_failure_the_fail_s() {
     let (d, _t) = blocks_driver(1);
     let (_, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     let message = b"retry-after: 3{\"error\":{\"message\":\"slow down\"}}".to_vec();
     let e = d.answer(sent[0].0, 429, 14, message, true).unwrap_err();
@@ -239,8 +254,11 @@ fn a_failed_call_is_the_answer_s_error_and_a_transport_failure_the_fail_s() {
     );
     assert_eq!(failure.server_message.as_deref(), Some("slow down"));
     let (_, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     let e = d
         .fail(sent[0].0, TransportErrorKind::Connect, true)
@@ -259,7 +277,9 @@ fn a_refused_call_block_sends_nothing_and_is_an_invalid_call() {
     let evil = block("GET", "/v1/models", &[("X-Evil", "a\nb")], b"");
     for bad in [evil, vec![0, 0, 0]] {
         assert_eq!(
-            d.start_inline(bad, 0).unwrap_err().kind(),
+            d.start_inline(bad, crate::blocks::NOT_GIVEN)
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidCall
         );
     }
@@ -271,8 +291,11 @@ fn a_refused_call_block_sends_nothing_and_is_an_invalid_call() {
 fn a_released_request_s_late_answer_and_an_unknown_id_are_ignored() {
     let (d, t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert!(d.cancel(call));
     assert!(t.released.lock().unwrap().contains(&sent[0].0));
@@ -288,8 +311,11 @@ fn an_ending_collected_for_another_request_is_kept_for_wait_and_cancel() {
     let blocks = d.blocks().unwrap();
     for cancel in [false, true] {
         let (call, sent) = inline(
-            &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-                .unwrap(),
+            &d.start_inline(
+                block("GET", "/v1/models", &[], b""),
+                crate::blocks::NOT_GIVEN,
+            )
+            .unwrap(),
         );
         d.answer(sent[0].0, 200, 0, vec![], false).unwrap();
         assert_eq!(
@@ -314,8 +340,11 @@ fn an_ending_collected_for_another_request_is_kept_for_wait_and_cancel() {
 fn a_records_driver_answers_start_inline_with_no_request_and_ignores_answers_by_id() {
     let (d, t) = crate::tests::driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert!(sent.is_empty());
     let (req, _reply) = next(&t);

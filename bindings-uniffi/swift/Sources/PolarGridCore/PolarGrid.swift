@@ -136,7 +136,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
         // (usually the call's first attempt), which this caller hands to URLSession itself.
         let inline: Data
         do {
-            inline = try driver.startInline(block: Self.callBlock(method, path, sent, body, deadlineMs), timeoutMs: 0)
+            inline = try driver.startInline(block: Self.callBlock(method, path, sent, body, deadlineMs), timeoutMs: UInt64.max)
         } catch { throw PolarGridError.from(error) }
         let b = inline.startIndex
         let call = inline.be64(b)
@@ -169,8 +169,8 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
         return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: region, body: kept.body)
     }
 
-    /// The call block (bindings-uniffi/src/blocks.rs): u16 header count, u64 deadline (0: the
-    /// client's), then method, path, each header's name and value (u32 length + UTF-8 each), then
+    /// The call block (bindings-uniffi/src/blocks.rs): u16 header count, u64 deadline (UInt64.max,
+    /// NOT_GIVEN: the client's), then method, path, each header's name and value (u32 length + UTF-8 each), then
     /// the body.
     private static func callBlock(_ method: String, _ path: String, _ headers: [(String, String)], _ body: Data?,
                                   _ deadlineMs: UInt64?) -> Data {
@@ -179,7 +179,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
         func put<T: FixedWidthInteger>(_ n: T) { for i in (0..<T.bitWidth / 8).reversed() { out.append(UInt8(truncatingIfNeeded: n >> (i * 8))) } }
         func field(_ s: String) { put(UInt32(s.utf8.count)); out += s.utf8 }
         put(UInt16(clamping: headers.count))
-        put(deadlineMs ?? 0)
+        put(deadlineMs ?? UInt64.max)
         field(method); field(path)
         for (name, value) in headers { field(name); field(value) }
         if let body { out += body }

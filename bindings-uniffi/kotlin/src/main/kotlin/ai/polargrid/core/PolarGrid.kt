@@ -156,7 +156,7 @@ class PolarGrid(
         // requests the start sent (usually the call's first attempt), which this caller hands to
         // a worker itself.
         val inline = ffi {
-            driver.startInline(callBlock(method, path, sent, body, deadlineMs), timeoutMs?.toULong() ?: 0uL)
+            driver.startInline(callBlock(method, path, sent, body, deadlineMs), timeoutMs?.toULong() ?: ULong.MAX_VALUE)
         }
         val b = ByteBuffer.wrap(inline)
         val call = b.getLong(0).toULong()
@@ -188,7 +188,7 @@ class PolarGrid(
         return Response(kept.status, kept.headers, region, kept.stream)
     }
 
-    /** The call block (blocks.rs): u16 header count, u64 deadline (0: the client's), then method,
+    /** The call block (blocks.rs): u16 header count, u64 deadline (all ones, NOT_GIVEN: the client's), then method,
      *  path, each header's name and value (u32 length + UTF-8 each), then the body. */
     private fun callBlock(method: String, path: String, headers: List<Header>, body: ByteArray?, deadlineMs: Long?): ByteArray {
         val fields = ArrayList<ByteArray>(2 + 2 * headers.size)
@@ -196,7 +196,7 @@ class PolarGrid(
         for (h in headers) { fields.add(h.name.toByteArray()); fields.add(h.value.toByteArray()) }
         val out = ByteBuffer.allocate(10 + fields.sumOf { 4 + it.size } + (body?.size ?: 0))
         out.putShort(headers.size.toShort())
-        out.putLong(deadlineMs ?: 0L)
+        out.putLong(deadlineMs ?: -1L) // -1L: u64::MAX, NOT_GIVEN
         for (f in fields) { out.putInt(f.size); out.put(f) }
         if (body != null) out.put(body)
         return out.array()
