@@ -164,6 +164,17 @@ impl HttpRequest {
             _ => Some(MAX_CORE_BODY),
         }
     }
+
+    /// Whether the core reads the headers of an answer with `status`: not those of a 2xx
+    /// answer to an app call (they go to the app with its body, which the core never
+    /// sees either); those of every other answer. Where this is `false` a transport may
+    /// pass no headers at all, provided its own parser refuses a head that breaks the
+    /// hygiene rule of [`check_header`] (a CR, LF or NUL in a value, over [`MAX_HEAD`]
+    /// bytes) as [`TransportErrorKind::Protocol`]; a transport whose parser lets such a
+    /// head through passes the headers, and the core checks them.
+    pub fn reads_answer_headers(&self, status: u16) -> bool {
+        self.body_limit(status).is_some()
+    }
 }
 
 impl fmt::Debug for HttpRequest {

@@ -277,6 +277,10 @@ fn request_record_carries_connect_timeout_and_body_limits() {
     assert_eq!(c.body_limit(299), None);
     assert_eq!(c.body_limit(404), Some(4096));
     assert_eq!(c.body_limit(307), Some(4096));
+    // The core reads the head of every answer but a call's 2xx (the app's, with its body).
+    assert!(!c.reads_answer_headers(200));
+    assert!(c.reads_answer_headers(404) && c.reads_answer_headers(307));
+    assert!(ex.reads_answer_headers(200) && d.reads_answer_headers(200));
     assert_eq!(Purpose::Call(polargrid_core::CallId(1)).as_str(), "call");
     assert_eq!(ex.purpose.as_str(), "exchange");
 }

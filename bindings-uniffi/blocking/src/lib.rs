@@ -101,14 +101,14 @@ impl Request {
 }
 
 /// A successful answer; the body is read from the network as the app reads it (SSE
-/// streams arrive event by event).
+/// streams arrive event by event). The head is ureq's as it was parsed, read through
+/// [`Response::header`] and [`Response::headers`] without copies.
 pub struct Response {
     /// Status code (2xx).
     pub status: u16,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
     /// The region that answered.
     pub region: Option<String>,
+    headers: ureq::http::HeaderMap,
     body: ureq_transport::Returning,
 }
 
@@ -125,12 +125,27 @@ impl Response {
         Ok(s)
     }
 
-    /// A header value.
+    /// The first value of a header (name in any case), if it is UTF-8 text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    }
+
+    /// Every header, names in lowercase, the values of one name together (in the order
+    /// received); a value that is not UTF-8 text is left out (the raw bytes:
+    /// [`Response::header_map`]).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().filter_map(|(k, v)| {
+            std::str::from_utf8(v.as_bytes())
+                .ok()
+                .map(|v| (k.as_str(), v))
+        })
+    }
+
+    /// The head as ureq parsed it (`http`'s map: raw bytes, every value of a name).
+    pub fn header_map(&self) -> &ureq::http::HeaderMap {
+        &self.headers
     }
 }
 

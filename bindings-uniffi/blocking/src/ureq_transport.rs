@@ -12,7 +12,10 @@
 //!   driver releases it here, which shuts its agent down (as for a cancel). A read
 //!   timeout given to ureq as well was a `setsockopt` per call (ureq sets the time left)
 //!   and a configuration copied per request.
-//! - The URL and the header values move into the ureq request without a copy.
+//! - The URL and the header values move into the ureq request without a copy; a request
+//!   without a body goes without one (no `Content-Length: 0` on a GET).
+//! - The head of a success kept for the app stays ureq's (`Response::header` reads it):
+//!   only the heads the core reads ([`HttpRequest::reads_answer_headers`]) become text.
 //! - The idle agents are found by origin without building a key: each origin's name
 //!   is made once and shared by its requests.
 
@@ -304,14 +307,14 @@ fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpReques
     match result {
         Ok((resp, rest)) => {
             match (rest, reusable) {
-                (Some(reader), agent) => {
+                (Some((headers, reader)), agent) => {
                     // A streamed body: the agent is reusable once the app is done with it.
                     let back = agent.map(|a| (Arc::downgrade(inner), sent, a));
                     st.kept.insert(
                         id,
                         Response {
                             status: resp.status,
-                            headers: resp.headers.clone(),
+                            headers,
                             region: None,
                             body: Returning {
                                 inner: Some(reader),
@@ -408,14 +411,19 @@ impl Drop for Returning {
     }
 }
 
-type Answered = (HttpResponse, Option<ureq::BodyReader<'static>>);
+/// The answer for the core, and for a body kept for the app its head and reader.
+type Answered = (
+    HttpResponse,
+    Option<(ureq::http::HeaderMap, ureq::BodyReader<'static>)>,
+);
 
-/// The ureq request for `req`, its URL, header values and body moved in (ureq's types take
-/// a `String` without copying it), built in place: `http`'s builder moves the whole request
-/// once per header. `None` for what ureq cannot send (the core checked every header).
-fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
+/// The ureq request for `req` without its body, its URL and header values moved in
+/// (ureq's types take a `String` without copying it), built in place: `http`'s builder
+/// moves the whole request once per header. `None` for what ureq cannot send (the core
+/// checked every header).
+fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
     use ureq::http::{HeaderName, HeaderValue, Method as M, Uri};
-    let mut r = ureq::http::Request::new(req.body.take().unwrap_or_default());
+    let mut r = ureq::http::Request::new(());
     *r.method_mut() = match req.method {
         Method::Get => M::GET,
         Method::Post => M::POST,
@@ -440,35 +448,70 @@ fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
     Some(r)
 }
 
-fn send(
+/// Runs `http_req` on `agent`, with the request's connect timeout where the agent's
+/// configuration holds another.
+fn run<B: ureq::AsSendBody>(
     agent: &ureq::Agent,
     agent_connect: Duration,
-    mut req: HttpRequest,
-) -> Result<Answered, TransportErrorKind> {
-    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
-    let resp = if req.connect_timeout == agent_connect {
+    connect: Duration,
+    http_req: ureq::http::Request<B>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    if connect == agent_connect {
         agent.run(http_req)
     } else {
         let config = agent
             .configure_request(http_req)
-            .timeout_connect(Some(req.connect_timeout))
+            .timeout_connect(Some(connect))
             .build();
         agent.run(config)
     }
-    .map_err(transport_kind)?;
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
+}
+
+/// The headers as the core reads them.
+fn header_strings(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    map.iter()
         .map(|(k, v)| {
             (
                 k.as_str().to_string(),
                 String::from_utf8_lossy(v.as_bytes()).into_owned(),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn send(
+    agent: &ureq::Agent,
+    agent_connect: Duration,
+    mut req: HttpRequest,
+) -> Result<Answered, TransportErrorKind> {
+    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
+    // No body, no `Content-Length: 0` on a GET (bare ureq sends none either).
+    let resp = match req.body.take() {
+        Some(body) => run(
+            agent,
+            agent_connect,
+            req.connect_timeout,
+            http_req.map(|()| body),
+        ),
+        None => run(
+            agent,
+            agent_connect,
+            req.connect_timeout,
+            http_req.map(|()| ureq::SendBody::none()),
+        ),
+    }
+    .map_err(transport_kind)?;
+    let status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    // Only the heads the core reads become text (ureq's parser refuses a head that
+    // breaks the hygiene rule as `Protocol`, so the core need not see the others).
+    let headers = if req.reads_answer_headers(status) {
+        header_strings(&parts.headers)
+    } else {
+        Vec::new()
+    };
     // Kept unboxed (the app's `Response` holds it in place: two allocations fewer a call).
-    let mut reader = resp.into_body().into_reader();
+    let mut reader = body.into_reader();
     // The core says how much to read: none of an app call's 2xx body (it is the app's),
     // a bounded amount of anything else.
     let Some(limit) = req.body_limit(status) else {
@@ -478,7 +521,8 @@ fn send(
                 headers,
                 body: Vec::new(),
             },
-            Some(reader),
+            // The app's head as ureq parsed it (no copy: read through `Response::header`).
+            Some((parts.headers, reader)),
         ));
     };
     let limit = limit as u64;
