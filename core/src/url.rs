@@ -122,11 +122,21 @@ impl BaseUrl {
             && path
                 .strip_prefix(self.path.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        // One allocation of the exact size (this runs once per request).
+        // One allocation of the exact size (this runs once per request; a transport that
+        // takes the text over as it is, as `http`'s `Uri` does, then needs no other).
         let scheme = if self.https { "https://" } else { "http://" };
         let base_path = if already { "" } else { self.path.as_str() };
+        let port = self.port.map_or(0, |p| {
+            1 + match p {
+                0..=9 => 1,
+                10..=99 => 2,
+                100..=999 => 3,
+                1000..=9999 => 4,
+                _ => 5,
+            }
+        });
         let mut s = String::with_capacity(
-            scheme.len() + self.host.len() + 6 + base_path.len() + path.len(),
+            scheme.len() + self.host.len() + port + base_path.len() + path.len(),
         );
         s.push_str(scheme);
         s.push_str(&self.host);
@@ -202,6 +212,24 @@ mod tests {
             u.join("/v10/x"),
             "https://api.yto-01.edge.polargrid.ai/v1/v10/x"
         );
+    }
+
+    #[test]
+    fn joined_url_is_allocated_at_its_exact_size() {
+        for base in [
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:80",
+            "http://127.0.0.1:443/v1",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:65535/",
+            "https://api.yto-01.edge.polargrid.ai",
+        ] {
+            let u = BaseUrl::parse(base).unwrap();
+            for path in ["/v1/models", "/x"] {
+                let s = u.join(path);
+                assert_eq!(s.capacity(), s.len(), "{base} + {path} = {s}");
+            }
+        }
     }
 
     #[test]

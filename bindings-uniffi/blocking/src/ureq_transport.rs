@@ -18,6 +18,9 @@
 //!   only the heads the core reads ([`HttpRequest::reads_answer_headers`]) become text.
 //! - The idle agents are found by origin without building a key: each origin's name
 //!   is made once and shared by its requests.
+//! - A header value the core shares between requests ([`HeaderText::Shared`]: the bearer,
+//!   the user agent) becomes a ureq header value once, kept by the text's address while
+//!   the core still holds it; the names are ureq's constants.
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -29,9 +32,10 @@ use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
 use polargrid_core::{
-    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
+    CallId, HeaderText, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
 };
 use polargrid_driver::{Ids, Reply};
+use ureq::http::{HeaderName, HeaderValue};
 
 use crate::Response;
 
@@ -45,6 +49,9 @@ struct Inner {
     /// One connector under every agent, so TLS settings (root store) are built once, not
     /// per request.
     connector: SharedConnector,
+    /// The ureq values of the texts the core shares between requests (see
+    /// [`shared_value`]).
+    shared: Mutex<Vec<(Arc<str>, HeaderValue)>>,
 }
 
 #[derive(Default)]
@@ -109,6 +116,7 @@ impl Ureq {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
+                shared: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -300,7 +308,7 @@ struct Sent {
 /// One HTTP exchange on its own thread, over its own agent (connection).
 fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpRequest, reply: Reply) {
     let id = req.id;
-    let result = send(agent, sent.connect, req);
+    let result = send(inner, agent, sent.connect, req);
     let mut st = inner.lock();
     // Still in flight: it ended normally (not released), so its agent may serve again.
     let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
@@ -421,8 +429,8 @@ type Answered = (
 /// (ureq's types take a `String` without copying it), built in place: `http`'s builder
 /// moves the whole request once per header. `None` for what ureq cannot send (the core
 /// checked every header).
-fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
-    use ureq::http::{HeaderName, HeaderValue, Method as M, Uri};
+fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
+    use ureq::http::{Method as M, Uri};
     let mut r = ureq::http::Request::new(());
     *r.method_mut() = match req.method {
         Method::Get => M::GET,
@@ -437,15 +445,56 @@ fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
     let map = r.headers_mut();
     map.reserve(headers.len());
     for (k, v) in headers {
-        // (The one name of the core's that `http` does not know: no copy of it either.)
-        let name = if k.eq_ignore_ascii_case("x-request-id") {
-            HeaderName::from_static("x-request-id")
-        } else {
-            HeaderName::try_from(k).ok()?
+        let name = name_of(k)?;
+        let value = match v {
+            HeaderText::Shared(text) => shared_value(inner, text, name == AUTHORIZATION)?,
+            HeaderText::Owned(text) => HeaderValue::try_from(text).ok()?,
+            other => HeaderValue::from_str(&other).ok()?,
         };
-        map.append(name, HeaderValue::try_from(v).ok()?);
+        map.append(name, value);
     }
     Some(r)
+}
+
+use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+
+/// A header name: the core's own are ureq's constants (no parse, no copy).
+fn name_of(k: HeaderText) -> Option<HeaderName> {
+    if let HeaderText::Static(s) = k {
+        return Some(match s {
+            "Authorization" => AUTHORIZATION,
+            "User-Agent" => USER_AGENT,
+            "X-Request-ID" => HeaderName::from_static("x-request-id"),
+            "Content-Type" => CONTENT_TYPE,
+            "Accept" => ACCEPT,
+            _ => HeaderName::from_bytes(s.as_bytes()).ok()?,
+        });
+    }
+    HeaderName::try_from(k.into_string()).ok()
+}
+
+/// Texts shared by the core kept at once (the bearer, the user agent, the one before a
+/// refresh).
+const MAX_SHARED: usize = 8;
+
+/// The ureq value of a text the core shares between requests: made once, then the same
+/// (a reference count, no copy) while the core holds the text; dropped when the core
+/// no longer does (a refreshed bearer). `sensitive`: an `Authorization` value, which
+/// `http` then never prints.
+fn shared_value(inner: &Inner, text: Arc<str>, sensitive: bool) -> Option<HeaderValue> {
+    let mut kept = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, v)) = kept.iter().find(|(t, _)| Arc::ptr_eq(t, &text)) {
+        return Some(v.clone());
+    }
+    // The core let go of these (only this list and the request in hand held them).
+    kept.retain(|(t, _)| Arc::strong_count(t) > 1);
+    let mut value = HeaderValue::from_str(&text).ok()?;
+    value.set_sensitive(sensitive);
+    if kept.len() >= MAX_SHARED {
+        kept.remove(0);
+    }
+    kept.push((text, value.clone()));
+    Some(value)
 }
 
 /// Runs `http_req` on `agent`, with the request's connect timeout where the agent's
@@ -480,11 +529,12 @@ fn header_strings(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
 }
 
 fn send(
+    inner: &Inner,
     agent: &ureq::Agent,
     agent_connect: Duration,
     mut req: HttpRequest,
 ) -> Result<Answered, TransportErrorKind> {
-    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
+    let http_req = request_of(inner, &mut req).ok_or(TransportErrorKind::Connect)?;
     // No body, no `Content-Length: 0` on a GET (bare ureq sends none either).
     let resp = match req.body.take() {
         Some(body) => run(
