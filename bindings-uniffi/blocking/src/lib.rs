@@ -226,8 +226,9 @@ impl PolarGrid {
         }
         let transport = self.driver.transport();
         let (started, deferred) = transport.deferring(|| self.driver.start(spec, req.body));
-        // The call's first attempt runs on this thread (it would only wait for it).
-        transport.run_here(started.as_ref().ok().copied(), deferred);
+        // The call's first attempt runs on this thread (it would only wait for it); its
+        // success, if it got one, is this thread's (else dropped when the call returns).
+        let mut first = transport.run_here(started.as_ref().ok().copied(), deferred);
         let call = started.map_err(|e| match e {
             StartError::Refused(m) => Error::Misuse(m),
             StartError::Closed => Error::Call(CallError::local(ErrorKind::Closed)),
@@ -240,7 +241,11 @@ impl PolarGrid {
         // Its attempts are answered or cut: wait for their threads.
         transport.finish_call(call);
         match ending {
-            Ok(ready) => match transport.claim(ready.request) {
+            Ok(ready) => match first
+                .take_if(|(id, _)| *id == ready.request)
+                .map(|(_, r)| r)
+                .or_else(|| transport.claim(ready.request))
+            {
                 Some(mut r) => {
                     r.region = ready.region;
                     Ok(r)

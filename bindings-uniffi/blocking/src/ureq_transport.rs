@@ -195,7 +195,13 @@ impl Ureq {
 
     /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
     /// (returns when it is answered, or cut by a release), any other on its own thread.
-    pub(crate) fn run_here(&self, call: Option<CallId>, mut deferred: Deferred) {
+    /// A success the first request got is returned, not kept: it is this thread's to
+    /// claim (no map, no lock), or to drop if the call ends otherwise.
+    pub(crate) fn run_here(
+        &self,
+        call: Option<CallId>,
+        mut deferred: Deferred,
+    ) -> Option<(RequestId, Response)> {
         let mut here = None;
         for (req, reply) in deferred.drain(..) {
             if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
@@ -205,19 +211,24 @@ impl Ureq {
             }
         }
         SPARE.with(|s| *s.borrow_mut() = deferred);
-        if let Some((req, reply)) = here {
-            self.dispatch(req, reply, true);
-        }
+        let (req, reply) = here?;
+        self.dispatch(req, reply, true)
     }
 
-    /// Sends `request` over an agent of its own, on this thread (`inline`) or a new one.
-    fn dispatch(&self, request: HttpRequest, reply: Reply, inline: bool) {
+    /// Sends `request` over an agent of its own, on this thread (`inline`: its success is
+    /// returned) or a new one.
+    fn dispatch(
+        &self,
+        request: HttpRequest,
+        reply: Reply,
+        inline: bool,
+    ) -> Option<(RequestId, Response)> {
         let mut st = self.inner.lock();
         if st.shutdown {
             // Dropped unanswered: `Aborted` (the driver is closed and ignores it anyway).
             drop(st);
             drop(reply);
-            return;
+            return None;
         }
         st.background.retain(|t| !t.is_finished());
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
@@ -251,15 +262,17 @@ impl Ureq {
         st.in_flight.insert(request.id, (call, agent.clone()));
         if inline {
             drop(st);
-            exchange(&self.inner, &agent, sent, request, reply);
-            return;
+            return exchange(&self.inner, &agent, sent, request, reply, true);
         }
         let inner = Arc::clone(&self.inner);
-        let t = std::thread::spawn(move || exchange(&inner, &agent, sent, request, reply));
+        let t = std::thread::spawn(move || {
+            exchange(&inner, &agent, sent, request, reply, false);
+        });
         match call {
             Some(c) => st.call_threads.entry(c).or_default().push(t),
             None => st.background.push(t),
         }
+        None
     }
 }
 
@@ -305,8 +318,17 @@ struct Sent {
     connect: Duration,
 }
 
-/// One HTTP exchange on its own thread, over its own agent (connection).
-fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpRequest, reply: Reply) {
+/// One HTTP exchange over its own agent (connection), on its own thread or `inline` on
+/// the caller's: a success body is then returned to the caller instead of kept under the
+/// request's id.
+fn exchange(
+    inner: &Arc<Inner>,
+    agent: &ureq::Agent,
+    sent: Sent,
+    req: HttpRequest,
+    reply: Reply,
+    inline: bool,
+) -> Option<(RequestId, Response)> {
     let id = req.id;
     let result = send(inner, agent, sent.connect, req);
     let mut st = inner.lock();
@@ -314,32 +336,37 @@ fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpReques
     let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
     match result {
         Ok((resp, rest)) => {
+            let mut here = None;
             match (rest, reusable) {
                 (Some((headers, reader)), agent) => {
                     // A streamed body: the agent is reusable once the app is done with it.
                     let back = agent.map(|a| (Arc::downgrade(inner), sent, a));
-                    st.kept.insert(
-                        id,
-                        Response {
-                            status: resp.status,
-                            headers,
-                            region: None,
-                            body: Returning {
-                                inner: Some(reader),
-                                back,
-                            },
+                    let kept = Response {
+                        status: resp.status,
+                        headers,
+                        region: None,
+                        body: Returning {
+                            inner: Some(reader),
+                            back,
                         },
-                    );
+                    };
+                    if inline {
+                        here = Some((id, kept));
+                    } else {
+                        st.kept.insert(id, kept);
+                    }
                 }
                 (None, Some(agent)) => park_idle(&mut st, sent, agent),
                 (None, None) => {}
             }
             drop(st);
             reply.response(resp);
+            here
         }
         Err(kind) => {
             drop(st);
             reply.failed(kind);
+            None
         }
     }
 }
