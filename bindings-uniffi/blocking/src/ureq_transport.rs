@@ -24,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -52,6 +53,10 @@ struct Inner {
     /// The ureq values of the texts the core shares between requests (see
     /// [`shared_value`]).
     shared: Mutex<Vec<(Arc<str>, HeaderValue)>>,
+    /// How many calls have attempts on threads of their own (`State::call_threads`),
+    /// written under the lock: `finish_call` of a call whose attempts all ran on its
+    /// caller's thread (the usual case) then takes no lock.
+    threaded_calls: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -117,6 +122,7 @@ impl Ureq {
                 state: Mutex::new(State::default()),
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
                 shared: Mutex::new(Vec::new()),
+                threaded_calls: AtomicUsize::new(0),
             }),
         }
     }
@@ -129,6 +135,11 @@ impl Ureq {
     /// A call returned: cut any attempt of it still out and wait for their threads, so
     /// nothing of the call outlives it.
     pub(crate) fn finish_call(&self, call: CallId) {
+        // No call has an attempt on a thread of its own: nothing of this one is out (an
+        // attempt on the caller's thread has ended before the call could return).
+        if self.inner.threaded_calls.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let threads = {
             let mut st = self.inner.lock();
             st.in_flight.retain(|_, (c, agent)| {
@@ -138,7 +149,11 @@ impl Ureq {
                 }
                 !mine
             });
-            st.call_threads.remove(&call).unwrap_or_default()
+            let threads = st.call_threads.remove(&call).unwrap_or_default();
+            self.inner
+                .threaded_calls
+                .store(st.call_threads.len(), Ordering::Release);
+            threads
         };
         for t in threads {
             let _ = t.join();
@@ -158,6 +173,7 @@ impl Ureq {
             st.idle.clear();
             let mut threads = std::mem::take(&mut st.background);
             threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
+            self.inner.threaded_calls.store(0, Ordering::Release);
             (threads, std::mem::take(&mut st.kept))
         };
         drop(kept);
@@ -269,7 +285,12 @@ impl Ureq {
             exchange(&inner, &agent, sent, request, reply, false);
         });
         match call {
-            Some(c) => st.call_threads.entry(c).or_default().push(t),
+            Some(c) => {
+                st.call_threads.entry(c).or_default().push(t);
+                self.inner
+                    .threaded_calls
+                    .store(st.call_threads.len(), Ordering::Release);
+            }
             None => st.background.push(t),
         }
         None
@@ -392,7 +413,12 @@ fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
 
 /// `scheme://authority` of a URL (the key of the idle agents).
 fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    // (A byte search: `find("://")` set up a substring searcher per request.)
+    let after_scheme = url
+        .bytes()
+        .position(|b| b == b':')
+        .filter(|&i| url[i..].starts_with("://"))
+        .map_or(0, |i| i + 3);
     match url[after_scheme..].find(['/', '?', '#']) {
         Some(i) => &url[..after_scheme + i],
         None => url,
@@ -676,6 +702,20 @@ mod tests {
     use std::io::{Error as IoError, ErrorKind as K};
     use ureq::Timeout as T;
     use TransportErrorKind as Kind;
+
+    #[test]
+    fn the_idle_agents_are_keyed_by_scheme_and_authority() {
+        for (url, want) in [
+            ("http://127.0.0.1:8080/v1/models", "http://127.0.0.1:8080"),
+            ("https://api.example/v1?x=1", "https://api.example"),
+            ("https://api.example?x=1", "https://api.example"),
+            ("https://api.example#f", "https://api.example"),
+            ("https://api.example", "https://api.example"),
+            ("http://[::1]:9/x", "http://[::1]:9"),
+        ] {
+            assert_eq!(origin(url), want, "{url}");
+        }
+    }
 
     /// Each row of the core's table that ureq can report (the emulator produces them in
     /// the conformance scenarios too: `blackhole`, `down`, `stall`, `reset_after_head`,
