@@ -419,7 +419,10 @@ fn origin(url: &str) -> &str {
         .position(|b| b == b':')
         .filter(|&i| url[i..].starts_with("://"))
         .map_or(0, |i| i + 3);
-    match url[after_scheme..].find(['/', '?', '#']) {
+    match url[after_scheme..]
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+    {
         Some(i) => &url[..after_scheme + i],
         None => url,
     }
@@ -511,13 +514,16 @@ fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Reques
 
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 
+/// The one name of the core's that `http` does not know, checked once (at compile time).
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// A header name: the core's own are ureq's constants (no parse, no copy).
 fn name_of(k: HeaderText) -> Option<HeaderName> {
     if let HeaderText::Static(s) = k {
         return Some(match s {
             "Authorization" => AUTHORIZATION,
             "User-Agent" => USER_AGENT,
-            "X-Request-ID" => HeaderName::from_static("x-request-id"),
+            "X-Request-ID" => X_REQUEST_ID,
             "Content-Type" => CONTENT_TYPE,
             "Accept" => ACCEPT,
             _ => HeaderName::from_bytes(s.as_bytes()).ok()?,

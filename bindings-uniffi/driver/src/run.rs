@@ -37,6 +37,8 @@ struct Flush {
     wake: Vec<Waker>,
     notify: bool,
     kick_timer: bool,
+    /// The request of the last call this step found ready (its kept body is claimed).
+    readied: Option<pc::RequestId>,
 }
 
 impl Flush {
@@ -145,7 +147,10 @@ impl<T: Transport> Shared<T> {
                     call,
                     request,
                     region,
-                } => Some((call, End::Ready(request, region))),
+                } => {
+                    out.readied = Some(request);
+                    Some((call, End::Ready(request, region)))
+                }
                 pc::Event::CallFailed { call, error } => Some((call, End::Failed(error))),
                 pc::Event::CallCancelled { call } => Some((call, End::Cancelled)),
                 pc::Event::Abort { request } => {
@@ -364,12 +369,16 @@ impl<T: Transport> Answer for Shared<T> {
                     Err(kind) => st.core.handle_transport_error(now, id, kind),
                 };
                 self.pump(&mut st, now, &mut out);
-                // A kept body no call claimed (the core had abandoned the request).
-                let claimed = st
-                    .endings
-                    .values()
-                    .any(|e| matches!(e, End::Ready(r, _) if *r == id));
-                if kept && !claimed {
+                // A kept body no call claimed (the core had abandoned the request). Its
+                // call is ready in this step in the usual case: no search then.
+                let claimed = |st: &State| {
+                    out.readied == Some(id)
+                        || st
+                            .endings
+                            .values()
+                            .any(|e| matches!(e, End::Ready(r, _) if *r == id))
+                };
+                if kept && !claimed(&st) {
                     st.held.remove(&id);
                     out.release.push(id);
                 }
