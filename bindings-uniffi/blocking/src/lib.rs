@@ -2,7 +2,8 @@
 //! (`polargrid-driver`, the run loop the Python, Kotlin and Swift packages use too) over a
 //! ureq transport. The core decides everything; the driver keeps time (the system clock
 //! plus a test offset) and runs each request on its own thread so refreshes and
-//! discoveries happen in the background.
+//! discoveries happen in the background; a call's first attempt runs on the calling
+//! thread, which would only wait for it.
 //!
 //! Nothing outlives its call: each request in flight has an agent (a connection pool) of
 //! its own, which is shut down the moment the core abandons the request (its timeout, a
@@ -225,10 +226,10 @@ impl PolarGrid {
             spec.headers.push(("Content-Type".to_string(), ct));
         }
         let transport = self.driver.transport();
-        let (started, deferred) = transport.deferring(|| self.driver.start(spec, req.body));
+        let (started, here) = self.driver.start_here(spec, req.body);
         // The call's first attempt runs on this thread (it would only wait for it); its
         // success, if it got one, is this thread's (else dropped when the call returns).
-        let mut first = transport.run_here(started.as_ref().ok().copied(), deferred);
+        let mut first = here.and_then(|(request, reply)| transport.send_here(request, reply));
         let call = started.map_err(|e| match e {
             StartError::Refused(m) => Error::Misuse(m),
             StartError::Closed => Error::Call(CallError::local(ErrorKind::Closed)),

@@ -22,7 +22,6 @@
 //!   the user agent) becomes a ureq header value once, kept by the text's address while
 //!   the core still holds it; the names are ureq's constants.
 
-use std::cell::RefCell;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -183,52 +182,19 @@ impl Ureq {
     }
 }
 
-/// A request handed to the transport while its caller was starting it (see
-/// [`Ureq::deferring`]).
-pub(crate) type Deferred = Vec<(HttpRequest, Reply)>;
-
-thread_local! {
-    /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
-    /// start sends are kept here instead of going to a new thread.
-    static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
-    /// The list `run_here` emptied, kept for this thread's next call (no allocation per
-    /// call).
-    static SPARE: RefCell<Deferred> = const { RefCell::new(Vec::new()) };
-}
-
 impl Ureq {
-    /// Runs `f` (the start of a call) with the app requests it sends kept aside; hand them
-    /// to [`Ureq::run_here`] next. The caller would only wait for its call's first
-    /// attempt: running it on its own thread saves a thread and two thread switches per
-    /// call. Retries, and the core's own requests, still go out on threads of their own.
-    pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
-        let list = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        DEFER.with(|d| *d.borrow_mut() = Some(list));
-        let r = f();
-        let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
-        (r, deferred)
-    }
-
-    /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
-    /// (returns when it is answered, or cut by a release), any other on its own thread.
-    /// A success the first request got is returned, not kept: it is this thread's to
-    /// claim (no map, no lock), or to drop if the call ends otherwise.
-    pub(crate) fn run_here(
+    /// Sends the first request of a call on this thread (the caller would only wait for
+    /// it: no thread, no two thread switches; the driver hands it over in
+    /// `Driver::start_here`); returns when it is answered, or cut by a release. Its
+    /// success is returned, not kept: the caller's to claim (no map, no lock), or to drop
+    /// if the call ends otherwise. Retries, and the core's own requests, go out on
+    /// threads of their own ([`polargrid_driver::Transport::send`]).
+    pub(crate) fn send_here(
         &self,
-        call: Option<CallId>,
-        mut deferred: Deferred,
+        request: HttpRequest,
+        reply: Reply,
     ) -> Option<(RequestId, Response)> {
-        let mut here = None;
-        for (req, reply) in deferred.drain(..) {
-            if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
-                here = Some((req, reply));
-            } else {
-                self.dispatch(req, reply, false);
-            }
-        }
-        SPARE.with(|s| *s.borrow_mut() = deferred);
-        let (req, reply) = here?;
-        self.dispatch(req, reply, true)
+        self.dispatch(request, reply, true)
     }
 
     /// Sends `request` over an agent of its own, on this thread (`inline`: its success is
@@ -299,20 +265,7 @@ impl Ureq {
 
 impl polargrid_driver::Transport for Ureq {
     fn send(&self, request: HttpRequest, reply: Reply) {
-        let mut item = Some((request, reply));
-        if item
-            .as_ref()
-            .is_some_and(|(r, _)| matches!(r.purpose, Purpose::Call(_)))
-        {
-            DEFER.with(|d| {
-                if let Some(list) = d.borrow_mut().as_mut() {
-                    list.extend(item.take());
-                }
-            });
-        }
-        if let Some((request, reply)) = item {
-            self.dispatch(request, reply, false);
-        }
+        self.dispatch(request, reply, false);
     }
 
     fn release(&self, request: RequestId) {

@@ -45,6 +45,20 @@ impl Flush {
     fn is_idle(&self) -> bool {
         self.first.is_none() && self.release.is_empty() && self.wake.is_empty() && !self.events
     }
+
+    /// Takes the request of `call` out of the sends (the others keep their order).
+    fn take_call(&mut self, call: pc::CallId) -> Option<(pc::HttpRequest, Reply)> {
+        let mine = |r: &pc::HttpRequest| r.purpose == pc::Purpose::Call(call);
+        if self.first.as_ref().is_some_and(|(r, _)| mine(r)) {
+            let taken = self.first.take();
+            if !self.send.is_empty() {
+                self.first = Some(self.send.remove(0));
+            }
+            return taken;
+        }
+        let i = self.send.iter().position(|(r, _)| mine(r))?;
+        Some(self.send.remove(i))
+    }
 }
 
 struct State {
@@ -445,17 +459,35 @@ impl<T: Transport> Driver<T> {
         spec: pc::CallSpec,
         body: Option<Vec<u8>>,
     ) -> Result<pc::CallId, StartError> {
-        self.shared.step(|st, now| {
-            if st.closed {
-                return Err(StartError::Closed);
-            }
-            let c = st.core.start_call(now, spec).map_err(StartError::Refused)?;
-            st.open.insert(c);
-            if let Some(b) = body {
-                st.bodies.insert(c, b);
-            }
-            Ok(c)
-        })
+        self.shared.step(|st, now| open_call(st, now, spec, body))
+    }
+
+    /// [`start`](Driver::start), with the call's first request, when the start sends it,
+    /// handed back instead of to the transport: the caller sends it and answers its
+    /// [`Reply`] exactly as a transport would (a blocking caller that would only wait for
+    /// it sends it on its own thread: no thread, no switch). Every other request goes to
+    /// the transport, before this returns.
+    pub fn start_here(
+        &self,
+        spec: pc::CallSpec,
+        body: Option<Vec<u8>>,
+    ) -> (
+        Result<pc::CallId, StartError>,
+        Option<(pc::HttpRequest, Reply)>,
+    ) {
+        let sh = &self.shared;
+        let mut out = Flush::default();
+        let (started, first) = {
+            let mut st = sh.lock();
+            let now = sh.now();
+            sh.catch_up(&mut st, now, &mut out);
+            let started = open_call(&mut st, now, spec, body);
+            sh.pump(&mut st, now, &mut out);
+            let first = started.as_ref().ok().and_then(|&c| out.take_call(c));
+            (started, first)
+        };
+        sh.flush(out);
+        (started, first)
     }
 
     /// Waits for the call's ending (async). Dropping the future before it ends (task
@@ -594,6 +626,24 @@ impl<T: Transport> Drop for Driver<T> {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Starts an app call in the core and holds its body for its requests.
+fn open_call(
+    st: &mut State,
+    now: pc::Timestamp,
+    spec: pc::CallSpec,
+    body: Option<Vec<u8>>,
+) -> Result<pc::CallId, StartError> {
+    if st.closed {
+        return Err(StartError::Closed);
+    }
+    let c = st.core.start_call(now, spec).map_err(StartError::Refused)?;
+    st.open.insert(c);
+    if let Some(b) = body {
+        st.bodies.insert(c, b);
+    }
+    Ok(c)
 }
 
 /// The future behind [`Driver::wait`].
