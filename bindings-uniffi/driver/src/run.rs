@@ -63,12 +63,12 @@ impl Flush {
 
 struct State {
     core: pc::Client,
-    /// Calls that ended, by call id, until collected.
+    /// Calls that ended, by call id, until collected. A ready one names the request whose
+    /// 2xx body the transport keeps until claimed or released (the only kept bodies: one
+    /// no call claims is released at once).
     endings: Ids<pc::CallId, End>,
     /// Wakers of async waiters, by call id.
     wakers: Ids<pc::CallId, Waker>,
-    /// Requests whose 2xx body the transport keeps, until claimed or released.
-    held: IdSet<pc::RequestId>,
     /// Calls started and not yet ended or abandoned.
     open: IdSet<pc::CallId>,
     /// The bodies of open calls, attached to each of their requests.
@@ -168,7 +168,6 @@ impl<T: Transport> Shared<T> {
                 pc::Event::CallFailed { call, error } => Some((call, End::Failed(error))),
                 pc::Event::CallCancelled { call } => Some((call, End::Cancelled)),
                 pc::Event::Abort { request } => {
-                    st.held.remove(&request);
                     out.release.push(request);
                     None
                 }
@@ -274,14 +273,11 @@ impl<T: Transport> Shared<T> {
     fn collect(&self, st: &mut State, call: pc::CallId) -> Option<Ending> {
         let ending = st.endings.remove(&call)?;
         Some(match ending {
-            End::Ready(request, region) => {
-                st.held.remove(&request);
-                Ok(Ready {
-                    call,
-                    request,
-                    region,
-                })
-            }
+            End::Ready(request, region) => Ok(Ready {
+                call,
+                request,
+                region,
+            }),
             End::Failed(e) => Err(e),
             End::Cancelled => Err(pc::CallError::local(pc::ErrorKind::Cancelled)),
             End::Closed => Err(pc::CallError::local(pc::ErrorKind::Closed)),
@@ -296,10 +292,7 @@ impl<T: Transport> Shared<T> {
         let (known, kept, waker) = self.step(|st, now| {
             let waker = st.wakers.remove(&call);
             let (known, kept) = match st.endings.remove(&call) {
-                Some(End::Ready(req, _)) => {
-                    st.held.remove(&req);
-                    (true, Some(req))
-                }
+                Some(End::Ready(req, _)) => (true, Some(req)),
                 Some(_) => (true, None),
                 None => {
                     st.bodies.remove(&call);
@@ -374,9 +367,6 @@ impl<T: Transport> Answer for Shared<T> {
                     out.release.push(id);
                 }
             } else {
-                if kept {
-                    st.held.insert(id);
-                }
                 // An unknown id means the core already gave up on it: nothing to do.
                 let _ = match result {
                     Ok(resp) => st.core.handle_response(now, id, resp),
@@ -393,7 +383,6 @@ impl<T: Transport> Answer for Shared<T> {
                             .any(|e| matches!(e, End::Ready(r, _) if *r == id))
                 };
                 if kept && !claimed(&st) {
-                    st.held.remove(&id);
                     out.release.push(id);
                 }
             }
@@ -418,7 +407,6 @@ impl<T: Transport> Driver<T> {
                 core,
                 endings: Ids::default(),
                 wakers: Ids::default(),
-                held: IdSet::default(),
                 open: IdSet::default(),
                 bodies: Ids::default(),
                 events: VecDeque::new(),
@@ -585,7 +573,11 @@ impl<T: Transport> Driver<T> {
                 }
                 while st.core.poll_event().is_some() {}
                 st.bodies.clear();
-                release.extend(st.held.drain());
+                // The kept bodies of ready calls nobody collected.
+                release.extend(st.endings.values().filter_map(|e| match e {
+                    End::Ready(r, _) => Some(*r),
+                    _ => None,
+                }));
                 wake.extend(st.wakers.drain().map(|(_, w)| w));
             }
         }
