@@ -80,8 +80,9 @@ struct State {
     timer_wake: u64,
     /// How many times the timer thread went to sleep.
     timer_parks: u64,
-    /// The driver clock and the monotonic clock when last read: a gap between how far
-    /// each moved is a clock jump (device sleep, a clock correction, `advance_clock`).
+    /// The driver clock and the monotonic clock when last read together: a gap between
+    /// how far each moved since is a clock jump (device sleep, a clock correction,
+    /// `advance_clock`; see `catch_up`).
     seen: (u64, Instant),
     /// Blocking waiters parked on `changed`.
     waiters: usize,
@@ -240,14 +241,22 @@ impl<T: Transport> Shared<T> {
     /// passed (the app was asleep, the clock jumped) is handled now, so the first call
     /// after a resume sees the truth; a jump replans the timer, whose sleep was measured
     /// on the monotonic clock.
+    ///
+    /// The monotonic clock is read only when the driver clock moved back, or forward by
+    /// more than [`CLOCK_JUMP_MS`], since the last pair of readings (`seen`): within that
+    /// no forward jump can hide, and a backward one only wakes the timer early (it looks
+    /// again then). A call's two steps then read one clock each, not two.
     fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
-        let mono = Instant::now();
         let (wall0, mono0) = st.seen;
-        st.seen = (now.as_millis(), mono);
         let moved = i128::from(now.as_millis()) - i128::from(wall0);
-        let elapsed = i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
-        if (moved - elapsed).abs() > CLOCK_JUMP_MS {
-            out.kick_timer = true;
+        if !(0..=CLOCK_JUMP_MS).contains(&moved) {
+            let mono = Instant::now();
+            st.seen = (now.as_millis(), mono);
+            let elapsed =
+                i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
+            if (moved - elapsed).abs() > CLOCK_JUMP_MS {
+                out.kick_timer = true;
+            }
         }
         if st.core.poll_timeout().is_some_and(|at| at <= now) {
             st.core.handle_timeout(now);
