@@ -17,14 +17,15 @@
 //! - The head of a success kept for the app stays ureq's (`Response::header` reads it):
 //!   only the heads the core reads ([`HttpRequest::reads_answer_headers`]) become text.
 //! - The idle agents are found by origin without building a key: each origin's name
-//!   is made once and shared by its requests.
+//!   is made once, and a request's agent goes back by the index of its origin's list
+//!   (lists are only ever added to, until the shutdown that empties them all).
 //! - A header value the core shares between requests ([`HeaderText::Shared`]: the bearer,
 //!   the user agent) becomes a ureq header value once, kept by the text's address while
 //!   the core still holds it; the names are ureq's constants.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -77,7 +78,7 @@ struct State {
 /// The idle agents of one origin (`scheme://authority`), each with the connect timeout
 /// its configuration holds.
 struct Idle {
-    origin: Arc<str>,
+    origin: Box<str>,
     agents: Vec<(Duration, ureq::Agent)>,
 }
 
@@ -216,15 +217,14 @@ impl Ureq {
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
         // cuts this request's connection and nobody else's.
         let url_origin = origin(&request.url);
-        let (key, idle) = match st.idle.iter_mut().find(|i| *i.origin == *url_origin) {
-            Some(i) => (Arc::clone(&i.origin), i.agents.pop()),
+        let (key, idle) = match st.idle.iter().position(|i| *i.origin == *url_origin) {
+            Some(k) => (k, st.idle[k].agents.pop()),
             None => {
-                let key: Arc<str> = Arc::from(url_origin);
                 st.idle.push(Idle {
-                    origin: Arc::clone(&key),
+                    origin: url_origin.into(),
                     agents: Vec::new(),
                 });
-                (key, None)
+                (st.idle.len() - 1, None)
             }
         };
         let (connect, agent) = idle.unwrap_or_else(|| {
@@ -285,10 +285,10 @@ impl polargrid_driver::Transport for Ureq {
     }
 }
 
-/// Where a request's agent goes back to: its origin's idle list, with the connect timeout
-/// its configuration holds.
+/// Where a request's agent goes back to: its origin's idle list (its index in
+/// `State::idle`), with the connect timeout its configuration holds.
 struct Sent {
-    origin: Arc<str>,
+    origin: usize,
     connect: Duration,
 }
 
@@ -314,7 +314,7 @@ fn exchange(
             match (rest, reusable) {
                 (Some((headers, reader)), agent) => {
                     // A streamed body: the agent is reusable once the app is done with it.
-                    let back = agent.map(|a| (Arc::downgrade(inner), sent, a));
+                    let back = agent.map(|a| (Arc::clone(inner), sent, a));
                     let kept = Response {
                         status: resp.status,
                         headers,
@@ -352,12 +352,9 @@ fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
     if st.shutdown {
         return;
     }
-    // The origin's entry exists unless a shutdown cleared the list (then nothing is kept).
-    if let Some(i) = st
-        .idle
-        .iter_mut()
-        .find(|i| Arc::ptr_eq(&i.origin, &sent.origin))
-    {
+    // The origin's entry is where it was: lists are only added to, until a shutdown
+    // empties them (then nothing is kept).
+    if let Some(i) = st.idle.get_mut(sent.origin) {
         if i.agents.len() < MAX_IDLE_PER_ORIGIN {
             i.agents.push((sent.connect, agent));
         }
@@ -385,7 +382,9 @@ fn origin(url: &str) -> &str {
 /// it (read to the end, its connection is back in that agent's pool by then).
 pub(crate) struct Returning {
     inner: Option<ureq::BodyReader<'static>>,
-    back: Option<(Weak<Inner>, Sent, ureq::Agent)>,
+    /// (The transport's state, kept while the app holds the body: after a shutdown an
+    /// agent handed back is dropped.)
+    back: Option<(Arc<Inner>, Sent, ureq::Agent)>,
 }
 
 impl Read for Returning {
@@ -417,9 +416,6 @@ impl Drop for Returning {
     fn drop(&mut self) {
         drop(self.inner.take());
         let Some((inner, sent, agent)) = self.back.take() else {
-            return;
-        };
-        let Some(inner) = inner.upgrade() else {
             return;
         };
         // Never dropped where the lock is held (`release` and `shutdown` drop kept bodies
