@@ -148,8 +148,13 @@ impl<T: Transport> Shared<T> {
                 keeps_success: !req.purpose.core_owned(),
                 answered: AtomicBool::new(false),
             };
-            if let pc::Purpose::Call(c) = req.purpose {
-                req.body = st.bodies.get(&c).cloned();
+            // (The maps are often empty: a call without a body, no async waiter. An
+            // empty map is not searched.)
+            match req.purpose {
+                pc::Purpose::Call(c) if !st.bodies.is_empty() => {
+                    req.body = st.bodies.get(&c).cloned();
+                }
+                _ => {}
             }
             match out.first {
                 None => out.first = Some((req, reply)),
@@ -181,12 +186,17 @@ impl<T: Transport> Shared<T> {
                 }
             };
             if let Some((call, ending)) = ended {
-                st.bodies.remove(&call);
+                if !st.bodies.is_empty() {
+                    st.bodies.remove(&call);
+                }
                 // An abandoned call's ending is collected by nobody.
                 if st.open.remove(&call) {
                     st.endings.insert(call, ending);
                 }
-                if let Some(w) = st.wakers.remove(&call) {
+                if let Some(w) = (!st.wakers.is_empty())
+                    .then(|| st.wakers.remove(&call))
+                    .flatten()
+                {
                     out.wake.push(w);
                 }
                 // Only a parked blocking waiter needs the signal (a syscall).
