@@ -212,6 +212,10 @@ impl<T: Transport> Shared<T> {
     }
 
     fn flush(&self, out: Flush) {
+        // (A call's answer usually leaves nothing to do here.)
+        if out.is_idle() && !out.notify && !out.kick_timer {
+            return;
+        }
         // Events first: a session the app persists (SessionChanged) is saved before any
         // caller wakes or any request it enabled is sent, so a call that returns has its
         // session on disk (a client closed right after a call lost the save otherwise).
