@@ -22,7 +22,7 @@ use polargrid_core::{
     HttpResponse, Method, MisuseError, Offer, Purpose, RegionReason, RequestId, SessionChange,
     SessionSnapshot, SessionStatus, TabWaits, Timestamp, TransportErrorKind, Withheld,
 };
-use polargrid_core::{CallId, SessionInfo};
+use polargrid_core::{CallId, HeaderText, SessionInfo};
 use wasm_bindgen::prelude::*;
 
 /// Separates fields in the strings that cross for rare events.
@@ -46,7 +46,7 @@ pub struct Core {
     /// Why the last `start` returned 0.
     error: String,
     /// The headers (all but `X-Request-ID`) of the last request head handed out.
-    last_headers: Vec<(String, String)>,
+    last_headers: Vec<(HeaderText, HeaderText)>,
     /// The numbers of the last request and event handed out, read by the driver in place
     /// (a `Float64Array` over wasm memory at [`info_ptr`](Self::info_ptr)): no crossing
     /// each. [`INFO_REQUEST`]: id, call, connect timeout ms; [`INFO_EVENT`]: call, request.
