@@ -27,8 +27,11 @@ count-crossings:
 	scripts/count-crossings.sh swift
 
 # The blocking Rust client (polargrid-driver over ureq) vs bare ureq on an in-process keep-alive stub.
+# Pinned to one CPU where taskset exists: unpinned on a 2-vCPU VM each request/answer round trip with the
+# stub thread may pay a cross-CPU wake-up charged to the caller (ratios swung 0.3x-6x); pinned, stable.
 bench-rust:
-	scripts/bench-record.sh --run cargo run --quiet --release -p polargrid-blocking --example bench_keepalive
+	cargo build --quiet --release -p polargrid-blocking --example bench_keepalive
+	scripts/bench-record.sh --run $(shell command -v taskset >/dev/null && echo taskset -c 0) $(or $(CARGO_TARGET_DIR),target)/release/examples/bench_keepalive
 
 # Refresh coordination across browser tabs in Chromium (printed, never asserted).
 bench-tabs:
