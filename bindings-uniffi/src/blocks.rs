@@ -71,8 +71,9 @@ pub(crate) fn call_request(mut block: Vec<u8>, timeout_ms: u64) -> Option<CallRe
 #[uniffi::export]
 impl Driver {
     /// [`Driver::start`] with the call as one block (its deadline, method, path, app headers
-    /// and body; layout in this module's docs) and `timeout_ms` ([`NOT_GIVEN`]: the configured one); the model
-    /// hint is the core's `model_hint` of the body. A malformed block is `invalid_call`.
+    /// and body; layout in this module's docs) and `timeout_ms` (`u64::MAX`: the configured
+    /// one; 0 is refused as `invalid_call`); the model hint is the core's `model_hint` of the
+    /// body. A malformed block is `invalid_call`.
     pub fn start_block(&self, block: Vec<u8>, timeout_ms: u64) -> Result<u64, PolarGridError> {
         let call = call_request(block, timeout_ms).ok_or_else(|| {
             convert::misuse(pc::MisuseError::BadCall(
