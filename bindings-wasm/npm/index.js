@@ -171,6 +171,86 @@ async function bodyPrefix(res) {
   return all.subarray(0, ERROR_PREFIX);
 }
 
+// The core's call and request ids (whole numbers from 1) → the driver's records: an
+// open-addressed table over two arrays. A Map cost more per call than the rest of the
+// driver's bookkeeping (a few entries, each added and deleted once: Node 20 rebuilt the
+// Map's table every few calls).
+class Ids {
+  #keys = new Float64Array(8); // 0: a free slot
+  #vals = new Array(8).fill(undefined);
+  #mask = 7;
+  #size = 0;
+
+  #find(id) {
+    const keys = this.#keys;
+    for (let i = id & this.#mask; ; i = (i + 1) & this.#mask) {
+      const k = keys[i];
+      if (k === id || k === 0) return i;
+    }
+  }
+
+  get(id) {
+    return this.#vals[this.#find(id)];
+  }
+
+  has(id) {
+    return this.#keys[this.#find(id)] === id;
+  }
+
+  set(id, v) {
+    const i = this.#find(id);
+    if (this.#keys[i] === 0) {
+      if (2 * (this.#size + 1) > this.#keys.length) {
+        this.#grow();
+        return this.set(id, v);
+      }
+      this.#keys[i] = id;
+      this.#size++;
+    }
+    this.#vals[i] = v;
+  }
+
+  delete(id) {
+    const keys = this.#keys;
+    const vals = this.#vals;
+    const mask = this.#mask;
+    let i = this.#find(id);
+    if (keys[i] === 0) return;
+    // Backward shift: a later entry whose home slot is not in (i, j] moves into the hole.
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const home = keys[j] & mask;
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        keys[i] = keys[j];
+        vals[i] = vals[j];
+        i = j;
+      }
+    }
+    keys[i] = 0;
+    vals[i] = undefined;
+    this.#size--;
+  }
+
+  #grow() {
+    const keys = this.#keys;
+    const vals = this.#vals;
+    this.#keys = new Float64Array(keys.length * 2);
+    this.#vals = new Array(keys.length * 2).fill(undefined);
+    this.#mask = keys.length * 2 - 1;
+    this.#size = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.set(keys[i], vals[i]);
+  }
+
+  values() {
+    return this.#vals.filter((v, i) => this.#keys[i] !== 0);
+  }
+
+  clear() {
+    this.#keys.fill(0);
+    this.#vals.fill(undefined);
+    this.#size = 0;
+  }
+}
+
 function randomSeed() {
   const a = globalThis.crypto.getRandomValues(new Uint32Array(2));
   return a[0] * 2 ** 21 + (a[1] >>> 11);
@@ -180,8 +260,8 @@ export class PolarGrid {
   #core;
   #fetch;
   #now;
-  #calls = new Map(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
-  #inflight = new Map(); // request id → AbortController
+  #calls = new Ids(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
+  #inflight = new Ids(); // request id → AbortController
   // The 2xx answer being handed to the core (request id, Response), until the core makes it
   // a call's answer: only ever one, as the core answers at once (see #send).
   #heldId = 0;
@@ -544,15 +624,22 @@ export class PolarGrid {
     if (appSignal) c.ctrl = ctrl; // a signal after the answer stops its body
     let init, headers;
     const app = c?.headers;
-    if (app === undefined || app === null || Object.getPrototypeOf(app) === Object.prototype) {
+    if (app === undefined || app === null) {
+      headers = { ...fixed }; // (the core's headers with an X-Request-ID slot, see Link#read)
+      headers['x-request-id'] = rid;
+    } else if (Object.getPrototypeOf(app) === Object.prototype) {
       headers = {};
-      if (app) for (const k in app) headers[k.toLowerCase()] = app[k];
-      for (const k in fixed) headers[k] = fixed[k];
-      if (rid) headers['x-request-id'] = rid;
+      for (const k in app) headers[k.toLowerCase()] = app[k];
+      Object.assign(headers, fixed);
+      headers['x-request-id'] = rid;
     } else {
       headers = new Headers(app);
       for (const k in fixed) headers.set(k, fixed[k]);
-      if (rid) headers.set('x-request-id', rid);
+      headers.set('x-request-id', rid);
+    }
+    if (!rid) {
+      if (headers instanceof Headers) headers.delete('x-request-id');
+      else delete headers['x-request-id'];
     }
     // Never follow a redirect: the core classifies a 3xx, and following one would carry
     // the key or a refresh token to whatever host the answer names.
@@ -571,15 +658,19 @@ export class PolarGrid {
     ctrl.agent = agent ?? undefined;
     if (agent) init.dispatcher = agent;
     if (c !== null && c.body && typeof c.body.getReader === 'function') init.duplex = 'half';
-    let res, text;
+    let res, text, status;
     try {
       const f = this.#fetch;
       res = await (this.#purposeFetch ? this.#purposeFetch(purpose, url, init, id) : f(url, init));
+      status = res.status; // (each of undici's getters checks its receiver: read once)
       // A page's fetch hides a redirect's status and headers (an "opaqueredirect" answer
       // with status 0): the core's contract for that is status 300, "a redirect".
-      if (res.type === 'opaqueredirect') res = new Response(null, { status: 300 });
+      if (status === 0 && res.type === 'opaqueredirect') {
+        res = new Response(null, { status: 300 });
+        status = 300;
+      }
       if (callId === 0) text = new Uint8Array(await res.arrayBuffer());
-      else if (res.status < 200 || res.status > 299) text = await bodyPrefix(res);
+      else if (status < 200 || status > 299) text = await bodyPrefix(res);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);
@@ -619,7 +710,7 @@ export class PolarGrid {
       bodyLen = link.put(Math.max(dateLen, 0) + Math.max(retryLen, 0), text);
     }
     const now = this.#now();
-    this.#core.response(now, id, res.status, dateLen, retryLen, bodyLen);
+    this.#core.response(now, id, status, dateLen, retryLen, bodyLen);
     this.#drain(now);
     if (this.#heldId === id) {
       // A success the core did not make any call's answer (the call had ended): drop it.

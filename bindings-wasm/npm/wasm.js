@@ -35,7 +35,7 @@ export async function instantiate(wasm) {
         `bundle it as an ES module (esbuild --format=esm, loaded with <script type="module">), ${PASS_URL}`,
       );
     }
-    source = url.protocol === 'file:' ? await readLocal(url) : url;
+    source = url.protocol === 'file:' ? await readBeside(url) : url;
   }
   let module;
   if (source instanceof WebAssembly.Module) module = source;
@@ -45,6 +45,18 @@ export async function instantiate(wasm) {
     memory = (await init({ module_or_path: module })).memory;
   } catch (e) {
     throw loadError(`the .wasm does not fit this version of the package's JavaScript (${e?.message ?? e})`, 'serve the polargrid_wasm_bg.wasm of the same package version (clear caches that may hold an older one)');
+  }
+}
+
+// Beside the package on disk (Node): the build optimised for speed when it is there (a
+// bundle for Node may have copied only the other), else the one pages load. (Its URL is not
+// written as `new URL('…', import.meta.url)`: bundlers would emit it into pages too.)
+async function readBeside(url) {
+  const fast = new URL(url.href.replace(/polargrid_wasm_bg\.wasm$/, 'polargrid_wasm_node.wasm'));
+  try {
+    return await globalThis.process.getBuiltinModule('node:fs').promises.readFile(fast);
+  } catch {
+    return readLocal(url);
   }
 }
 
@@ -177,7 +189,7 @@ export class Link {
     this.core = core;
     this.info = core.info_ptr();
     this.url = ''; // the last request's URL (the block has one only when it changed)
-    this.headers = {}; // the last request's headers but X-Request-ID, names lowercased
+    this.headers = { 'x-request-id': '' }; // the last request's headers, names lowercased, and an X-Request-ID slot
   }
 
   /** The core's next deadline (Unix ms, -1 for none) as of its last input. */
@@ -249,7 +261,9 @@ export class Link {
           const parts = text().split('\n');
           const fixed = {};
           for (let i = 0; i + 1 < parts.length; i += 2) fixed[parts[i].toLowerCase()] = parts[i + 1];
-          this.headers = fixed;
+          // With a slot for the request id: a request's headers are a copy of this object,
+          // which V8 makes ~20x faster than building one key by key or spreading and adding.
+          this.headers = { ...fixed, 'x-request-id': '' };
         }
         const body = flags & 8 ? text() : undefined;
         out.push({ request: true, id, call, connectMs, method, purpose, url: this.url, rid, headers: this.headers, body });

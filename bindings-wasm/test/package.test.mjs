@@ -26,6 +26,7 @@ test('npm_pack_ships_the_readme_the_licences_the_types_and_the_wasm', () => {
     'package.json',
     'polargrid_wasm.js',
     'polargrid_wasm_bg.wasm',
+    'polargrid_wasm_node.wasm',
     'wasm.js',
   ]);
 });
