@@ -26,6 +26,7 @@ export const CONNECT_UNOBSERVED = Symbol.for('polargrid-core.connectUnobserved')
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
 const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
+const NO_INIT = Object.freeze({});
 // An AbortController serves at most this many requests one after another, and this many
 // wait for their next one (see PolarGrid#send).
 const SPARE_USES = 32;
@@ -437,7 +438,7 @@ export class PolarGrid {
     return this.#core;
   }
 
-  #call(input, init = {}) {
+  #call(input, init = NO_INIT) {
     const core = this.#core;
     if (!core) return Promise.reject(abortError('the PolarGrid client was closed'));
     let url = input;
@@ -669,7 +670,7 @@ export class PolarGrid {
         res = new Response(null, { status: 300 });
         status = 300;
       }
-      if (callId === 0) text = new Uint8Array(await res.arrayBuffer());
+      if (callId === 0) text = await res.text(); // (text(): the browser entry watches for it)
       else if (status < 200 || status > 299) text = await bodyPrefix(res);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed

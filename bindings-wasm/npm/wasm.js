@@ -183,6 +183,19 @@ const INPUT = 32;
 const INPUT_CAP = 40;
 const NONE = 0xffffffff;
 
+// Where `Link#read` is in the block (one read at a time: it calls nothing outside).
+let at = 0;
+
+// The text at `at` (a length, then UTF-8), or null for "none".
+function text() {
+  const n = dv.getUint32(at, true);
+  at += 4;
+  if (n === NONE) return null;
+  const s = n === 0 ? '' : utf8.decode(u8.subarray(at, at + n));
+  at += n;
+  return s;
+}
+
 /** One core's side of the crossing: its numbers, its input buffer, its block. */
 export class Link {
   constructor(core) {
@@ -234,17 +247,9 @@ export class Link {
    * before the next input: that one writes over it. */
   read() {
     views();
-    let at = dv.getFloat64(this.info + OUT, true);
+    at = dv.getFloat64(this.info + OUT, true);
     const end = at + dv.getFloat64(this.info + OUT_LEN, true);
     const out = [];
-    const text = () => {
-      const n = dv.getUint32(at, true);
-      at += 4;
-      if (n === NONE) return null;
-      const s = utf8.decode(u8.subarray(at, at + n));
-      at += n;
-      return s;
-    };
     while (at < end) {
       const tag = u8[at];
       if (tag === 1) {
