@@ -284,3 +284,83 @@ export class Link {
     return out;
   }
 }
+
+// The core's call and request ids (whole numbers from 1) → the driver's records: an
+// open-addressed table over two arrays, no allocation once grown. (With Maps, their
+// deletes were the driver's costliest lines in Node 20's profile: a few entries, each added
+// and deleted once, and the Map's table rebuilt every few calls.)
+export class Ids {
+  #keys = new Float64Array(8); // 0: a free slot
+  #vals = new Array(8).fill(undefined);
+  #mask = 7;
+  #size = 0;
+
+  #find(id) {
+    const keys = this.#keys;
+    for (let i = id & this.#mask; ; i = (i + 1) & this.#mask) {
+      const k = keys[i];
+      if (k === id || k === 0) return i;
+    }
+  }
+
+  get(id) {
+    return this.#vals[this.#find(id)];
+  }
+
+  has(id) {
+    return id !== 0 && this.#keys[this.#find(id)] === id;
+  }
+
+  set(id, v) {
+    const i = this.#find(id);
+    if (this.#keys[i] === 0) {
+      if (2 * (this.#size + 1) > this.#keys.length) {
+        this.#grow();
+        return this.set(id, v);
+      }
+      this.#keys[i] = id;
+      this.#size++;
+    }
+    this.#vals[i] = v;
+  }
+
+  delete(id) {
+    const keys = this.#keys;
+    const vals = this.#vals;
+    const mask = this.#mask;
+    let i = this.#find(id);
+    if (keys[i] === 0) return;
+    // Backward shift: a later entry whose home slot is not in (i, j] moves into the hole.
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const home = keys[j] & mask;
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        keys[i] = keys[j];
+        vals[i] = vals[j];
+        i = j;
+      }
+    }
+    keys[i] = 0;
+    vals[i] = undefined;
+    this.#size--;
+  }
+
+  #grow() {
+    const keys = this.#keys;
+    const vals = this.#vals;
+    this.#keys = new Float64Array(keys.length * 2);
+    this.#vals = new Array(keys.length * 2).fill(undefined);
+    this.#mask = keys.length * 2 - 1;
+    this.#size = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.set(keys[i], vals[i]);
+  }
+
+  values() {
+    return this.#vals.filter((v, i) => this.#keys[i] !== 0);
+  }
+
+  clear() {
+    this.#keys.fill(0);
+    this.#vals.fill(undefined);
+    this.#size = 0;
+  }
+}
