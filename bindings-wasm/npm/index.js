@@ -7,7 +7,7 @@ import { PolarGridError, SEP, abortError, configError, fromCore, num } from './e
 
 export { PolarGridError };
 
-const METHODS = { GET: 0, POST: 1, PUT: 2, DELETE: 3, PATCH: 4, HEAD: 5 };
+const METHODS = new Map([['GET', 0], ['POST', 1], ['PUT', 2], ['DELETE', 3], ['PATCH', 4], ['HEAD', 5]]);
 // The model routing hint is read from string JSON bodies up to this size (one JSON.parse
 // in JS; only the model name crosses into wasm). Other bodies are sent without a hint.
 const MODEL_HINT_MAX = 65536;
@@ -25,7 +25,6 @@ export const TAB_LINK = Symbol.for('polargrid-core.tabLink');
 export const CONNECT_UNOBSERVED = Symbol.for('polargrid-core.connectUnobserved');
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
-const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
 const NO_INIT = Object.freeze({});
 // An AbortController serves at most this many requests one after another, and this many
 // wait for their next one (see PolarGrid#send).
@@ -373,7 +372,7 @@ export class PolarGrid {
       } else url = String(input);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const m = METHODS[method === undefined ? 'GET' : String(method).toUpperCase()];
+    const m = method === undefined ? 0 : (METHODS.get(method) ?? METHODS.get(String(method).toUpperCase()));
     if (m === undefined) return Promise.reject(new TypeError(`pg.fetch: method ${method} is not supported`));
     let model;
     if (this.#wantsModel && typeof body === 'string' && body.length <= MODEL_HINT_MAX && body.trimStart().startsWith('{')) {
@@ -394,7 +393,7 @@ export class PolarGrid {
     }
     return new Promise((resolve, reject) => {
       const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
-      for (const k in init) if (!BASIC_INIT.has(k)) c.extra = true;
+      for (const k in init) if (k !== 'method' && k !== 'headers' && k !== 'body' && k !== 'signal' && k !== 'deadline') c.extra = true;
       this.#calls.set(id, c);
       if (signal) {
         c.onAbort = () => {
@@ -549,6 +548,8 @@ export class PolarGrid {
       headers = { ...fixed }; // (the core's headers with an X-Request-ID slot, see Link#read)
       headers['x-request-id'] = rid;
     } else if (Object.getPrototypeOf(app) === Object.prototype) {
+      // (Not a copy of `fixed` with the app's added: adding a key to such a copy cost
+      // ~700 ns in Node 20.)
       headers = {};
       for (const k in app) headers[k.toLowerCase()] = app[k];
       Object.assign(headers, fixed);
