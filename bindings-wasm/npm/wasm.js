@@ -172,6 +172,8 @@ function views() {
   }
 }
 const utf8 = new TextDecoder();
+// In Node its own UTF-8 decoder, which takes the bounds (no view per text: ~40 ns less).
+const utf8Slice = globalThis.process?.versions?.node ? globalThis.Buffer?.prototype?.utf8Slice : undefined;
 const encoder = new TextEncoder();
 const METHOD_NAMES = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
 // Core::info_ptr's numbers, as byte offsets.
@@ -191,7 +193,7 @@ function text() {
   const n = dv.getUint32(at, true);
   at += 4;
   if (n === NONE) return null;
-  const s = n === 0 ? '' : utf8.decode(u8.subarray(at, at + n));
+  const s = n === 0 ? '' : utf8Slice ? utf8Slice.call(u8, at, at + n) : utf8.decode(u8.subarray(at, at + n));
   at += n;
   return s;
 }
