@@ -105,7 +105,9 @@ impl Out {
             .extend_from_slice(&[1, method_code(r.method), flags]);
         self.num(r.id.0 as f64);
         self.num(call);
-        self.num(r.connect_timeout.as_millis() as f64);
+        // (Not `as_millis`: its u128 costs a 128-bit multiply and conversion in wasm.)
+        let t = r.connect_timeout;
+        self.num(t.as_secs() as f64 * 1000.0 + f64::from(t.subsec_millis()));
         if flags & HAS_PURPOSE != 0 {
             self.text(r.purpose.as_str().as_bytes());
         }
