@@ -1,5 +1,5 @@
 # The two commands the README opens with: `make demo` and `make test`.
-.PHONY: demo test dist dist-check bench bench-rust bench-tabs wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python soak fuzz fuzz-smoke conformance npm python mutants
+.PHONY: demo test dist dist-check bench bench-rust bench-tabs wasm-size bench-emulator bench-npm bench-web bench-mobile bench-python count-crossings soak fuzz fuzz-smoke conformance npm python mutants
 
 demo:
 	cargo run --quiet -p polargrid-blocking --example quickstart
@@ -18,9 +18,20 @@ bench:
 	$(MAKE) --no-print-directory bench-rust
 	scripts/bench-summary.sh
 
+# FFI crossings into Rust per call of the Kotlin and Swift packages (uprobes on the release library;
+# needs root and perf, so not part of make test; Python counts its own in its tests).
+count-crossings:
+	scripts/build-mobile.sh all
+	cargo build --quiet --release -p polargrid-uniffi --lib
+	scripts/count-crossings.sh kotlin
+	scripts/count-crossings.sh swift
+
 # The blocking Rust client (polargrid-driver over ureq) vs bare ureq on an in-process keep-alive stub.
+# Pinned to one CPU where taskset exists: unpinned on a 2-vCPU VM each request/answer round trip with the
+# stub thread may pay a cross-CPU wake-up charged to the caller (ratios swung 0.3x-6x); pinned, stable.
 bench-rust:
-	scripts/bench-record.sh --run cargo run --quiet --release -p polargrid-blocking --example bench_keepalive
+	cargo build --quiet --release -p polargrid-blocking --example bench_keepalive
+	scripts/bench-record.sh --run $(shell command -v taskset >/dev/null && echo taskset -c 0) $(or $(CARGO_TARGET_DIR),target)/release/examples/bench_keepalive
 
 # Refresh coordination across browser tabs in Chromium (printed, never asserted).
 bench-tabs:

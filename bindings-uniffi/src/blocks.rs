@@ -9,6 +9,7 @@
 //! | bytes | what |
 //! |---|---|
 //! | 2 | `n`, the number of app headers |
+//! | 8 | `deadline_ms`: the call as a whole, start to answer head (`CallRequest::deadline_ms`; [`NOT_GIVEN`]: the configured `call_deadline_ms`) |
 //! | 4 + len | the method (UTF-8, length-prefixed) |
 //! | 4 + len | the path |
 //! | n × (4 + len, 4 + len) | each header's name and value |
@@ -20,6 +21,16 @@
 use polargrid_core as pc;
 
 use crate::{convert, CallRequest, Driver, Header, PolarGridError, Reply};
+
+/// A block's `deadline_ms` or a `timeout_ms` argument that says "the client's own": `u64::MAX`.
+/// Not 0: a 0 the app passed must reach the core, which refuses it as `invalid_call`, instead
+/// of turning silently into the default.
+pub const NOT_GIVEN: u64 = u64::MAX;
+
+/// `ms` unless it is [`NOT_GIVEN`].
+fn given(ms: u64) -> Option<u64> {
+    (ms != NOT_GIVEN).then_some(ms)
+}
 
 /// Reads one length-prefixed UTF-8 field at `*at`.
 fn field(block: &[u8], at: &mut usize) -> Option<String> {
@@ -34,7 +45,8 @@ fn field(block: &[u8], at: &mut usize) -> Option<String> {
 /// The call a block describes (see the module docs), or `None` if it is malformed.
 pub(crate) fn call_request(mut block: Vec<u8>, timeout_ms: u64) -> Option<CallRequest> {
     let n = u16::from_be_bytes(block.get(..2)?.try_into().ok()?);
-    let mut at = 2;
+    let deadline_ms = u64::from_be_bytes(block.get(2..10)?.try_into().ok()?);
+    let mut at = 10;
     let method = field(&block, &mut at)?;
     let path = field(&block, &mut at)?;
     let mut headers = Vec::with_capacity(usize::from(n));
@@ -51,15 +63,15 @@ pub(crate) fn call_request(mut block: Vec<u8>, timeout_ms: u64) -> Option<CallRe
         headers,
         model: None,
         idempotent: None,
-        timeout_ms: (timeout_ms > 0).then_some(timeout_ms),
-        deadline_ms: None,
+        timeout_ms: given(timeout_ms),
+        deadline_ms: given(deadline_ms),
     })
 }
 
 #[uniffi::export]
 impl Driver {
-    /// [`Driver::start`] with the call as one block (method, path, app headers and body;
-    /// layout in this module's docs) and `timeout_ms` (0: the configured one); the model
+    /// [`Driver::start`] with the call as one block (its deadline, method, path, app headers
+    /// and body; layout in this module's docs) and `timeout_ms` ([`NOT_GIVEN`]: the configured one); the model
     /// hint is the core's `model_hint` of the body. A malformed block is `invalid_call`.
     pub fn start_block(&self, block: Vec<u8>, timeout_ms: u64) -> Result<u64, PolarGridError> {
         let call = call_request(block, timeout_ms).ok_or_else(|| {
@@ -87,14 +99,26 @@ pub(crate) mod tests {
     use crate::tests::{driver, next};
     use crate::{ErrorKind, Purpose};
 
-    /// A call block as the Python skin writes it.
+    /// A call block as the Python skin writes it (no per-call deadline).
     pub(crate) fn block(
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Vec<u8> {
+        deadline_block(super::NOT_GIVEN, method, path, headers, body)
+    }
+
+    /// A call block with its `deadline_ms`, as the Kotlin and Swift skins write it.
+    pub(crate) fn deadline_block(
+        deadline_ms: u64,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut b = u16::try_from(headers.len()).unwrap().to_be_bytes().to_vec();
+        b.extend_from_slice(&deadline_ms.to_be_bytes());
         let fields = [method, path]
             .into_iter()
             .chain(headers.iter().flat_map(|(n, v)| [*n, *v]));
@@ -112,7 +136,10 @@ pub(crate) mod tests {
         let body = br#"{"model":"llama-3.1-8b"}"#;
         let headers = [("Content-Type", "application/json"), ("X-A", "b: c")];
         let call = d
-            .start_block(block("POST", "/v1/chat/completions", &headers, body), 0)
+            .start_block(
+                block("POST", "/v1/chat/completions", &headers, body),
+                crate::blocks::NOT_GIVEN,
+            )
             .unwrap();
         let (req, reply) = next(&t);
         assert_eq!((req.call, req.purpose), (Some(call), Purpose::Call));
@@ -141,6 +168,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_call_block_s_deadline_bounds_its_request_and_not_given_leaves_the_configured_one() {
+        let (d, t) = driver(2);
+        d.start_block(deadline_block(300, "GET", "/v1/models", &[], b""), 1234)
+            .unwrap();
+        let (req, _reply) = next(&t);
+        assert_eq!(req.timeout_ms, 300, "the attempt never outlives the call");
+        d.start_block(
+            deadline_block(super::NOT_GIVEN, "GET", "/v1/models", &[], b""),
+            1234,
+        )
+        .unwrap();
+        let (req, _reply) = next(&t);
+        assert_eq!(req.timeout_ms, 1234);
+        d.close();
+    }
+
+    #[test]
+    fn a_zero_deadline_or_timeout_in_a_call_block_is_an_invalid_call_not_the_default() {
+        let (d, t) = driver(2);
+        for (deadline, timeout) in [(0, 1234), (super::NOT_GIVEN, 0)] {
+            let call = d.start_block(
+                deadline_block(deadline, "GET", "/v1/models", &[], b""),
+                timeout,
+            );
+            let err = match call {
+                Err(e) => e,
+                Ok(call) => d.wait_blocking(call, 1000).unwrap_err(),
+            };
+            assert_eq!(
+                err.kind(),
+                ErrorKind::InvalidCall,
+                "deadline {deadline}, timeout {timeout}"
+            );
+        }
+        assert!(t.sent.lock().unwrap().is_empty(), "nothing was sent");
+        d.close();
+    }
+
+    #[test]
     fn a_line_break_in_a_block_s_header_value_is_an_invalid_call_and_nothing_is_sent() {
         let (d, t) = driver(2);
         let evil = block(
@@ -150,7 +216,9 @@ pub(crate) mod tests {
             b"",
         );
         assert_eq!(
-            d.start_block(evil, 0).unwrap_err().kind(),
+            d.start_block(evil, crate::blocks::NOT_GIVEN)
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidCall
         );
         assert!(t.sent.lock().unwrap().is_empty());
@@ -162,8 +230,12 @@ pub(crate) mod tests {
         let (d, t) = driver(2);
         let mut cut = block("GET", "/v1/models", &[("A", "b")], b"");
         cut.truncate(cut.len() - 1);
-        for bad in [vec![], vec![0], cut, vec![0, 0, 0, 0, 0, 9, b'G']] {
-            let e = d.start_block(bad.clone(), 0).unwrap_err();
+        let mut short = vec![0; 10];
+        short.extend_from_slice(&[0, 0, 0, 9, b'G']);
+        for bad in [vec![], vec![0], vec![0, 0, 0, 0, 0, 9, b'G'], cut, short] {
+            let e = d
+                .start_block(bad.clone(), crate::blocks::NOT_GIVEN)
+                .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidCall, "{bad:?}");
         }
         assert!(t.sent.lock().unwrap().is_empty());
@@ -174,7 +246,10 @@ pub(crate) mod tests {
     fn an_answer_block_splits_at_head_len_into_head_and_body() {
         let (d, t) = driver(1);
         let call = d
-            .start_block(block("GET", "/v1/models", &[], b""), 0)
+            .start_block(
+                block("GET", "/v1/models", &[], b""),
+                crate::blocks::NOT_GIVEN,
+            )
             .unwrap();
         let (_req, reply) = next(&t);
         let head = b"content-type: application/json\nretry-after: 7";

@@ -129,7 +129,7 @@ pub(crate) fn request(r: pc::HttpRequest) -> HttpRequest {
 }
 
 /// The headers as one block: `Name: value` lines joined by `\r\n` (no trailing one).
-pub(crate) fn header_block(headers: &[(String, String)]) -> String {
+pub(crate) fn header_block(headers: &[(pc::HeaderText, pc::HeaderText)]) -> String {
     let mut block = String::with_capacity(256);
     for (name, value) in headers {
         if !block.is_empty() {

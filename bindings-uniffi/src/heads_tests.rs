@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::{encode, HEAD};
-use crate::blocks::tests::block;
+use crate::blocks::tests::{block, deadline_block};
 use crate::tests::{next, options};
 use crate::{BlockTransport, Driver, ErrorKind, Purpose, TransportErrorKind};
 
@@ -82,23 +82,37 @@ fn inline(b: &[u8]) -> (u64, Vec<(u64, Vec<u8>)>) {
     (u64_at(b, 0), sent)
 }
 
-fn chat() -> Vec<u8> {
-    let headers = [("Content-Type", "application/json"), ("X-Trace", "a: b")];
-    block(
-        "POST",
-        "/v1/chat/completions",
-        &headers,
-        br#"{"model":"m"}"#,
-    )
-}
+const CHAT_HEADERS: [(&str, &str); 2] = [("Content-Type", "application/json"), ("X-Trace", "a: b")];
+const CHAT_BODY: &[u8] = br#"{"model":"m"}"#;
 
 #[test]
 fn a_request_block_says_exactly_what_the_record_says() {
     let (records, scripted) = crate::tests::driver(2);
-    records.start_block(chat(), 1500).unwrap();
+    let headers = CHAT_HEADERS.map(|(name, value)| crate::Header {
+        name: name.into(),
+        value: value.into(),
+    });
+    let record_call = crate::CallRequest {
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        body: Some(CHAT_BODY.to_vec()),
+        headers: headers.to_vec(),
+        model: None,
+        idempotent: None,
+        timeout_ms: Some(1500),
+        deadline_ms: Some(900),
+    };
+    records.start(record_call).unwrap();
     let (record, _reply) = next(&scripted);
     let (d, _t) = blocks_driver(2);
-    let (call, sent) = inline(&d.start_inline(chat(), 1500).unwrap());
+    let with_deadline = deadline_block(
+        900,
+        "POST",
+        "/v1/chat/completions",
+        &CHAT_HEADERS,
+        CHAT_BODY,
+    );
+    let (call, sent) = inline(&d.start_inline(with_deadline, 1500).unwrap());
     let [(id, request)] = &sent[..] else {
         panic!("one request: {sent:?}")
     };
@@ -117,7 +131,8 @@ fn a_request_block_says_exactly_what_the_record_says() {
     assert_eq!(decode(request), expected);
     assert_eq!(
         (call, expected.timeout_ms, expected.body_limit),
-        (expected.call, 1500, 4096)
+        (expected.call, 900, 4096),
+        "the call's deadline bounds its attempt, in both spellings"
     );
     assert!(
         expected.headers.contains("\r\nX-Trace: a: b"),
@@ -160,15 +175,21 @@ fn the_core_s_own_requests_and_bodiless_calls_keep_their_purpose_and_no_body() {
 fn a_start_hands_its_first_attempt_back_inline_and_nothing_crosses_send() {
     let (d, t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert_eq!(sent.len(), 1);
     assert_eq!(decode(&sent[0].1).call, call);
     assert!(t.sent.lock().unwrap().is_empty());
     // Outside `start_inline` the same send crosses through the transport.
-    d.start_block(block("GET", "/v1/models", &[], b""), 0)
-        .unwrap();
+    d.start_block(
+        block("GET", "/v1/models", &[], b""),
+        crate::blocks::NOT_GIVEN,
+    )
+    .unwrap();
     assert_eq!(t.sent.lock().unwrap().len(), 1);
     d.close();
 }
@@ -178,8 +199,11 @@ fn an_answer_with_collect_ends_the_call_in_the_same_crossing_with_its_region() {
     let (d, _t) = blocks_driver(2);
     for _ in 0..2 {
         let (call, sent) = inline(
-            &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-                .unwrap(),
+            &d.start_inline(
+                block("GET", "/v1/models", &[], b""),
+                crate::blocks::NOT_GIVEN,
+            )
+            .unwrap(),
         );
         let code = d
             .answer(sent[0].0, 200, 5, b"a: b\n".to_vec(), true)
@@ -199,8 +223,11 @@ fn an_answer_with_collect_ends_the_call_in_the_same_crossing_with_its_region() {
 fn an_answer_without_collect_leaves_the_ending_to_wait_for() {
     let (d, _t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert_eq!(d.answer(sent[0].0, 200, 0, vec![], false).unwrap(), 0);
     let r = d.wait_blocking(call, 0).unwrap().expect("ended");
@@ -212,8 +239,11 @@ fn an_answer_without_collect_leaves_the_ending_to_wait_for() {
 fn a_failed_call_is_the_answer_s_error_and_a_transport_failure_the_fail_s() {
     let (d, _t) = blocks_driver(1);
     let (_, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     let message = b"retry-after: 3{\"error\":{\"message\":\"slow down\"}}".to_vec();
     let e = d.answer(sent[0].0, 429, 14, message, true).unwrap_err();
@@ -224,8 +254,11 @@ fn a_failed_call_is_the_answer_s_error_and_a_transport_failure_the_fail_s() {
     );
     assert_eq!(failure.server_message.as_deref(), Some("slow down"));
     let (_, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     let e = d
         .fail(sent[0].0, TransportErrorKind::Connect, true)
@@ -244,7 +277,9 @@ fn a_refused_call_block_sends_nothing_and_is_an_invalid_call() {
     let evil = block("GET", "/v1/models", &[("X-Evil", "a\nb")], b"");
     for bad in [evil, vec![0, 0, 0]] {
         assert_eq!(
-            d.start_inline(bad, 0).unwrap_err().kind(),
+            d.start_inline(bad, crate::blocks::NOT_GIVEN)
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidCall
         );
     }
@@ -256,8 +291,11 @@ fn a_refused_call_block_sends_nothing_and_is_an_invalid_call() {
 fn a_released_request_s_late_answer_and_an_unknown_id_are_ignored() {
     let (d, t) = blocks_driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert!(d.cancel(call));
     assert!(t.released.lock().unwrap().contains(&sent[0].0));
@@ -273,8 +311,11 @@ fn an_ending_collected_for_another_request_is_kept_for_wait_and_cancel() {
     let blocks = d.blocks().unwrap();
     for cancel in [false, true] {
         let (call, sent) = inline(
-            &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-                .unwrap(),
+            &d.start_inline(
+                block("GET", "/v1/models", &[], b""),
+                crate::blocks::NOT_GIVEN,
+            )
+            .unwrap(),
         );
         d.answer(sent[0].0, 200, 0, vec![], false).unwrap();
         assert_eq!(
@@ -299,8 +340,11 @@ fn an_ending_collected_for_another_request_is_kept_for_wait_and_cancel() {
 fn a_records_driver_answers_start_inline_with_no_request_and_ignores_answers_by_id() {
     let (d, t) = crate::tests::driver(2);
     let (call, sent) = inline(
-        &d.start_inline(block("GET", "/v1/models", &[], b""), 0)
-            .unwrap(),
+        &d.start_inline(
+            block("GET", "/v1/models", &[], b""),
+            crate::blocks::NOT_GIVEN,
+        )
+        .unwrap(),
     );
     assert!(sent.is_empty());
     let (req, _reply) = next(&t);

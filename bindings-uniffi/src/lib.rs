@@ -26,8 +26,9 @@
 //!    `wait_blocking` (threads; in bounded slices so the caller stays interruptible).
 //! 4. `close()` when done.
 //!
-//! Or, where each record field and object costs a crossing (Python), the block spelling
-//! of the same contract: a [`BlockTransport`] gets each request as one byte block with
+//! Or the block spelling of the same contract, which every skin here uses (Python, Kotlin,
+//! Swift: each record field and object costs the foreign side work and a crossing; the
+//! record `Transport` remains for apps that drive a [`Driver`] themselves, and for tests): a [`BlockTransport`] gets each request as one byte block with
 //! its id and answers by id ([`Driver::answer`], [`Driver::fail`]);
 //! `Driver::with_blocks(options, transport, listener)`, then `start_inline` hands the
 //! call's first attempt back in its answer and `answer(.., collect)` returns the call's

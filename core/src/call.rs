@@ -282,7 +282,7 @@ impl Call {
 
     /// Stamps an error with this call's request id and attempt count.
     pub(crate) fn stamp(&self, mut e: CallError) -> CallError {
-        e.request_id = Some(self.trace_id.text());
+        e.request_id = Some(self.trace_id.text().into_string());
         e.attempts = self.sends;
         e
     }

@@ -10,10 +10,10 @@ use crate::classify::{classify_response, classify_transport, local, Credential, 
 use crate::config::{Checked, Config, Mode};
 use crate::ctx::Ctx;
 use crate::error::{ConfigError, ErrorKind, MisuseError};
-use crate::event::{Event, SessionChange, SessionInfo};
+use crate::event::{Event, RegionReason, SessionChange, SessionInfo};
 use crate::http::{
-    answer_head_broken, CallId, Certainty, HttpRequest, HttpResponse, Method, Purpose, RequestId,
-    TransportErrorKind, MAX_ERROR_BODY,
+    answer_head_broken, CallId, Certainty, HeaderText, HttpRequest, HttpResponse, Method, Purpose,
+    RequestId, TransportErrorKind, MAX_ERROR_BODY,
 };
 use crate::idmap::IdMap;
 use crate::rng::Rng;
@@ -94,9 +94,9 @@ pub struct Client {
     /// The credential the parked calls last saw (a new one may change their fate).
     parked_with: Option<UsedCredential>,
     /// The `Authorization` value (`Bearer …`) of the credential calls use now, built once
-    /// per credential (a JWT generation, or the key) instead of once per request; dropped
-    /// when no credential is usable. A `Secret`: redacted in `Debug`, zeroed on drop.
-    bearer: Option<(UsedCredential, Secret)>,
+    /// per credential (a JWT generation, or the key) and shared by its requests instead of
+    /// copied for each; dropped when no credential is usable. Redacted in `Debug`.
+    bearer: Option<(UsedCredential, drive::Bearer)>,
     pending: IdMap<RequestId, Pending>,
     /// Recently abandoned request ids, sorted (at most `MAX_ABANDONED`).
     abandoned: Vec<RequestId>,

@@ -427,6 +427,8 @@ pub(crate) struct Checked {
     /// endpoints the autorouter names.
     pub(crate) edge_suffix: Option<String>,
     pub(crate) edge_template: String,
+    /// `cfg.user_agent`, shared by every request's `User-Agent` header.
+    pub(crate) user_agent: alloc::sync::Arc<str>,
     pub(crate) cfg: Config,
 }
 
@@ -587,6 +589,7 @@ impl Checked {
             regions,
             edge_suffix,
             edge_template: template.clone(),
+            user_agent: cfg.user_agent.as_str().into(),
             cfg,
         })
     }

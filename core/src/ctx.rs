@@ -9,7 +9,7 @@ use core::time::Duration;
 
 use crate::config::Checked;
 use crate::event::Event;
-use crate::http::{HttpRequest, Method, Purpose, RequestId};
+use crate::http::{HeaderText, HttpRequest, Method, Purpose, RequestId};
 use crate::rng::Rng;
 
 /// Shared, borrowed by each machine while it steps.
@@ -30,8 +30,16 @@ impl Ctx<'_> {
     }
 
     /// A fresh `X-Request-ID` value: `pgc-` and 24 hex digits from the seeded stream.
-    pub(crate) fn trace_id(&mut self) -> String {
+    pub(crate) fn trace_id(&mut self) -> HeaderText {
         self.trace().text()
+    }
+
+    /// The `User-Agent` header, its value shared by every request.
+    pub(crate) fn user_agent(&self) -> (HeaderText, HeaderText) {
+        (
+            HeaderText::Static("User-Agent"),
+            HeaderText::Shared(self.cfg.user_agent.clone()),
+        )
     }
 
     /// A fresh `X-Request-ID`, as its numbers (see [`TraceId`]).
@@ -54,7 +62,7 @@ impl Ctx<'_> {
         purpose: Purpose,
         method: Method,
         url: String,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderText, HeaderText)>,
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> RequestId {
@@ -81,13 +89,14 @@ impl Ctx<'_> {
 pub(crate) struct TraceId(u64, u64);
 
 impl TraceId {
-    /// `pgc-` and 24 hex digits.
-    pub(crate) fn text(self) -> String {
+    /// `pgc-` and 24 hex digits (one allocation of the exact size: a transport may take
+    /// it over as it is).
+    pub(crate) fn text(self) -> HeaderText {
         let mut s = String::with_capacity(28);
         s.push_str("pgc-");
         crate::json::push_hex(&mut s, self.0, 16);
         crate::json::push_hex(&mut s, self.1, 8);
-        s
+        HeaderText::Owned(s)
     }
 }
 

@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
 
@@ -132,8 +133,8 @@ pub struct HttpRequest {
     pub method: Method,
     /// Full URL including any query string.
     pub url: String,
-    /// Headers to send, in order. May include `Authorization`.
-    pub headers: Vec<(String, String)>,
+    /// Headers to send, in order, as (name, value). May include `Authorization`.
+    pub headers: Vec<(HeaderText, HeaderText)>,
     /// Body for core-owned requests (JSON); `None` for app calls and discovery.
     pub body: Option<Vec<u8>>,
     /// Give up (and report [`TransportErrorKind::Timeout`]) if the answer the core needs
@@ -150,7 +151,10 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// The value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// How much of an answer's body with `status` to read and pass to the core:
@@ -163,6 +167,17 @@ impl HttpRequest {
             Purpose::Call(_) => Some(MAX_ERROR_BODY),
             _ => Some(MAX_CORE_BODY),
         }
+    }
+
+    /// Whether the core reads the headers of an answer with `status`: not those of a 2xx
+    /// answer to an app call (they go to the app with its body, which the core never
+    /// sees either); those of every other answer. Where this is `false` a transport may
+    /// pass no headers at all, provided its own parser refuses a head that breaks the
+    /// hygiene rule of [`check_header`] (a CR, LF or NUL in a value, over [`MAX_HEAD`]
+    /// bytes) as [`TransportErrorKind::Protocol`]; a transport whose parser lets such a
+    /// head through passes the headers, and the core checks them.
+    pub fn reads_answer_headers(&self, status: u16) -> bool {
+        self.body_limit(status).is_some()
     }
 }
 
@@ -192,6 +207,119 @@ impl fmt::Debug for HttpRequest {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
+    }
+}
+
+/// A header name or value of an [`HttpRequest`], read as a `str` (`Deref`,
+/// [`as_str`](Self::as_str), `Display`; equal to the same text whatever its kind).
+///
+/// What many requests share is not copied for each: the core's own header names are
+/// [`Static`](Self::Static), the user agent and the `Authorization` value of the
+/// credential calls use now are [`Shared`](Self::Shared) (one text per credential, not one
+/// per request); a request id and the app's own headers are [`Owned`](Self::Owned). A
+/// transport that keeps a converted value (an HTTP library's header value, made once) may
+/// key it by the shared text's address; any other reads the text.
+#[derive(Clone)]
+pub enum HeaderText {
+    /// Text fixed in the core (its header names, constant values).
+    Static(&'static str),
+    /// Text shared by many requests (the user agent, the current `Authorization` value).
+    Shared(Arc<str>),
+    /// Text of this request alone.
+    Owned(String),
+}
+
+impl HeaderText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            HeaderText::Static(s) => s,
+            HeaderText::Shared(s) => s,
+            HeaderText::Owned(s) => s,
+        }
+    }
+
+    /// The text as a `String` of its own (moved out when owned, copied otherwise).
+    pub fn into_string(self) -> String {
+        match self {
+            HeaderText::Owned(s) => s,
+            other => other.as_str().to_string(),
+        }
+    }
+}
+
+impl core::ops::Deref for HeaderText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for HeaderText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for HeaderText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for HeaderText {}
+
+impl PartialEq<str> for HeaderText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for HeaderText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl core::hash::Hash for HeaderText {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for HeaderText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for HeaderText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&'static str> for HeaderText {
+    fn from(s: &'static str) -> Self {
+        HeaderText::Static(s)
+    }
+}
+
+impl From<String> for HeaderText {
+    fn from(s: String) -> Self {
+        HeaderText::Owned(s)
+    }
+}
+
+impl From<Arc<str>> for HeaderText {
+    fn from(s: Arc<str>) -> Self {
+        HeaderText::Shared(s)
+    }
+}
+
+impl From<HeaderText> for String {
+    fn from(t: HeaderText) -> Self {
+        t.into_string()
     }
 }
 

@@ -471,10 +471,21 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
 
 /// Appends `n` in decimal (no `core::fmt`).
 pub fn push_decimal(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
+    // Written backwards into a buffer and appended in one go (a URL's port is written
+    // once per request: one push per digit, and a call per digit, showed).
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    // (ASCII digits: always UTF-8.)
+    out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Appends the low `digits` hex digits of `n`, uppercase for `digits == 2` (a percent

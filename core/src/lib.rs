@@ -158,8 +158,9 @@ pub use error::{CallError, ConfigError, ErrorKind, MisuseError};
 pub use event::{Event, RegionReason, SessionChange, SessionInfo};
 pub use hint::model_hint;
 pub use http::{
-    check_header, CallId, Certainty, HttpRequest, HttpResponse, Method, Purpose, RequestId,
-    TransportErrorKind, MAX_APP_HEADERS, MAX_CORE_BODY, MAX_ERROR_BODY, MAX_HEAD, MAX_HEADER_VALUE,
+    check_header, CallId, Certainty, HeaderText, HttpRequest, HttpResponse, Method, Purpose,
+    RequestId, TransportErrorKind, MAX_APP_HEADERS, MAX_CORE_BODY, MAX_ERROR_BODY, MAX_HEAD,
+    MAX_HEADER_VALUE,
 };
 pub use httpdate::{parse_http_date, parse_retry_after};
 pub use json::push_decimal;

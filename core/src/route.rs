@@ -91,6 +91,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+use alloc::borrow::Cow;
 use core::time::Duration;
 
 use crate::idmap::{IdMap, VecMap};
@@ -119,17 +120,41 @@ pub(crate) struct RouteKey {
 
 /// Where to send a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct Target<'a> {
     /// Region id (for a fixed base URL, its host).
-    pub(crate) region: String,
-    pub(crate) url: BaseUrl,
+    pub(crate) region: Cow<'a, str>,
+    pub(crate) url: Cow<'a, BaseUrl>,
     pub(crate) reason: RegionReason,
+}
+
+impl Target<'_> {
+    /// A target of its own (to keep).
+    fn into_owned(self) -> Target<'static> {
+        Target {
+            region: Cow::Owned(self.region.into_owned()),
+            url: Cow::Owned(self.url.into_owned()),
+            reason: self.reason,
+        }
+    }
+
+    /// This target, borrowed (what a call is sent to is read, not copied: the call keeps
+    /// its own copy of the region only).
+    fn borrowed(&self) -> Target<'_> {
+        Target {
+            region: Cow::Borrowed(&self.region),
+            url: Cow::Borrowed(&self.url),
+            reason: self.reason,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 enum Entry {
     Discovering,
-    Resolved { target: Target, until: Timestamp },
+    Resolved {
+        target: Target<'static>,
+        until: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -163,11 +188,16 @@ pub(crate) struct Router {
 
 impl Router {
     /// The target for a key, if known now (call `step(Resolve)` first to start discovery).
-    pub(crate) fn target(&self, now: Timestamp, key: &RouteKey, cfg: &Checked) -> Option<Target> {
+    pub(crate) fn target<'a>(
+        &'a self,
+        now: Timestamp,
+        key: &RouteKey,
+        cfg: &'a Checked,
+    ) -> Option<Target<'a>> {
         match &cfg.route {
             RouteMode::Fixed { url } => Some(Target {
-                region: url.host.clone(),
-                url: url.clone(),
+                region: Cow::Borrowed(&url.host),
+                url: Cow::Borrowed(url),
                 reason: RegionReason::Configured,
             }),
             RouteMode::Pinned {
@@ -179,8 +209,8 @@ impl Router {
                     Some(self.alternative(now, region, cfg))
                 } else {
                     Some(Target {
-                        region: region.clone(),
-                        url: url.clone(),
+                        region: Cow::Borrowed(region),
+                        url: Cow::Borrowed(url),
                         reason: RegionReason::Configured,
                     })
                 }
@@ -188,7 +218,7 @@ impl Router {
             RouteMode::Auto => match self.entries.get(key) {
                 Some(Entry::Resolved { target, until }) if *until > now => {
                     if !self.is_down(now, &target.region) {
-                        Some(target.clone())
+                        Some(target.borrowed())
                     } else if self.all_down(now, cfg) {
                         // Asking the autorouter again cannot do better, and refusing here
                         // made every answer start the next discovery at once (a storm
@@ -206,15 +236,15 @@ impl Router {
     /// The target for a call that already failed for certain on the regions in `avoid`
     /// (see the module docs): an alternative when the usual target is one of them. The
     /// answer is one of `avoid` only when every known region is.
-    pub(crate) fn target_for(
-        &self,
+    pub(crate) fn target_for<'a>(
+        &'a self,
         now: Timestamp,
         key: &RouteKey,
-        cfg: &Checked,
+        cfg: &'a Checked,
         avoid: &[String],
-    ) -> Option<Target> {
+    ) -> Option<Target<'a>> {
         let t = self.target(now, key, cfg)?;
-        if !avoid.contains(&t.region) {
+        if !avoid.iter().any(|a| *a == *t.region) {
             return Some(t);
         }
         Some(self.alternative_avoiding(now, &t.region, cfg, avoid))
@@ -289,7 +319,7 @@ impl Router {
                         until: now.plus(ttl),
                     },
                     Some((target, _)) => Entry::Resolved {
-                        target: self.alternative(now, &target.region, ctx.cfg),
+                        target: self.alternative(now, &target.region, ctx.cfg).into_owned(),
                         until: now.plus(ctx.cfg.cfg.discovery_retry),
                     },
                     None => self.fallback(now, ctx.cfg),
@@ -340,19 +370,19 @@ impl Router {
             // Unreachable: checked configs have at least one region.
             return Entry::Resolved {
                 target: Target {
-                    region: String::new(),
-                    url: cfg.autorouter.clone(),
+                    region: Cow::Owned(String::new()),
+                    url: Cow::Owned(cfg.autorouter.clone()),
                     reason: RegionReason::Fallback,
                 },
                 until: now,
             };
         };
         let target = if self.is_down(now, &info.id) {
-            self.alternative(now, &info.id, cfg)
+            self.alternative(now, &info.id, cfg).into_owned()
         } else {
             Target {
-                region: info.id.clone(),
-                url: url.clone(),
+                region: Cow::Owned(info.id.clone()),
+                url: Cow::Owned(url.clone()),
                 reason: RegionReason::Fallback,
             }
         };
@@ -361,18 +391,18 @@ impl Router {
 
     /// Another region for one that is down: same country first, in table order; when
     /// every region is down, the one that comes back first.
-    fn alternative(&self, now: Timestamp, failed: &str, cfg: &Checked) -> Target {
+    fn alternative<'a>(&self, now: Timestamp, failed: &str, cfg: &'a Checked) -> Target<'a> {
         self.alternative_avoiding(now, failed, cfg, &[])
     }
 
     /// [`Router::alternative`] that never picks a region in `avoid` while another is left.
-    fn alternative_avoiding(
+    fn alternative_avoiding<'a>(
         &self,
         now: Timestamp,
         failed: &str,
-        cfg: &Checked,
+        cfg: &'a Checked,
         avoid: &[String],
-    ) -> Target {
+    ) -> Target<'a> {
         let country = cfg
             .regions
             .iter()
@@ -398,15 +428,16 @@ impl Router {
             });
         match pick {
             Some((r, u)) => Target {
-                region: r.id.clone(),
-                url: u.clone(),
+                region: Cow::Borrowed(&r.id),
+                url: Cow::Borrowed(u),
                 reason: RegionReason::Failover,
             },
             None => Target {
-                region: failed.to_string(),
-                url: cfg
-                    .region_url(failed)
-                    .unwrap_or_else(|| cfg.autorouter.clone()),
+                region: Cow::Owned(failed.to_string()),
+                url: Cow::Owned(
+                    cfg.region_url(failed)
+                        .unwrap_or_else(|| cfg.autorouter.clone()),
+                ),
                 reason: RegionReason::Failover,
             },
         }
@@ -434,8 +465,8 @@ fn discover(key: &RouteKey, ctx: &mut Ctx<'_>) -> RequestId {
         url.push_str(&query.join("&"));
     }
     let headers = vec![
-        ("Accept".to_string(), "application/json".to_string()),
-        ("User-Agent".to_string(), ctx.cfg.cfg.user_agent.clone()),
+        ("Accept".into(), "application/json".into()),
+        ctx.user_agent(),
     ];
     let timeout = ctx.cfg.cfg.timeouts.discovery;
     ctx.send(Purpose::Discover, Method::Get, url, headers, None, timeout)
@@ -481,7 +512,7 @@ impl RouteAnswer {
 
 /// Reads a 200 discovery answer; `None` for anything unusable, including an endpoint the
 /// key must not be sent to.
-fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> {
+fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target<'static>, Duration)> {
     if resp.status != 200 || resp.body.len() > MAX_CORE_BODY {
         return None;
     }
@@ -504,8 +535,8 @@ fn read_route(resp: &HttpResponse, cfg: &Checked) -> Option<(Target, Duration)> 
         .unwrap_or(DEFAULT_TTL);
     Some((
         Target {
-            region,
-            url,
+            region: Cow::Owned(region),
+            url: Cow::Owned(url),
             reason: RegionReason::Discovered,
         },
         ttl,

@@ -38,7 +38,7 @@ use crate::config::Mode;
 use crate::ctx::{backoff, Ctx};
 use crate::error::{CallError, ErrorKind};
 use crate::event::{Event, SessionChange, SessionInfo};
-use crate::http::{HttpResponse, Method, Purpose, RequestId, TransportErrorKind};
+use crate::http::{HeaderText, HttpResponse, Method, Purpose, RequestId, TransportErrorKind};
 use crate::jwt::Scope;
 use crate::secret::{scrub, Secret};
 use crate::skew::Clock;
@@ -425,17 +425,17 @@ impl Session {
         body: String,
         ctx: &mut Ctx<'_>,
     ) -> RequestId {
-        let mut headers = Vec::with_capacity(5);
+        let mut headers: Vec<(HeaderText, HeaderText)> = Vec::with_capacity(5);
         if let Some(k) = key {
             headers.push((
-                "Authorization".to_string(),
-                ["Bearer ", k.expose()].concat(),
+                "Authorization".into(),
+                ["Bearer ", k.expose()].concat().into(),
             ));
         }
-        headers.push(("Content-Type".to_string(), "application/json".to_string()));
-        headers.push(("Accept".to_string(), "application/json".to_string()));
-        headers.push(("User-Agent".to_string(), ctx.cfg.cfg.user_agent.clone()));
-        headers.push(("X-Request-ID".to_string(), ctx.trace_id()));
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers.push(("Accept".into(), "application/json".into()));
+        headers.push(ctx.user_agent());
+        headers.push(("X-Request-ID".into(), ctx.trace_id()));
         let url = ctx.cfg.auth.join(path);
         let timeout = ctx.cfg.cfg.timeouts.auth;
         ctx.send(

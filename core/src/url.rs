@@ -5,7 +5,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-/// A parsed base URL.
+/// A parsed base URL (read-only once parsed: `origin_text` is written from the others).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
     pub(crate) https: bool,
@@ -14,6 +14,8 @@ pub(crate) struct BaseUrl {
     pub(crate) port: Option<u16>,
     /// Path without a trailing slash (`""` for the root).
     pub(crate) path: String,
+    /// `scheme://host[:port]`, written once: every request's URL starts with it.
+    origin_text: String,
 }
 
 impl BaseUrl {
@@ -64,11 +66,20 @@ impl BaseUrl {
         if !host.starts_with('[') && host.split('.').any(str::is_empty) {
             return Err("its host has an empty label (a leading, trailing or doubled dot)");
         }
+        let host = host.to_ascii_lowercase();
+        let mut origin_text = String::with_capacity(host.len() + 14);
+        origin_text.push_str(if https { "https://" } else { "http://" });
+        origin_text.push_str(&host);
+        if let Some(p) = port {
+            origin_text.push(':');
+            crate::json::push_decimal(&mut origin_text, u64::from(p));
+        }
         let url = BaseUrl {
             https,
-            host: host.to_ascii_lowercase(),
+            host,
             port,
             path: path.trim_end_matches('/').to_string(),
+            origin_text,
         };
         if !url.https && !url.is_loopback() {
             return Err("plain http is only allowed to loopback (127.0.0.1, localhost, [::1])");
@@ -93,23 +104,13 @@ impl BaseUrl {
     }
 
     /// `scheme://host[:port]`.
-    pub(crate) fn origin(&self) -> String {
-        let scheme = if self.https { "https://" } else { "http://" };
-        let mut s = String::with_capacity(self.host.len() + self.path.len() + 16);
-        s.push_str(scheme);
-        s.push_str(&self.host);
-        if let Some(p) = self.port {
-            s.push(':');
-            crate::json::push_decimal(&mut s, u64::from(p));
-        }
-        s
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin_text
     }
 
     /// The full base (origin and path, no trailing slash).
     pub(crate) fn base(&self) -> String {
-        let mut s = self.origin();
-        s.push_str(&self.path);
-        s
+        [self.origin(), &self.path].concat()
     }
 
     /// `base + path`, where `path` starts with `/`.
@@ -122,21 +123,11 @@ impl BaseUrl {
             && path
                 .strip_prefix(self.path.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        // One allocation of the exact size (this runs once per request).
-        let scheme = if self.https { "https://" } else { "http://" };
+        // One allocation of the exact size (this runs once per request; a transport that
+        // takes the text over as it is, as `http`'s `Uri` does, then needs no other), from
+        // the origin written once.
         let base_path = if already { "" } else { self.path.as_str() };
-        let mut s = String::with_capacity(
-            scheme.len() + self.host.len() + 6 + base_path.len() + path.len(),
-        );
-        s.push_str(scheme);
-        s.push_str(&self.host);
-        if let Some(p) = self.port {
-            s.push(':');
-            crate::json::push_decimal(&mut s, u64::from(p));
-        }
-        s.push_str(base_path);
-        s.push_str(path);
-        s
+        [self.origin(), base_path, path].concat()
     }
 
     /// Same scheme, host and port.
@@ -202,6 +193,24 @@ mod tests {
             u.join("/v10/x"),
             "https://api.yto-01.edge.polargrid.ai/v1/v10/x"
         );
+    }
+
+    #[test]
+    fn joined_url_is_allocated_at_its_exact_size() {
+        for base in [
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:80",
+            "http://127.0.0.1:443/v1",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:65535/",
+            "https://api.yto-01.edge.polargrid.ai",
+        ] {
+            let u = BaseUrl::parse(base).unwrap();
+            for path in ["/v1/models", "/x"] {
+                let s = u.join(path);
+                assert_eq!(s.capacity(), s.len(), "{base} + {path} = {s}");
+            }
+        }
     }
 
     #[test]

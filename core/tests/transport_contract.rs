@@ -10,7 +10,8 @@ mod support;
 use core::time::Duration;
 
 use polargrid_core::{
-    check_header, CallSpec, Certainty, ErrorKind, HttpResponse, Method, Purpose, TransportErrorKind,
+    check_header, CallSpec, Certainty, ErrorKind, HeaderText, HttpResponse, Method, Purpose,
+    TransportErrorKind,
 };
 use scripted::*;
 use support::*;
@@ -227,6 +228,46 @@ fn app_headers_are_checked_and_sent_after_the_cores_own() {
 }
 
 #[test]
+fn calls_share_the_bearer_and_user_agent_texts_and_own_only_their_request_id() {
+    let mut cfg = direct();
+    cfg.routing = polargrid_core::Routing::Region("yto-01".into());
+    let mut h = Harness::new(cfg);
+    h.start(CallSpec::new(Method::Get, "/v1/models").with_header("Accept", "text/plain"));
+    h.get_models();
+    let (a, b) = (h.take(is_call), h.take(is_call));
+    let shared = |r: &polargrid_core::HttpRequest, name: &str| match r
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+    {
+        Some((HeaderText::Static(_), HeaderText::Shared(v))) => v.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    for name in ["authorization", "user-agent"] {
+        assert!(
+            std::sync::Arc::ptr_eq(&shared(&a, name), &shared(&b, name)),
+            "one {name} text for every call, not a copy each"
+        );
+    }
+    assert_eq!(&*shared(&a, "authorization"), ["Bearer ", KEY].concat());
+    let rid = |r: &polargrid_core::HttpRequest| match r.headers.get(2) {
+        Some((HeaderText::Static("X-Request-ID"), HeaderText::Owned(v))) => v.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(rid(&a), rid(&b));
+    // The app's own header is its own text; every text reads as the str it holds.
+    assert!(matches!(
+        a.headers.last(),
+        Some((HeaderText::Owned(k), HeaderText::Owned(v))) if k == "Accept" && v == "text/plain"
+    ));
+    assert_eq!(a.header("ACCEPT"), Some("text/plain"));
+    assert!(
+        !format!("{a:?}").contains(KEY),
+        "Debug still redacts the bearer"
+    );
+}
+
+#[test]
 fn app_headers_breaking_hygiene_refuse_the_call_before_any_request() {
     let cases: Vec<(String, String)> = vec![
         ("x-a".into(), "a\rb".into()),
@@ -277,6 +318,10 @@ fn request_record_carries_connect_timeout_and_body_limits() {
     assert_eq!(c.body_limit(299), None);
     assert_eq!(c.body_limit(404), Some(4096));
     assert_eq!(c.body_limit(307), Some(4096));
+    // The core reads the head of every answer but a call's 2xx (the app's, with its body).
+    assert!(!c.reads_answer_headers(200));
+    assert!(c.reads_answer_headers(404) && c.reads_answer_headers(307));
+    assert!(ex.reads_answer_headers(200) && d.reads_answer_headers(200));
     assert_eq!(Purpose::Call(polargrid_core::CallId(1)).as_str(), "call");
     assert_eq!(ex.purpose.as_str(), "exchange");
 }

@@ -2,7 +2,8 @@
 //! (`polargrid-driver`, the run loop the Python, Kotlin and Swift packages use too) over a
 //! ureq transport. The core decides everything; the driver keeps time (the system clock
 //! plus a test offset) and runs each request on its own thread so refreshes and
-//! discoveries happen in the background.
+//! discoveries happen in the background; a call's first attempt runs on the calling
+//! thread, which would only wait for it.
 //!
 //! Nothing outlives its call: each request in flight has an agent (a connection pool) of
 //! its own, which is shut down the moment the core abandons the request (its timeout, a
@@ -101,14 +102,14 @@ impl Request {
 }
 
 /// A successful answer; the body is read from the network as the app reads it (SSE
-/// streams arrive event by event).
+/// streams arrive event by event). The head is ureq's as it was parsed, read through
+/// [`Response::header`] and [`Response::headers`] without copies.
 pub struct Response {
     /// Status code (2xx).
     pub status: u16,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
     /// The region that answered.
     pub region: Option<String>,
+    headers: ureq::http::HeaderMap,
     body: ureq_transport::Returning,
 }
 
@@ -125,12 +126,27 @@ impl Response {
         Ok(s)
     }
 
-    /// A header value.
+    /// The first value of a header (name in any case), if it is UTF-8 text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    }
+
+    /// Every header, names in lowercase, the values of one name together (in the order
+    /// received); a value that is not UTF-8 text is left out (the raw bytes:
+    /// [`Response::header_map`]).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().filter_map(|(k, v)| {
+            std::str::from_utf8(v.as_bytes())
+                .ok()
+                .map(|v| (k.as_str(), v))
+        })
+    }
+
+    /// The head as ureq parsed it (`http`'s map: raw bytes, every value of a name).
+    pub fn header_map(&self) -> &ureq::http::HeaderMap {
+        &self.headers
     }
 }
 
@@ -210,9 +226,10 @@ impl PolarGrid {
             spec.headers.push(("Content-Type".to_string(), ct));
         }
         let transport = self.driver.transport();
-        let (started, deferred) = transport.deferring(|| self.driver.start(spec, req.body));
-        // The call's first attempt runs on this thread (it would only wait for it).
-        transport.run_here(started.as_ref().ok().copied(), deferred);
+        let (started, here) = self.driver.start_here(spec, req.body);
+        // The call's first attempt runs on this thread (it would only wait for it); its
+        // success, if it got one, is this thread's (else dropped when the call returns).
+        let mut first = here.and_then(|(request, reply)| transport.send_here(request, reply));
         let call = started.map_err(|e| match e {
             StartError::Refused(m) => Error::Misuse(m),
             StartError::Closed => Error::Call(CallError::local(ErrorKind::Closed)),
@@ -225,7 +242,11 @@ impl PolarGrid {
         // Its attempts are answered or cut: wait for their threads.
         transport.finish_call(call);
         match ending {
-            Ok(ready) => match transport.claim(ready.request) {
+            Ok(ready) => match first
+                .take_if(|(id, _)| *id == ready.request)
+                .map(|(_, r)| r)
+                .or_else(|| transport.claim(ready.request))
+            {
                 Some(mut r) => {
                     r.region = ready.region;
                     Ok(r)

@@ -12,13 +12,20 @@
 //!   driver releases it here, which shuts its agent down (as for a cancel). A read
 //!   timeout given to ureq as well was a `setsockopt` per call (ureq sets the time left)
 //!   and a configuration copied per request.
-//! - The URL and the header values move into the ureq request without a copy.
+//! - The URL and the header values move into the ureq request without a copy; a request
+//!   without a body goes without one (no `Content-Length: 0` on a GET).
+//! - The head of a success kept for the app stays ureq's (`Response::header` reads it):
+//!   only the heads the core reads ([`HttpRequest::reads_answer_headers`]) become text.
 //! - The idle agents are found by origin without building a key: each origin's name
-//!   is made once and shared by its requests.
+//!   is made once, and a request's agent goes back by the index of its origin's list
+//!   (lists are only ever added to, until the shutdown that empties them all).
+//! - A header value the core shares between requests ([`HeaderText::Shared`]: the bearer,
+//!   the user agent) becomes a ureq header value once, kept by the text's address while
+//!   the core still holds it; the names are ureq's constants.
 
-use std::cell::RefCell;
 use std::io::Read;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,9 +33,10 @@ use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
 use polargrid_core::{
-    CallId, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
+    CallId, HeaderText, HttpRequest, HttpResponse, Method, Purpose, RequestId, TransportErrorKind,
 };
 use polargrid_driver::{Ids, Reply};
+use ureq::http::{HeaderName, HeaderValue};
 
 use crate::Response;
 
@@ -42,6 +50,13 @@ struct Inner {
     /// One connector under every agent, so TLS settings (root store) are built once, not
     /// per request.
     connector: SharedConnector,
+    /// The ureq values of the texts the core shares between requests (see
+    /// [`shared_value`]).
+    shared: Mutex<Vec<(Arc<str>, HeaderValue)>>,
+    /// How many calls have attempts on threads of their own (`State::call_threads`),
+    /// written under the lock: `finish_call` of a call whose attempts all ran on its
+    /// caller's thread (the usual case) then takes no lock.
+    threaded_calls: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -63,7 +78,7 @@ struct State {
 /// The idle agents of one origin (`scheme://authority`), each with the connect timeout
 /// its configuration holds.
 struct Idle {
-    origin: Arc<str>,
+    origin: Box<str>,
     agents: Vec<(Duration, ureq::Agent)>,
 }
 
@@ -106,6 +121,8 @@ impl Ureq {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
+                shared: Mutex::new(Vec::new()),
+                threaded_calls: AtomicUsize::new(0),
             }),
         }
     }
@@ -118,6 +135,11 @@ impl Ureq {
     /// A call returned: cut any attempt of it still out and wait for their threads, so
     /// nothing of the call outlives it.
     pub(crate) fn finish_call(&self, call: CallId) {
+        // No call has an attempt on a thread of its own: nothing of this one is out (an
+        // attempt on the caller's thread has ended before the call could return).
+        if self.inner.threaded_calls.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let threads = {
             let mut st = self.inner.lock();
             st.in_flight.retain(|_, (c, agent)| {
@@ -127,7 +149,11 @@ impl Ureq {
                 }
                 !mine
             });
-            st.call_threads.remove(&call).unwrap_or_default()
+            let threads = st.call_threads.remove(&call).unwrap_or_default();
+            self.inner
+                .threaded_calls
+                .store(st.call_threads.len(), Ordering::Release);
+            threads
         };
         for t in threads {
             let _ = t.join();
@@ -147,6 +173,7 @@ impl Ureq {
             st.idle.clear();
             let mut threads = std::mem::take(&mut st.background);
             threads.extend(st.call_threads.drain().flat_map(|(_, v)| v));
+            self.inner.threaded_calls.store(0, Ordering::Release);
             (threads, std::mem::take(&mut st.kept))
         };
         drop(kept);
@@ -156,71 +183,48 @@ impl Ureq {
     }
 }
 
-/// A request handed to the transport while its caller was starting it (see
-/// [`Ureq::deferring`]).
-pub(crate) type Deferred = Vec<(HttpRequest, Reply)>;
-
-thread_local! {
-    /// Set while `PolarGrid::call` starts its call on this thread: the app requests the
-    /// start sends are kept here instead of going to a new thread.
-    static DEFER: RefCell<Option<Deferred>> = const { RefCell::new(None) };
-    /// The list `run_here` emptied, kept for this thread's next call (no allocation per
-    /// call).
-    static SPARE: RefCell<Deferred> = const { RefCell::new(Vec::new()) };
-}
-
 impl Ureq {
-    /// Runs `f` (the start of a call) with the app requests it sends kept aside; hand them
-    /// to [`Ureq::run_here`] next. The caller would only wait for its call's first
-    /// attempt: running it on its own thread saves a thread and two thread switches per
-    /// call. Retries, and the core's own requests, still go out on threads of their own.
-    pub(crate) fn deferring<R>(&self, f: impl FnOnce() -> R) -> (R, Deferred) {
-        let list = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        DEFER.with(|d| *d.borrow_mut() = Some(list));
-        let r = f();
-        let deferred = DEFER.with(|d| d.borrow_mut().take()).unwrap_or_default();
-        (r, deferred)
+    /// Sends the first request of a call on this thread (the caller would only wait for
+    /// it: no thread, no two thread switches; the driver hands it over in
+    /// `Driver::start_here`); returns when it is answered, or cut by a release. Its
+    /// success is returned, not kept: the caller's to claim (no map, no lock), or to drop
+    /// if the call ends otherwise. Retries, and the core's own requests, go out on
+    /// threads of their own ([`polargrid_driver::Transport::send`]).
+    pub(crate) fn send_here(
+        &self,
+        request: HttpRequest,
+        reply: Reply,
+    ) -> Option<(RequestId, Response)> {
+        self.dispatch(request, reply, true)
     }
 
-    /// Sends what [`Ureq::deferring`] kept: the first request of `call` on this thread
-    /// (returns when it is answered, or cut by a release), any other on its own thread.
-    pub(crate) fn run_here(&self, call: Option<CallId>, mut deferred: Deferred) {
-        let mut here = None;
-        for (req, reply) in deferred.drain(..) {
-            if here.is_none() && call.is_some_and(|c| req.purpose == Purpose::Call(c)) {
-                here = Some((req, reply));
-            } else {
-                self.dispatch(req, reply, false);
-            }
-        }
-        SPARE.with(|s| *s.borrow_mut() = deferred);
-        if let Some((req, reply)) = here {
-            self.dispatch(req, reply, true);
-        }
-    }
-
-    /// Sends `request` over an agent of its own, on this thread (`inline`) or a new one.
-    fn dispatch(&self, request: HttpRequest, reply: Reply, inline: bool) {
+    /// Sends `request` over an agent of its own, on this thread (`inline`: its success is
+    /// returned) or a new one.
+    fn dispatch(
+        &self,
+        request: HttpRequest,
+        reply: Reply,
+        inline: bool,
+    ) -> Option<(RequestId, Response)> {
         let mut st = self.inner.lock();
         if st.shutdown {
             // Dropped unanswered: `Aborted` (the driver is closed and ignores it anyway).
             drop(st);
             drop(reply);
-            return;
+            return None;
         }
         st.background.retain(|t| !t.is_finished());
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
         // cuts this request's connection and nobody else's.
         let url_origin = origin(&request.url);
-        let (key, idle) = match st.idle.iter_mut().find(|i| *i.origin == *url_origin) {
-            Some(i) => (Arc::clone(&i.origin), i.agents.pop()),
+        let (key, idle) = match st.idle.iter().position(|i| *i.origin == *url_origin) {
+            Some(k) => (k, st.idle[k].agents.pop()),
             None => {
-                let key: Arc<str> = Arc::from(url_origin);
                 st.idle.push(Idle {
-                    origin: Arc::clone(&key),
+                    origin: url_origin.into(),
                     agents: Vec::new(),
                 });
-                (key, None)
+                (st.idle.len() - 1, None)
             }
         };
         let (connect, agent) = idle.unwrap_or_else(|| {
@@ -240,34 +244,28 @@ impl Ureq {
         st.in_flight.insert(request.id, (call, agent.clone()));
         if inline {
             drop(st);
-            exchange(&self.inner, &agent, sent, request, reply);
-            return;
+            return exchange(&self.inner, &agent, sent, request, reply, true);
         }
         let inner = Arc::clone(&self.inner);
-        let t = std::thread::spawn(move || exchange(&inner, &agent, sent, request, reply));
+        let t = std::thread::spawn(move || {
+            exchange(&inner, &agent, sent, request, reply, false);
+        });
         match call {
-            Some(c) => st.call_threads.entry(c).or_default().push(t),
+            Some(c) => {
+                st.call_threads.entry(c).or_default().push(t);
+                self.inner
+                    .threaded_calls
+                    .store(st.call_threads.len(), Ordering::Release);
+            }
             None => st.background.push(t),
         }
+        None
     }
 }
 
 impl polargrid_driver::Transport for Ureq {
     fn send(&self, request: HttpRequest, reply: Reply) {
-        let mut item = Some((request, reply));
-        if item
-            .as_ref()
-            .is_some_and(|(r, _)| matches!(r.purpose, Purpose::Call(_)))
-        {
-            DEFER.with(|d| {
-                if let Some(list) = d.borrow_mut().as_mut() {
-                    list.extend(item.take());
-                }
-            });
-        }
-        if let Some((request, reply)) = item {
-            self.dispatch(request, reply, false);
-        }
+        self.dispatch(request, reply, false);
     }
 
     fn release(&self, request: RequestId) {
@@ -287,48 +285,62 @@ impl polargrid_driver::Transport for Ureq {
     }
 }
 
-/// Where a request's agent goes back to: its origin's idle list, with the connect timeout
-/// its configuration holds.
+/// Where a request's agent goes back to: its origin's idle list (its index in
+/// `State::idle`), with the connect timeout its configuration holds.
 struct Sent {
-    origin: Arc<str>,
+    origin: usize,
     connect: Duration,
 }
 
-/// One HTTP exchange on its own thread, over its own agent (connection).
-fn exchange(inner: &Arc<Inner>, agent: &ureq::Agent, sent: Sent, req: HttpRequest, reply: Reply) {
+/// One HTTP exchange over its own agent (connection), on its own thread or `inline` on
+/// the caller's: a success body is then returned to the caller instead of kept under the
+/// request's id.
+fn exchange(
+    inner: &Arc<Inner>,
+    agent: &ureq::Agent,
+    sent: Sent,
+    req: HttpRequest,
+    reply: Reply,
+    inline: bool,
+) -> Option<(RequestId, Response)> {
     let id = req.id;
-    let result = send(agent, sent.connect, req);
+    let result = send(inner, agent, sent.connect, req);
     let mut st = inner.lock();
     // Still in flight: it ended normally (not released), so its agent may serve again.
     let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
     match result {
         Ok((resp, rest)) => {
+            let mut here = None;
             match (rest, reusable) {
-                (Some(reader), agent) => {
+                (Some((headers, reader)), agent) => {
                     // A streamed body: the agent is reusable once the app is done with it.
-                    let back = agent.map(|a| (Arc::downgrade(inner), sent, a));
-                    st.kept.insert(
-                        id,
-                        Response {
-                            status: resp.status,
-                            headers: resp.headers.clone(),
-                            region: None,
-                            body: Returning {
-                                inner: Some(reader),
-                                back,
-                            },
+                    let back = agent.map(|a| (Arc::clone(inner), sent, a));
+                    let kept = Response {
+                        status: resp.status,
+                        headers,
+                        region: None,
+                        body: Returning {
+                            inner: Some(reader),
+                            back,
                         },
-                    );
+                    };
+                    if inline {
+                        here = Some((id, kept));
+                    } else {
+                        st.kept.insert(id, kept);
+                    }
                 }
                 (None, Some(agent)) => park_idle(&mut st, sent, agent),
                 (None, None) => {}
             }
             drop(st);
             reply.response(resp);
+            here
         }
         Err(kind) => {
             drop(st);
             reply.failed(kind);
+            None
         }
     }
 }
@@ -340,12 +352,9 @@ fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
     if st.shutdown {
         return;
     }
-    // The origin's entry exists unless a shutdown cleared the list (then nothing is kept).
-    if let Some(i) = st
-        .idle
-        .iter_mut()
-        .find(|i| Arc::ptr_eq(&i.origin, &sent.origin))
-    {
+    // The origin's entry is where it was: lists are only added to, until a shutdown
+    // empties them (then nothing is kept).
+    if let Some(i) = st.idle.get_mut(sent.origin) {
         if i.agents.len() < MAX_IDLE_PER_ORIGIN {
             i.agents.push((sent.connect, agent));
         }
@@ -354,8 +363,16 @@ fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
 
 /// `scheme://authority` of a URL (the key of the idle agents).
 fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find(['/', '?', '#']) {
+    // (A byte search: `find("://")` set up a substring searcher per request.)
+    let after_scheme = url
+        .bytes()
+        .position(|b| b == b':')
+        .filter(|&i| url[i..].starts_with("://"))
+        .map_or(0, |i| i + 3);
+    match url[after_scheme..]
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+    {
         Some(i) => &url[..after_scheme + i],
         None => url,
     }
@@ -365,7 +382,9 @@ fn origin(url: &str) -> &str {
 /// it (read to the end, its connection is back in that agent's pool by then).
 pub(crate) struct Returning {
     inner: Option<ureq::BodyReader<'static>>,
-    back: Option<(Weak<Inner>, Sent, ureq::Agent)>,
+    /// (The transport's state, kept while the app holds the body: after a shutdown an
+    /// agent handed back is dropped.)
+    back: Option<(Arc<Inner>, Sent, ureq::Agent)>,
 }
 
 impl Read for Returning {
@@ -399,23 +418,25 @@ impl Drop for Returning {
         let Some((inner, sent, agent)) = self.back.take() else {
             return;
         };
-        let Some(inner) = inner.upgrade() else {
-            return;
-        };
         // Never dropped where the lock is held (`release` and `shutdown` drop kept bodies
         // after letting it go).
         park_idle(&mut inner.lock(), sent, agent);
     }
 }
 
-type Answered = (HttpResponse, Option<ureq::BodyReader<'static>>);
+/// The answer for the core, and for a body kept for the app its head and reader.
+type Answered = (
+    HttpResponse,
+    Option<(ureq::http::HeaderMap, ureq::BodyReader<'static>)>,
+);
 
-/// The ureq request for `req`, its URL, header values and body moved in (ureq's types take
-/// a `String` without copying it), built in place: `http`'s builder moves the whole request
-/// once per header. `None` for what ureq cannot send (the core checked every header).
-fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
-    use ureq::http::{HeaderName, HeaderValue, Method as M, Uri};
-    let mut r = ureq::http::Request::new(req.body.take().unwrap_or_default());
+/// The ureq request for `req` without its body, its URL and header values moved in
+/// (ureq's types take a `String` without copying it), built in place: `http`'s builder
+/// moves the whole request once per header. `None` for what ureq cannot send (the core
+/// checked every header).
+fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
+    use ureq::http::{Method as M, Uri};
+    let mut r = ureq::http::Request::new(());
     *r.method_mut() = match req.method {
         Method::Get => M::GET,
         Method::Post => M::POST,
@@ -429,46 +450,126 @@ fn request_of(req: &mut HttpRequest) -> Option<ureq::http::Request<Vec<u8>>> {
     let map = r.headers_mut();
     map.reserve(headers.len());
     for (k, v) in headers {
-        // (The one name of the core's that `http` does not know: no copy of it either.)
-        let name = if k.eq_ignore_ascii_case("x-request-id") {
-            HeaderName::from_static("x-request-id")
-        } else {
-            HeaderName::try_from(k).ok()?
+        let name = name_of(k)?;
+        let value = match v {
+            HeaderText::Shared(text) => shared_value(inner, text, name == AUTHORIZATION)?,
+            HeaderText::Owned(text) => HeaderValue::try_from(text).ok()?,
+            other => HeaderValue::from_str(&other).ok()?,
         };
-        map.append(name, HeaderValue::try_from(v).ok()?);
+        map.append(name, value);
     }
     Some(r)
 }
 
-fn send(
+use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+
+/// The one name of the core's that `http` does not know, checked once (at compile time).
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A header name: the core's own are ureq's constants (no parse, no copy).
+fn name_of(k: HeaderText) -> Option<HeaderName> {
+    if let HeaderText::Static(s) = k {
+        return Some(match s {
+            "Authorization" => AUTHORIZATION,
+            "User-Agent" => USER_AGENT,
+            "X-Request-ID" => X_REQUEST_ID,
+            "Content-Type" => CONTENT_TYPE,
+            "Accept" => ACCEPT,
+            _ => HeaderName::from_bytes(s.as_bytes()).ok()?,
+        });
+    }
+    HeaderName::try_from(k.into_string()).ok()
+}
+
+/// Texts shared by the core kept at once (the bearer, the user agent, the one before a
+/// refresh).
+const MAX_SHARED: usize = 8;
+
+/// The ureq value of a text the core shares between requests: made once, then the same
+/// (a reference count, no copy) while the core holds the text; dropped when the core
+/// no longer does (a refreshed bearer). `sensitive`: an `Authorization` value, which
+/// `http` then never prints.
+fn shared_value(inner: &Inner, text: Arc<str>, sensitive: bool) -> Option<HeaderValue> {
+    let mut kept = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, v)) = kept.iter().find(|(t, _)| Arc::ptr_eq(t, &text)) {
+        return Some(v.clone());
+    }
+    // The core let go of these (only this list and the request in hand held them).
+    kept.retain(|(t, _)| Arc::strong_count(t) > 1);
+    let mut value = HeaderValue::from_str(&text).ok()?;
+    value.set_sensitive(sensitive);
+    if kept.len() >= MAX_SHARED {
+        kept.remove(0);
+    }
+    kept.push((text, value.clone()));
+    Some(value)
+}
+
+/// Runs `http_req` on `agent`, with the request's connect timeout where the agent's
+/// configuration holds another.
+fn run<B: ureq::AsSendBody>(
     agent: &ureq::Agent,
     agent_connect: Duration,
-    mut req: HttpRequest,
-) -> Result<Answered, TransportErrorKind> {
-    let http_req = request_of(&mut req).ok_or(TransportErrorKind::Connect)?;
-    let resp = if req.connect_timeout == agent_connect {
+    connect: Duration,
+    http_req: ureq::http::Request<B>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    if connect == agent_connect {
         agent.run(http_req)
     } else {
         let config = agent
             .configure_request(http_req)
-            .timeout_connect(Some(req.connect_timeout))
+            .timeout_connect(Some(connect))
             .build();
         agent.run(config)
     }
-    .map_err(transport_kind)?;
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
+}
+
+/// The headers as the core reads them.
+fn header_strings(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    map.iter()
         .map(|(k, v)| {
             (
                 k.as_str().to_string(),
                 String::from_utf8_lossy(v.as_bytes()).into_owned(),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn send(
+    inner: &Inner,
+    agent: &ureq::Agent,
+    agent_connect: Duration,
+    mut req: HttpRequest,
+) -> Result<Answered, TransportErrorKind> {
+    let http_req = request_of(inner, &mut req).ok_or(TransportErrorKind::Connect)?;
+    // No body, no `Content-Length: 0` on a GET (bare ureq sends none either).
+    let resp = match req.body.take() {
+        Some(body) => run(
+            agent,
+            agent_connect,
+            req.connect_timeout,
+            http_req.map(|()| body),
+        ),
+        None => run(
+            agent,
+            agent_connect,
+            req.connect_timeout,
+            http_req.map(|()| ureq::SendBody::none()),
+        ),
+    }
+    .map_err(transport_kind)?;
+    let status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    // Only the heads the core reads become text (ureq's parser refuses a head that
+    // breaks the hygiene rule as `Protocol`, so the core need not see the others).
+    let headers = if req.reads_answer_headers(status) {
+        header_strings(&parts.headers)
+    } else {
+        Vec::new()
+    };
     // Kept unboxed (the app's `Response` holds it in place: two allocations fewer a call).
-    let mut reader = resp.into_body().into_reader();
+    let mut reader = body.into_reader();
     // The core says how much to read: none of an app call's 2xx body (it is the app's),
     // a bounded amount of anything else.
     let Some(limit) = req.body_limit(status) else {
@@ -478,7 +579,8 @@ fn send(
                 headers,
                 body: Vec::new(),
             },
-            Some(reader),
+            // The app's head as ureq parsed it (no copy: read through `Response::header`).
+            Some((parts.headers, reader)),
         ));
     };
     let limit = limit as u64;
@@ -555,6 +657,20 @@ mod tests {
     use std::io::{Error as IoError, ErrorKind as K};
     use ureq::Timeout as T;
     use TransportErrorKind as Kind;
+
+    #[test]
+    fn the_idle_agents_are_keyed_by_scheme_and_authority() {
+        for (url, want) in [
+            ("http://127.0.0.1:8080/v1/models", "http://127.0.0.1:8080"),
+            ("https://api.example/v1?x=1", "https://api.example"),
+            ("https://api.example?x=1", "https://api.example"),
+            ("https://api.example#f", "https://api.example"),
+            ("https://api.example", "https://api.example"),
+            ("http://[::1]:9/x", "http://[::1]:9"),
+        ] {
+            assert_eq!(origin(url), want, "{url}");
+        }
+    }
 
     /// Each row of the core's table that ureq can report (the emulator produces them in
     /// the conformance scenarios too: `blackhole`, `down`, `stall`, `reset_after_head`,

@@ -6,7 +6,9 @@
 //! and no FFI: a [`Transport`] moves the bytes. Two crates use it:
 //! - `polargrid-uniffi` (Python, Kotlin, Swift): its transport hands each request to the
 //!   language's own HTTP stack through a foreign callback interface;
-//! - `polargrid-blocking` (Rust): its transport is ureq, one thread per request.
+//! - `polargrid-blocking` (Rust): its transport is ureq, one thread per request, but for
+//!   a call's first attempt, which the caller sends on its own thread (it would only
+//!   wait): [`Driver::start_here`] hands it over instead of to the transport.
 //!
 //! ## What a transport gets and gives back
 //! [`Transport::send`] gets the core's [`HttpRequest`] as it is, with the app's body

@@ -37,22 +37,38 @@ struct Flush {
     wake: Vec<Waker>,
     notify: bool,
     kick_timer: bool,
+    /// The request of the last call this step found ready (its kept body is claimed).
+    readied: Option<pc::RequestId>,
 }
 
 impl Flush {
     fn is_idle(&self) -> bool {
         self.first.is_none() && self.release.is_empty() && self.wake.is_empty() && !self.events
     }
+
+    /// Takes the request of `call` out of the sends (the others keep their order).
+    fn take_call(&mut self, call: pc::CallId) -> Option<(pc::HttpRequest, Reply)> {
+        let mine = |r: &pc::HttpRequest| r.purpose == pc::Purpose::Call(call);
+        if self.first.as_ref().is_some_and(|(r, _)| mine(r)) {
+            let taken = self.first.take();
+            if !self.send.is_empty() {
+                self.first = Some(self.send.remove(0));
+            }
+            return taken;
+        }
+        let i = self.send.iter().position(|(r, _)| mine(r))?;
+        Some(self.send.remove(i))
+    }
 }
 
 struct State {
     core: pc::Client,
-    /// Calls that ended, by call id, until collected.
+    /// Calls that ended, by call id, until collected. A ready one names the request whose
+    /// 2xx body the transport keeps until claimed or released (the only kept bodies: one
+    /// no call claims is released at once).
     endings: Ids<pc::CallId, End>,
     /// Wakers of async waiters, by call id.
     wakers: Ids<pc::CallId, Waker>,
-    /// Requests whose 2xx body the transport keeps, until claimed or released.
-    held: IdSet<pc::RequestId>,
     /// Calls started and not yet ended or abandoned.
     open: IdSet<pc::CallId>,
     /// The bodies of open calls, attached to each of their requests.
@@ -64,8 +80,9 @@ struct State {
     timer_wake: u64,
     /// How many times the timer thread went to sleep.
     timer_parks: u64,
-    /// The driver clock and the monotonic clock when last read: a gap between how far
-    /// each moved is a clock jump (device sleep, a clock correction, `advance_clock`).
+    /// The driver clock and the monotonic clock when last read together: a gap between
+    /// how far each moved since is a clock jump (device sleep, a clock correction,
+    /// `advance_clock`; see `catch_up`).
     seen: (u64, Instant),
     /// Blocking waiters parked on `changed`.
     waiters: usize,
@@ -131,8 +148,13 @@ impl<T: Transport> Shared<T> {
                 keeps_success: !req.purpose.core_owned(),
                 answered: AtomicBool::new(false),
             };
-            if let pc::Purpose::Call(c) = req.purpose {
-                req.body = st.bodies.get(&c).cloned();
+            // (The maps are often empty: a call without a body, no async waiter. An
+            // empty map is not searched.)
+            match req.purpose {
+                pc::Purpose::Call(c) if !st.bodies.is_empty() => {
+                    req.body = st.bodies.get(&c).cloned();
+                }
+                _ => {}
             }
             match out.first {
                 None => out.first = Some((req, reply)),
@@ -145,11 +167,13 @@ impl<T: Transport> Shared<T> {
                     call,
                     request,
                     region,
-                } => Some((call, End::Ready(request, region))),
+                } => {
+                    out.readied = Some(request);
+                    Some((call, End::Ready(request, region)))
+                }
                 pc::Event::CallFailed { call, error } => Some((call, End::Failed(error))),
                 pc::Event::CallCancelled { call } => Some((call, End::Cancelled)),
                 pc::Event::Abort { request } => {
-                    st.held.remove(&request);
                     out.release.push(request);
                     None
                 }
@@ -162,12 +186,17 @@ impl<T: Transport> Shared<T> {
                 }
             };
             if let Some((call, ending)) = ended {
-                st.bodies.remove(&call);
+                if !st.bodies.is_empty() {
+                    st.bodies.remove(&call);
+                }
                 // An abandoned call's ending is collected by nobody.
                 if st.open.remove(&call) {
                     st.endings.insert(call, ending);
                 }
-                if let Some(w) = st.wakers.remove(&call) {
+                if let Some(w) = (!st.wakers.is_empty())
+                    .then(|| st.wakers.remove(&call))
+                    .flatten()
+                {
                     out.wake.push(w);
                 }
                 // Only a parked blocking waiter needs the signal (a syscall).
@@ -183,6 +212,10 @@ impl<T: Transport> Shared<T> {
     }
 
     fn flush(&self, out: Flush) {
+        // (A call's answer usually leaves nothing to do here.)
+        if out.is_idle() && !out.notify && !out.kick_timer {
+            return;
+        }
         // Events first: a session the app persists (SessionChanged) is saved before any
         // caller wakes or any request it enabled is sent, so a call that returns has its
         // session on disk (a client closed right after a call lost the save otherwise).
@@ -222,14 +255,22 @@ impl<T: Transport> Shared<T> {
     /// passed (the app was asleep, the clock jumped) is handled now, so the first call
     /// after a resume sees the truth; a jump replans the timer, whose sleep was measured
     /// on the monotonic clock.
+    ///
+    /// The monotonic clock is read only when the driver clock moved back, or forward by
+    /// more than [`CLOCK_JUMP_MS`], since the last pair of readings (`seen`): within that
+    /// no forward jump can hide, and a backward one only wakes the timer early (it looks
+    /// again then). A call's two steps then read one clock each, not two.
     fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
-        let mono = Instant::now();
         let (wall0, mono0) = st.seen;
-        st.seen = (now.as_millis(), mono);
         let moved = i128::from(now.as_millis()) - i128::from(wall0);
-        let elapsed = i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
-        if (moved - elapsed).abs() > CLOCK_JUMP_MS {
-            out.kick_timer = true;
+        if !(0..=CLOCK_JUMP_MS).contains(&moved) {
+            let mono = Instant::now();
+            st.seen = (now.as_millis(), mono);
+            let elapsed =
+                i128::try_from(mono.duration_since(mono0).as_millis()).unwrap_or(i128::MAX);
+            if (moved - elapsed).abs() > CLOCK_JUMP_MS {
+                out.kick_timer = true;
+            }
         }
         if st.core.poll_timeout().is_some_and(|at| at <= now) {
             st.core.handle_timeout(now);
@@ -255,14 +296,11 @@ impl<T: Transport> Shared<T> {
     fn collect(&self, st: &mut State, call: pc::CallId) -> Option<Ending> {
         let ending = st.endings.remove(&call)?;
         Some(match ending {
-            End::Ready(request, region) => {
-                st.held.remove(&request);
-                Ok(Ready {
-                    call,
-                    request,
-                    region,
-                })
-            }
+            End::Ready(request, region) => Ok(Ready {
+                call,
+                request,
+                region,
+            }),
             End::Failed(e) => Err(e),
             End::Cancelled => Err(pc::CallError::local(pc::ErrorKind::Cancelled)),
             End::Closed => Err(pc::CallError::local(pc::ErrorKind::Closed)),
@@ -277,10 +315,7 @@ impl<T: Transport> Shared<T> {
         let (known, kept, waker) = self.step(|st, now| {
             let waker = st.wakers.remove(&call);
             let (known, kept) = match st.endings.remove(&call) {
-                Some(End::Ready(req, _)) => {
-                    st.held.remove(&req);
-                    (true, Some(req))
-                }
+                Some(End::Ready(req, _)) => (true, Some(req)),
                 Some(_) => (true, None),
                 None => {
                     st.bodies.remove(&call);
@@ -355,22 +390,22 @@ impl<T: Transport> Answer for Shared<T> {
                     out.release.push(id);
                 }
             } else {
-                if kept {
-                    st.held.insert(id);
-                }
                 // An unknown id means the core already gave up on it: nothing to do.
                 let _ = match result {
                     Ok(resp) => st.core.handle_response(now, id, resp),
                     Err(kind) => st.core.handle_transport_error(now, id, kind),
                 };
                 self.pump(&mut st, now, &mut out);
-                // A kept body no call claimed (the core had abandoned the request).
-                let claimed = st
-                    .endings
-                    .values()
-                    .any(|e| matches!(e, End::Ready(r, _) if *r == id));
-                if kept && !claimed {
-                    st.held.remove(&id);
+                // A kept body no call claimed (the core had abandoned the request). Its
+                // call is ready in this step in the usual case: no search then.
+                let claimed = |st: &State| {
+                    out.readied == Some(id)
+                        || st
+                            .endings
+                            .values()
+                            .any(|e| matches!(e, End::Ready(r, _) if *r == id))
+                };
+                if kept && !claimed(&st) {
                     out.release.push(id);
                 }
             }
@@ -395,7 +430,6 @@ impl<T: Transport> Driver<T> {
                 core,
                 endings: Ids::default(),
                 wakers: Ids::default(),
-                held: IdSet::default(),
                 open: IdSet::default(),
                 bodies: Ids::default(),
                 events: VecDeque::new(),
@@ -436,17 +470,35 @@ impl<T: Transport> Driver<T> {
         spec: pc::CallSpec,
         body: Option<Vec<u8>>,
     ) -> Result<pc::CallId, StartError> {
-        self.shared.step(|st, now| {
-            if st.closed {
-                return Err(StartError::Closed);
-            }
-            let c = st.core.start_call(now, spec).map_err(StartError::Refused)?;
-            st.open.insert(c);
-            if let Some(b) = body {
-                st.bodies.insert(c, b);
-            }
-            Ok(c)
-        })
+        self.shared.step(|st, now| open_call(st, now, spec, body))
+    }
+
+    /// [`start`](Driver::start), with the call's first request, when the start sends it,
+    /// handed back instead of to the transport: the caller sends it and answers its
+    /// [`Reply`] exactly as a transport would (a blocking caller that would only wait for
+    /// it sends it on its own thread: no thread, no switch). Every other request goes to
+    /// the transport, before this returns.
+    pub fn start_here(
+        &self,
+        spec: pc::CallSpec,
+        body: Option<Vec<u8>>,
+    ) -> (
+        Result<pc::CallId, StartError>,
+        Option<(pc::HttpRequest, Reply)>,
+    ) {
+        let sh = &self.shared;
+        let mut out = Flush::default();
+        let (started, first) = {
+            let mut st = sh.lock();
+            let now = sh.now();
+            sh.catch_up(&mut st, now, &mut out);
+            let started = open_call(&mut st, now, spec, body);
+            sh.pump(&mut st, now, &mut out);
+            let first = started.as_ref().ok().and_then(|&c| out.take_call(c));
+            (started, first)
+        };
+        sh.flush(out);
+        (started, first)
     }
 
     /// Waits for the call's ending (async). Dropping the future before it ends (task
@@ -462,8 +514,13 @@ impl<T: Transport> Driver<T> {
     /// Waits up to `timeout` for the call's ending on this thread; `None` if it has not
     /// ended yet (then wait again, or [`cancel`](Driver::cancel) it).
     pub fn wait_blocking(&self, call: pc::CallId, timeout: Duration) -> Option<Ending> {
-        let deadline = Instant::now() + timeout;
         let mut st = self.shared.lock();
+        // A call that has ended already (its first attempt ran on the caller's thread)
+        // costs no clock read.
+        if let Some(r) = self.shared.collect(&mut st, call) {
+            return Some(r);
+        }
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(r) = self.shared.collect(&mut st, call) {
                 return Some(r);
@@ -539,7 +596,11 @@ impl<T: Transport> Driver<T> {
                 }
                 while st.core.poll_event().is_some() {}
                 st.bodies.clear();
-                release.extend(st.held.drain());
+                // The kept bodies of ready calls nobody collected.
+                release.extend(st.endings.values().filter_map(|e| match e {
+                    End::Ready(r, _) => Some(*r),
+                    _ => None,
+                }));
                 wake.extend(st.wakers.drain().map(|(_, w)| w));
             }
         }
@@ -580,6 +641,24 @@ impl<T: Transport> Drop for Driver<T> {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Starts an app call in the core and holds its body for its requests.
+fn open_call(
+    st: &mut State,
+    now: pc::Timestamp,
+    spec: pc::CallSpec,
+    body: Option<Vec<u8>>,
+) -> Result<pc::CallId, StartError> {
+    if st.closed {
+        return Err(StartError::Closed);
+    }
+    let c = st.core.start_call(now, spec).map_err(StartError::Refused)?;
+    st.open.insert(c);
+    if let Some(b) = body {
+        st.bodies.insert(c, b);
+    }
+    Ok(c)
 }
 
 /// The future behind [`Driver::wait`].

@@ -74,6 +74,40 @@ fn a_success_names_the_request_whose_kept_body_is_the_answer() {
 }
 
 #[test]
+fn start_here_hands_the_first_attempt_to_the_caller_and_retries_to_the_transport() {
+    let (d, t) = driver(2);
+    let (spec, body) = post(b"{}");
+    let (started, here) = d.start_here(spec, body);
+    let call = started.unwrap();
+    let (req, reply) = here.expect("the first attempt is the caller's");
+    assert_eq!(req.purpose, pc::Purpose::Call(call));
+    assert_eq!(req.body.as_deref(), Some(&b"{}"[..]), "with its body");
+    assert!(
+        t.sent.lock().unwrap().is_empty(),
+        "not sent by the transport"
+    );
+    reply.failed(pc::TransportErrorKind::Connect);
+    // The retry, once its backoff is over (the clock moved past it), is the transport's.
+    // (Sent by this step, or by the timer thread's if it got there first: then it is out
+    // once that step's sends are done.)
+    d.advance_clock(60_000);
+    let retry = loop {
+        if let Some(r) = t.sent.lock().unwrap().pop() {
+            break r;
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(retry.0.purpose, pc::Purpose::Call(call));
+    assert_ne!(retry.0.id, req.id);
+    retry.1.response(pc::HttpResponse::new(200));
+    let ready = d.wait_blocking(call, NO_WAIT).expect("ended").unwrap();
+    assert_eq!(ready.request, retry.0.id);
+    // A refused start hands nothing over.
+    let (refused, none) = d.start_here(pc::CallSpec::new(pc::Method::Get, "no-slash"), None);
+    assert!(matches!(refused, Err(StartError::Refused(_))) && none.is_none());
+}
+
+#[test]
 fn a_call_s_body_goes_with_every_attempt_of_it() {
     let (d, t) = driver(2);
     let (spec, body) = post(b"{\"model\":\"m\"}");

@@ -30,6 +30,9 @@ def _ms(seconds: Optional[float]) -> Optional[int]:
 
 _loaded: Any = None
 _U16, _U32 = struct.Struct(">H").pack, struct.Struct(">I").pack
+# blocks.rs NOT_GIVEN (u64::MAX): "the client's own" deadline or timeout; a 0 reaches the core.
+_NOT_GIVEN = 2**64 - 1
+_NO_DEADLINE = _NOT_GIVEN.to_bytes(8, "big")
 
 
 def _native() -> Any:
@@ -41,9 +44,10 @@ def _native() -> Any:
 
 
 def _call_block(method: str, path: str, content: Optional[bytes], headers: List[Tuple[str, str]]) -> bytes:
-    """The call as ``Driver.start_block`` reads it: the header count, then method, path and
-    each header's name and value length-prefixed, then the body (one argument, no records)."""
-    parts = [_U16(len(headers))]
+    """The call as ``Driver.start_block`` reads it: the header count, the call's deadline (``_NOT_GIVEN``:
+    the client's ``call_deadline``), then method, path and each header's name and value
+    length-prefixed, then the body (one argument, no records)."""
+    parts = [_U16(len(headers)), _NO_DEADLINE]
     for field in [method, path, *(x for h in headers for x in h)]:
         b = field.encode()
         parts += (_U32(len(b)), b)
@@ -89,7 +93,7 @@ class _Client:
                timeout: Optional[float], q: List[Any]) -> int:
         """Starts the call (one block in); the requests its start sent come back in the same
         crossing and go first in ``q``, which this thread sends inline."""
-        call, reqs = self._inline(self._driver.start_inline(_call_block(method, path, content, headers), _ms(timeout) or 0))
+        call, reqs = self._inline(self._driver.start_inline(_call_block(method, path, content, headers), _NOT_GIVEN if timeout is None else _ms(timeout)))
         q[:0] = reqs
         return call
 

@@ -382,14 +382,29 @@ impl Client {
                 self.calls.park(id);
                 continue;
             };
-            if c.avoid.contains(&target.region) {
+            if c.avoid.iter().any(|a| *a == *target.region) {
                 // Every known region failed for certain for this call.
                 if let Some(e) = c.last_error.clone() {
                     self.fail(id, e);
                     continue;
                 }
             }
-            self.dispatch(now, id, target, used);
+            // The target is read where the router keeps it: the URL and the call's own
+            // copy of the region are the only texts made.
+            let url = target.url.join(&c.spec.path);
+            let region = target.region.into_owned();
+            let announce = (self.router.current() != Some(region.as_str()))
+                .then(|| (target.url.base(), target.reason));
+            self.dispatch(
+                now,
+                id,
+                Picked {
+                    url,
+                    region,
+                    announce,
+                },
+                used,
+            );
         }
     }
 
@@ -404,25 +419,35 @@ impl Client {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        now: Timestamp,
-        id: CallId,
-        target: crate::route::Target,
-        used: UsedCredential,
-    ) {
+    fn dispatch(&mut self, now: Timestamp, id: CallId, picked: Picked, used: UsedCredential) {
         let Some(c) = self.calls.get(&id) else {
             return;
         };
         let Some((_, bearer)) = &self.bearer else {
             return; // (`drive` sets it before any dispatch)
         };
-        let url = target.url.join(&c.spec.path);
+        let Picked {
+            url,
+            region,
+            announce,
+        } = picked;
+        // The names are the core's own and the bearer and user agent are shared with every
+        // other request: only the request id and the app's headers are texts of their own.
         let mut headers = Vec::with_capacity(3 + c.spec.headers.len());
-        headers.push(("Authorization".to_string(), bearer.expose().to_string()));
-        headers.push(("User-Agent".to_string(), self.cfg.cfg.user_agent.clone()));
-        headers.push(("X-Request-ID".to_string(), c.trace_id.text()));
-        headers.extend(c.spec.app_headers().cloned());
+        headers.push((
+            HeaderText::Static("Authorization"),
+            HeaderText::Shared(bearer.0.clone()),
+        ));
+        headers.push((
+            HeaderText::Static("User-Agent"),
+            HeaderText::Shared(self.cfg.user_agent.clone()),
+        ));
+        headers.push((HeaderText::Static("X-Request-ID"), c.trace_id.text()));
+        headers.extend(
+            c.spec
+                .app_headers()
+                .map(|(k, v)| (HeaderText::Owned(k.clone()), HeaderText::Owned(v.clone()))),
+        );
         let timeout = c.spec.timeout.unwrap_or(self.cfg.cfg.timeouts.call);
         // Never past the call's deadline (at least a millisecond: a deadline that is due
         // has already failed the call before it gets here).
@@ -432,16 +457,18 @@ impl Client {
         };
         let method: Method = c.spec.method;
         let req = ctx!(self).send(Purpose::Call(id), method, url, headers, None, timeout);
-        if self.router.note_used(&target.region) {
-            self.events.push_back(Event::RegionChanged {
-                region: target.region.clone(),
-                endpoint: target.url.base(),
-                reason: target.reason,
-            });
+        if self.router.note_used(&region) {
+            if let Some((endpoint, reason)) = announce {
+                self.events.push_back(Event::RegionChanged {
+                    region: region.clone(),
+                    endpoint,
+                    reason,
+                });
+            }
         }
         let phase = Phase::InFlight {
             req,
-            region: target.region,
+            region,
             credential: used,
         };
         if let Some(c) = self.calls.set_in_flight(&id, phase) {
@@ -496,17 +523,38 @@ impl Client {
     }
 }
 
+/// Where `drive` sends a call: the request URL, the call's region, and the region change
+/// to announce (endpoint and reason) when the region is not the one the last call used.
+struct Picked {
+    url: String,
+    region: String,
+    announce: Option<(String, RegionReason)>,
+}
+
+/// The `Authorization` value (`Bearer …`) of the credential calls use now, shared by
+/// their requests ([`HeaderText::Shared`]). Redacted in `Debug`. Unlike a [`Secret`] it
+/// is not zeroed when dropped: requests still out share the text, as every copy a
+/// transport holds of it.
+#[derive(Clone)]
+pub(super) struct Bearer(alloc::sync::Arc<str>);
+
+impl core::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Bearer([redacted])")
+    }
+}
+
 /// Keeps `Bearer <secret>` for credential `used` (built again only when the credential
 /// changed: a new JWT generation, or the key).
 fn cache_bearer(
-    slot: &mut Option<(UsedCredential, Secret)>,
+    slot: &mut Option<(UsedCredential, Bearer)>,
     used: UsedCredential,
     secret: &Secret,
 ) {
     if slot.as_ref().is_some_and(|(u, _)| *u == used) {
         return;
     }
-    *slot = Some((used, Secret::new(["Bearer ", secret.expose()].concat())));
+    *slot = Some((used, Bearer(["Bearer ", secret.expose()].concat().into())));
 }
 
 /// Whether a timer entry is still a deadline the core has: a request's timeout, a call's

@@ -203,7 +203,11 @@ pub fn to_model(req: &HttpRequest, body: Option<&[u8]>) -> Request {
         .map_or(req.url.as_str(), |(_, r)| r);
     let target = rest.find('/').map_or("/", |i| rest.get(i..).unwrap_or("/"));
     let mut r = Request::new(req.method.as_str(), target);
-    r.headers = req.headers.clone();
+    r.headers = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let body = match req.purpose {
         Purpose::Call(_) => body.map(<[u8]>::to_vec),
         _ => req.body.clone(),

@@ -95,8 +95,9 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
         let transport = URLSessionTransport(configuration: configuration)
         let listener = sessionStore.map { StoreListener(store: $0) }
         do {
-            driver = try Driver(options: options, transport: transport, listener: listener)
+            driver = try Driver.withBlocks(options: options, transport: transport, listener: listener)
             self.transport = transport
+            transport.attach(driver)
         } catch {
             transport.invalidate()
             throw PolarGridError.from(error)
@@ -109,7 +110,7 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     /// `PolarGridError`. A JSON body's `model` is the routing hint.
     public func request(_ method: String, _ path: String, body: Data? = nil,
                         headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridResponse {
-        let r = try await stream(method, path, body: body, headers: headers, deadlineMs: deadlineMs)
+        let r = try await send(method, path, body, headers, deadlineMs, whole: true)
         let data = try await r.body.collect()
         return PolarGridResponse(status: r.status, headers: r.headers, region: r.region, body: data)
     }
@@ -120,36 +121,69 @@ public final class PolarGrid: @unchecked Sendable, CustomStringConvertible, Cust
     /// `deadlineMs` bounds this call from start to its answer head (nil: the client's).
     public func stream(_ method: String, _ path: String, body: Data? = nil,
                        headers: [String: String] = [:], deadlineMs: UInt64? = nil) async throws -> PolarGridStreamingResponse {
-        var sent = headers.map { Header(name: $0.key, value: $0.value) }
+        try await send(method, path, body, headers, deadlineMs, whole: false)
+    }
+
+    /// `stream`, or with `whole` (`request`) returning once the body has ended too.
+    private func send(_ method: String, _ path: String, _ body: Data?, _ headers: [String: String],
+                      _ deadlineMs: UInt64?, whole: Bool) async throws -> PolarGridStreamingResponse {
+        var sent = headers.map { ($0.key, $0.value) }
         if let first = body?.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }), first == 0x7b || first == 0x5b,
            !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
-            sent.append(Header(name: "Content-Type", value: "application/json"))
+            sent.append(("Content-Type", "application/json"))
         }
-        let call: UInt64
+        // One crossing: the call as one block; back come its id and the requests the start sent
+        // (usually the call's first attempt), which this caller hands to URLSession itself.
+        let inline: Data
         do {
-            // The driver holds the body for every attempt and reads the model hint from it.
-            call = try driver.start(call: CallRequest(method: method, path: path, body: body, headers: sent,
-                                                      deadlineMs: deadlineMs))
+            inline = try driver.startInline(block: Self.callBlock(method, path, sent, body, deadlineMs), timeoutMs: UInt64.max)
         } catch { throw PolarGridError.from(error) }
+        let b = inline.startIndex
+        let call = inline.be64(b)
+        var handoff: Handoff?
+        var at = b + 12
+        for _ in 0..<inline.be32(b + 8) {
+            let id = inline.be64(at), len = Int(inline.be32(at + 8)), block = at + 12
+            // The call's own attempt (purpose 3, this call) hands the ending over.
+            let mine = handoff == nil && inline[block] == 3 && inline.be64(block + 2) == call
+            let h = mine ? Handoff(call: call, whole: whole, driver: driver, transport: transport) : nil
+            if let h { handoff = h }
+            transport.sendInline(id, inline[block..<block + len], handoff: h)
+            at = block + len
+        }
         // Usually the delegate that answered the call's request hands the ending over
         // (Handoff.swift); else (a retry, an exchange first, a deadline) the driver's own wait.
-        let handoff = Handoff(call: call, driver: driver, transport: transport)
-        let outcome: Handoff.Outcome
-        if transport.arm(handoff) {
-            outcome = await handoff.wait()
-        } else {
-            do { outcome = try driver.waitBlocking(call: call, timeoutMs: 0).map { .ended($0) } ?? .notYet } catch { outcome = .failed(error) }
-        }
-        let done: CallResponse
+        let outcome = await handoff?.wait() ?? .notYet
+        let requestId: UInt64, region: String?
         switch outcome {
-        case .ended(let r): done = r
+        case let .ended(id, r): (requestId, region) = (id, r)
         case .failed(let error): throw PolarGridError.from(error)
         case .cancelled: throw PolarGridError.from(CancellationError())
         case .notYet:
-            do { done = try await waitCancellable(call) } catch { throw PolarGridError.from(error) }
+            do {
+                let done = try await waitCancellable(call)
+                (requestId, region) = (done.requestId, done.region)
+            } catch { throw PolarGridError.from(error) }
         }
-        guard let kept = transport.claim(done.requestId) else { throw PolarGridError(.closed, "the client is closed; its answer was released") }
-        return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: done.region, body: kept.body)
+        guard let kept = transport.claim(requestId) else { throw PolarGridError(.closed, "the client is closed; its answer was released") }
+        return PolarGridStreamingResponse(status: kept.status, headers: kept.headers, region: region, body: kept.body)
+    }
+
+    /// The call block (bindings-uniffi/src/blocks.rs): u16 header count, u64 deadline (UInt64.max,
+    /// NOT_GIVEN: the client's), then method, path, each header's name and value (u32 length + UTF-8 each), then
+    /// the body.
+    private static func callBlock(_ method: String, _ path: String, _ headers: [(String, String)], _ body: Data?,
+                                  _ deadlineMs: UInt64?) -> Data {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + method.utf8.count + path.utf8.count + headers.count * 48 + (body?.count ?? 0))
+        func put<T: FixedWidthInteger>(_ n: T) { for i in (0..<T.bitWidth / 8).reversed() { out.append(UInt8(truncatingIfNeeded: n >> (i * 8))) } }
+        func field(_ s: String) { put(UInt32(s.utf8.count)); out += s.utf8 }
+        put(UInt16(clamping: headers.count))
+        put(deadlineMs ?? UInt64.max)
+        field(method); field(path)
+        for (name, value) in headers { field(name); field(value) }
+        if let body { out += body }
+        return Data(out)
     }
 
     /// Waits for the call; cancelling the Task cancels the call in the core at once. uniffi 0.32.2's

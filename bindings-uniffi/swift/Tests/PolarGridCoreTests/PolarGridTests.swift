@@ -185,6 +185,24 @@ final class PolarGridTests: XCTestCase {
         XCTAssertEqual(edge.count, 1, "the POST was cut and re-sent")
     }
 
+    func testSlowEdge_perCallDeadline_failsAsTimeoutOnTime() async throws {
+        // The deadline travels in the call block and bounds the attempt (the client's is 120 s).
+        let emu = try Emulator(); defer { emu.close() }
+        let pg = try client(emu, maxAttempts: 1); defer { pg.close() }
+        _ = try await pg.get("/v1/models")
+        try await emu.post("/admin/fault", ["target": "region:yto-01", "kind": "slow", "delay_ms": 3000, "count": 1])
+        let t0 = Date()
+        do {
+            _ = try await pg.request("GET", "/v1/models", deadlineMs: 300)
+            XCTFail("a 3 s answer beat a 300 ms deadline")
+        } catch let e as PolarGridError {
+            XCTAssertEqual(e.kind, .network)
+            XCTAssertEqual(e.transport, "timeout")
+        }
+        let ms = Date().timeIntervalSince(t0) * 1000
+        XCTAssertTrue((250..<2500).contains(ms), "the 300 ms deadline ended the call after \(Int(ms)) ms")
+    }
+
     func testBadEndpoints_throwsConfigWithFix() throws {
         XCTAssertThrowsError(try PolarGrid(apiKey: "pg_x", endpoints: "{not json")) { e in
             XCTAssertEqual((e as? PolarGridError)?.kind, .invalidConfig)
@@ -209,6 +227,7 @@ final class PolarGridTests: XCTestCase {
         ("testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered", asyncTest(testStreamedChat_bodyReadChunkByChunk_sameBytesAsBuffered)),
         ("testEdge307_reachesCoreAsAnAnswer_notFollowed", asyncTest(testEdge307_reachesCoreAsAnAnswer_notFollowed)),
         ("testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest", asyncTest(testPostAnsweredSlowerThanConnectTimeout_notCut_oneEdgeRequest)),
+        ("testSlowEdge_perCallDeadline_failsAsTimeoutOnTime", asyncTest(testSlowEdge_perCallDeadline_failsAsTimeoutOnTime)),
         ("testBadEndpoints_throwsConfigWithFix", testBadEndpoints_throwsConfigWithFix),
         ("testKeyPassedInHandoffMode_refusedAsInvalidConfig_keyNotInMessage", testKeyPassedInHandoffMode_refusedAsInvalidConfig_keyNotInMessage),
     ]

@@ -1,6 +1,5 @@
 package ai.polargrid.core
 
-import ai.polargrid.core.ffi.CallRequest
 import ai.polargrid.core.ffi.Driver
 import ai.polargrid.core.ffi.DriverEvent
 import ai.polargrid.core.ffi.Header
@@ -152,32 +151,25 @@ class PolarGrid(
         val sent = ArrayList<Header>(headers.size + 1)
         for ((k, v) in headers) sent.add(Header(k, v))
         if (body != null && headers.keys.none { it.equals("content-type", true) }) sent.add(Header("Content-Type", "application/json"))
-        val call: ULong
         var handoff: Handoff? = null
-        if (deadlineMs != null) {
-            // The call block has no per-call deadline: the record spelling (its requests reach
-            // the transport's `send`; the ending comes from the driver's wait).
-            call = ffi {
-                driver.start(CallRequest(method = method, path = path, body = body, headers = sent, model = null,
-                    idempotent = null, timeoutMs = timeoutMs?.toULong(), deadlineMs = deadlineMs.toULong()))
-            }
-        } else {
-            // One crossing: the call as one block; back come its id and the requests the start
-            // sent (usually the call's first attempt), which this caller hands to a worker itself.
-            val inline = ffi { driver.startInline(callBlock(method, path, sent, body), timeoutMs?.toULong() ?: 0uL) }
-            val b = ByteBuffer.wrap(inline)
-            call = b.getLong(0).toULong()
-            var at = 12
-            repeat(b.getInt(8)) {
-                val id = b.getLong(at).toULong()
-                val len = b.getInt(at + 8)
-                val block = at + 12
-                // The call's own attempt (purpose 3, this call) hands the ending over.
-                val mine = handoff == null && inline[block] == 3.toByte() && b.getLong(block + 2).toULong() == call
-                val h = if (mine) Handoff(driver, transport, call).also { handoff = it } else null
-                transport.sendInline(id, inline, block, len, h)
-                at = block + len
-            }
+        // One crossing: the call as one block (its deadline included); back come its id and the
+        // requests the start sent (usually the call's first attempt), which this caller hands to
+        // a worker itself.
+        val inline = ffi {
+            driver.startInline(callBlock(method, path, sent, body, deadlineMs), timeoutMs?.toULong() ?: ULong.MAX_VALUE)
+        }
+        val b = ByteBuffer.wrap(inline)
+        val call = b.getLong(0).toULong()
+        var at = 12
+        repeat(b.getInt(8)) {
+            val id = b.getLong(at).toULong()
+            val len = b.getInt(at + 8)
+            val block = at + 12
+            // The call's own attempt (purpose 3, this call) hands the ending over.
+            val mine = handoff == null && inline[block] == 3.toByte() && b.getLong(block + 2).toULong() == call
+            val h = if (mine) Handoff(driver, transport, call).also { handoff = it } else null
+            transport.sendInline(id, inline, block, len, h)
+            at = block + len
         }
         // Usually the worker that answered the call's request hands the ending over (Handoff.kt);
         // else (a retry, an exchange first, a deadline) the driver's own wait.
@@ -196,14 +188,15 @@ class PolarGrid(
         return Response(kept.status, kept.headers, region, kept.stream)
     }
 
-    /** The call block (blocks.rs): u16 header count, then method, path, each header's name and
-     *  value (u32 length + UTF-8 each), then the body. */
-    private fun callBlock(method: String, path: String, headers: List<Header>, body: ByteArray?): ByteArray {
+    /** The call block (blocks.rs): u16 header count, u64 deadline (all ones, NOT_GIVEN: the client's), then method,
+     *  path, each header's name and value (u32 length + UTF-8 each), then the body. */
+    private fun callBlock(method: String, path: String, headers: List<Header>, body: ByteArray?, deadlineMs: Long?): ByteArray {
         val fields = ArrayList<ByteArray>(2 + 2 * headers.size)
         fields.add(method.toByteArray()); fields.add(path.toByteArray())
         for (h in headers) { fields.add(h.name.toByteArray()); fields.add(h.value.toByteArray()) }
-        val out = ByteBuffer.allocate(2 + fields.sumOf { 4 + it.size } + (body?.size ?: 0))
+        val out = ByteBuffer.allocate(10 + fields.sumOf { 4 + it.size } + (body?.size ?: 0))
         out.putShort(headers.size.toShort())
+        out.putLong(deadlineMs ?: -1L) // -1L: u64::MAX, NOT_GIVEN
         for (f in fields) { out.putInt(f.size); out.put(f) }
         if (body != null) out.put(body)
         return out.array()

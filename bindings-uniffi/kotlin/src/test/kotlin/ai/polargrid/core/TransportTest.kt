@@ -22,8 +22,12 @@ private fun direct(baseUrl: String, stack: HttpStack) = PolarGrid(
 )
 
 /** The call's failure; the call must fail with a `network` error whose transport is [kind]. */
-private suspend fun failsWith(pg: PolarGrid, kind: String, timeoutMs: Long? = null): PolarGridException.Connection {
-    val e = try { pg.request("GET", "/v1/models", timeoutMs = timeoutMs).close(); null } catch (e: PolarGridException) { e }
+private suspend fun failsWith(
+    pg: PolarGrid, kind: String, timeoutMs: Long? = null, deadlineMs: Long? = null,
+): PolarGridException.Connection {
+    val e = try {
+        pg.request("GET", "/v1/models", timeoutMs = timeoutMs, deadlineMs = deadlineMs).close(); null
+    } catch (e: PolarGridException) { e }
     check(e is PolarGridException.Connection) { "expected a network failure ($kind), got $e" }
     e as PolarGridException.Connection
     check(e.transport == kind) { "expected transport $kind, got ${e.transport}: ${e.message}" }
@@ -67,6 +71,21 @@ suspend fun headNeverSent_failsAsTimeout_connectionClosedAtOnce(stack: HttpStack
     server = RawServer { s -> server.holdUntilClientCloses(s) }.start()
     server.use {
         direct(server.url, stack).use { failsWith(it, "timeout", timeoutMs = 400) }
+        check(server.clientClosedWithin(2_000)) { "the timed-out request's connection is still open" }
+    }
+}
+
+/** A per-call deadline travels in the call block and bounds the attempt (the client's are 60 s). */
+suspend fun headNeverSent_perCallDeadline_failsAsTimeoutOnTime(stack: HttpStack) {
+    lateinit var server: RawServer
+    server = RawServer { s -> server.holdUntilClientCloses(s) }.start()
+    server.use {
+        direct(server.url, stack).use {
+            val t0 = System.nanoTime()
+            failsWith(it, "timeout", deadlineMs = 400)
+            val ms = (System.nanoTime() - t0) / 1_000_000
+            check(ms in 350..10_000) { "the 400 ms deadline ended the call after $ms ms" }
+        }
         check(server.clientClosedWithin(2_000)) { "the timed-out request's connection is still open" }
     }
 }
@@ -132,6 +151,7 @@ fun transportTests(): List<Pair<String, suspend () -> Unit>> {
         "full_accept_queue_fails_as_connect_timeout" to ::fullAcceptQueue_failsAsConnectTimeout,
         "not_http_answer_fails_as_protocol" to ::notHttpAnswer_failsAsProtocol,
         "head_never_sent_fails_as_timeout_connection_closed_at_once" to ::headNeverSent_failsAsTimeout_connectionClosedAtOnce,
+        "head_never_sent_per_call_deadline_fails_as_timeout_on_time" to ::headNeverSent_perCallDeadline_failsAsTimeoutOnTime,
         "cancelled_call_closes_its_connection_at_once" to ::cancelledCall_closesItsConnectionAtOnce,
         "redirect_to_another_host_not_followed" to ::redirectToAnotherHost_notFollowed,
         "app_header_with_bare_cr_refused_before_sending" to ::appHeaderWithBareCr_refusedBeforeSending,
