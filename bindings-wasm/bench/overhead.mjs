@@ -10,9 +10,11 @@ const jwt = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.n
 const grant = JSON.stringify({ session_token: jwt, refresh_token: 'rt_bench', session_id: 's1', expires_in: 86400 });
 const key = 'pg_bench_key_0123456789';
 
-// The same stub serves both: the auth answer for the exchange, an empty 200 for calls.
-const ok = new Response(null, { status: 200 });
-const stub = async (url) => (url.endsWith('/v1/auth/session') ? new Response(grant, { status: 200 }) : url.endsWith('/v1/models/x') ? new Response('{}') : ok);
+// The same stub serves both: the auth answer for the exchange, an empty 200 for calls. Each
+// answer has a Date, as every server's does (figures before issue 17's Node work left its cost out).
+const headers = { date: new Date().toUTCString() };
+const ok = new Response(null, { status: 200, headers });
+const stub = async (url) => (url.endsWith('/v1/auth/session') ? new Response(grant, { status: 200, headers }) : url.endsWith('/v1/models/x') ? new Response('{}', { headers }) : ok);
 
 const bare = (path) => stub(`https://api.yto-01.edge.polargrid.ai${path}`, { headers: { Authorization: `Bearer ${key}` } });
 const pg = await PolarGrid.connect({ apiKey: key, region: 'yto-01', fetch: stub });

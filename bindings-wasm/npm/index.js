@@ -618,15 +618,19 @@ export class PolarGrid {
       this.#heldId = id;
       this.#held = res;
     }
-    // Retry-After means something only on a failure: a success crosses with its Date alone.
+    // The core reads an answer's head exactly when it reads its body
+    // (HttpRequest::reads_answer_headers): not a call's 2xx, so none of it crosses then. (A
+    // fetch Response cannot break the head's hygiene rule: the Fetch standard refuses CR, LF
+    // and NUL in a header value, and undici's parser bounds the head, see connectAgent.)
     // The strings go into the core's input buffer one after the other (Core::response).
-    const h = res.headers;
-    const link = this.#link;
-    const date = h.get('date');
-    const dateLen = date === null ? -1 : link.put(0, date);
+    let dateLen = -1;
     let retryLen = -1;
     let bodyLen = -1;
     if (text !== undefined) {
+      const h = res.headers;
+      const link = this.#link;
+      const date = h.get('date');
+      if (date !== null) dateLen = link.put(0, date);
       const retry = h.get('retry-after');
       if (retry !== null) retryLen = link.put(Math.max(dateLen, 0), retry);
       bodyLen = link.put(Math.max(dateLen, 0) + Math.max(retryLen, 0), text);
