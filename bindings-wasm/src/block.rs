@@ -300,3 +300,84 @@ fn region_reason(r: RegionReason) -> &'static str {
         _ => "configured",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polargrid_core::{HeaderText, RequestId};
+
+    fn call(id: u64, url: &str, jwt: &str) -> HttpRequest {
+        HttpRequest {
+            id: RequestId(id),
+            purpose: Purpose::Call(CallId(id)),
+            method: Method::Post,
+            url: url.to_string(),
+            headers: vec![
+                (
+                    HeaderText::from("Authorization"),
+                    HeaderText::from(jwt.to_string()),
+                ),
+                (HeaderText::from("User-Agent"), HeaderText::from("t/1")),
+                (
+                    HeaderText::from("X-Request-ID"),
+                    HeaderText::from(format!("pgc-{id}")),
+                ),
+            ],
+            body: None,
+            timeout: core::time::Duration::from_secs(60),
+            connect_timeout: core::time::Duration::from_millis(10_250),
+        }
+    }
+
+    /// The request record's flags and its length in bytes.
+    fn written(out: &mut Out, r: HttpRequest) -> (u8, usize) {
+        out.buf.clear();
+        out.request(r);
+        (out.buf[2], out.buf.len())
+    }
+
+    #[test]
+    fn url_and_headers_cross_only_when_they_differ_from_the_last_request() {
+        let mut out = Out::default();
+        let (first, _) = written(&mut out, call(1, "https://a/v1/x", "Bearer j1"));
+        assert_eq!(first, HAS_URL | HAS_HEADERS);
+        let (same, len) = written(&mut out, call(2, "https://a/v1/x", "Bearer j1"));
+        assert_eq!(same, 0);
+        // tag, method, flags, three numbers, then only the request id's text.
+        assert_eq!(len, 3 + 3 * 8 + 4 + "pgc-2".len());
+        assert_eq!(&out.buf[3..11], &2.0f64.to_le_bytes());
+        assert_eq!(&out.buf[19..27], &10_250.0f64.to_le_bytes());
+        assert_eq!(&out.buf[len - 5..], b"pgc-2");
+        let (new_jwt, _) = written(&mut out, call(3, "https://a/v1/x", "Bearer j2"));
+        assert_eq!(new_jwt, HAS_HEADERS);
+        let (new_url, _) = written(&mut out, call(4, "https://b/v1/x", "Bearer j2"));
+        assert_eq!(new_url, HAS_URL);
+    }
+
+    #[test]
+    fn headers_cross_as_name_value_lines_without_the_request_id() {
+        let mut out = Out::default();
+        out.request(call(1, "u", "Bearer j1"));
+        let text = String::from_utf8_lossy(&out.buf);
+        assert!(text.contains("u\u{5}\0\0\0pgc-1"), "{text:?}"); // the URL, then the id
+        assert!(
+            text.ends_with("Authorization\nBearer j1\nUser-Agent\nt/1"),
+            "{text:?}"
+        );
+        assert!(!text.contains("X-Request-ID"));
+    }
+
+    #[test]
+    fn texts_are_the_same_only_byte_for_byte() {
+        let long = "x".repeat(203);
+        assert!(same(&long, &"x".repeat(203)));
+        assert!(!same(&long, &"x".repeat(202)));
+        let mut other = long.clone();
+        other.replace_range(200..201, "y");
+        assert!(!same(&long, &other)); // in the tail past the last whole word
+        other = long.clone();
+        other.replace_range(9..10, "y");
+        assert!(!same(&long, &other));
+        assert!(same("", ""));
+    }
+}
