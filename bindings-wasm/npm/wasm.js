@@ -172,8 +172,32 @@ function views() {
   }
 }
 const utf8 = new TextDecoder();
-// In Node its own UTF-8 decoder, which takes the bounds (no view per text: ~40 ns less).
-const utf8Slice = globalThis.process?.versions?.node ? globalThis.Buffer?.prototype?.utf8Slice : undefined;
+
+/**
+ * `slice` (Node's `Buffer.prototype.utf8Slice`, which decodes a `Uint8Array`'s bytes between
+ * two bounds: no view per text, ~58 instead of ~97 ns for an X-Request-ID, one per request)
+ * if it decodes a sample exactly as `TextDecoder` does — ASCII, 2-, 3- and 4-byte sequences,
+ * invalid bytes, a surrogate's encoding, a sequence cut by a bound, at offsets into wasm-like
+ * memory — and throws nothing; else undefined. It is no documented API, and runtimes that
+ * say they are Node (Bun, Deno) may define it otherwise.
+ */
+export function checkedDecoder(slice) {
+  if (typeof slice !== 'function') return undefined;
+  try {
+    const bytes = [0x61, 0x62, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80, 0x7a];
+    const mem = new Uint8Array(new WebAssembly.Memory({ initial: 1 }).buffer);
+    mem.set(bytes, 5);
+    for (const [a, b] of [[5, 5 + bytes.length], [6, 4 + bytes.length], [5, 8], [8, 12], [9, 9]]) {
+      if (slice.call(mem, a, b) !== utf8.decode(mem.subarray(a, b))) return undefined;
+    }
+    return slice;
+  } catch {
+    return undefined;
+  }
+}
+
+// Node's own decoder when it passes the check, else TextDecoder (pages).
+const utf8Slice = checkedDecoder(globalThis.process?.versions?.node ? globalThis.Buffer?.prototype?.utf8Slice : undefined);
 const encoder = new TextEncoder();
 const METHOD_NAMES = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
 // Core::info_ptr's numbers, as byte offsets.
