@@ -17,8 +17,8 @@ const groups = [
   ['core: route + url + config', /polargrid_core::(route|url|config)/],
   ['core: classify + errors + httpdate', /polargrid_core::(classify|error|httpdate)/],
   ['core: other', /polargrid_core/],
+  ['allocator (talc + size classes, src/alloc.rs)', /talc|polargrid_wasm::alloc|dlmalloc|__rust_(alloc|dealloc|realloc)|__rdl/],
   ['exports (polargrid-wasm + core inlined into them)', /polargrid_wasm|^core_|^options_|multivalue shim|wbindgen|wasm_bindgen|^export /],
-  ['allocator (dlmalloc)', /dlmalloc|__rust_(alloc|dealloc|realloc)|__rdl/],
   ['alloc: Vec / String', /alloc::|raw_vec|String|Vec/],
   ['panics', /panic|unwrap_failed|expect_failed|bounds_check|slice_(start|end|index)/],
 ];

@@ -1,7 +1,7 @@
 // Overhead of pg.fetch over a bare fetch with a Bearer header, both on the same in-process
 // stub fetch (no network): µs per call, median of several runs. Printed by `make bench-npm`.
 import { PolarGrid } from '../npm/index.js';
-import init, { Core, Options } from '../npm/polargrid_wasm.js';
+import { Core, Link, Options } from '../npm/wasm.js';
 
 const RUNS = Number(process.env.RUNS ?? 7);
 const CALLS = Number(process.env.CALLS ?? 20000);
@@ -10,9 +10,11 @@ const jwt = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.n
 const grant = JSON.stringify({ session_token: jwt, refresh_token: 'rt_bench', session_id: 's1', expires_in: 86400 });
 const key = 'pg_bench_key_0123456789';
 
-// The same stub serves both: the auth answer for the exchange, an empty 200 for calls.
-const ok = new Response(null, { status: 200 });
-const stub = async (url) => (url.endsWith('/v1/auth/session') ? new Response(grant, { status: 200 }) : url.endsWith('/v1/models/x') ? new Response('{}') : ok);
+// The same stub serves both: the auth answer for the exchange, an empty 200 for calls. Each
+// answer has a Date, as every server's does (figures before issue 17's Node work left its cost out).
+const headers = { date: new Date().toUTCString() };
+const ok = new Response(null, { status: 200, headers });
+const stub = async (url) => (url.endsWith('/v1/auth/session') ? new Response(grant, { status: 200, headers }) : url.endsWith('/v1/models/x') ? new Response('{}', { headers }) : ok);
 
 const bare = (path) => stub(`https://api.yto-01.edge.polargrid.ai${path}`, { headers: { Authorization: `Bearer ${key}` } });
 const pg = await PolarGrid.connect({ apiKey: key, region: 'yto-01', fetch: stub });
@@ -64,36 +66,25 @@ for (const [name, [b, p, was]] of Object.entries(cases)) {
 pg.close();
 
 // Where a GET's overhead goes: the wasm core alone (the same crossings the driver makes per
-// call — start, the request out, the answer in, the events — on a core of its own, no fetch
-// and no promises) and the rest (the driver's JS: the call's promise, its maps, the fetch's
-// init, the AbortController when a new one is needed).
-const wasm = await init(); // loaded already by connect: its exports
+// call — the call in with its path, its request out in the block, the answer in, the ready
+// event out — on a core of its own, no fetch and no promises) and the rest (the driver's
+// JS: the call's promise, its maps, the fetch's init, the AbortController when a new one
+// is needed).
 const o = new Options();
 o.set('apiKey', key);
 o.set('region', 'yto-01');
 const core = new Core(o, 1, Date.now());
+const link = new Link(core);
 o.free();
-core.start(Date.now(), 0, '/v1/models', undefined, undefined);
-core.next_request(Date.now());
-const info = () => new Float64Array(wasm.memory.buffer, core.info_ptr(), 6);
-core.response(Date.now(), info()[0], 200, undefined, undefined, grant); // the exchange
-while (core.next_request(Date.now()) !== undefined);
-while (core.poll_event() !== 0);
+core.start(Date.now(), 0, link.put(0, '/v1/models'), -1, undefined);
+core.response(Date.now(), link.read()[0].id, 200, -1, -1, link.put(0, grant)); // the exchange
+link.read();
 function cycle() {
   const now = Date.now();
-  core.timeout();
-  core.start(now, 0, '/v1/models', undefined, undefined);
-  core.next_request(now);
-  const id = info()[0];
-  core.next_request(now);
-  core.poll_event();
-  core.timeout();
-  core.open_calls();
-  core.response(now, id, 200, undefined, undefined, undefined);
-  core.next_request(now);
-  while (core.poll_event() !== 0);
-  core.timeout();
-  core.open_calls();
+  core.start(now, 0, link.put(0, '/v1/models'), -1, undefined);
+  const id = link.read()[0].id;
+  core.response(now, id, 200, -1, -1, -1);
+  link.read();
 }
 const cores = [];
 for (let r = 0; r < RUNS + 3; r++) {

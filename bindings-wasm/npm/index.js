@@ -2,10 +2,12 @@
 // asks for with the `fetch` it was given, feeds the answers back, keeps one timer armed at
 // the core's next deadline and dispatches events. Every decision (when to refresh, where to
 // route, whether to retry, how to classify a failure) is the core's.
-import init, { Core, Options } from './polargrid_wasm.js';
+import { Core, Ids, Link, Options, instantiate } from './wasm.js';
+import { PolarGridError, SEP, abortError, configError, fromCore, num } from './error.js';
 
-const METHODS = { GET: 0, POST: 1, PUT: 2, DELETE: 3, PATCH: 4, HEAD: 5 };
-const SEP = '\u001f';
+export { PolarGridError };
+
+const METHODS = new Map([['GET', 0], ['POST', 1], ['PUT', 2], ['DELETE', 3], ['PATCH', 4], ['HEAD', 5]]);
 // The model routing hint is read from string JSON bodies up to this size (one JSON.parse
 // in JS; only the model name crosses into wasm). Other bodies are sent without a hint.
 const MODEL_HINT_MAX = 65536;
@@ -23,19 +25,13 @@ export const TAB_LINK = Symbol.for('polargrid-core.tabLink');
 export const CONNECT_UNOBSERVED = Symbol.for('polargrid-core.connectUnobserved');
 const EVENTS = ['session', 'region', 'sessionEnded'];
 const INTERNAL = Symbol('internal');
-const BASIC_INIT = new Set(['method', 'headers', 'body', 'signal', 'deadline']);
+const NO_INIT = Object.freeze({});
 // An AbortController serves at most this many requests one after another, and this many
 // wait for their next one (see PolarGrid#send).
 const SPARE_USES = 32;
 const SPARE_MAX = 16;
 
-// Loading the wasm core. The literal `new URL('./polargrid_wasm_bg.wasm', import.meta.url)`
-// is what bundlers (Vite, webpack, Parcel, Rollup) rewrite to the file they emit; Node reads
-// the file through `process.getBuiltinModule`, which no browser bundler follows (a dynamic
-// import of node:fs/promises here broke webpack and esbuild builds). Every failure is a
-// PolarGridError of kind invalid_config whose fix names the cause.
 let loading;
-let memory; // the wasm core's memory, once loaded
 
 /**
  * Fetches and compiles the wasm core, once (`connect` calls it; call it earlier to start the
@@ -50,134 +46,6 @@ export function load(wasm) {
   return loading;
 }
 
-function loadError(cause, fix) {
-  return new PolarGridError(['invalid_config', '', '0', '', '', cause, fix, '', '0', `polargrid-core could not load its wasm: ${cause}. Fix: ${fix}`]);
-}
-
-const PASS_URL = "or serve polargrid_wasm_bg.wasm (in the package's folder) yourself and pass its URL: PolarGrid.connect({ wasm: '/polargrid_wasm_bg.wasm', … })";
-
-async function instantiate(wasm) {
-  let source = wasm;
-  if (source === undefined) {
-    let url;
-    try {
-      url = new URL('./polargrid_wasm_bg.wasm', import.meta.url);
-    } catch {
-      throw loadError(
-        'import.meta.url is not a URL here, so the .wasm beside the package cannot be located (the package was bundled into a classic script, such as an esbuild iife)',
-        `bundle it as an ES module (esbuild --format=esm, loaded with <script type="module">), ${PASS_URL}`,
-      );
-    }
-    source = url.protocol === 'file:' ? await readLocal(url) : url;
-  }
-  let module;
-  if (source instanceof WebAssembly.Module) module = source;
-  else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) module = await compile(source, 'the given bytes');
-  else module = await fromResponse(source);
-  try {
-    memory = (await init({ module_or_path: module })).memory;
-  } catch (e) {
-    throw loadError(`the .wasm does not fit this version of the package's JavaScript (${e?.message ?? e})`, 'serve the polargrid_wasm_bg.wasm of the same package version (clear caches that may hold an older one)');
-  }
-}
-
-async function readLocal(url) {
-  const fs = globalThis.process?.getBuiltinModule?.('node:fs');
-  if (!fs) {
-    throw loadError(
-      `this runtime cannot read ${url.href} (it has no process.getBuiltinModule, which Node has from 20.16 and 22.3)`,
-      "upgrade the runtime, or read the file yourself and pass its bytes: PolarGrid.connect({ wasm: bytes, … })",
-    );
-  }
-  try {
-    return await fs.promises.readFile(url);
-  } catch (e) {
-    throw loadError(`cannot read ${url.href} (${e?.code ?? e?.message ?? e})`, 'reinstall polargrid-core: its polargrid_wasm_bg.wasm is missing or unreadable');
-  }
-}
-
-async function fromResponse(source) {
-  const byUrl = typeof source === 'string' || source instanceof URL;
-  if (byUrl && String(source).startsWith('file:')) return compile(await readLocal(new URL(source)), String(source));
-  const what = byUrl ? String(source) : typeof Request === 'function' && source instanceof Request ? source.url : 'the .wasm';
-  let res;
-  // A page's CSP blocking the fetch fails it like a network error; the page is told apart.
-  let violation = null;
-  const onViolation = (ev) => (violation ??= ev);
-  globalThis.addEventListener?.('securitypolicyviolation', onViolation);
-  try {
-    res = await (byUrl || what !== 'the .wasm' ? fetch(source) : source);
-  } catch (e) {
-    await new Promise((r) => setTimeout(r, 0)); // the report is a task of its own
-    if (violation?.effectiveDirective === 'connect-src') {
-      let origin = what;
-      try {
-        origin = new URL(what, globalThis.location?.href).origin;
-      } catch {}
-      throw loadError(
-        `the page's Content-Security-Policy blocked fetching ${what} (connect-src does not allow it)`,
-        `add ${origin} to connect-src (Content-Security-Policy: connect-src 'self' ${origin} …), ${PASS_URL}`,
-      );
-    }
-    throw loadError(
-      `fetching ${what} failed before any answer (${e?.message ?? e}): the network failed, or the page's Content-Security-Policy connect-src does not allow that URL`,
-      `check that ${what} is served and that connect-src allows it, ${PASS_URL}`,
-    );
-  } finally {
-    globalThis.removeEventListener?.('securitypolicyviolation', onViolation);
-  }
-  if (typeof Response !== 'function' || !(res instanceof Response)) {
-    throw loadError(`options.wasm is a ${typeof source}, not a URL, Response, WebAssembly.Module or bytes`, "pass the .wasm's URL, a Response of it, its compiled WebAssembly.Module or its bytes");
-  }
-  const url = res.url || what;
-  if (!res.ok) {
-    const fix =
-      res.status === 404
-        ? `your bundler did not emit polargrid_wasm_bg.wasm next to the script (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`
-        : res.status === 403
-          ? `the server refused to serve it; with Vite's dev server the package is outside server.fs.allow (as when installed from a folder, a symlink): install the packed tarball or add the folder to server.fs.allow, ${PASS_URL}`
-          : `serve polargrid_wasm_bg.wasm at that URL, ${PASS_URL}`;
-    throw loadError(`fetching ${url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix);
-  }
-  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
-    // Compiled while it downloads.
-    return compile(res, url, () => WebAssembly.compileStreaming(res));
-  }
-  let bytes;
-  try {
-    bytes = new Uint8Array(await res.arrayBuffer());
-  } catch (e) {
-    throw loadError(`reading ${url} failed (${e?.message ?? e})`, `check the network, ${PASS_URL}`);
-  }
-  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    const head = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/\s+/g, ' ');
-    throw loadError(
-      `${url} is not WebAssembly: the server answered ${type || 'with no content-type'}, starting ${JSON.stringify(head)} (a page served in place of a missing file?)`,
-      `make the bundler emit polargrid_wasm_bg.wasm (esbuild does not: copy node_modules/polargrid-core/polargrid_wasm_bg.wasm into the output folder), ${PASS_URL}`,
-    );
-  }
-  if (type !== 'application/wasm') {
-    console.warn(`polargrid-core: ${url} is served as ${type || 'no content-type'}, not application/wasm, so it is compiled only once downloaded (slower): serve .wasm files as application/wasm`);
-  }
-  return compile(bytes, url);
-}
-
-async function compile(source, what, streaming = () => WebAssembly.compile(source)) {
-  try {
-    return await streaming();
-  } catch (e) {
-    const text = String(e?.message ?? e);
-    if (/unsafe-eval|Content.Security.Policy|CSP/i.test(text)) {
-      throw loadError(
-        `the page's Content-Security-Policy does not allow WebAssembly (${text})`,
-        "add 'wasm-unsafe-eval' to script-src, e.g. Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'",
-      );
-    }
-    throw loadError(`${what} is not a WebAssembly module this runtime can compile (${text})`, `serve the polargrid_wasm_bg.wasm of this package unchanged, ${PASS_URL}`);
-  }
-}
-
 /** Whether `v` (JSON or an object) is a session snapshot the core wrote, not a grant
  * (`wasm`: as for `load`). */
 export async function isSessionSnapshot(v, wasm) {
@@ -189,44 +57,6 @@ export async function isSessionSnapshot(v, wasm) {
 export async function tabWaitMs(name, wasm) {
   await load(wasm);
   return Core.tab_wait_ms(name);
-}
-
-const num = (s) => (s === '' || s === undefined ? null : Number(s));
-
-/** A classified failure: what happened (`cause`), how to fix it (`fix`), never a secret. */
-export class PolarGridError extends Error {
-  constructor(f) {
-    super(f[9] || f[5] || f[0]);
-    this.name = 'PolarGridError';
-    this.kind = f[0];
-    this.status = num(f[1]);
-    this.retryable = f[2] === '1';
-    this.retryAfterMs = num(f[3]);
-    this.requestId = f[4] || null;
-    this.cause = f[5];
-    this.fix = f[6];
-    this.serverMessage = f[7] || null;
-    this.attempts = num(f[8]) ?? 0;
-    /** For kind `network`: the transport failure (`dns`, `connect`, …, `opaque`). */
-    this.transport = f[10] || null;
-  }
-  toJSON() {
-    const { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts, transport } = this;
-    return { name, message, kind, status, retryable, retryAfterMs, requestId, cause, fix, serverMessage, attempts, transport };
-  }
-}
-
-function configError(message, fix = '', kind = 'invalid_config') {
-  const what = kind === 'invalid_call' ? 'invalid call' : 'invalid configuration';
-  return new PolarGridError([kind, '', '0', '', '', message, fix, '', '0', `${what}: ${message}${fix ? `. Fix: ${fix}` : ''}`]);
-}
-
-// The core throws `kind␟message␟fix` strings for refused options and values (its
-// ConfigError and MisuseError: kind, cause and fix as the core words them).
-function fromCore(e) {
-  if (typeof e !== 'string') return e;
-  const [kind, message, fix] = e.split(SEP);
-  return configError(message, fix, kind);
 }
 
 const IN_NODE = !!globalThis.process?.versions?.node;
@@ -325,7 +155,7 @@ function abortRequest(ctrl, reason) {
 
 async function bodyPrefix(res) {
   const reader = res.body?.getReader();
-  if (!reader) return '';
+  if (!reader) return new Uint8Array(0);
   const chunks = [];
   let n = 0;
   while (n < ERROR_PREFIX) {
@@ -338,11 +168,7 @@ async function bodyPrefix(res) {
   const all = new Uint8Array(n);
   let at = 0;
   for (const c of chunks) (all.set(c, at), (at += c.length));
-  return new TextDecoder().decode(all.subarray(0, ERROR_PREFIX));
-}
-
-function abortError(message) {
-  return new DOMException(message, 'AbortError');
+  return all.subarray(0, ERROR_PREFIX);
 }
 
 function randomSeed() {
@@ -354,8 +180,8 @@ export class PolarGrid {
   #core;
   #fetch;
   #now;
-  #calls = new Map(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
-  #inflight = new Map(); // request id → AbortController
+  #calls = new Ids(); // call id → { resolve, reject, init, headers, signal, onAbort, ctrl }
+  #inflight = new Ids(); // request id → AbortController
   // The 2xx answer being handed to the core (request id, Response), until the core makes it
   // a call's answer: only ever one, as the core answers at once (see #send).
   #heldId = 0;
@@ -369,12 +195,11 @@ export class PolarGrid {
   #timerAt = -1;
   #refd = true;
   #timerNow = false; // the timer is armed to fire at once
-  #fixed = {}; // the headers of the last request but X-Request-ID
   #region = null;
   #wantsModel;
   #purposeFetch = null;
   #agents = new Map(); // connect timeout ms → undici Agent (Node's own fetch only)
-  #info = null; // see #numbers
+  #link = null; // the core's side of the crossing (wasm.js)
   #spare = []; // AbortControllers whose last request is over, never aborted (see #send)
 
   /** Checks the options and builds a client; no request is made until the first call. */
@@ -414,6 +239,7 @@ export class PolarGrid {
       if (opts[CONNECT_UNOBSERVED]) o.set_number('transportObservesConnect', 0);
       if (opts[PURPOSE_FETCH]) this.#purposeFetch = opts[PURPOSE_FETCH];
       this.#core = new Core(o, opts.seed ?? randomSeed(), now());
+      this.#link = new Link(this.#core);
     } catch (e) {
       throw fromCore(e);
     } finally {
@@ -423,7 +249,7 @@ export class PolarGrid {
     this.baseURL = this.#core.base_url;
     if (opts.onSession) this.on('session', opts.onSession);
     this.fetch = (input, init) => this.#call(input, init);
-    this.#pump(); // a restored session may have announced itself
+    this.#drain(now()); // a restored session may have announced itself
   }
 
   /** Subscribes to 'session', 'region' or 'sessionEnded'; returns the unsubscribe function. */
@@ -441,13 +267,18 @@ export class PolarGrid {
 
   /** Hands over a session your backend minted (the auth service's answer, JSON or object). */
   handOver(grant) {
-    this.#live().hand_over(this.#now(), typeof grant === 'string' ? grant : JSON.stringify(grant));
-    this.#pump();
+    const now = this.#now();
+    try {
+      this.#live().hand_over(now, typeof grant === 'string' ? grant : JSON.stringify(grant));
+    } finally {
+      this.#drain(now);
+    }
   }
 
   logout() {
-    this.#live().logout(this.#now());
-    this.#pump();
+    const now = this.#now();
+    this.#live().logout(now);
+    this.#drain(now);
   }
 
   /** 'none', 'exchanging', 'active', 'refreshing', 'ended' or 'direct', at this moment:
@@ -468,10 +299,10 @@ export class PolarGrid {
   #catchUp() {
     const core = this.#live();
     const now = this.#now();
-    const at = core.timeout();
+    const at = this.#link.timeout();
     if (at >= 0 && at <= now) {
       core.tick(now);
-      this.#pump();
+      this.#drain(now);
     }
   }
 
@@ -479,16 +310,18 @@ export class PolarGrid {
     const core = () => this.#live();
     // Rare inputs: the timer is armed afresh at the core's next deadline (one armed before
     // the page's clock jumped would fire late).
-    const pumped = (v) => {
+    const input = (f) => {
+      const now = this.#now();
+      const v = f(core(), now);
       clearTimeout(this.#timer);
       this.#timerAt = -1;
-      this.#pump();
+      this.#drain(now);
       return v;
     };
     return {
       spends: (id) => core().spends(id) ?? null,
-      withhold: (id, why) => pumped(core().withhold(this.#now(), id, why)),
-      offer: (snapshot) => pumped(core().offer(this.#now(), snapshot)),
+      withhold: (id, why) => input((c, now) => c.withhold(now, id, why)),
+      offer: (snapshot) => input((c, now) => c.offer(now, snapshot)),
       lockWaitMs: () => core().lock_wait_ms(),
     };
   }
@@ -524,7 +357,7 @@ export class PolarGrid {
     return this.#core;
   }
 
-  #call(input, init = {}) {
+  #call(input, init = NO_INIT) {
     const core = this.#core;
     if (!core) return Promise.reject(abortError('the PolarGrid client was closed'));
     let url = input;
@@ -539,7 +372,7 @@ export class PolarGrid {
       } else url = String(input);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const m = METHODS[method === undefined ? 'GET' : String(method).toUpperCase()];
+    const m = method === undefined ? 0 : (METHODS.get(method) ?? METHODS.get(String(method).toUpperCase()));
     if (m === undefined) return Promise.reject(new TypeError(`pg.fetch: method ${method} is not supported`));
     let model;
     if (this.#wantsModel && typeof body === 'string' && body.length <= MODEL_HINT_MAX && body.trimStart().startsWith('{')) {
@@ -550,65 +383,64 @@ export class PolarGrid {
     }
     if (deadline != null && typeof deadline !== 'number') return Promise.reject(new TypeError('pg.fetch: deadline is not a number of milliseconds'));
     const now = this.#now();
-    // A deadline the clock jumped past (device sleep) is due before this call starts.
-    const at = core.timeout();
-    if (at >= 0 && at <= now) core.tick(now);
-    const id = core.start(now, m, url, model, deadline ?? undefined);
-    if (id === 0) return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
+    const link = this.#link;
+    const urlLen = link.put(0, url);
+    const id = core.start(now, m, urlLen, model === undefined ? -1 : link.put(urlLen, model), deadline ?? undefined);
+    const out = link.read(); // what the call caused: read before any other input
+    if (id === 0) {
+      this.#dispatch(out, now);
+      return Promise.reject(new TypeError(`pg.fetch: ${core.last_error()}`));
+    }
     return new Promise((resolve, reject) => {
       const c = { resolve, reject, init, extra: false, headers, body, signal, onAbort: null, ctrl: null };
-      for (const k in init) if (!BASIC_INIT.has(k)) c.extra = true;
+      for (const k in init) if (k !== 'method' && k !== 'headers' && k !== 'body' && k !== 'signal' && k !== 'deadline') c.extra = true;
       this.#calls.set(id, c);
       if (signal) {
         c.onAbort = () => {
           if (this.#calls.has(id)) {
             c.reason = signal.reason;
-            this.#core?.cancel(this.#now(), id);
-            this.#pump();
+            const t = this.#now();
+            this.#core?.cancel(t, id);
+            this.#drain(t);
           } else if (c.ctrl) abortRequest(c.ctrl, signal.reason); // already answered: stop its body
         };
         signal.addEventListener('abort', c.onAbort, { once: true });
       }
-      this.#pump(now);
+      this.#dispatch(out, now);
     });
   }
 
-  // `now`: the time the caller just gave the core, when it did.
-  #pump(now = this.#now()) {
-    const core = this.#core;
-    if (!core) return;
-    // A request crosses as one string, its head; its numbers are read in place.
-    for (let head; (head = core.next_request(now)) !== undefined; ) {
-      const info = this.#numbers();
-      const call = info[1];
-      // An app call's purpose is 'call' (no string crosses for it).
-      const purpose = call === 0 ? core.request_purpose() : 'call';
-      this.#send(info[0], call, purpose, info[2], head, call === 0 ? core.request_body() : undefined);
-    }
-    let k;
-    while (this.#core && (k = core.poll_event()) !== 0) {
-      // The event's call and request ids are read in place (see Core::poll_event).
-      const info = this.#numbers();
+  // After an input given at `now`: sends the requests it caused and reports its events.
+  #drain(now) {
+    if (this.#core) this.#dispatch(this.#link.read(), now);
+  }
+
+  // `out`: a block the core left (Link#read), read before any other input was made (a
+  // request's fetch or an event's listener may make one: it then drains its own block).
+  #dispatch(out, now) {
+    for (let i = 0; i < out.length; i++) {
+      const r = out[i];
+      if (!this.#core) return;
+      if (r.request) {
+        this.#send(r);
+        continue;
+      }
+      const k = r.kind;
       if (k <= 2) {
-        const call = info[4];
-        const request = info[5];
-        if (k === 2) this.#region = core.event_region() ?? null;
-        this.#ready(call, request);
+        if (k === 2) this.#region = r.text;
+        this.#ready(r.call, r.id);
       } else if (k === 3) {
-        const call = info[4];
-        this.#end(call, new PolarGridError(core.event_fields().split(SEP)));
+        this.#end(r.call, new PolarGridError(r.text.split(SEP)));
       } else if (k === 4) {
-        const call = info[4];
-        this.#end(call, this.#calls.get(call)?.reason ?? abortError('the call was cancelled'));
+        this.#end(r.call, this.#calls.get(r.call)?.reason ?? abortError('the call was cancelled'));
       } else if (k === 5) {
         // The core gave up on a request (its deadline, a cancelled call): abort the fetch
         // now, which closes its connection, rather than leave it to finish unread.
-        const r = info[5];
-        const ctrl = this.#inflight.get(r);
-        this.#inflight.delete(r);
+        const ctrl = this.#inflight.get(r.id);
+        this.#inflight.delete(r.id);
         if (ctrl) abortRequest(ctrl);
       } else if (k === 6) {
-        const f = core.event_fields().split(SEP);
+        const f = r.text.split(SEP);
         this.#emit('session', {
           reason: f[0],
           sessionId: f[1] || null,
@@ -620,31 +452,22 @@ export class PolarGrid {
           share: f[7] === '1',
         });
       } else if (k === 7) {
-        this.#emit('sessionEnded', { error: new PolarGridError(core.event_fields().split(SEP)) });
+        this.#emit('sessionEnded', { error: new PolarGridError(r.text.split(SEP)) });
       } else if (k === 8) {
-        const [region, endpoint, reason] = core.event_fields().split(SEP);
+        const [region, endpoint, reason] = r.text.split(SEP);
         this.#emit('region', { region, endpoint, reason });
       }
     }
-    this.#arm();
+    this.#arm(now);
   }
 
-  // The core's numbers of the last request and event (Core::info_ptr), read in place: a
-  // view over the wasm memory, made again when the memory grew (the old one is then empty).
-  #numbers() {
-    let v = this.#info;
-    if (v === null || v.length === 0) v = this.#info = new Float64Array(memory.buffer, this.#core.info_ptr(), 6);
-    return v;
-  }
-
-  #arm() {
-    const core = this.#core;
-    if (!core) return;
-    const at = core.timeout();
+  #arm(now) {
+    if (!this.#core) return;
+    const at = this.#link.timeout();
     // Re-arm only for an earlier deadline (a timer that fires early ticks harmlessly and
     // re-arms; churn per call would cost microseconds), or for one already due because the
     // clock jumped (device sleep, a test's clock) past what the timer waits for.
-    const delay = at - this.#now();
+    const delay = at - now;
     if (at >= 0 && (this.#timerAt < 0 || at < this.#timerAt || (delay <= 0 && !this.#timerNow))) {
       clearTimeout(this.#timer);
       this.#timerAt = at;
@@ -653,7 +476,7 @@ export class PolarGrid {
       this.#refd = true;
     }
     // Only open calls keep a Node process alive; a lone refresh timer does not.
-    const keep = core.open_calls() > 0;
+    const keep = this.#link.openCalls() > 0;
     if (this.#timer?.unref && keep !== this.#refd) {
       this.#refd = keep;
       keep ? this.#timer.ref() : this.#timer.unref();
@@ -664,8 +487,10 @@ export class PolarGrid {
     this.#timer = null;
     this.#timerAt = -1;
     this.#timerNow = false;
-    this.#core?.tick(this.#now());
-    this.#pump();
+    if (!this.#core) return;
+    const now = this.#now();
+    this.#core.tick(now);
+    this.#drain(now);
   };
 
   #emit(event, value) {
@@ -704,23 +529,10 @@ export class PolarGrid {
     c.resolve(res);
   }
 
-  // `head`: `METHOD\nURL\nX-Request-ID`, then the other headers when they changed.
-  async #send(id, callId, purpose, connectMs, head, coreBody) {
-    const a = head.indexOf('\n');
-    const b = head.indexOf('\n', a + 1);
-    const more = head.indexOf('\n', b + 1);
-    const method = head.slice(0, a);
-    const url = head.slice(a + 1, b);
-    const rid = more < 0 ? head.slice(b + 1) : head.slice(b + 1, more);
-    if (more >= 0) {
-      // The headers changed (a new JWT, a core-owned request): keep them for the next ones.
-      const parts = head.slice(more + 1).split('\n');
-      const fixed = {};
-      for (let i = 0; i < parts.length; i += 2) fixed[parts[i].toLowerCase()] = parts[i + 1];
-      this.#fixed = fixed;
-    }
-    const fixed = this.#fixed;
-
+  // `r`: a request of the core's block (Link#read).
+  async #send(r) {
+    const { id, call: callId, purpose, connectMs, method, url, rid } = r;
+    const fixed = r.headers;
     const c = callId === 0 ? null : this.#calls.get(callId);
     if (c === undefined) return;
     // Every request has its own controller: when the core gives up on it (deadline,
@@ -732,20 +544,29 @@ export class PolarGrid {
     if (appSignal) c.ctrl = ctrl; // a signal after the answer stops its body
     let init, headers;
     const app = c?.headers;
-    if (app === undefined || app === null || Object.getPrototypeOf(app) === Object.prototype) {
+    if (app === undefined || app === null) {
+      headers = { ...fixed }; // (the core's headers with an X-Request-ID slot, see Link#read)
+      headers['x-request-id'] = rid;
+    } else if (Object.getPrototypeOf(app) === Object.prototype) {
+      // (Not a copy of `fixed` with the app's added: adding a key to such a copy cost
+      // ~700 ns in Node 20.)
       headers = {};
-      if (app) for (const k in app) headers[k.toLowerCase()] = app[k];
-      for (const k in fixed) headers[k] = fixed[k];
-      if (rid) headers['x-request-id'] = rid;
+      for (const k in app) headers[k.toLowerCase()] = app[k];
+      Object.assign(headers, fixed);
+      headers['x-request-id'] = rid;
     } else {
       headers = new Headers(app);
       for (const k in fixed) headers.set(k, fixed[k]);
-      if (rid) headers.set('x-request-id', rid);
+      headers.set('x-request-id', rid);
+    }
+    if (!rid) {
+      if (headers instanceof Headers) headers.delete('x-request-id');
+      else delete headers['x-request-id'];
     }
     // Never follow a redirect: the core classifies a 3xx, and following one would carry
     // the key or a refresh token to whatever host the answer names.
     if (c === null || !c.extra) {
-      init = { method, headers, body: c === null ? coreBody : c.body, signal: ctrl.signal, redirect: 'manual' };
+      init = { method, headers, body: c === null ? r.body : c.body, signal: ctrl.signal, redirect: 'manual' };
     } else {
       init = { ...c.init };
       delete init.deadline;
@@ -759,21 +580,26 @@ export class PolarGrid {
     ctrl.agent = agent ?? undefined;
     if (agent) init.dispatcher = agent;
     if (c !== null && c.body && typeof c.body.getReader === 'function') init.duplex = 'half';
-    let res, text;
+    let res, text, status;
     try {
       const f = this.#fetch;
       res = await (this.#purposeFetch ? this.#purposeFetch(purpose, url, init, id) : f(url, init));
+      status = res.status; // (each of undici's getters checks its receiver: read once)
       // A page's fetch hides a redirect's status and headers (an "opaqueredirect" answer
       // with status 0): the core's contract for that is status 300, "a redirect".
-      if (res.type === 'opaqueredirect') res = new Response(null, { status: 300 });
-      if (callId === 0) text = await res.text();
-      else if (res.status < 200 || res.status > 299) text = await bodyPrefix(res);
+      if (status === 0 && res.type === 'opaqueredirect') {
+        res = new Response(null, { status: 300 });
+        status = 300;
+      }
+      if (callId === 0) text = await res.text(); // (text(): the browser entry watches for it)
+      else if (status < 200 || status > 299) text = await bodyPrefix(res);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);
       abortRequest(ctrl); // release what the failure left open
-      this.#core.transport_error(this.#now(), id, transportKind(e));
-      this.#pump();
+      const now = this.#now();
+      this.#core.transport_error(now, id, transportKind(e));
+      this.#drain(now);
       return;
     }
     if (this.#inflight.get(id) !== ctrl) {
@@ -792,11 +618,26 @@ export class PolarGrid {
       this.#heldId = id;
       this.#held = res;
     }
-    // Retry-After means something only on a failure: a success crosses with its Date alone.
-    const h = res.headers;
+    // The core reads an answer's head exactly when it reads its body
+    // (HttpRequest::reads_answer_headers): not a call's 2xx, so none of it crosses then. (A
+    // fetch Response cannot break the head's hygiene rule: the Fetch standard refuses CR, LF
+    // and NUL in a header value, and undici's parser bounds the head, see connectAgent.)
+    // The strings go into the core's input buffer one after the other (Core::response).
+    let dateLen = -1;
+    let retryLen = -1;
+    let bodyLen = -1;
+    if (text !== undefined) {
+      const h = res.headers;
+      const link = this.#link;
+      const date = h.get('date');
+      if (date !== null) dateLen = link.put(0, date);
+      const retry = h.get('retry-after');
+      if (retry !== null) retryLen = link.put(Math.max(dateLen, 0), retry);
+      bodyLen = link.put(Math.max(dateLen, 0) + Math.max(retryLen, 0), text);
+    }
     const now = this.#now();
-    this.#core.response(now, id, res.status, h.get('date'), text === undefined ? undefined : h.get('retry-after'), text);
-    this.#pump(now);
+    this.#core.response(now, id, status, dateLen, retryLen, bodyLen);
+    this.#drain(now);
     if (this.#heldId === id) {
       // A success the core did not make any call's answer (the call had ended): drop it.
       this.#heldId = 0;

@@ -6,38 +6,35 @@
 //!
 //! ## What crosses, and how (Node 20, measured: a call across ~20 ns, a string out ~120 ns)
 //! - Long-lived strings stay here: the key, every URL, the JWT.
-//! - Per app call: in, a method code, the path (or full URL) and the model hint when there
-//!   is one, and the answer's head in one call (status, `Date`); out, one short string per
-//!   request (`METHOD\nURL\nX-Request-ID`: the other headers cross only when they change).
-//!   The numbers of a request and of an event (ids, connect timeout) are not returned: the
-//!   driver reads them in place, in [`Core::info_ptr`]'s array. A call's region crosses
-//!   only when it changed.
-//! - Rare things (errors, session changes, region changes) cross as one string of fields
-//!   separated by U+001F, in the order [`Core::event_fields`] documents.
+//! - One crossing per input: an input's strings are written by the driver into this core's
+//!   input buffer ([`Core::reserve`]) and given as lengths; what the input caused (every
+//!   request to send, every event) is left in one block in wasm memory (`block.rs` says its
+//!   layout), with the core's next deadline and open calls beside it, in
+//!   [`Core::info_ptr`]'s array. The driver reads both in place.
+//! - A request's URL and its headers but `X-Request-ID` cross only when they changed; a
+//!   call's region only when it changed; rare things (errors, session changes, region
+//!   changes) as one text of fields separated by U+001F.
 //! - No serde in this crate and no JS objects built from Rust: the glue stays tiny.
 
 mod alloc;
+mod block;
+use block::{join, Out};
+use polargrid_core::CallId;
 use polargrid_core::{
-    resolve_region, CallError, CallSpec, Client, ConfigError, Endpoints, Event, HttpRequest,
-    HttpResponse, Method, MisuseError, Offer, Purpose, RegionReason, RequestId, SessionChange,
-    SessionSnapshot, SessionStatus, TabWaits, Timestamp, TransportErrorKind, Withheld,
+    resolve_region, CallSpec, Client, ConfigError, Endpoints, HttpResponse, Method, MisuseError,
+    Offer, RequestId, SessionSnapshot, SessionStatus, TabWaits, Timestamp, TransportErrorKind,
+    Withheld,
 };
-use polargrid_core::{CallId, HeaderText, SessionInfo};
 use wasm_bindgen::prelude::*;
-
-/// Separates fields in the strings that cross for rare events.
-const SEP: char = '\u{1f}';
 
 /// The core behind one `PolarGrid` object of the npm package.
 #[wasm_bindgen]
 pub struct Core {
     client: Client,
-    /// The request last returned by `next_request`, until its fields are read.
-    req: Option<HttpRequest>,
-    /// The event last returned by `poll_event`, until its fields are read.
-    ev: Option<Event>,
-    /// The region last handed to JS with a ready call.
-    region: Option<String>,
+    /// The block the last input left (see `block.rs`).
+    out: Out,
+    /// Where the driver writes an input's strings (see [`reserve`](Self::reserve)).
+    input: Vec<u8>,
     /// Full URLs starting with one of these (then `/`, `?` or nothing) are accepted by
     /// `pg.fetch` and reduced to their path: the base URL, every region, the autorouter.
     prefixes: Vec<String>,
@@ -45,18 +42,20 @@ pub struct Core {
     wants_model: bool,
     /// Why the last `start` returned 0.
     error: String,
-    /// The headers (all but `X-Request-ID`) of the last request head handed out.
-    last_headers: Vec<(HeaderText, HeaderText)>,
-    /// The numbers of the last request and event handed out, read by the driver in place
-    /// (a `Float64Array` over wasm memory at [`info_ptr`](Self::info_ptr)): no crossing
-    /// each. [`INFO_REQUEST`]: id, call, connect timeout ms; [`INFO_EVENT`]: call, request.
+    /// Read by the driver in place (a `Float64Array` or `DataView` over wasm memory at
+    /// [`info_ptr`](Self::info_ptr)): see [`INFO_OUT`] and the constants after it.
     info: [f64; 6],
 }
 
-/// Where a request's numbers start in [`Core::info_ptr`]'s array.
-const INFO_REQUEST: usize = 0;
-/// Where an event's numbers start in [`Core::info_ptr`]'s array.
-const INFO_EVENT: usize = 4;
+/// In [`Core::info_ptr`]'s array: the block's address, then its length in bytes.
+const INFO_OUT: usize = 0;
+/// In [`Core::info_ptr`]'s array: the core's next deadline (Unix ms, -1 for none), then
+/// the calls that have not ended, as of the last input.
+const INFO_TIMEOUT: usize = 2;
+/// In [`Core::info_ptr`]'s array: the input buffer's address, then its capacity.
+const INFO_INPUT: usize = 4;
+/// The input buffer's first capacity: a path, a model name and a `Date` fit.
+const INPUT_START: usize = 1024;
 
 /// The options of `PolarGrid.connect`, as the driver passes them: the core's own
 /// [`polargrid_core::Options`], checked by its `build` (the one options → Config path, with
@@ -137,17 +136,6 @@ fn misuse_error(e: &MisuseError) -> JsValue {
     JsValue::from_str(&join(&[e.kind().as_str(), e.cause(), e.fix()]))
 }
 
-fn join(fields: &[&str]) -> String {
-    let mut s = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            s.push(SEP);
-        }
-        s.push_str(f);
-    }
-    s
-}
-
 fn ts(now: f64) -> Timestamp {
     // `as` saturates: NaN and negatives become 0, which the core takes as a clock jump.
     Timestamp::from_millis(now as u64)
@@ -155,10 +143,6 @@ fn ts(now: f64) -> Timestamp {
 
 fn trim_slash(s: &str) -> String {
     s.trim_end_matches('/').to_string()
-}
-
-fn opt_num<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
 fn region_url(e: &Endpoints, id: &str) -> String {
@@ -221,18 +205,19 @@ impl Core {
             _ => {}
         }
         prefixes.push(autorouter);
-        Ok(Core {
+        let mut core = Core {
             client,
-            req: None,
-            ev: None,
-            region: None,
+            out: Out::default(),
+            input: vec![0; INPUT_START],
             prefixes,
             base_url: format!("{}/v1", base.unwrap_or_default()),
             wants_model,
             error: String::new(),
-            last_headers: Vec::new(),
             info: [0.0; 6],
-        })
+        };
+        core.reserve(0);
+        core.flush(now); // a restored session announces itself
+        Ok(core)
     }
 
     /// Whether `json` is a session snapshot this core wrote (not a grant): the browser
@@ -255,16 +240,38 @@ impl Core {
         self.wants_model
     }
 
-    /// Starts a call: `method` 0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD; `target` a
-    /// path (`/v1/models`) or a full URL on a PolarGrid host; `deadline_ms` bounds the call
-    /// as a whole (`CallSpec::deadline`; none: the configured call deadline). Returns the
-    /// call id, or 0 with the reason in [`last_error`](Self::last_error).
+    /// Starts a call: `method` 0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD; the target
+    /// (the first `target_len` bytes of the input buffer) a path (`/v1/models`) or a full URL
+    /// on a PolarGrid host, the model hint the `model_len` bytes after it (-1: none);
+    /// `deadline_ms` bounds the call as a whole (`CallSpec::deadline`; none: the configured
+    /// call deadline). A deadline the clock passed (device sleep) is handled first. Returns
+    /// the call id, or 0 with the reason in [`last_error`](Self::last_error); the block
+    /// holds what the call caused (its first request, when it can go at once).
     pub fn start(
         &mut self,
         now: f64,
         method: u8,
-        target: &str,
-        model: Option<String>,
+        target_len: i32,
+        model_len: i32,
+        deadline_ms: Option<f64>,
+    ) -> f64 {
+        if self.client.poll_timeout().is_some_and(|t| t <= ts(now)) {
+            self.client.handle_timeout(ts(now));
+        }
+        let input = core::mem::take(&mut self.input);
+        let id = self.start_call(now, method, &input, target_len, model_len, deadline_ms);
+        self.input = input;
+        self.flush(now);
+        id
+    }
+
+    fn start_call(
+        &mut self,
+        now: f64,
+        method: u8,
+        input: &[u8],
+        target_len: i32,
+        model_len: i32,
         deadline_ms: Option<f64>,
     ) -> f64 {
         let method = match method {
@@ -276,6 +283,10 @@ impl Core {
             5 => Method::Head,
             _ => return self.fail("the method is not GET, POST, PUT, DELETE, PATCH or HEAD"),
         };
+        let Some(target) = text_at(input, 0, target_len) else {
+            return self.fail("the URL is not UTF-8");
+        };
+        let model = text_at(input, target_len as usize, model_len).map(str::to_string);
         let path = if target.starts_with('/') {
             target
         } else {
@@ -327,19 +338,22 @@ impl Core {
 
     /// Cancels a call (the app aborted it). `false` if it already ended.
     pub fn cancel(&mut self, now: f64, call: f64) -> bool {
-        self.client.cancel_call(ts(now), CallId(call as u64))
+        let r = self.client.cancel_call(ts(now), CallId(call as u64));
+        self.flush(now);
+        r
     }
 
     /// Forgets the session.
     pub fn logout(&mut self, now: f64) {
         self.client.logout(ts(now));
+        self.flush(now);
     }
 
     /// Hands over a session minted by the app's backend (the auth service's JSON answer).
     pub fn hand_over(&mut self, now: f64, grant: &str) -> Result<(), JsValue> {
-        self.client
-            .hand_over(ts(now), grant)
-            .map_err(|e| misuse_error(&e))
+        let r = self.client.hand_over(ts(now), grant);
+        self.flush(now);
+        r.map_err(|e| misuse_error(&e))
     }
 
     /// The session snapshot to persist (holds secrets), if a session is held.
@@ -366,21 +380,10 @@ impl Core {
         self.client.current_region().map(str::to_string)
     }
 
-    /// Calls that have not ended.
-    pub fn open_calls(&self) -> u32 {
-        u32::try_from(self.client.open_calls()).unwrap_or(u32::MAX)
-    }
-
-    /// When the core next wants [`tick`](Self::tick) (Unix ms), or -1 for never.
-    pub fn timeout(&self) -> f64 {
-        self.client
-            .poll_timeout()
-            .map_or(-1.0, |t| t.as_millis() as f64)
-    }
-
     /// Lets time pass.
     pub fn tick(&mut self, now: f64) {
         self.client.handle_timeout(ts(now));
+        self.flush(now);
     }
 
     // ----- clients sharing one session (npm/browser/tabs.js; the core decides) -----
@@ -408,6 +411,7 @@ impl Core {
     pub fn withhold(&mut self, now: f64, id: f64, why: &str) -> bool {
         let why = Withheld::parse(why).unwrap_or(Withheld::LockTimeout);
         let r = self.client.withhold(ts(now), RequestId(id as u64), why);
+        self.flush(now);
         r == Ok(polargrid_core::AfterWithheld::SendAnyway)
     }
 
@@ -417,107 +421,86 @@ impl Core {
         let Ok(s) = SessionSnapshot::from_json(snapshot) else {
             return false;
         };
-        self.client.offer_session(ts(now), &s) == Ok(Offer::Adopted)
+        let r = self.client.offer_session(ts(now), &s);
+        self.flush(now);
+        r == Ok(Offer::Adopted)
     }
 
-    // ----- requests out -----
+    // ----- the block out, the input buffer in -----
 
-    /// Where the numbers of the last request and event are (6 `f64`s, at a fixed address
-    /// while this core lives): `[id, call, connect_ms, -, event call, event request]`.
-    /// The driver reads them in place after [`next_request`](Self::next_request) and
-    /// [`poll_event`](Self::poll_event) (a view it remakes when the memory grew).
+    /// Where this core's numbers are (6 `f64`s, at a fixed address while it lives): the
+    /// block's address and length (`block.rs`), the core's next deadline (Unix ms, -1 for
+    /// none) and its open calls as of the last input, the input buffer's address and
+    /// capacity. The driver reads them in place (a view it remakes when the memory grew).
     pub fn info_ptr(&self) -> u32 {
         self.info.as_ptr() as usize as u32
     }
 
-    /// The next request to send, or `None`: its head as one string (one crossing per
-    /// request), `METHOD\nURL\nX-Request-ID`, then — only when they differ from the previous
-    /// request's — the other headers as `\nname\nvalue…` (the driver keeps the last ones:
-    /// the JWT and the User-Agent cross once, not per call). Its numbers are in
-    /// [`info_ptr`](Self::info_ptr): the request id; the app call it is an attempt of, or 0
-    /// for the core's own requests (exchange, refresh, discovery), whose purpose comes from
-    /// [`request_purpose`](Self::request_purpose) and body from
-    /// [`request_body`](Self::request_body); its connect timeout in ms
-    /// (`HttpRequest::connect_timeout`).
-    pub fn next_request(&mut self, now: f64) -> Option<String> {
-        self.req = self.client.poll_request(ts(now));
-        let r = self.req.as_ref()?;
-        let call = match r.purpose {
-            Purpose::Call(CallId(c)) => c as f64,
-            _ => 0.0,
-        };
-        self.info[INFO_REQUEST..INFO_REQUEST + 3].copy_from_slice(&[
-            r.id.0 as f64,
-            call,
-            r.connect_timeout.as_millis() as f64,
+    /// Makes the input buffer hold at least `n` bytes (its address may change: read it again
+    /// from [`info_ptr`](Self::info_ptr)'s array).
+    pub fn reserve(&mut self, n: u32) {
+        let n = n as usize;
+        if n > self.input.len() {
+            self.input.resize(n.next_power_of_two(), 0);
+        }
+        self.info[INFO_INPUT..INFO_INPUT + 2]
+            .copy_from_slice(&[self.input.as_ptr() as usize as f64, self.input.len() as f64]);
+    }
+
+    /// Writes every request the last input caused and every event into the block, and the
+    /// numbers beside it.
+    fn flush(&mut self, now: f64) {
+        self.out.buf.clear();
+        while let Some(r) = self.client.poll_request(ts(now)) {
+            self.out.request(r);
+        }
+        while let Some(e) = self.client.poll_event() {
+            self.out.event(&e);
+        }
+        let timeout = self
+            .client
+            .poll_timeout()
+            .map_or(-1.0, |t| t.as_millis() as f64);
+        self.info[INFO_OUT..INFO_TIMEOUT + 2].copy_from_slice(&[
+            self.out.buf.as_ptr() as usize as f64,
+            self.out.buf.len() as f64,
+            timeout,
+            self.client.open_calls() as f64,
         ]);
-        let mut s = String::with_capacity(64 + r.url.len());
-        s.push_str(r.method.as_str());
-        s.push('\n');
-        s.push_str(&r.url);
-        s.push('\n');
-        let is_rid = |k: &str| k.eq_ignore_ascii_case("x-request-id");
-        if let Some((_, v)) = r.headers.iter().find(|(k, _)| is_rid(k)) {
-            s.push_str(v);
-        }
-        let mut others = r.headers.iter().filter(|(k, _)| !is_rid(k));
-        let same = others.clone().eq(self.last_headers.iter());
-        if !same {
-            self.last_headers = others.by_ref().cloned().collect();
-            for (k, v) in &self.last_headers {
-                s.push('\n');
-                s.push_str(k);
-                s.push('\n');
-                s.push_str(v);
-            }
-        }
-        Some(s)
-    }
-
-    /// Why the last request is sent (`exchange`, `refresh`, `discover`), read for the
-    /// core's own requests only ([`Purpose::as_str`]; an app call's is `call`): the driver
-    /// never guesses it from the URL.
-    pub fn request_purpose(&self) -> String {
-        self.req
-            .as_ref()
-            .map_or("", |r| r.purpose.as_str())
-            .to_string()
-    }
-
-    /// The body of a core-owned request (JSON), if it has one.
-    pub fn request_body(&mut self) -> Option<String> {
-        let body = self.req.as_mut()?.body.take()?;
-        String::from_utf8(body).ok()
     }
 
     // ----- answers in -----
 
-    /// The answer to request `id`: the status, the two headers the core reads (`Date`,
-    /// `Retry-After`) and the body — all of it for the core's own requests, the first
-    /// 4096 bytes of a failed app call's, none for a successful app call's.
+    /// The answer to request `id`: the status and, from the input buffer one after the
+    /// other, the two headers the core reads (`Date`, `Retry-After`; each length -1 when
+    /// absent) and the body — all of it for the core's own requests, the first 4096 bytes of
+    /// a failed app call's, none (-1) for a successful app call's, whose headers the core
+    /// does not read either (`HttpRequest::reads_answer_headers`).
     pub fn response(
         &mut self,
         now: f64,
         id: f64,
         status: u16,
-        date: Option<String>,
-        retry_after: Option<String>,
-        body: Option<String>,
+        date_len: i32,
+        retry_after_len: i32,
+        body_len: i32,
     ) {
         let mut resp = HttpResponse::new(status);
-        if let Some(d) = date {
-            resp.headers.push(("date".to_string(), d));
+        let mut at = 0;
+        for (name, n) in [("date", date_len), ("retry-after", retry_after_len)] {
+            if let Some(v) = text_at(&self.input, at, n) {
+                resp.headers.push((name.to_string(), v.to_string()));
+                at += n as usize;
+            }
         }
-        if let Some(r) = retry_after {
-            resp.headers.push(("retry-after".to_string(), r));
-        }
-        if let Some(b) = body {
-            resp.body = b.into_bytes();
+        if let Some(b) = bytes_at(&self.input, at, body_len) {
+            resp.body = b.to_vec();
         }
         // An unknown id changes nothing in the core: nothing to report to the app.
         let _ = self
             .client
             .handle_response(ts(now), RequestId(id as u64), resp);
+        self.flush(now);
     }
 
     /// Request `id` failed below HTTP: `kind` is a [`TransportErrorKind`] name (`dns`,
@@ -529,126 +512,18 @@ impl Core {
         let _ = self
             .client
             .handle_transport_error(ts(now), RequestId(id as u64), kind);
-    }
-
-    // ----- events out -----
-
-    /// The next event's kind, or 0 for none: 1 call ready (same region as the last one),
-    /// 2 call ready in a new region ([`event_region`](Self::event_region)), 3 call failed,
-    /// 4 call cancelled, 5 abort a request, 6 session changed, 7 session ended,
-    /// 8 region changed. Its call id (ready, failed, cancelled; else 0) and request id
-    /// (ready, abort; else 0) are in [`info_ptr`](Self::info_ptr) (no crossing each), the
-    /// rest from [`event_fields`](Self::event_fields).
-    pub fn poll_event(&mut self) -> u8 {
-        self.ev = self.client.poll_event();
-        let (call, request) = match &self.ev {
-            Some(Event::CallReady { call, request, .. }) => (call.0, request.0),
-            Some(Event::CallFailed { call, .. } | Event::CallCancelled { call }) => (call.0, 0),
-            Some(Event::Abort { request }) => (0, request.0),
-            _ => (0, 0),
-        };
-        self.info[INFO_EVENT..INFO_EVENT + 2].copy_from_slice(&[call as f64, request as f64]);
-        match &self.ev {
-            None => 0,
-            Some(Event::CallReady { region, .. }) => {
-                if *region == self.region {
-                    1
-                } else {
-                    self.region.clone_from(region);
-                    2
-                }
-            }
-            Some(Event::CallFailed { .. }) => 3,
-            Some(Event::CallCancelled { .. }) => 4,
-            Some(Event::Abort { .. }) => 5,
-            Some(Event::SessionChanged { .. }) => 6,
-            Some(Event::SessionEnded { .. }) => 7,
-            Some(Event::RegionChanged { .. }) => 8,
-            // A kind this driver does not know yet: skip it.
-            Some(_) => 9,
-        }
-    }
-
-    /// The region of the last call-ready event that reported a new one.
-    pub fn event_region(&self) -> Option<String> {
-        self.region.clone()
-    }
-
-    /// The event's fields, joined by U+001F:
-    /// - failed / session ended: the error's fields, see `error_fields`;
-    /// - session changed: reason, session id, expires at, refresh expires at, refresh at
-    ///   (Unix ms), scope words (space-separated), snapshot JSON (empty: forget it), `1`
-    ///   when other tabs are to get it ([`SessionChange::is_new`]) else `0`;
-    /// - region changed: region, endpoint, reason.
-    pub fn event_fields(&self) -> String {
-        match &self.ev {
-            Some(Event::CallFailed { error, .. } | Event::SessionEnded { error }) => {
-                error_fields(error)
-            }
-            Some(Event::SessionChanged {
-                reason,
-                info,
-                snapshot,
-            }) => session_fields(*reason, info.as_ref(), snapshot.as_ref()),
-            Some(Event::RegionChanged {
-                region,
-                endpoint,
-                reason,
-            }) => join(&[region, endpoint, region_reason(*reason)]),
-            _ => String::new(),
-        }
+        self.flush(now);
     }
 }
 
-/// kind, status, retryable (0/1), retry after ms, request id, cause, fix, server message,
-/// attempts, the whole human message (the core's `Display`: never a secret), and the
-/// transport failure behind a `network` error (empty otherwise).
-fn error_fields(e: &CallError) -> String {
-    join(&[
-        e.kind.as_str(),
-        &opt_num(e.status),
-        if e.retryable { "1" } else { "0" },
-        &opt_num(
-            e.retry_after
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        ),
-        e.request_id.as_deref().unwrap_or(""),
-        e.cause,
-        e.fix,
-        e.server_message.as_deref().unwrap_or(""),
-        &e.attempts.to_string(),
-        &e.to_string(),
-        e.kind.transport().map_or("", TransportErrorKind::as_str),
-    ])
+/// The `n` bytes of `input` at `at`; `None` when `n` is negative (absent) or past its end.
+fn bytes_at(input: &[u8], at: usize, n: i32) -> Option<&[u8]> {
+    input.get(at..at.checked_add(usize::try_from(n).ok()?)?)
 }
 
-fn session_fields(
-    reason: SessionChange,
-    info: Option<&SessionInfo>,
-    snapshot: Option<&SessionSnapshot>,
-) -> String {
-    let name = match reason {
-        SessionChange::Exchanged => "exchanged",
-        SessionChange::Refreshed => "refreshed",
-        SessionChange::HandedOver => "handedOver",
-        SessionChange::Restored => "restored",
-        _ => "cleared",
-    };
-    let snapshot = snapshot.map(SessionSnapshot::to_json).unwrap_or_default();
-    let share = if reason.is_new() { "1" } else { "0" };
-    match info {
-        Some(i) => join(&[
-            name,
-            i.session_id.as_deref().unwrap_or(""),
-            &i.expires_at.as_millis().to_string(),
-            &opt_num(i.refresh_expires_at.map(Timestamp::as_millis)),
-            &opt_num(i.refresh_at.map(Timestamp::as_millis)),
-            &i.scope.as_ref().map(|s| s.join(" ")).unwrap_or_default(),
-            &snapshot,
-            share,
-        ]),
-        None => join(&[name, "", "", "", "", "", &snapshot, share]),
-    }
+/// [`bytes_at`] as UTF-8 (the driver writes what `TextEncoder` writes).
+fn text_at(input: &[u8], at: usize, n: i32) -> Option<&str> {
+    core::str::from_utf8(bytes_at(input, at, n)?).ok()
 }
 
 fn waits_ms(w: &TabWaits, name: &str) -> f64 {
@@ -660,13 +535,4 @@ fn waits_ms(w: &TabWaits, name: &str) -> f64 {
         _ => return 0.0,
     };
     d.as_millis() as f64
-}
-
-fn region_reason(r: RegionReason) -> &'static str {
-    match r {
-        RegionReason::Discovered => "discovered",
-        RegionReason::Fallback => "fallback",
-        RegionReason::Failover => "failover",
-        _ => "configured",
-    }
 }

@@ -100,3 +100,24 @@ test('the_wasm_beside_the_package_loads_from_disk_bytes_and_a_module', async () 
     pg.close();
   }
 });
+
+test('node_reads_the_wasm_built_for_speed_and_falls_back_to_the_other_when_it_is_missing', async (t) => {
+  const fs = process.getBuiltinModule('node:fs');
+  const read = fs.promises.readFile;
+  const names = [];
+  let missing = false;
+  t.mock.method(fs.promises, 'readFile', (path, ...rest) => {
+    const name = String(path).split('/').pop();
+    if (name.endsWith('.wasm')) names.push(name); // (the module loader reads index.js too)
+    if (missing && name === 'polargrid_wasm_node.wasm') return Promise.reject(Object.assign(new Error('no such file'), { code: 'ENOENT' }));
+    return read.call(fs.promises, path, ...rest);
+  });
+  let { PolarGrid } = await pkg();
+  (await PolarGrid.connect(OPTIONS)).close();
+  assert.deepEqual(names, ['polargrid_wasm_node.wasm']);
+  names.length = 0;
+  missing = true;
+  ({ PolarGrid } = await pkg());
+  (await PolarGrid.connect(OPTIONS)).close();
+  assert.deepEqual(names, ['polargrid_wasm_node.wasm', 'polargrid_wasm_bg.wasm']);
+});

@@ -20,11 +20,14 @@ test('npm_pack_ships_the_readme_the_licences_the_types_and_the_wasm', () => {
     'browser/index.js',
     'browser/storage.js',
     'browser/tabs.js',
+    'error.js',
     'index.d.ts',
     'index.js',
     'package.json',
     'polargrid_wasm.js',
     'polargrid_wasm_bg.wasm',
+    'polargrid_wasm_node.wasm',
+    'wasm.js',
   ]);
 });
 
@@ -38,10 +41,10 @@ test('error_kind_type_lists_exactly_the_kinds_the_core_names', () => {
 });
 
 test('no_packaged_javascript_imports_a_node_module_where_a_bundler_would_follow_it', () => {
-  for (const f of ['index.js', 'polargrid_wasm.js', 'browser/index.js', 'browser/tabs.js', 'browser/storage.js']) {
+  for (const f of ['index.js', 'wasm.js', 'error.js', 'polargrid_wasm.js', 'browser/index.js', 'browser/tabs.js', 'browser/storage.js']) {
     const src = readFileSync(`${PKG}${f}`, 'utf8');
     assert.doesNotMatch(src, /(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"](?:node:|fs\b|path\b|url\b)/, f);
   }
   // The literal bundlers rewrite into the emitted file's URL.
-  assert.match(readFileSync(`${PKG}index.js`, 'utf8'), /new URL\('\.\/polargrid_wasm_bg\.wasm', import\.meta\.url\)/);
+  assert.match(readFileSync(`${PKG}wasm.js`, 'utf8'), /new URL\('\.\/polargrid_wasm_bg\.wasm', import\.meta\.url\)/);
 });
