@@ -137,6 +137,17 @@ impl Calls {
         Some(c)
     }
 
+    /// Removes an ended call and drops it in place (its ending is not needed: the common
+    /// case of a call answered), keeping the counts right. `false` if it was gone.
+    pub(crate) fn discard(&mut self, id: &CallId) -> bool {
+        if let Some(c) = self.map.get(id) {
+            if c.phase == Phase::Waiting {
+                left_waiting(&mut self.keys, &mut self.waiting, c.spec.model.as_deref());
+            }
+        }
+        self.map.discard(id)
+    }
+
     /// Call `id` has just been set to [`Phase::Waiting`]: index it. Returns its wait
     /// deadline, for the caller's timers.
     pub(crate) fn entered_waiting(

@@ -70,13 +70,36 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
         let i = self.find(k).ok()?;
         let v = self.slots.get_mut(i)?.1.take()?;
         self.live -= 1;
+        self.squeeze();
+        Some(v)
+    }
+
+    /// Removes and drops an entry where it lies (no move out of the map: a call is a few
+    /// hundred bytes). `false` if there was none.
+    pub(crate) fn discard(&mut self, k: &K) -> bool {
+        let Ok(i) = self.find(k) else {
+            return false;
+        };
+        let Some((_, slot)) = self.slots.get_mut(i) else {
+            return false;
+        };
+        if slot.is_none() {
+            return false;
+        }
+        *slot = None;
+        self.live -= 1;
+        self.squeeze();
+        true
+    }
+
+    /// Drops trailing holes, and all holes once they outnumber the live entries.
+    fn squeeze(&mut self) {
         while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
             self.slots.pop();
         }
         if self.slots.len() > 2 * self.live + 32 {
             self.slots.retain(|(_, v)| v.is_some());
         }
-        Some(v)
     }
 
     /// Live entries in id order.
