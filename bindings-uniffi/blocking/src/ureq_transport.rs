@@ -63,7 +63,7 @@ struct Inner {
 struct State {
     shutdown: bool,
     /// The agent (own connection) of each request in flight, to shut it down on release.
-    in_flight: Ids<RequestId, (Option<CallId>, ureq::Agent)>,
+    in_flight: Ids<RequestId, (Option<CallId>, AgentRef)>,
     /// Agents whose request ended normally, by origin, for the next request there.
     idle: Vec<Idle>,
     /// Successful app-call answers (body unread) until the app claims or the driver
@@ -79,8 +79,12 @@ struct State {
 /// its configuration holds.
 struct Idle {
     origin: Box<str>,
-    agents: Vec<(Duration, ureq::Agent)>,
+    agents: Vec<(Duration, AgentRef)>,
 }
+
+/// An agent as this transport passes it around: ureq's `Agent` is four `Arc`s, so a
+/// clone and drop per request were eight atomic operations; this is two.
+type AgentRef = Arc<ureq::Agent>;
 
 /// The default connector, shared by the per-request agents (ureq's `unversioned` API,
 /// pinned with ureq itself).
@@ -145,7 +149,7 @@ impl Ureq {
             st.in_flight.retain(|_, (c, agent)| {
                 let mine = *c == Some(call);
                 if mine {
-                    agent.clone().shutdown(); // (the entry goes: `retain` lends it)
+                    ureq::Agent::clone(agent).shutdown(); // (the entry goes: `retain` lends it)
                 }
                 !mine
             });
@@ -168,7 +172,7 @@ impl Ureq {
             let mut st = self.inner.lock();
             st.shutdown = true;
             for (_, (_, agent)) in st.in_flight.drain() {
-                agent.shutdown();
+                ureq::Agent::clone(&agent).shutdown();
             }
             st.idle.clear();
             let mut threads = std::mem::take(&mut st.background);
@@ -230,7 +234,7 @@ impl Ureq {
         let (connect, agent) = idle.unwrap_or_else(|| {
             (
                 request.connect_timeout,
-                self.inner.agent(request.connect_timeout),
+                Arc::new(self.inner.agent(request.connect_timeout)),
             )
         });
         let sent = Sent {
@@ -241,7 +245,7 @@ impl Ureq {
             Purpose::Call(c) => Some(c),
             _ => None,
         };
-        st.in_flight.insert(request.id, (call, agent.clone()));
+        st.in_flight.insert(request.id, (call, Arc::clone(&agent)));
         if inline {
             drop(st);
             return exchange(&self.inner, &agent, sent, request, reply, true);
@@ -276,7 +280,7 @@ impl polargrid_driver::Transport for Ureq {
             // so a call that returns leaves no socket of its own behind, not even for the
             // moment this thread needs to drop it.
             if let Some((_, agent)) = st.in_flight.remove(&request) {
-                agent.shutdown();
+                ureq::Agent::clone(&agent).shutdown();
             }
             st.kept.remove(&request)
         };
@@ -348,7 +352,7 @@ fn exchange(
 /// Idle agents kept per origin (each holds at most its keep-alive connections).
 const MAX_IDLE_PER_ORIGIN: usize = 8;
 
-fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
+fn park_idle(st: &mut State, sent: Sent, agent: AgentRef) {
     if st.shutdown {
         return;
     }
@@ -384,7 +388,7 @@ pub(crate) struct Returning {
     inner: Option<ureq::BodyReader<'static>>,
     /// (The transport's state, kept while the app holds the body: after a shutdown an
     /// agent handed back is dropped.)
-    back: Option<(Arc<Inner>, Sent, ureq::Agent)>,
+    back: Option<(Arc<Inner>, Sent, AgentRef)>,
 }
 
 impl Read for Returning {
