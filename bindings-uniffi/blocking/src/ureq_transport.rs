@@ -50,9 +50,6 @@ struct Inner {
     /// One connector under every agent, so TLS settings (root store) are built once, not
     /// per request.
     connector: SharedConnector,
-    /// The ureq values of the texts the core shares between requests (see
-    /// [`shared_value`]).
-    shared: Mutex<Vec<(Arc<str>, HeaderValue)>>,
     /// How many calls have attempts on threads of their own (`State::call_threads`),
     /// written under the lock: `finish_call` of a call whose attempts all ran on its
     /// caller's thread (the usual case) then takes no lock.
@@ -73,6 +70,10 @@ struct State {
     call_threads: Ids<CallId, Vec<JoinHandle<()>>>,
     /// Threads of core-owned requests (exchange, refresh, discovery), joined on shutdown.
     background: Vec<JoinHandle<()>>,
+    /// The ureq values of the texts the core shares between requests (see
+    /// [`shared_value`]): read while the request is built under the lock `dispatch`
+    /// holds anyway (a lock of their own was two more a request).
+    shared: Vec<(Arc<str>, HeaderValue)>,
 }
 
 /// The idle agents of one origin (`scheme://authority`), each with the connect timeout
@@ -125,7 +126,6 @@ impl Ureq {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
-                shared: Mutex::new(Vec::new()),
                 threaded_calls: AtomicUsize::new(0),
             }),
         }
@@ -246,13 +246,15 @@ impl Ureq {
             _ => None,
         };
         st.in_flight.insert(request.id, (call, Arc::clone(&agent)));
+        let mut request = request;
+        let http_req = request_of(&mut st.shared, &mut request);
         if inline {
             drop(st);
-            return exchange(&self.inner, &agent, sent, request, reply, true);
+            return exchange(&self.inner, &agent, sent, (request, http_req), reply, true);
         }
         let inner = Arc::clone(&self.inner);
         let t = std::thread::spawn(move || {
-            exchange(&inner, &agent, sent, request, reply, false);
+            exchange(&inner, &agent, sent, (request, http_req), reply, false);
         });
         match call {
             Some(c) => {
@@ -303,12 +305,12 @@ fn exchange(
     inner: &Arc<Inner>,
     agent: &ureq::Agent,
     sent: Sent,
-    req: HttpRequest,
+    (req, http_req): (HttpRequest, Option<ureq::http::Request<()>>),
     reply: Reply,
     inline: bool,
 ) -> Option<(RequestId, Response)> {
     let id = req.id;
-    let result = send(inner, agent, sent.connect, req);
+    let result = send(agent, sent.connect, req, http_req);
     let mut st = inner.lock();
     // Still in flight: it ended normally (not released), so its agent may serve again.
     let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
@@ -438,7 +440,10 @@ type Answered = (
 /// (ureq's types take a `String` without copying it), built in place: `http`'s builder
 /// moves the whole request once per header. `None` for what ureq cannot send (the core
 /// checked every header).
-fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
+fn request_of(
+    shared: &mut Vec<(Arc<str>, HeaderValue)>,
+    req: &mut HttpRequest,
+) -> Option<ureq::http::Request<()>> {
     use ureq::http::{Method as M, Uri};
     let mut r = ureq::http::Request::new(());
     *r.method_mut() = match req.method {
@@ -456,7 +461,7 @@ fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Reques
     for (k, v) in headers {
         let name = name_of(k)?;
         let value = match v {
-            HeaderText::Shared(text) => shared_value(inner, text, name == AUTHORIZATION)?,
+            HeaderText::Shared(text) => shared_value(shared, text, name == AUTHORIZATION)?,
             HeaderText::Owned(text) => HeaderValue::try_from(text).ok()?,
             other => HeaderValue::from_str(&other).ok()?,
         };
@@ -493,8 +498,11 @@ const MAX_SHARED: usize = 8;
 /// (a reference count, no copy) while the core holds the text; dropped when the core
 /// no longer does (a refreshed bearer). `sensitive`: an `Authorization` value, which
 /// `http` then never prints.
-fn shared_value(inner: &Inner, text: Arc<str>, sensitive: bool) -> Option<HeaderValue> {
-    let mut kept = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+fn shared_value(
+    kept: &mut Vec<(Arc<str>, HeaderValue)>,
+    text: Arc<str>,
+    sensitive: bool,
+) -> Option<HeaderValue> {
     if let Some((_, v)) = kept.iter().find(|(t, _)| Arc::ptr_eq(t, &text)) {
         return Some(v.clone());
     }
@@ -540,13 +548,15 @@ fn header_strings(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Sends `http_req`, the ureq request [`request_of`] made of `req` (`None`: one ureq
+/// cannot send).
 fn send(
-    inner: &Inner,
     agent: &ureq::Agent,
     agent_connect: Duration,
     mut req: HttpRequest,
+    http_req: Option<ureq::http::Request<()>>,
 ) -> Result<Answered, TransportErrorKind> {
-    let http_req = request_of(inner, &mut req).ok_or(TransportErrorKind::Connect)?;
+    let http_req = http_req.ok_or(TransportErrorKind::Connect)?;
     // No body, no `Content-Length: 0` on a GET (bare ureq sends none either).
     let resp = match req.body.take() {
         Some(body) => run(
