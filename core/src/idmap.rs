@@ -35,6 +35,7 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
     }
 
     /// Inserts or replaces. An id below the largest one is placed in order (a shift).
+    #[inline]
     pub(crate) fn insert(&mut self, k: K, v: V) {
         if self.slots.last().is_none_or(|(last, _)| *last < k) {
             self.slots.push((k, Some(v)));
@@ -66,6 +67,7 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
         self.slots.get_mut(i)?.1.as_mut()
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let i = self.find(k).ok()?;
         let v = self.slots.get_mut(i)?.1.take()?;
@@ -76,6 +78,7 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
 
     /// Removes and drops an entry where it lies (no move out of the map: a call is a few
     /// hundred bytes). `false` if there was none.
+    #[inline]
     pub(crate) fn discard(&mut self, k: &K) -> bool {
         let Ok(i) = self.find(k) else {
             return false;
