@@ -48,6 +48,7 @@ impl Flush {
     }
 
     /// Takes the request of `call` out of the sends (the others keep their order).
+    #[inline]
     fn take_call(&mut self, call: pc::CallId) -> Option<(pc::HttpRequest, Reply)> {
         let mine = |r: &pc::HttpRequest| r.purpose == pc::Purpose::Call(call);
         if self.first.as_ref().is_some_and(|(r, _)| mine(r)) {
@@ -115,6 +116,7 @@ pub struct Driver<T: Transport> {
 /// counts as a jump.
 const CLOCK_JUMP_MS: i128 = 1000;
 
+#[inline]
 fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -122,11 +124,13 @@ fn wall_ms() -> u64 {
         .unwrap_or(0)
 }
 
+#[inline]
 fn clock(offset_ms: i64) -> pc::Timestamp {
     pc::Timestamp::from_millis(wall_ms()).offset(offset_ms)
 }
 
 impl<T: Transport> Shared<T> {
+    #[inline]
     fn now(&self) -> pc::Timestamp {
         clock(self.offset_ms.load(Ordering::SeqCst))
     }
@@ -262,6 +266,7 @@ impl<T: Transport> Shared<T> {
     /// more than [`CLOCK_JUMP_MS`], since the last pair of readings (`seen`): within that
     /// no forward jump can hide, and a backward one only wakes the timer early (it looks
     /// again then). A call's two steps then read one clock each, not two.
+    #[inline]
     fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
         let (wall0, mono0) = st.seen;
         let moved = i128::from(now.as_millis()) - i128::from(wall0);
@@ -295,6 +300,7 @@ impl<T: Transport> Shared<T> {
     }
 
     /// Collects a call's ending, if it has one.
+    #[inline]
     fn collect(&self, st: &mut State, call: pc::CallId) -> Option<Ending> {
         let ending = match st.calls.entry(call) {
             Entry::Occupied(e) if e.get().is_some() => e.remove()?,
@@ -649,6 +655,7 @@ impl<T: Transport> Drop for Driver<T> {
 }
 
 /// Starts an app call in the core and holds its body for its requests.
+#[inline]
 fn open_call(
     st: &mut State,
     now: pc::Timestamp,
