@@ -97,9 +97,13 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
 
     /// Drops trailing holes, and all holes once they outnumber the live entries.
     fn squeeze(&mut self) {
-        while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
-            self.slots.pop();
-        }
+        // (Truncated, not popped: a pop moved each hole, a value's size, out to drop it.)
+        let live_end = self
+            .slots
+            .iter()
+            .rposition(|(_, v)| v.is_some())
+            .map_or(0, |i| i + 1);
+        self.slots.truncate(live_end);
         if self.slots.len() > 2 * self.live + 32 {
             self.slots.retain(|(_, v)| v.is_some());
         }
