@@ -220,12 +220,16 @@ impl Ureq {
         st.background.retain(|t| !t.is_finished());
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
         // cuts this request's connection and nobody else's.
-        let url_origin = origin(&request.url);
-        let (key, idle) = match st.idle.iter().position(|i| *i.origin == *url_origin) {
+        // (A known origin is recognised as the URL's start: no search for its end.)
+        let (key, idle) = match st
+            .idle
+            .iter()
+            .position(|i| starts_at(&request.url, &i.origin))
+        {
             Some(k) => (k, st.idle[k].agents.pop()),
             None => {
                 st.idle.push(Idle {
-                    origin: url_origin.into(),
+                    origin: origin(&request.url).into(),
                     agents: Vec::new(),
                 });
                 (st.idle.len() - 1, None)
@@ -365,6 +369,13 @@ fn park_idle(st: &mut State, sent: Sent, agent: AgentRef) {
             i.agents.push((sent.connect, agent));
         }
     }
+}
+
+/// Whether `origin` (an [`origin`] text) is the origin of `url`: `url` starts with it and
+/// goes on with a path, query or fragment, or not at all.
+fn starts_at(url: &str, origin: &str) -> bool {
+    url.strip_prefix(origin)
+        .is_some_and(|rest| matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#')))
 }
 
 /// `scheme://authority` of a URL (the key of the idle agents).
@@ -683,6 +694,17 @@ mod tests {
             ("http://[::1]:9/x", "http://[::1]:9"),
         ] {
             assert_eq!(origin(url), want, "{url}");
+            // A known origin is found as the URL's start, the same as by its origin.
+            assert!(starts_at(url, want), "{url}");
+        }
+        // A longer host or port with the same start is another origin.
+        for (url, other) in [
+            ("http://127.0.0.1:80801/x", "http://127.0.0.1:8080"),
+            ("https://api.example.org/v1", "https://api.example"),
+            ("http://api.example/v1", "https://api.example"),
+        ] {
+            assert!(!starts_at(url, other), "{url}");
+            assert_ne!(origin(url), other, "{url}");
         }
     }
 
