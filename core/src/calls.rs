@@ -122,6 +122,7 @@ impl Calls {
     }
 
     /// Adds a new (waiting) call.
+    #[inline]
     pub(crate) fn insert(&mut self, call: Call, scope: DiscoveryScope) {
         let id = call.id;
         self.map.insert(id, call);
@@ -135,6 +136,18 @@ impl Calls {
             left_waiting(&mut self.keys, &mut self.waiting, c.spec.model.as_deref());
         }
         Some(c)
+    }
+
+    /// Removes an ended call and drops it in place (its ending is not needed: the common
+    /// case of a call answered), keeping the counts right. `false` if it was gone.
+    #[inline]
+    pub(crate) fn discard(&mut self, id: &CallId) -> bool {
+        if let Some(c) = self.map.get(id) {
+            if c.phase == Phase::Waiting {
+                left_waiting(&mut self.keys, &mut self.waiting, c.spec.model.as_deref());
+            }
+        }
+        self.map.discard(id)
     }
 
     /// Call `id` has just been set to [`Phase::Waiting`]: index it. Returns its wait
@@ -168,6 +181,7 @@ impl Calls {
     }
 
     /// Call `id` (waiting) is being sent: sets its phase and unindexes it.
+    #[inline]
     pub(crate) fn set_in_flight(&mut self, id: &CallId, phase: Phase) -> Option<&mut Call> {
         let c = self.map.get_mut(id)?;
         if c.phase == Phase::Waiting {
@@ -183,6 +197,7 @@ impl Calls {
     }
 
     /// The route key of a waiting call.
+    #[inline]
     pub(crate) fn key_of(&self, id: &CallId) -> Option<&RouteKey> {
         let model = self.map.get(id)?.spec.model.as_deref();
         let i = self

@@ -520,6 +520,7 @@ impl Client {
     // ----- internals -----
 
     /// Removes a pending request; `Ok(None)` for an abandoned one, `Err` for an unknown one.
+    #[inline]
     fn take_pending(&mut self, id: RequestId) -> Result<Option<Pending>, MisuseError> {
         if let Some(p) = self.pending.remove(&id) {
             return Ok(Some(p));
@@ -534,27 +535,33 @@ impl Client {
     /// Detects a clock that stepped back: the server's clock did not, so the skew grows
     /// by the step and every local deadline moves with it (nothing waits an hour longer
     /// because the clock was set back an hour).
+    #[inline]
     fn observe_now(&mut self, now: Timestamp) {
         if let Some(last) = self.last_now {
             if now.as_millis().saturating_add(BACKWARD_JUMP_MS) < last.as_millis() {
-                let back = last.diff_millis(now);
-                self.session.rebase(back);
-                self.router.rebase(back);
-                for p in self.pending.values_mut() {
-                    p.deadline = p.deadline.map(|d| d.offset(-back));
-                    p.connect_deadline = p.connect_deadline.map(|d| d.offset(-back));
-                }
-                for c in self.calls.values_mut() {
-                    if let Phase::Backoff(at) = c.phase {
-                        c.phase = Phase::Backoff(at.offset(-back));
-                    }
-                    c.wait_deadline = c.wait_deadline.map(|d| d.offset(-back));
-                    c.deadline = c.deadline.map(|d| d.offset(-back));
-                }
-                self.rebuild_timers();
+                self.clock_went_back(last.diff_millis(now));
             }
         }
         self.last_now = Some(now);
+    }
+
+    /// The clock jumped back by `back` ms: every deadline moves back with it.
+    #[cold]
+    fn clock_went_back(&mut self, back: i64) {
+        self.session.rebase(back);
+        self.router.rebase(back);
+        for p in self.pending.values_mut() {
+            p.deadline = p.deadline.map(|d| d.offset(-back));
+            p.connect_deadline = p.connect_deadline.map(|d| d.offset(-back));
+        }
+        for c in self.calls.values_mut() {
+            if let Phase::Backoff(at) = c.phase {
+                c.phase = Phase::Backoff(at.offset(-back));
+            }
+            c.wait_deadline = c.wait_deadline.map(|d| d.offset(-back));
+            c.deadline = c.deadline.map(|d| d.offset(-back));
+        }
+        self.rebuild_timers();
     }
 
     /// Drops a request the core no longer needs: unsent, it is simply withdrawn; sent, the

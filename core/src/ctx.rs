@@ -92,11 +92,12 @@ impl TraceId {
     /// `pgc-` and 24 hex digits (one allocation of the exact size: a transport may take
     /// it over as it is).
     pub(crate) fn text(self) -> HeaderText {
-        let mut s = String::with_capacity(28);
-        s.push_str("pgc-");
-        crate::json::push_hex(&mut s, self.0, 16);
-        crate::json::push_hex(&mut s, self.1, 8);
-        HeaderText::Owned(s)
+        // Written into one buffer, checked as text once (two appends checked twice).
+        let mut b = [0u8; 28];
+        b[..4].copy_from_slice(b"pgc-");
+        crate::json::write_hex(&mut b[4..20], self.0);
+        crate::json::write_hex(&mut b[20..], self.1);
+        HeaderText::Owned(String::from_utf8(b.to_vec()).unwrap_or_default())
     }
 }
 

@@ -35,6 +35,7 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
     }
 
     /// Inserts or replaces. An id below the largest one is placed in order (a shift).
+    #[inline]
     pub(crate) fn insert(&mut self, k: K, v: V) {
         if self.slots.last().is_none_or(|(last, _)| *last < k) {
             self.slots.push((k, Some(v)));
@@ -66,17 +67,46 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
         self.slots.get_mut(i)?.1.as_mut()
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let i = self.find(k).ok()?;
         let v = self.slots.get_mut(i)?.1.take()?;
         self.live -= 1;
-        while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
-            self.slots.pop();
+        self.squeeze();
+        Some(v)
+    }
+
+    /// Removes and drops an entry where it lies (no move out of the map: a call is a few
+    /// hundred bytes). `false` if there was none.
+    #[inline]
+    pub(crate) fn discard(&mut self, k: &K) -> bool {
+        let Ok(i) = self.find(k) else {
+            return false;
+        };
+        let Some((_, slot)) = self.slots.get_mut(i) else {
+            return false;
+        };
+        if slot.is_none() {
+            return false;
         }
+        *slot = None;
+        self.live -= 1;
+        self.squeeze();
+        true
+    }
+
+    /// Drops trailing holes, and all holes once they outnumber the live entries.
+    fn squeeze(&mut self) {
+        // (Truncated, not popped: a pop moved each hole, a value's size, out to drop it.)
+        let live_end = self
+            .slots
+            .iter()
+            .rposition(|(_, v)| v.is_some())
+            .map_or(0, |i| i + 1);
+        self.slots.truncate(live_end);
         if self.slots.len() > 2 * self.live + 32 {
             self.slots.retain(|(_, v)| v.is_some());
         }
-        Some(v)
     }
 
     /// Live entries in id order.

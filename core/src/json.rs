@@ -507,6 +507,16 @@ pub(crate) fn push_hex(out: &mut String, n: u64, digits: u32) {
     out.push_str(core::str::from_utf8(&buf[..digits]).unwrap_or(""));
 }
 
+/// Writes the low `out.len()` (at most 16) lowercase hex digits of `n` into `out`.
+pub(crate) fn write_hex(out: &mut [u8], n: u64) {
+    let table = b"0123456789abcdef";
+    let digits = out.len().min(16);
+    for (i, b) in out.iter_mut().take(digits).enumerate() {
+        let shift = 4 * (digits - 1 - i);
+        *b = table[((n >> shift) & 15) as usize];
+    }
+}
+
 /// Appends a signed `n` in decimal.
 pub(crate) fn push_signed(out: &mut String, n: i64) {
     if n < 0 {

@@ -10,17 +10,18 @@ use core::fmt;
 /// only ways to read it are [`Secret::expose`] (used when building a request) and the
 /// session snapshot the app explicitly asks to persist.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(String);
 
 impl Secret {
     /// Wraps a credential.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into().into_bytes())
+        Secret(value.into())
     }
 
     /// The credential itself. Only for putting it on the wire or into a snapshot.
     pub fn expose(&self) -> &str {
-        core::str::from_utf8(&self.0).unwrap_or("")
+        // (Kept as text: read on every call, a byte form was checked as UTF-8 each time.)
+        &self.0
     }
 
     /// Length in bytes.
@@ -48,9 +49,11 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            *b = 0;
-        }
+        // Overwritten in place: as many NULs (text still) written over the same bytes
+        // (cleared first, so no reallocation: the capacity holds them).
+        let n = self.0.len();
+        self.0.clear();
+        self.0.extend(core::iter::repeat_n('\0', n));
         // Keep the zeroing from being optimised away as a dead store.
         core::hint::black_box(&mut self.0);
     }

@@ -50,9 +50,6 @@ struct Inner {
     /// One connector under every agent, so TLS settings (root store) are built once, not
     /// per request.
     connector: SharedConnector,
-    /// The ureq values of the texts the core shares between requests (see
-    /// [`shared_value`]).
-    shared: Mutex<Vec<(Arc<str>, HeaderValue)>>,
     /// How many calls have attempts on threads of their own (`State::call_threads`),
     /// written under the lock: `finish_call` of a call whose attempts all ran on its
     /// caller's thread (the usual case) then takes no lock.
@@ -63,7 +60,7 @@ struct Inner {
 struct State {
     shutdown: bool,
     /// The agent (own connection) of each request in flight, to shut it down on release.
-    in_flight: Ids<RequestId, (Option<CallId>, ureq::Agent)>,
+    in_flight: Ids<RequestId, (Option<CallId>, AgentRef)>,
     /// Agents whose request ended normally, by origin, for the next request there.
     idle: Vec<Idle>,
     /// Successful app-call answers (body unread) until the app claims or the driver
@@ -73,14 +70,22 @@ struct State {
     call_threads: Ids<CallId, Vec<JoinHandle<()>>>,
     /// Threads of core-owned requests (exchange, refresh, discovery), joined on shutdown.
     background: Vec<JoinHandle<()>>,
+    /// The ureq values of the texts the core shares between requests (see
+    /// [`shared_value`]): read while the request is built under the lock `dispatch`
+    /// holds anyway (a lock of their own was two more a request).
+    shared: Vec<(Arc<str>, HeaderValue)>,
 }
 
 /// The idle agents of one origin (`scheme://authority`), each with the connect timeout
 /// its configuration holds.
 struct Idle {
     origin: Box<str>,
-    agents: Vec<(Duration, ureq::Agent)>,
+    agents: Vec<(Duration, AgentRef)>,
 }
+
+/// An agent as this transport passes it around: ureq's `Agent` is four `Arc`s, so a
+/// clone and drop per request were eight atomic operations; this is two.
+type AgentRef = Arc<ureq::Agent>;
 
 /// The default connector, shared by the per-request agents (ureq's `unversioned` API,
 /// pinned with ureq itself).
@@ -121,7 +126,6 @@ impl Ureq {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 connector: SharedConnector(Arc::new(DefaultConnector::new())),
-                shared: Mutex::new(Vec::new()),
                 threaded_calls: AtomicUsize::new(0),
             }),
         }
@@ -145,7 +149,7 @@ impl Ureq {
             st.in_flight.retain(|_, (c, agent)| {
                 let mine = *c == Some(call);
                 if mine {
-                    agent.clone().shutdown(); // (the entry goes: `retain` lends it)
+                    ureq::Agent::clone(agent).shutdown(); // (the entry goes: `retain` lends it)
                 }
                 !mine
             });
@@ -168,7 +172,7 @@ impl Ureq {
             let mut st = self.inner.lock();
             st.shutdown = true;
             for (_, (_, agent)) in st.in_flight.drain() {
-                agent.shutdown();
+                ureq::Agent::clone(&agent).shutdown();
             }
             st.idle.clear();
             let mut threads = std::mem::take(&mut st.background);
@@ -216,12 +220,16 @@ impl Ureq {
         st.background.retain(|t| !t.is_finished());
         // An agent of its own (idle one for this origin, or new): `Agent::shutdown` then
         // cuts this request's connection and nobody else's.
-        let url_origin = origin(&request.url);
-        let (key, idle) = match st.idle.iter().position(|i| *i.origin == *url_origin) {
+        // (A known origin is recognised as the URL's start: no search for its end.)
+        let (key, idle) = match st
+            .idle
+            .iter()
+            .position(|i| starts_at(&request.url, &i.origin))
+        {
             Some(k) => (k, st.idle[k].agents.pop()),
             None => {
                 st.idle.push(Idle {
-                    origin: url_origin.into(),
+                    origin: origin(&request.url).into(),
                     agents: Vec::new(),
                 });
                 (st.idle.len() - 1, None)
@@ -230,7 +238,7 @@ impl Ureq {
         let (connect, agent) = idle.unwrap_or_else(|| {
             (
                 request.connect_timeout,
-                self.inner.agent(request.connect_timeout),
+                Arc::new(self.inner.agent(request.connect_timeout)),
             )
         });
         let sent = Sent {
@@ -241,14 +249,16 @@ impl Ureq {
             Purpose::Call(c) => Some(c),
             _ => None,
         };
-        st.in_flight.insert(request.id, (call, agent.clone()));
+        st.in_flight.insert(request.id, (call, Arc::clone(&agent)));
+        let mut request = request;
+        let http_req = request_of(&mut st.shared, &mut request);
         if inline {
             drop(st);
-            return exchange(&self.inner, &agent, sent, request, reply, true);
+            return exchange(&self.inner, &agent, sent, (request, http_req), reply, true);
         }
         let inner = Arc::clone(&self.inner);
         let t = std::thread::spawn(move || {
-            exchange(&inner, &agent, sent, request, reply, false);
+            exchange(&inner, &agent, sent, (request, http_req), reply, false);
         });
         match call {
             Some(c) => {
@@ -276,7 +286,7 @@ impl polargrid_driver::Transport for Ureq {
             // so a call that returns leaves no socket of its own behind, not even for the
             // moment this thread needs to drop it.
             if let Some((_, agent)) = st.in_flight.remove(&request) {
-                agent.shutdown();
+                ureq::Agent::clone(&agent).shutdown();
             }
             st.kept.remove(&request)
         };
@@ -299,12 +309,12 @@ fn exchange(
     inner: &Arc<Inner>,
     agent: &ureq::Agent,
     sent: Sent,
-    req: HttpRequest,
+    (req, http_req): (HttpRequest, Option<ureq::http::Request<()>>),
     reply: Reply,
     inline: bool,
 ) -> Option<(RequestId, Response)> {
     let id = req.id;
-    let result = send(inner, agent, sent.connect, req);
+    let result = send(agent, sent.connect, req, http_req);
     let mut st = inner.lock();
     // Still in flight: it ended normally (not released), so its agent may serve again.
     let reusable = st.in_flight.remove(&id).map(|(_, a)| a);
@@ -348,7 +358,7 @@ fn exchange(
 /// Idle agents kept per origin (each holds at most its keep-alive connections).
 const MAX_IDLE_PER_ORIGIN: usize = 8;
 
-fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
+fn park_idle(st: &mut State, sent: Sent, agent: AgentRef) {
     if st.shutdown {
         return;
     }
@@ -359,6 +369,13 @@ fn park_idle(st: &mut State, sent: Sent, agent: ureq::Agent) {
             i.agents.push((sent.connect, agent));
         }
     }
+}
+
+/// Whether `origin` (an [`origin`] text) is the origin of `url`: `url` starts with it and
+/// goes on with a path, query or fragment, or not at all.
+fn starts_at(url: &str, origin: &str) -> bool {
+    url.strip_prefix(origin)
+        .is_some_and(|rest| matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#')))
 }
 
 /// `scheme://authority` of a URL (the key of the idle agents).
@@ -384,7 +401,7 @@ pub(crate) struct Returning {
     inner: Option<ureq::BodyReader<'static>>,
     /// (The transport's state, kept while the app holds the body: after a shutdown an
     /// agent handed back is dropped.)
-    back: Option<(Arc<Inner>, Sent, ureq::Agent)>,
+    back: Option<(Arc<Inner>, Sent, AgentRef)>,
 }
 
 impl Read for Returning {
@@ -434,7 +451,10 @@ type Answered = (
 /// (ureq's types take a `String` without copying it), built in place: `http`'s builder
 /// moves the whole request once per header. `None` for what ureq cannot send (the core
 /// checked every header).
-fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Request<()>> {
+fn request_of(
+    shared: &mut Vec<(Arc<str>, HeaderValue)>,
+    req: &mut HttpRequest,
+) -> Option<ureq::http::Request<()>> {
     use ureq::http::{Method as M, Uri};
     let mut r = ureq::http::Request::new(());
     *r.method_mut() = match req.method {
@@ -452,7 +472,7 @@ fn request_of(inner: &Inner, req: &mut HttpRequest) -> Option<ureq::http::Reques
     for (k, v) in headers {
         let name = name_of(k)?;
         let value = match v {
-            HeaderText::Shared(text) => shared_value(inner, text, name == AUTHORIZATION)?,
+            HeaderText::Shared(text) => shared_value(shared, text, name == AUTHORIZATION)?,
             HeaderText::Owned(text) => HeaderValue::try_from(text).ok()?,
             other => HeaderValue::from_str(&other).ok()?,
         };
@@ -489,8 +509,11 @@ const MAX_SHARED: usize = 8;
 /// (a reference count, no copy) while the core holds the text; dropped when the core
 /// no longer does (a refreshed bearer). `sensitive`: an `Authorization` value, which
 /// `http` then never prints.
-fn shared_value(inner: &Inner, text: Arc<str>, sensitive: bool) -> Option<HeaderValue> {
-    let mut kept = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+fn shared_value(
+    kept: &mut Vec<(Arc<str>, HeaderValue)>,
+    text: Arc<str>,
+    sensitive: bool,
+) -> Option<HeaderValue> {
     if let Some((_, v)) = kept.iter().find(|(t, _)| Arc::ptr_eq(t, &text)) {
         return Some(v.clone());
     }
@@ -536,13 +559,15 @@ fn header_strings(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Sends `http_req`, the ureq request [`request_of`] made of `req` (`None`: one ureq
+/// cannot send).
 fn send(
-    inner: &Inner,
     agent: &ureq::Agent,
     agent_connect: Duration,
     mut req: HttpRequest,
+    http_req: Option<ureq::http::Request<()>>,
 ) -> Result<Answered, TransportErrorKind> {
-    let http_req = request_of(inner, &mut req).ok_or(TransportErrorKind::Connect)?;
+    let http_req = http_req.ok_or(TransportErrorKind::Connect)?;
     // No body, no `Content-Length: 0` on a GET (bare ureq sends none either).
     let resp = match req.body.take() {
         Some(body) => run(
@@ -669,6 +694,17 @@ mod tests {
             ("http://[::1]:9/x", "http://[::1]:9"),
         ] {
             assert_eq!(origin(url), want, "{url}");
+            // A known origin is found as the URL's start, the same as by its origin.
+            assert!(starts_at(url, want), "{url}");
+        }
+        // A longer host or port with the same start is another origin.
+        for (url, other) in [
+            ("http://127.0.0.1:80801/x", "http://127.0.0.1:8080"),
+            ("https://api.example.org/v1", "https://api.example"),
+            ("http://api.example/v1", "https://api.example"),
+        ] {
+            assert!(!starts_at(url, other), "{url}");
+            assert_ne!(origin(url), other, "{url}");
         }
     }
 

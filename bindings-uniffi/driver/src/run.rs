@@ -6,6 +6,7 @@
 //! step collects what to send, release and announce, drops the lock, then calls out
 //! ([`Flush`]).
 
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use polargrid_core as pc;
 
-use crate::{Answer, Ending, IdSet, Ids, Listener, Ready, Reply, StartError, Transport};
+use crate::{Answer, Ending, Ids, Listener, Ready, Reply, StartError, Transport};
 
 /// How a call ended, until its waiter collects it.
 enum End {
@@ -47,6 +48,7 @@ impl Flush {
     }
 
     /// Takes the request of `call` out of the sends (the others keep their order).
+    #[inline]
     fn take_call(&mut self, call: pc::CallId) -> Option<(pc::HttpRequest, Reply)> {
         let mine = |r: &pc::HttpRequest| r.purpose == pc::Purpose::Call(call);
         if self.first.as_ref().is_some_and(|(r, _)| mine(r)) {
@@ -63,14 +65,14 @@ impl Flush {
 
 struct State {
     core: pc::Client,
-    /// Calls that ended, by call id, until collected. A ready one names the request whose
+    /// Calls started and not yet collected or abandoned, by call id, each with its
+    /// ending once it has one (`None`: still open). A ready one names the request whose
     /// 2xx body the transport keeps until claimed or released (the only kept bodies: one
-    /// no call claims is released at once).
-    endings: Ids<pc::CallId, End>,
+    /// no call claims is released at once). (One map, not a set of the open calls and a
+    /// map of the endings: two hash-map operations a call fewer.)
+    calls: Ids<pc::CallId, Option<End>>,
     /// Wakers of async waiters, by call id.
     wakers: Ids<pc::CallId, Waker>,
-    /// Calls started and not yet ended or abandoned.
-    open: IdSet<pc::CallId>,
     /// The bodies of open calls, attached to each of their requests.
     bodies: Ids<pc::CallId, Vec<u8>>,
     /// App events to deliver, in order.
@@ -114,6 +116,7 @@ pub struct Driver<T: Transport> {
 /// counts as a jump.
 const CLOCK_JUMP_MS: i128 = 1000;
 
+#[inline]
 fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -121,11 +124,13 @@ fn wall_ms() -> u64 {
         .unwrap_or(0)
 }
 
+#[inline]
 fn clock(offset_ms: i64) -> pc::Timestamp {
     pc::Timestamp::from_millis(wall_ms()).offset(offset_ms)
 }
 
 impl<T: Transport> Shared<T> {
+    #[inline]
     fn now(&self) -> pc::Timestamp {
         clock(self.offset_ms.load(Ordering::SeqCst))
     }
@@ -189,9 +194,10 @@ impl<T: Transport> Shared<T> {
                 if !st.bodies.is_empty() {
                     st.bodies.remove(&call);
                 }
-                // An abandoned call's ending is collected by nobody.
-                if st.open.remove(&call) {
-                    st.endings.insert(call, ending);
+                // An abandoned call's ending is collected by nobody (nor is one that
+                // has ended already: the `Cancelled` an abandoning waiter left).
+                if let Some(slot @ None) = st.calls.get_mut(&call) {
+                    *slot = Some(ending);
                 }
                 if let Some(w) = (!st.wakers.is_empty())
                     .then(|| st.wakers.remove(&call))
@@ -260,6 +266,7 @@ impl<T: Transport> Shared<T> {
     /// more than [`CLOCK_JUMP_MS`], since the last pair of readings (`seen`): within that
     /// no forward jump can hide, and a backward one only wakes the timer early (it looks
     /// again then). A call's two steps then read one clock each, not two.
+    #[inline]
     fn catch_up(&self, st: &mut State, now: pc::Timestamp, out: &mut Flush) {
         let (wall0, mono0) = st.seen;
         let moved = i128::from(now.as_millis()) - i128::from(wall0);
@@ -293,8 +300,12 @@ impl<T: Transport> Shared<T> {
     }
 
     /// Collects a call's ending, if it has one.
+    #[inline]
     fn collect(&self, st: &mut State, call: pc::CallId) -> Option<Ending> {
-        let ending = st.endings.remove(&call)?;
+        let ending = match st.calls.entry(call) {
+            Entry::Occupied(e) if e.get().is_some() => e.remove()?,
+            _ => return None,
+        };
         Some(match ending {
             End::Ready(request, region) => Ok(Ready {
                 call,
@@ -314,19 +325,18 @@ impl<T: Transport> Shared<T> {
     fn abandon(&self, call: pc::CallId, tell_waiter: bool) -> bool {
         let (known, kept, waker) = self.step(|st, now| {
             let waker = st.wakers.remove(&call);
-            let (known, kept) = match st.endings.remove(&call) {
-                Some(End::Ready(req, _)) => (true, Some(req)),
-                Some(_) => (true, None),
-                None => {
+            let (known, kept) = match st.calls.remove(&call) {
+                Some(Some(End::Ready(req, _))) => (true, Some(req)),
+                Some(Some(_)) => (true, None),
+                open => {
                     st.bodies.remove(&call);
-                    let open = st.open.remove(&call);
                     st.core.cancel_call(now, call);
-                    (open, None)
+                    (open.is_some(), None)
                 }
             };
             let waker = waker.filter(|_| tell_waiter && known);
             if waker.is_some() {
-                st.endings.insert(call, End::Cancelled);
+                st.calls.insert(call, Some(End::Cancelled));
             }
             (known, kept, waker)
         });
@@ -401,9 +411,9 @@ impl<T: Transport> Answer for Shared<T> {
                 let claimed = |st: &State| {
                     out.readied == Some(id)
                         || st
-                            .endings
+                            .calls
                             .values()
-                            .any(|e| matches!(e, End::Ready(r, _) if *r == id))
+                            .any(|e| matches!(e, Some(End::Ready(r, _)) if *r == id))
                 };
                 if kept && !claimed(&st) {
                     out.release.push(id);
@@ -428,9 +438,8 @@ impl<T: Transport> Driver<T> {
         let shared = Arc::new_cyclic(|me| Shared {
             state: Mutex::new(State {
                 core,
-                endings: Ids::default(),
+                calls: Ids::default(),
                 wakers: Ids::default(),
-                open: IdSet::default(),
                 bodies: Ids::default(),
                 events: VecDeque::new(),
                 timer_wake: 0,
@@ -589,16 +598,18 @@ impl<T: Transport> Driver<T> {
             if !st.closed {
                 st.closed = true;
                 let now = self.shared.now();
-                let open: Vec<pc::CallId> = st.open.drain().collect();
-                for c in open {
-                    st.core.cancel_call(now, c);
-                    st.endings.insert(c, End::Closed);
+                let st = &mut *st;
+                for (c, ending) in &mut st.calls {
+                    if ending.is_none() {
+                        st.core.cancel_call(now, *c);
+                        *ending = Some(End::Closed);
+                    }
                 }
                 while st.core.poll_event().is_some() {}
                 st.bodies.clear();
                 // The kept bodies of ready calls nobody collected.
-                release.extend(st.endings.values().filter_map(|e| match e {
-                    End::Ready(r, _) => Some(*r),
+                release.extend(st.calls.values().filter_map(|e| match e {
+                    Some(End::Ready(r, _)) => Some(*r),
                     _ => None,
                 }));
                 wake.extend(st.wakers.drain().map(|(_, w)| w));
@@ -644,6 +655,7 @@ impl<T: Transport> Drop for Driver<T> {
 }
 
 /// Starts an app call in the core and holds its body for its requests.
+#[inline]
 fn open_call(
     st: &mut State,
     now: pc::Timestamp,
@@ -654,7 +666,7 @@ fn open_call(
         return Err(StartError::Closed);
     }
     let c = st.core.start_call(now, spec).map_err(StartError::Refused)?;
-    st.open.insert(c);
+    st.calls.insert(c, None);
     if let Some(b) = body {
         st.bodies.insert(c, b);
     }

@@ -217,7 +217,7 @@ impl Client {
         };
         match c.on_outcome(now, outcome, policy, &mut self.budget, &mut ctx) {
             Next::Ready => {
-                self.calls.remove(&call);
+                self.calls.discard(&call);
             }
             Next::Replay(generation) => {
                 // The call waits again (for the refreshed session).
