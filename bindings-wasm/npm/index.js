@@ -8,7 +8,6 @@ import { PolarGridError, SEP, abortError, configError, fromCore, num } from './e
 export { PolarGridError };
 
 const METHODS = new Map([['GET', 0], ['POST', 1], ['PUT', 2], ['DELETE', 3], ['PATCH', 4], ['HEAD', 5]]);
-const ERROR_PREFIX = 4096; // the core classifies at most this much of a failed call's body
 const STRING_OPTIONS = ['apiKey', 'mode', 'region', 'baseURL', 'scope'];
 const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'requestTimeoutMs', 'connectTimeoutMs', 'authTimeoutMs', 'callDeadlineMs'];
 const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
@@ -150,12 +149,13 @@ function abortRequest(ctrl, reason) {
   retireAgent(ctrl.agent);
 }
 
-async function bodyPrefix(res) {
+// The first `limit` bytes of an answer's body (the most the core reads, as its request says).
+async function bodyPrefix(res, limit) {
   const reader = res.body?.getReader();
   if (!reader) return new Uint8Array(0);
   const chunks = [];
   let n = 0;
-  while (n < ERROR_PREFIX) {
+  while (n < limit) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
@@ -165,7 +165,7 @@ async function bodyPrefix(res) {
   const all = new Uint8Array(n);
   let at = 0;
   for (const c of chunks) (all.set(c, at), (at += c.length));
-  return all.subarray(0, ERROR_PREFIX);
+  return all.subarray(0, limit);
 }
 
 function randomSeed() {
@@ -533,7 +533,7 @@ export class PolarGrid {
 
   // `r`: a request of the core's block (Link#read).
   async #send(r) {
-    const { id, call: callId, purpose, connectMs, method, url, rid } = r;
+    const { id, call: callId, purpose, connectMs, limit, method, url, rid } = r;
     const fixed = r.headers;
     const c = callId === 0 ? null : this.#calls.get(callId);
     if (c === undefined) return;
@@ -594,7 +594,7 @@ export class PolarGrid {
         status = 300;
       }
       if (callId === 0) text = await res.text(); // (text(): the browser entry watches for it)
-      else if (status < 200 || status > 299) text = await bodyPrefix(res);
+      else if (status < 200 || status > 299) text = await bodyPrefix(res, limit);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);

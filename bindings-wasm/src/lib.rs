@@ -483,8 +483,9 @@ impl Core {
 
     /// The answer to request `id`: the status and, from the input buffer one after the
     /// other, the two headers the core reads (`Date`, `Retry-After`; each length -1 when
-    /// absent) and the body — all of it for the core's own requests, the first 4096 bytes of
-    /// a failed app call's, none (-1) for a successful app call's, whose headers the core
+    /// absent) and the body — of the core's own requests' and of a failed app call's, at most
+    /// the limit its request record carries (`HttpRequest::body_limit`, see `block.rs`),
+    /// none (-1) for a successful app call's, whose headers the core
     /// does not read either (`HttpRequest::reads_answer_headers`).
     pub fn response(
         &mut self,
