@@ -593,8 +593,11 @@ export class PolarGrid {
         res = new Response(null, { status: 300 });
         status = 300;
       }
-      if (callId === 0) text = await res.text(); // (text(): the browser entry watches for it)
-      else if (status < 200 || status > 299) text = await bodyPrefix(res, limit);
+      // At most the core's limit of the body it reads (the request record's): a core-owned
+      // answer's, a failed call's. (The browser entry's fetch reads its coordinated answers
+      // itself and watches for the driver's text() call on the copy it hands over.)
+      if (callId === 0 && this.#purposeFetch) text = await res.text();
+      else if (callId === 0 || status < 200 || status > 299) text = await bodyPrefix(res, limit);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);
