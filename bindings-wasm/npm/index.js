@@ -8,10 +8,6 @@ import { PolarGridError, SEP, abortError, configError, fromCore, num } from './e
 export { PolarGridError };
 
 const METHODS = new Map([['GET', 0], ['POST', 1], ['PUT', 2], ['DELETE', 3], ['PATCH', 4], ['HEAD', 5]]);
-// The model routing hint is read from string JSON bodies up to this size (one JSON.parse
-// in JS; only the model name crosses into wasm). Other bodies are sent without a hint.
-const MODEL_HINT_MAX = 65536;
-const ERROR_PREFIX = 4096; // the core classifies at most this much of a failed call's body
 const STRING_OPTIONS = ['apiKey', 'mode', 'region', 'baseURL', 'scope'];
 const NUMBER_OPTIONS = ['maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'requestTimeoutMs', 'connectTimeoutMs', 'authTimeoutMs', 'callDeadlineMs'];
 const OTHER_OPTIONS = ['session', 'endpoints', 'fetch', 'now', 'onSession', 'seed', 'failoverPinned'];
@@ -153,12 +149,13 @@ function abortRequest(ctrl, reason) {
   retireAgent(ctrl.agent);
 }
 
-async function bodyPrefix(res) {
+// The first `limit` bytes of an answer's body (the most the core reads, as its request says).
+async function bodyPrefix(res, limit) {
   const reader = res.body?.getReader();
   if (!reader) return new Uint8Array(0);
   const chunks = [];
   let n = 0;
-  while (n < ERROR_PREFIX) {
+  while (n < limit) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
@@ -168,7 +165,7 @@ async function bodyPrefix(res) {
   const all = new Uint8Array(n);
   let at = 0;
   for (const c of chunks) (all.set(c, at), (at += c.length));
-  return all.subarray(0, ERROR_PREFIX);
+  return all.subarray(0, limit);
 }
 
 function randomSeed() {
@@ -196,7 +193,7 @@ export class PolarGrid {
   #refd = true;
   #timerNow = false; // the timer is armed to fire at once
   #region = null;
-  #wantsModel;
+  #hintLimit; // 0: no model hint (see #call)
   #purposeFetch = null;
   #agents = new Map(); // connect timeout ms → undici Agent (Node's own fetch only)
   #link = null; // the core's side of the crossing (wasm.js)
@@ -245,7 +242,7 @@ export class PolarGrid {
     } finally {
       o.free();
     }
-    this.#wantsModel = this.#core.wants_model;
+    this.#hintLimit = this.#core.hint_limit;
     this.baseURL = this.#core.base_url;
     if (opts.onSession) this.on('session', opts.onSession);
     this.fetch = (input, init) => this.#call(input, init);
@@ -374,18 +371,23 @@ export class PolarGrid {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const m = method === undefined ? 0 : (METHODS.get(method) ?? METHODS.get(String(method).toUpperCase()));
     if (m === undefined) return Promise.reject(new TypeError(`pg.fetch: method ${method} is not supported`));
-    let model;
-    if (this.#wantsModel && typeof body === 'string' && body.length <= MODEL_HINT_MAX && body.trimStart().startsWith('{')) {
-      try {
-        const v = JSON.parse(body).model;
-        if (typeof v === 'string') model = v;
-      } catch {}
+    // The body as it is sent (a string's UTF-8, an ArrayBuffer's or a view's bytes) crosses
+    // into the core, which reads the model hint from it (polargrid_core::model_hint); other
+    // bodies, and any longer than the core reads a hint from, are sent without one. A
+    // string of more UTF-16 units than the limit has more UTF-8 bytes than it, too.
+    let hint;
+    const limit = this.#hintLimit;
+    if (limit > 0 && body != null) {
+      if (typeof body === 'string') hint = body;
+      else if (body instanceof ArrayBuffer) hint = new Uint8Array(body);
+      else if (ArrayBuffer.isView(body)) hint = body instanceof Uint8Array ? body : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      if (hint?.length > limit) hint = undefined;
     }
     if (deadline != null && typeof deadline !== 'number') return Promise.reject(new TypeError('pg.fetch: deadline is not a number of milliseconds'));
     const now = this.#now();
     const link = this.#link;
     const urlLen = link.put(0, url);
-    const id = core.start(now, m, urlLen, model === undefined ? -1 : link.put(urlLen, model), deadline ?? undefined);
+    const id = core.start(now, m, urlLen, hint === undefined ? -1 : link.put(urlLen, hint), deadline ?? undefined);
     const out = link.read(); // what the call caused: read before any other input
     if (id === 0) {
       this.#dispatch(out, now);
@@ -531,7 +533,7 @@ export class PolarGrid {
 
   // `r`: a request of the core's block (Link#read).
   async #send(r) {
-    const { id, call: callId, purpose, connectMs, method, url, rid } = r;
+    const { id, call: callId, purpose, connectMs, limit, method, url, rid } = r;
     const fixed = r.headers;
     const c = callId === 0 ? null : this.#calls.get(callId);
     if (c === undefined) return;
@@ -591,8 +593,11 @@ export class PolarGrid {
         res = new Response(null, { status: 300 });
         status = 300;
       }
-      if (callId === 0) text = await res.text(); // (text(): the browser entry watches for it)
-      else if (status < 200 || status > 299) text = await bodyPrefix(res);
+      // At most the core's limit of the body it reads (the request record's): a core-owned
+      // answer's, a failed call's. (The browser entry's fetch reads its coordinated answers
+      // itself and watches for the driver's text() call on the copy it hands over.)
+      if (callId === 0 && this.#purposeFetch) text = await res.text();
+      else if (callId === 0 || status < 200 || status > 299) text = await bodyPrefix(res, limit);
     } catch (e) {
       if (this.#inflight.get(id) !== ctrl) return; // the core gave up on it, or closed
       this.#inflight.delete(id);

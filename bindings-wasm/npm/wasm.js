@@ -268,7 +268,8 @@ export class Link {
   }
 
   /** The block the last input left, as records: requests `{ request: true, id, call,
-   * connectMs, method, purpose, url, rid, body }` and events `{ request: false, kind, call,
+   * connectMs, limit, method, purpose, url, rid, body }` (`limit`: the most bytes of a failed
+   * answer's body the core reads) and events `{ request: false, kind, call,
    * id, text }` (`text`: undefined for kinds without one, null for "no region"). Read it
    * before the next input: that one writes over it. */
   read() {
@@ -284,7 +285,8 @@ export class Link {
         const id = dv.getFloat64(at + 3, true);
         const call = dv.getFloat64(at + 11, true);
         const connectMs = dv.getFloat64(at + 19, true);
-        at += 27;
+        const limit = dv.getUint32(at + 27, true);
+        at += 31;
         const purpose = flags & 1 ? text() : 'call';
         if (flags & 2) this.url = text();
         const rid = text();
@@ -297,7 +299,7 @@ export class Link {
           this.headers = { ...fixed, 'x-request-id': '' };
         }
         const body = flags & 8 ? text() : undefined;
-        out.push({ request: true, id, call, connectMs, method, purpose, url: this.url, rid, headers: this.headers, body });
+        out.push({ request: true, id, call, connectMs, limit, method, purpose, url: this.url, rid, headers: this.headers, body });
       } else {
         const kind = u8[at + 1];
         const call = dv.getFloat64(at + 2, true);

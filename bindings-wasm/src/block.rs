@@ -4,7 +4,9 @@
 //!
 //! A request: tag 1, method (0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD), flags (what
 //! follows), then its id, its app call (0 for the core's own requests) and its connect
-//! timeout in ms; then, as flagged, in this order: the purpose's name (core-owned requests
+//! timeout in ms, then (a `u32`) the most bytes of a failed answer's body the core reads
+//! ([`HttpRequest::body_limit`]: 4096 for a call, 64 KiB for the core's own requests; a
+//! call's 2xx body is never read); then, as flagged, in this order: the purpose's name (core-owned requests
 //! only: [`Purpose::as_str`]), the URL (only when it differs from the previous request's),
 //! the `X-Request-ID` (always), the other headers as `name\nvalue\n…` (only when they
 //! differ from the previous request's: the JWT and the User-Agent cross once, not per
@@ -108,6 +110,10 @@ impl Out {
         // (Not `as_millis`: its u128 costs a 128-bit multiply and conversion in wasm.)
         let t = r.connect_timeout;
         self.num(t.as_secs() as f64 * 1000.0 + f64::from(t.subsec_millis()));
+        // The limit for a failed answer (500): the same for every status not 2xx.
+        let limit = r.body_limit(500).unwrap_or(0);
+        self.buf
+            .extend_from_slice(&u32::try_from(limit).unwrap_or(NONE - 1).to_le_bytes());
         if flags & HAS_PURPOSE != 0 {
             self.text(r.purpose.as_str().as_bytes());
         }
@@ -343,15 +349,25 @@ mod tests {
         assert_eq!(first, HAS_URL | HAS_HEADERS);
         let (same, len) = written(&mut out, call(2, "https://a/v1/x", "Bearer j1"));
         assert_eq!(same, 0);
-        // tag, method, flags, three numbers, then only the request id's text.
-        assert_eq!(len, 3 + 3 * 8 + 4 + "pgc-2".len());
+        // tag, method, flags, three numbers, the body limit, then only the request id's text.
+        assert_eq!(len, 3 + 3 * 8 + 4 + 4 + "pgc-2".len());
         assert_eq!(&out.buf[3..11], &2.0f64.to_le_bytes());
         assert_eq!(&out.buf[19..27], &10_250.0f64.to_le_bytes());
+        assert_eq!(&out.buf[27..31], &4096u32.to_le_bytes());
         assert_eq!(&out.buf[len - 5..], b"pgc-2");
         let (new_jwt, _) = written(&mut out, call(3, "https://a/v1/x", "Bearer j2"));
         assert_eq!(new_jwt, HAS_HEADERS);
         let (new_url, _) = written(&mut out, call(4, "https://b/v1/x", "Bearer j2"));
         assert_eq!(new_url, HAS_URL);
+    }
+
+    #[test]
+    fn a_request_carries_the_cores_body_limit_for_its_purpose() {
+        let mut out = Out::default();
+        let mut r = call(1, "u", "Bearer j1");
+        r.purpose = Purpose::Refresh;
+        out.request(r);
+        assert_eq!(&out.buf[27..31], &(64u32 * 1024).to_le_bytes());
     }
 
     #[test]

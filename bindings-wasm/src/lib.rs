@@ -23,7 +23,7 @@ use polargrid_core::CallId;
 use polargrid_core::{
     resolve_region, CallSpec, Client, ConfigError, Endpoints, HttpResponse, Method, MisuseError,
     Offer, RequestId, SessionSnapshot, SessionStatus, TabWaits, Timestamp, TransportErrorKind,
-    Withheld,
+    Withheld, MAX_CORE_BODY,
 };
 use wasm_bindgen::prelude::*;
 
@@ -233,16 +233,23 @@ impl Core {
         self.base_url.clone()
     }
 
-    /// Whether the model hint is used (auto-routing): when not, the driver skips looking
-    /// for it in the body.
+    /// The longest body (in bytes) the core reads a model hint from, 0 when the hint is
+    /// not used (a region or a base URL, not auto-routing): the driver passes a call's body
+    /// into [`start`](Self::start) only when its byte length can be at most this, and
+    /// never looks into it itself ([`polargrid_core::model_hint`] is the one rule).
     #[wasm_bindgen(getter)]
-    pub fn wants_model(&self) -> bool {
-        self.wants_model
+    pub fn hint_limit(&self) -> u32 {
+        if self.wants_model {
+            MAX_CORE_BODY as u32
+        } else {
+            0
+        }
     }
 
     /// Starts a call: `method` 0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 HEAD; the target
     /// (the first `target_len` bytes of the input buffer) a path (`/v1/models`) or a full URL
-    /// on a PolarGrid host, the model hint the `model_len` bytes after it (-1: none);
+    /// on a PolarGrid host, the call's body as it is sent the `body_len` bytes after it (-1:
+    /// none), from which the core reads the model hint ([`polargrid_core::model_hint`]);
     /// `deadline_ms` bounds the call as a whole (`CallSpec::deadline`; none: the configured
     /// call deadline). A deadline the clock passed (device sleep) is handled first. Returns
     /// the call id, or 0 with the reason in [`last_error`](Self::last_error); the block
@@ -252,14 +259,14 @@ impl Core {
         now: f64,
         method: u8,
         target_len: i32,
-        model_len: i32,
+        body_len: i32,
         deadline_ms: Option<f64>,
     ) -> f64 {
         if self.client.poll_timeout().is_some_and(|t| t <= ts(now)) {
             self.client.handle_timeout(ts(now));
         }
         let input = core::mem::take(&mut self.input);
-        let id = self.start_call(now, method, &input, target_len, model_len, deadline_ms);
+        let id = self.start_call(now, method, &input, target_len, body_len, deadline_ms);
         self.input = input;
         self.flush(now);
         id
@@ -271,7 +278,7 @@ impl Core {
         method: u8,
         input: &[u8],
         target_len: i32,
-        model_len: i32,
+        body_len: i32,
         deadline_ms: Option<f64>,
     ) -> f64 {
         let method = match method {
@@ -286,7 +293,10 @@ impl Core {
         let Some(target) = text_at(input, 0, target_len) else {
             return self.fail("the URL is not UTF-8");
         };
-        let model = text_at(input, target_len as usize, model_len).map(str::to_string);
+        let model = match bytes_at(input, target_len as usize, body_len) {
+            Some(body) if self.wants_model => polargrid_core::model_hint(body),
+            _ => None,
+        };
         let path = if target.starts_with('/') {
             target
         } else {
@@ -473,8 +483,9 @@ impl Core {
 
     /// The answer to request `id`: the status and, from the input buffer one after the
     /// other, the two headers the core reads (`Date`, `Retry-After`; each length -1 when
-    /// absent) and the body — all of it for the core's own requests, the first 4096 bytes of
-    /// a failed app call's, none (-1) for a successful app call's, whose headers the core
+    /// absent) and the body — of the core's own requests' and of a failed app call's, at most
+    /// the limit its request record carries (`HttpRequest::body_limit`, see `block.rs`),
+    /// none (-1) for a successful app call's, whose headers the core
     /// does not read either (`HttpRequest::reads_answer_headers`).
     pub fn response(
         &mut self,

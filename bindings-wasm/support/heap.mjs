@@ -20,7 +20,7 @@ export async function longLivedCore(file) {
   const counts = { ready: 0, failed: 0 };
   const round = (i) => {
     const n = link.put(0, '/v1/chat/completions');
-    assert.notEqual(core.start(now, 1, n, link.put(n, `llama-${i % 7}`)), 0, core.last_error());
+    assert.notEqual(core.start(now, 1, n, link.put(n, `{"model":"llama-${i % 7}"}`)), 0, core.last_error());
     const events = [];
     for (let out = link.read(); out.length > 0; ) {
       const r = out.shift();

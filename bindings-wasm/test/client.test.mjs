@@ -231,3 +231,33 @@ test('cancelled_call_closes_its_connection_at_once', async () => {
   pg.close();
   server.close();
 });
+
+// The driver reads a core-owned answer only up to the limit its request carries
+// (HttpRequest::body_limit, 64 KiB): an exchange answer that never ends is cut there, not
+// read for ever. (The transport is Node's fetch; only the auth service's answer is replaced.)
+test('endless_core_owned_answer_is_read_only_up_to_the_cores_limit', { timeout: 10_000 }, async () => {
+  let most = 0;
+  let cut;
+  const cancelled = new Promise((r) => (cut = r));
+  const endless = () => {
+    let pulled = 0;
+    return new ReadableStream({
+      pull(c) {
+        pulled += 16384;
+        most = Math.max(most, pulled);
+        c.enqueue(new Uint8Array(16384).fill(32));
+      },
+      cancel: () => cut(),
+    });
+  };
+  const fetch = (url, init) =>
+    String(url).startsWith(emu.info.auth)
+      ? Promise.resolve(new Response(endless(), { status: 200, headers: { 'content-type': 'application/json' } }))
+      : globalThis.fetch(url, init);
+  const pg = await connect({ fetch });
+  const call = pg.fetch('/v1/models').catch((e) => e);
+  await cancelled;
+  pg.close();
+  await call;
+  assert.ok(most <= 64 * 1024 + 2 * 16384, `read ${most} bytes of an endless answer`);
+});

@@ -52,6 +52,28 @@ test('openai_chat_model_becomes_the_routing_hint', async () => {
   assert.deepEqual(routes.map((e) => e.query), ['model=qwen-2.5-7b']);
 });
 
+// The core reads the hint (polargrid_core::model_hint) from the body as it is sent: bytes
+// route as a string does; a model name longer than the core takes, or a body that is not a
+// JSON object (a BOM first), routes with no model (JSON.parse in JS would have taken some).
+test('body_bytes_route_by_their_model_and_bodies_the_core_refuses_route_without_one', async () => {
+  const cases = [
+    [new TextEncoder().encode('{"model":"qwen-2.5-7b","messages":[]}'), 'model=qwen-2.5-7b'],
+    [new TextEncoder().encode('{"model":"qwen-2.5-7b"}').buffer, 'model=qwen-2.5-7b'],
+    [new DataView(new TextEncoder().encode(' {"model":"qwen-2.5-7b"}').buffer), 'model=qwen-2.5-7b'],
+    [JSON.stringify({ model: 'm'.repeat(300), messages: [] }), null],
+    ['\uFEFF{"model":"qwen-2.5-7b"}', null],
+    [JSON.stringify({ model: 'é'.repeat(200) }), null], // 200 UTF-16 units, 400 bytes
+  ];
+  for (const [body, query] of cases) {
+    await emu.admin('/admin/log/clear', {});
+    const other = await PolarGrid.connect({ apiKey: emu.info.keys.read_write, endpoints: emu.info });
+    await other.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => {});
+    other.close();
+    const routes = await emu.log({ role: 'autorouter' });
+    assert.deepEqual(routes.map((e) => e.query ?? null), [query], `body ${String(body).slice(0, 40)}`);
+  }
+});
+
 test('openai_error_status_surfaces_as_the_classified_error', async () => {
   await assert.rejects(
     openai.chat.completions.create({ model: 'llama-3.1-8b', messages: 'not a list' }),
