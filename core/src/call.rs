@@ -151,7 +151,7 @@ impl CallSpec {
         if let Some(m) = &self.model {
             if m.is_empty() || m.len() > 256 {
                 return Err(MisuseError::BadCall(
-                    "model hint must be 1 to 256 characters",
+                    "model hint must be 1 to 256 bytes (UTF-8)",
                 ));
             }
         }

@@ -9,7 +9,7 @@ use crate::prelude::*;
 const MAX_MODEL: usize = 256;
 
 /// The routing hint of an app call's body: the top-level `"model"` string of a JSON
-/// object body of at most 64 KiB (1 to 256 characters), or `None` (not JSON, not an
+/// object body of at most 64 KiB (1 to 256 bytes of UTF-8), or `None` (not JSON, not an
 /// object, no string `model`, too large). Bindings pass the body as they send it and never
 /// look into it themselves.
 pub fn model_hint(body: &[u8]) -> Option<String> {
