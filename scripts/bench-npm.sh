@@ -51,4 +51,4 @@ node bindings-wasm/bench/breakdown.mjs "$work/top.csv"
 twiggy top -n 12 "$work/named.wasm" | sed 's/\[[0-9a-f]\{16\}\]//g' | grep -v 'function names'
 
 echo "== pg.fetch overhead"
-node bindings-wasm/bench/overhead.mjs
+scripts/bench-record.sh --run node bindings-wasm/bench/overhead.mjs

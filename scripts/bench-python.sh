@@ -8,4 +8,4 @@ scripts/install-python.sh --bench
 PYTHON_PROFILE=release scripts/build-python.sh >/dev/null
 V="$POLARGRID_CACHE/venv"
 "$V/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/polargrid_core-*.whl
-"$V/bin/python" bindings-uniffi/bench/run.py "$POLARGRID_CACHE/venv-bench-pgsdk/bin/python" "${BENCH_SECONDS:-2}" "${BENCH_ROUNDS:-5}"
+scripts/bench-record.sh --run "$V/bin/python" bindings-uniffi/bench/run.py "$POLARGRID_CACHE/venv-bench-pgsdk/bin/python" "${BENCH_SECONDS:-2}" "${BENCH_ROUNDS:-5}"

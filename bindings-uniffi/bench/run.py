@@ -49,6 +49,8 @@ for mode in ("sync", "async"):
     cratio = cpu[raw] / cpu[ours]
     print(f"  {mode} {cratio:.2f}x raw httpx by client CPU (budget >= {BUDGET}, was {BASELINE[mode]}), "
           f"{ratio:.2f}x by req/s")
+    # For make bench's closing table (scripts/bench-record.sh --run).
+    print(f"bench-figure\tpython: client CPU vs raw httpx, {mode}\t{cratio:.2f}\t×\t{BASELINE[mode]}\t>={BUDGET}")
 print("  FFI crossings per plain call: 7 (was 14 before the block transport; tests/test_blocks.py counts them)")
 print(f"  ours-sync / pgsdk-sync = {best.get('ours-sync', 0) / max(best.get('pgsdk-sync', 0), 1):.0f}x, "
       f"ours-async / pgsdk-async = {best.get('ours-async', 0) / max(best.get('pgsdk-async', 0), 1):.0f}x")
@@ -65,5 +67,7 @@ def import_ms(py, module):
 
 
 print("python: import time, median of 15 (python -X importtime)")
-print(f"  import polargrid_core  {import_ms(ME, 'polargrid_core'):6.1f} ms (budget <= 30 ms)")
+imp = import_ms(ME, 'polargrid_core')
+print(f"  import polargrid_core  {imp:6.1f} ms (budget <= 30 ms)")
+print(f"bench-figure\tpython: import polargrid_core\t{imp:.1f}\tms\t-\t<=30")
 print(f"  import polargrid       {import_ms(PGSDK, 'polargrid'):6.1f} ms (published polargrid-sdk 0.10.0)")

@@ -62,6 +62,8 @@ for (const [name, [b, p, was]] of Object.entries(cases)) {
     `pg.fetch overhead ${m.toFixed(2)} µs (budget ≤${BUDGET}, was ${was}) ${m <= BUDGET ? 'within' : 'OVER'} budget: ${name}, CPU/call over a bare fetch ` +
       `(runs ${diffs[0].toFixed(2)}–${diffs[diffs.length - 1].toFixed(2)}; bare ${median(bares).toFixed(2)} µs; median of ${RUNS} runs × ${CALLS} calls; shared machine: noisy)`,
   );
+  // For make bench's closing table (scripts/bench-record.sh --run).
+  console.log(['bench-figure', `npm: pg.fetch overhead, ${name}`, m.toFixed(2), 'µs', was, `<=${BUDGET}`].join('\t'));
 }
 pg.close();
 
