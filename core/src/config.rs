@@ -5,6 +5,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use crate::error::ConfigError;
+use crate::http::HeaderText;
 use crate::json::Reader;
 use crate::secret::Secret;
 use crate::url::BaseUrl;
@@ -483,6 +484,14 @@ pub(crate) fn check_key(key: &Secret) -> Result<(), ConfigError> {
 }
 
 impl Checked {
+    /// The `User-Agent` header, its value shared by every request.
+    pub(crate) fn user_agent_header(&self) -> (HeaderText, HeaderText) {
+        (
+            HeaderText::Static("User-Agent"),
+            HeaderText::Shared(self.user_agent.clone()),
+        )
+    }
+
     pub(crate) fn new(cfg: Config) -> Result<Checked, ConfigError> {
         if cfg.mode == Mode::Handoff && cfg.api_key.is_some() {
             return Err(ConfigError::KeyInHandoff);

@@ -34,14 +34,6 @@ impl Ctx<'_> {
         self.trace().text()
     }
 
-    /// The `User-Agent` header, its value shared by every request.
-    pub(crate) fn user_agent(&self) -> (HeaderText, HeaderText) {
-        (
-            HeaderText::Static("User-Agent"),
-            HeaderText::Shared(self.cfg.user_agent.clone()),
-        )
-    }
-
     /// A fresh `X-Request-ID`, as its numbers (see [`TraceId`]).
     pub(crate) fn trace(&mut self) -> TraceId {
         let a = self.rng.next_u64();

@@ -500,16 +500,17 @@ pub(crate) fn push_hex(out: &mut String, n: u64, digits: u32) {
     };
     let digits = digits.min(16) as usize;
     let mut buf = [0u8; 16];
-    for (i, b) in buf.iter_mut().take(digits).enumerate() {
-        let shift = 4 * (digits - 1 - i);
-        *b = table[((n >> shift) & 15) as usize];
-    }
+    fill_hex(&mut buf[..digits], n, table);
     out.push_str(core::str::from_utf8(&buf[..digits]).unwrap_or(""));
 }
 
 /// Writes the low `out.len()` (at most 16) lowercase hex digits of `n` into `out`.
 pub(crate) fn write_hex(out: &mut [u8], n: u64) {
-    let table = b"0123456789abcdef";
+    fill_hex(out, n, b"0123456789abcdef");
+}
+
+/// The low `out.len()` (at most 16) hex digits of `n`, most significant first, from `table`.
+fn fill_hex(out: &mut [u8], n: u64, table: &[u8; 16]) {
     let digits = out.len().min(16);
     for (i, b) in out.iter_mut().take(digits).enumerate() {
         let shift = 4 * (digits - 1 - i);

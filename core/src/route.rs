@@ -466,7 +466,7 @@ fn discover(key: &RouteKey, ctx: &mut Ctx<'_>) -> RequestId {
     }
     let headers = vec![
         ("Accept".into(), "application/json".into()),
-        ctx.user_agent(),
+        ctx.cfg.user_agent_header(),
     ];
     let timeout = ctx.cfg.cfg.timeouts.discovery;
     ctx.send(Purpose::Discover, Method::Get, url, headers, None, timeout)

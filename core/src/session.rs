@@ -434,7 +434,7 @@ impl Session {
         }
         headers.push(("Content-Type".into(), "application/json".into()));
         headers.push(("Accept".into(), "application/json".into()));
-        headers.push(ctx.user_agent());
+        headers.push(ctx.cfg.user_agent_header());
         headers.push(("X-Request-ID".into(), ctx.trace_id()));
         let url = ctx.cfg.auth.join(path);
         let timeout = ctx.cfg.cfg.timeouts.auth;

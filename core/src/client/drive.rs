@@ -438,10 +438,7 @@ impl Client {
             HeaderText::Static("Authorization"),
             HeaderText::Shared(bearer.0.clone()),
         ));
-        headers.push((
-            HeaderText::Static("User-Agent"),
-            HeaderText::Shared(self.cfg.user_agent.clone()),
-        ));
+        headers.push(self.cfg.user_agent_header());
         headers.push((HeaderText::Static("X-Request-ID"), c.trace_id.text()));
         headers.extend(
             c.spec
