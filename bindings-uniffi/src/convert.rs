@@ -145,8 +145,7 @@ pub(crate) fn header_block(headers: &[(pc::HeaderText, pc::HeaderText)]) -> Stri
 /// How much of a non-2xx answer's body to read: what the core reads of any answer it
 /// reads (`HttpRequest::body_limit`; a 2xx answer to a call is kept unread instead).
 pub(crate) fn error_body_limit(r: &pc::HttpRequest) -> u32 {
-    let limit = r.body_limit(500).unwrap_or(pc::MAX_ERROR_BODY);
-    u32::try_from(limit).unwrap_or(u32::MAX)
+    u32::try_from(r.read_limit()).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn transport_error(e: TransportErrorKind) -> pc::TransportErrorKind {

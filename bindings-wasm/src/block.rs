@@ -110,8 +110,8 @@ impl Out {
         // (Not `as_millis`: its u128 costs a 128-bit multiply and conversion in wasm.)
         let t = r.connect_timeout;
         self.num(t.as_secs() as f64 * 1000.0 + f64::from(t.subsec_millis()));
-        // The limit for a failed answer (500): the same for every status not 2xx.
-        let limit = r.body_limit(500).unwrap_or(0);
+        // The limit of every answer the core reads (each status but a call's 2xx).
+        let limit = r.read_limit();
         self.buf
             .extend_from_slice(&u32::try_from(limit).unwrap_or(NONE - 1).to_le_bytes());
         if flags & HAS_PURPOSE != 0 {

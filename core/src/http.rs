@@ -164,8 +164,17 @@ impl HttpRequest {
     pub fn body_limit(&self, status: u16) -> Option<usize> {
         match self.purpose {
             Purpose::Call(_) if (200..300).contains(&status) => None,
-            Purpose::Call(_) => Some(MAX_ERROR_BODY),
-            _ => Some(MAX_CORE_BODY),
+            _ => Some(self.read_limit()),
+        }
+    }
+
+    /// The [`body_limit`](Self::body_limit) of every answer the core reads (all but a
+    /// 2xx answer to an app call), for a transport that learns it before the status:
+    /// [`MAX_ERROR_BODY`] for an app call, [`MAX_CORE_BODY`] for the core's own requests.
+    pub fn read_limit(&self) -> usize {
+        match self.purpose {
+            Purpose::Call(_) => MAX_ERROR_BODY,
+            _ => MAX_CORE_BODY,
         }
     }
 

@@ -304,6 +304,7 @@ fn request_record_carries_connect_timeout_and_body_limits() {
     assert_eq!(ex.connect_timeout, Duration::from_secs(10));
     assert_eq!(ex.body_limit(200), Some(64 * 1024));
     assert_eq!(ex.body_limit(500), Some(64 * 1024));
+    assert_eq!(ex.read_limit(), 64 * 1024, "every answer the core reads");
     h.respond(ex.id, session_answer(h.server_now(), HOUR, "rt_1", None));
     let d = h.take(is_discover);
     // Discovery's whole budget is 2 s: it never waits longer to connect.
@@ -318,6 +319,11 @@ fn request_record_carries_connect_timeout_and_body_limits() {
     assert_eq!(c.body_limit(299), None);
     assert_eq!(c.body_limit(404), Some(4096));
     assert_eq!(c.body_limit(307), Some(4096));
+    assert_eq!(
+        c.read_limit(),
+        4096,
+        "the limit of each answer the core reads"
+    );
     // The core reads the head of every answer but a call's 2xx (the app's, with its body).
     assert!(!c.reads_answer_headers(200));
     assert!(c.reads_answer_headers(404) && c.reads_answer_headers(307));
